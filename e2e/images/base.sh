@@ -51,17 +51,25 @@ build_debian_image() {
     "$tarball" "$DEBIAN_IMAGE" >/dev/null
 }
 
+# jlink_modules: every module of the host JDK except the tools that JEP 493 forbids or
+# that need them (Temurin 25 ships no jmods/, so jlink links from the runtime image and
+# ALL-MODULE-PATH is not available). Keeping all runtime modules means any JVM program
+# (the operator, Quarkus, test tools) runs; the size is won by the strip flags below.
+jlink_modules() {
+  "$JDK_HOME/bin/java" --list-modules | sed 's/@.*//' \
+    | grep -vxE 'jdk\.jlink|jdk\.jpackage|jdk\.jdeps|jdk\.jshell|jdk\.jconsole|jdk\.compiler|jdk\.javadoc|jdk\.jdi|jdk\.jdwp\.agent|jdk\.hotspot\.agent|jdk\.editpad|jdk\.internal\.ed|jdk\.internal\.le|jdk\.internal\.opt|jdk\.jartool|jdk\.jstatd|jdk\.jcmd' \
+    | paste -sd, -
+}
+
 # jlinked_runtime: path of a cached jlink'ed Java runtime made from the host's JDK 25.
-# All modules are kept (the operator and Quarkus/JDK tooling may need any of them);
-# stripping debug info, headers and man pages is what makes it small.
 jlinked_runtime() {
   local out="$IMAGE_CACHE/jre-25"
   if [[ ! -x "$out/bin/java" ]]; then
     [[ -x "$JDK_HOME/bin/jlink" ]] || die "no JDK 25 at $JDK_HOME (set JDK25_HOME)"
     log "jlink Java 25 runtime from $JDK_HOME"
     rm -rf "$out"
-    "$JDK_HOME/bin/jlink" --add-modules ALL-MODULE-PATH --strip-debug --no-header-files \
-      --no-man-pages --compress=zip-6 --output "$out"
+    "$JDK_HOME/bin/jlink" --add-modules "$(jlink_modules)" --strip-debug --no-header-files \
+      --no-man-pages --compress=zip-6 --output "$out" >&2
   fi
   echo "$out"
 }
