@@ -7,6 +7,7 @@ import (
 
 	// Only these plugins are compiled in; the Corefile written by
 	// e2e/cluster/lib/dns.sh must use no others.
+	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
