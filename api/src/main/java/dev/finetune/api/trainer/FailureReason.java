@@ -1,0 +1,66 @@
+package dev.finetune.api.trainer;
+
+/**
+ * Why a trainer process stopped early. The trainer exits with {@link #exitCode()} and names the reason
+ * in its report, so the operator can tell a permanent failure (fail the job now, with the hint) from a
+ * retryable one (restart the gang from the last checkpoint) even when the report channel is down.
+ */
+public enum FailureReason {
+    BAD_CONFIG(78, true, "Fix the FineTuneJob spec; `finetune run --dry-run job.yaml` checks it locally."),
+    BAD_DATA(65, true, "Fix the record named in the message, or set dataset.skipInvalidRecords: true to skip bad records."),
+    BAD_MODEL(66, true, "spec.model must point at a Hugging Face model directory: config.json, model.safetensors "
+            + "(or model.safetensors.index.json with its shards), tokenizer.json, tokenizer_config.json."),
+    NAN_LOSS(67, true, "Loss became NaN or infinite: lower training.learningRate, keep training.maxGradNorm > 0, "
+            + "or use precision bf16 instead of fp16."),
+    OUT_OF_MEMORY(68, true, "Lower training.batchSize (raise gradientAccumulationSteps to keep the effective batch), "
+            + "lower dataset.maxSeqLength, set training.gradientCheckpointing: true, or request more memory / GPUs."),
+    /** SIGTERM (eviction, preemption, suspend): a checkpoint was taken on the way down. */
+    INTERRUPTED(143, false, "The worker was stopped from outside; the job resumes from the checkpoint taken on shutdown."),
+    /** Rendezvous or collective timeouts: a peer died or the network failed. */
+    COMMUNICATION(75, false, "A peer stopped answering (node loss, network); the gang restarts from the last checkpoint."),
+    INTERNAL(70, false, "An unexpected error; the gang restarts from the last checkpoint. Please report it with the worker's log.");
+
+    private final int exitCode;
+    private final boolean permanent;
+    private final String hint;
+
+    FailureReason(int exitCode, boolean permanent, String hint) {
+        this.exitCode = exitCode;
+        this.permanent = permanent;
+        this.hint = hint;
+    }
+
+    /** The process exit code the trainer uses for this reason. */
+    public int exitCode() {
+        return exitCode;
+    }
+
+    /** True when retrying cannot help: the job fails at once instead of restarting. */
+    public boolean permanent() {
+        return permanent;
+    }
+
+    /** What a user can do about it. */
+    public String hint() {
+        return hint;
+    }
+
+    /** The condition reason the operator shows, e.g. {@code BadData}. */
+    public String conditionReason() {
+        StringBuilder camel = new StringBuilder();
+        for (String word : name().split("_")) {
+            camel.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
+        }
+        return camel.toString();
+    }
+
+    /** The reason behind a trainer exit code, or empty for codes the trainer does not use. */
+    public static java.util.Optional<FailureReason> fromExitCode(int exitCode) {
+        for (FailureReason reason : values()) {
+            if (reason.exitCode == exitCode) {
+                return java.util.Optional.of(reason);
+            }
+        }
+        return java.util.Optional.empty();
+    }
+}

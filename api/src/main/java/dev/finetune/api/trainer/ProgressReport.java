@@ -1,0 +1,41 @@
+package dev.finetune.api.trainer;
+
+import dev.finetune.api.v1alpha1.CheckpointRef;
+import dev.finetune.api.v1alpha1.EpochRecord;
+import dev.finetune.api.v1alpha1.Outputs;
+import dev.finetune.api.v1alpha1.Progress;
+import java.util.List;
+
+/**
+ * What rank 0 reports, in full, each time it has news (each logged step, each eval, each checkpoint,
+ * the end). Each report replaces the previous one, so a lost write loses nothing but latency, and an
+ * operator that restarts reads the whole state from the latest report.
+ *
+ * @param sequence increases with each report of an attempt, so a reader can ignore stale ones
+ * @param attempt the attempt (gang restart count + 1) that wrote it; reports of older attempts are stale
+ * @param history one record per evaluation since the run began (resumed runs carry it over from the checkpoint)
+ */
+public record ProgressReport(
+        int schemaVersion,
+        long sequence,
+        int attempt,
+        TrainerState state,
+        Progress progress,
+        List<EpochRecord> history,
+        CheckpointRef lastCheckpoint,
+        Outputs outputs,
+        Failure failure) {
+
+    public static final int SCHEMA_VERSION = 1;
+    /** The kubelet keeps at most this many bytes of a termination message. */
+    public static final int TERMINATION_MESSAGE_LIMIT = 4096;
+
+    public ProgressReport {
+        history = history == null ? List.of() : List.copyOf(history);
+    }
+
+    /** The report without its history: small enough for a pod's termination message. */
+    public ProgressReport withoutHistory() {
+        return new ProgressReport(schemaVersion, sequence, attempt, state, progress, List.of(), lastCheckpoint, outputs, failure);
+    }
+}

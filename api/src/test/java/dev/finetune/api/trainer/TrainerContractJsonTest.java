@@ -1,0 +1,145 @@
+package dev.finetune.api.trainer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.api.v1alpha1.CheckpointRef;
+import dev.finetune.api.v1alpha1.EpochRecord;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.Outputs;
+import dev.finetune.api.v1alpha1.Progress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The operator-trainer contract survives JSON both ways, and its reports fit where they must go. */
+class TrainerContractJsonTest {
+
+    private static FineTuneJob job() throws Exception {
+        FineTuneJob job = TrainerJson.yaml().readValue("""
+                apiVersion: finetune.dev/v1alpha1
+                kind: FineTuneJob
+                metadata: {name: qwen3-summary, namespace: ml, uid: 5c1d}
+                spec:
+                  model: {pvc: {claimName: models, path: Qwen3-0.6B}}
+                  dataset: {pvc: {claimName: data, path: sets/cvpr.json}, evalPath: sets/cvpr-eval.json}
+                  lora: {rank: 16, alpha: 32, targetModules: [q_proj, v_proj]}
+                  training: {epochs: 10, warmupRatio: 0.05}
+                  resources: {gpus: 4, workers: 2}
+                  output: {pvc: {claimName: outputs, path: runs/qwen3}}
+                """, FineTuneJob.class);
+        return job;
+    }
+
+    @Test
+    void clusterConfigRoundTripsThroughJson() throws Exception {
+        TrainerConfig config = TrainerConfigs.forCluster(job(), 2, "checkpoints/step-120", "qwen3-summary-0.qwen3-summary-workers");
+
+        TrainerConfig back = TrainerJson.read(TrainerJson.write(config), TrainerConfig.class);
+
+        assertThat(TrainerJson.write(back)).isEqualTo(TrainerJson.write(config));
+        assertThat(back.job()).isEqualTo(new TrainerConfig.JobRef("qwen3-summary", "ml", "5c1d"));
+        assertThat(back.attempt()).isEqualTo(2);
+        assertThat(back.resumeFrom()).isEqualTo("checkpoints/step-120");
+        assertThat(back.paths()).isEqualTo(new TrainerConfig.Paths("/mnt/volumes/models/Qwen3-0.6B",
+                "/mnt/volumes/data/sets/cvpr.json", "/mnt/volumes/data/sets/cvpr-eval.json", "/mnt/volumes/outputs/runs/qwen3"));
+        assertThat(back.distributed()).isEqualTo(new TrainerConfig.Distributed(2, 4, "nccl",
+                "qwen3-summary-0.qwen3-summary-workers", 29500));
+        assertThat(back.distributed().worldSize()).isEqualTo(8);
+        assertThat(back.spec().getLora().getRank()).isEqualTo(16);
+        assertThat(back.spec().getTraining().getWarmupRatio()).isEqualTo(0.05);
+        assertThat(back.progress()).isEqualTo(new TrainerConfig.ProgressChannel("qwen3-summary-progress", "ml",
+                "progress.json", "/mnt/volumes/outputs/runs/qwen3/progress.json"));
+    }
+
+    @Test
+    void localRunMapsClaimsToDirectories() throws Exception {
+        Map<String, Path> volumes = Map.of("models", Path.of("/home/me/models"), "data", Path.of("/home/me/data"),
+                "outputs", Path.of("/tmp/out"));
+
+        TrainerConfig config = TrainerConfigs.forLocalRun(job(), volumes::get, null);
+
+        assertThat(config.paths().modelDir()).isEqualTo("/home/me/models/Qwen3-0.6B");
+        assertThat(config.paths().evalPath()).isEqualTo("/home/me/data/sets/cvpr-eval.json");
+        assertThat(config.distributed().worldSize()).isEqualTo(1);
+        assertThat(config.distributed().backend()).isEqualTo("tcp");
+        assertThat(config.progress().configMapName()).isNull();
+        assertThat(config.progress().file()).isEqualTo("/tmp/out/runs/qwen3/progress.json");
+    }
+
+    private static ProgressReport report(int epochs) {
+        Progress progress = new Progress();
+        progress.setEpoch(epochs);
+        progress.setTotalEpochs(epochs);
+        progress.setStep(120L * epochs);
+        progress.setTotalSteps(120L * epochs);
+        progress.setTrainLoss(1.8731);
+        progress.setEvalLoss(2.0125);
+        progress.setPerplexity(Math.exp(2.0125));
+        progress.setTokensPerSecond(31234.5);
+        progress.setUpdated("2026-11-24T01:02:03Z");
+        List<EpochRecord> history = new ArrayList<>();
+        for (int e = 1; e <= epochs; e++) {
+            history.add(new EpochRecord(e, 120L * e, 2.5 - 0.01 * e, 2.6 - 0.01 * e, Math.exp(2.6 - 0.01 * e)));
+        }
+        Outputs outputs = new Outputs();
+        outputs.setAdapter("runs/qwen3/final");
+        outputs.setBestAdapter("runs/qwen3/best");
+        return new ProgressReport(ProgressReport.SCHEMA_VERSION, 42, 1, TrainerState.SUCCEEDED, progress, history,
+                new CheckpointRef(epochs, 120L * epochs, "runs/qwen3/checkpoints/step-" + 120 * epochs), outputs, null);
+    }
+
+    @Test
+    void progressReportRoundTripsThroughJson() {
+        ProgressReport report = report(3);
+
+        ProgressReport back = TrainerJson.read(TrainerJson.write(report), ProgressReport.class);
+
+        assertThat(back.state()).isEqualTo(TrainerState.SUCCEEDED);
+        assertThat(back.progress().getEvalLoss()).isEqualTo(2.0125);
+        assertThat(back.progress().getPerplexity()).isEqualTo(Math.exp(2.0125));
+        assertThat(back.history()).hasSize(3);
+        assertThat(back.history().get(2).getEvalLoss()).isEqualTo(2.6 - 0.01 * 3);
+        assertThat(back.lastCheckpoint().getPath()).isEqualTo("runs/qwen3/checkpoints/step-360");
+        assertThat(TrainerJson.write(back)).isEqualTo(TrainerJson.write(report));
+    }
+
+    @Test
+    void failureRoundTripsWithItsHint() {
+        ProgressReport failed = new ProgressReport(1, 7, 2, TrainerState.FAILED, new Progress(), null, null, null,
+                Failure.of(FailureReason.BAD_DATA, "train.jsonl:17: field 'output' is empty"));
+
+        ProgressReport back = TrainerJson.read(TrainerJson.write(failed), ProgressReport.class);
+
+        assertThat(back.failure().reason()).isEqualTo(FailureReason.BAD_DATA);
+        assertThat(back.failure().message()).isEqualTo("train.jsonl:17: field 'output' is empty");
+        assertThat(back.failure().hint()).contains("skipInvalidRecords");
+        assertThat(back.history()).isEmpty();
+    }
+
+    @Test
+    void terminationSummaryFitsTheKubeletLimitEvenAfterAThousandEpochs() {
+        ProgressReport long_ = report(1000);
+
+        byte[] summary = TrainerJson.write(long_.withoutHistory()).getBytes(StandardCharsets.UTF_8);
+
+        assertThat(TrainerJson.write(long_).length()).isGreaterThan(ProgressReport.TERMINATION_MESSAGE_LIMIT);
+        assertThat(summary.length).isLessThan(ProgressReport.TERMINATION_MESSAGE_LIMIT);
+    }
+
+    @Test
+    void failureReasonsHaveDistinctExitCodesAndCamelCaseReasons() {
+        assertThat(Arrays.stream(FailureReason.values()).map(FailureReason::exitCode).collect(Collectors.toSet()))
+                .hasSize(FailureReason.values().length);
+        assertThat(FailureReason.OUT_OF_MEMORY.conditionReason()).isEqualTo("OutOfMemory");
+        assertThat(FailureReason.NAN_LOSS.conditionReason()).isEqualTo("NanLoss");
+        assertThat(FailureReason.fromExitCode(65)).contains(FailureReason.BAD_DATA);
+        assertThat(FailureReason.fromExitCode(1)).isEmpty();
+        assertThat(FailureReason.BAD_MODEL.permanent()).isTrue();
+        assertThat(FailureReason.COMMUNICATION.permanent()).isFalse();
+    }
+}

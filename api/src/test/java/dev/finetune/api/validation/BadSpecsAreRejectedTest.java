@@ -1,0 +1,187 @@
+package dev.finetune.api.validation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.api.trainer.TrainerJson;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The table of mistakes users make, each rejected with a message that names the field and says what
+ * to do. The same schema and rules run in the API server; the e2e suite replays this table there.
+ */
+class BadSpecsAreRejectedTest {
+
+    private static final FineTuneJobValidator VALIDATOR = new FineTuneJobValidator();
+
+    static final String VALID = """
+            apiVersion: finetune.dev/v1alpha1
+            kind: FineTuneJob
+            metadata: {name: t}
+            spec:
+              model: {pvc: {claimName: models, path: Qwen3-0.6B}}
+              dataset: {pvc: {claimName: data, path: train.jsonl}}
+              output: {pvc: {claimName: outputs, path: runs/t}}
+            """;
+
+    static ObjectNode valid() {
+        try {
+            return (ObjectNode) TrainerJson.yaml().readTree(VALID);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static ObjectNode at(ObjectNode root, String dottedPath) {
+        ObjectNode node = root;
+        for (String part : dottedPath.split("\\.")) {
+            node = node.has(part) ? (ObjectNode) node.get(part) : node.putObject(part);
+        }
+        return node;
+    }
+
+    private static Arguments bad(String why, Consumer<ObjectNode> mistake, String field, String message) {
+        return Arguments.of(why, mistake, field, message);
+    }
+
+    static Stream<Arguments> mistakes() {
+        return Stream.of(
+                bad("eval split and eval file together", m -> at(m, "spec.dataset").put("evalSplit", 0.1).put("evalPath", "eval.jsonl"),
+                        "spec.dataset", "set either dataset.evalSplit (hold out a fraction) or dataset.evalPath"),
+                bad("warmup steps and ratio together", m -> at(m, "spec.training").put("warmupSteps", 10).put("warmupRatio", 0.1),
+                        "spec.training", "set either training.warmupSteps or training.warmupRatio, not both"),
+                bad("all-linear with named modules", m -> at(m, "spec.lora").putArray("targetModules").add("all-linear").add("q_proj"),
+                        "spec.lora", "'all-linear' already covers every linear layer; list it alone"),
+                bad("DoRA with trained biases", m -> at(m, "spec.lora").put("useDora", true).put("bias", "all"),
+                        "spec.lora", "lora.useDora needs lora.bias: none"),
+                bad("rank zero", m -> at(m, "spec.lora").put("rank", 0),
+                        "spec.lora.rank", "should be greater than or equal to 1"),
+                bad("dropout of one", m -> at(m, "spec.lora").put("dropout", 1.0),
+                        "spec.lora.dropout", "should be less than 1"),
+                bad("zero learning rate", m -> at(m, "spec.training").put("learningRate", 0),
+                        "spec.training.learningRate", "should be greater than 0"),
+                bad("unknown dataset format", m -> at(m, "spec.dataset").put("format", "csv"),
+                        "spec.dataset.format", "Unsupported value: \"csv\": supported values: \"alpaca\""),
+                bad("misspelt scheduler", m -> at(m, "spec.training").put("scheduler", "cosin"),
+                        "spec.training.scheduler", "Unsupported value: \"cosin\""),
+                bad("negative GPUs", m -> at(m, "spec.resources").put("gpus", -1),
+                        "spec.resources.gpus", "should be greater than or equal to 0"),
+                bad("no workers", m -> at(m, "spec.resources").put("workers", 0),
+                        "spec.resources.workers", "should be greater than or equal to 1"),
+                bad("fp16 on CPU", m -> {
+                    at(m, "spec.training").put("precision", "fp16");
+                    at(m, "spec.resources").put("gpus", 0);
+                }, "spec", "training.precision fp16 needs GPUs; on CPU (resources.gpus: 0) use bf16 or fp32"),
+                bad("absolute model path", m -> at(m, "spec.model.pvc").put("path", "/models/qwen"),
+                        "spec.model.pvc.path", "path must be relative to the volume's root"),
+                bad("output path escaping its volume", m -> at(m, "spec.output.pvc").put("path", "runs/../../etc"),
+                        "spec.output.pvc.path", "must not contain '..'"),
+                bad("no model", m -> ((ObjectNode) m.get("spec")).remove("model"),
+                        "spec.model", "Required value"),
+                bad("output without a claim", m -> at(m, "spec.output.pvc").remove("claimName"),
+                        "spec.output.pvc.claimName", "Required value"),
+                bad("claim name that is not a DNS name", m -> at(m, "spec.dataset.pvc").put("claimName", "My_Data"),
+                        "spec.dataset.pvc.claimName", "should match"),
+                bad("epochs and a curriculum", m -> {
+                    at(m, "spec.training").put("epochs", 3);
+                    at(m, "spec.training.curriculum").putArray("stages").addObject().put("name", "all").put("upTo", 1.0);
+                }, "spec.training", "training.epochs cannot be combined with training.curriculum"),
+                bad("curriculum that never reaches all the data", m -> at(m, "spec.training.curriculum").putArray("stages")
+                                .addObject().put("name", "easy").put("upTo", 0.5),
+                        "spec.training.curriculum", "the last curriculum stage must have upTo: 1"),
+                bad("early stopping without eval data", m -> {
+                    at(m, "spec.dataset").put("evalSplit", 0);
+                    at(m, "spec.training.earlyStopping").put("patience", 2);
+                }, "spec", "training.earlyStopping needs evaluation data"),
+                bad("misspelt field", m -> at(m, "spec.lora").put("rnak", 16),
+                        "spec.lora.rnak", "field not declared in schema"),
+                bad("batch size as words", m -> at(m, "spec.training").put("batchSize", "four"),
+                        "spec.training.batchSize", "must be of type integer"),
+                bad("sequence length too short to hold a prompt", m -> at(m, "spec.dataset").put("maxSeqLength", 8),
+                        "spec.dataset.maxSeqLength", "should be greater than or equal to 16"),
+                bad("selection bounds reversed", m -> at(m, "spec.dataset.selection").put("minTokens", 500).put("maxTokens", 100),
+                        "spec.dataset.selection", "selection.minTokens must not exceed selection.maxTokens"),
+                bad("no target modules", m -> at(m, "spec.lora").putArray("targetModules"),
+                        "spec.lora.targetModules", "should have at least 1 items"),
+                bad("keeping no checkpoint", m -> at(m, "spec.output").put("keepCheckpoints", 0),
+                        "spec.output.keepCheckpoints", "should be greater than or equal to 1"),
+                bad("template name with spaces", m -> at(m, "spec.dataset").put("template", "My Template"),
+                        "spec.dataset.template", "should match"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("mistakes")
+    void mistakeIsRejectedNamingTheField(String why, Consumer<ObjectNode> mistake, String field, String message) {
+        ObjectNode manifest = valid();
+        mistake.accept(manifest);
+
+        List<Violation> violations = VALIDATOR.validateCreate(manifest);
+
+        assertThat(violations).as(why).anySatisfy(v -> {
+            assertThat(v.field()).isEqualTo(field);
+            assertThat(v.message()).contains(message);
+        });
+    }
+
+    @Test
+    void theTableCoversAtLeastFifteenMistakes() {
+        assertThat(mistakes().count()).isGreaterThanOrEqualTo(15);
+    }
+
+    @Test
+    void theBaseOfTheTableIsValid() {
+        assertThat(VALIDATOR.validateCreate(valid())).isEmpty();
+    }
+
+    @Test
+    void changingWhatDefinesTheRunIsRejectedOnUpdate() {
+        ObjectNode before = valid();
+        ObjectNode after = valid();
+        at(after, "spec.lora").put("rank", 32);
+
+        List<Violation> violations = VALIDATOR.validateUpdate(before, after);
+
+        assertThat(violations).singleElement().satisfies(v -> {
+            assertThat(v.field()).isEqualTo("spec.lora");
+            assertThat(v.message()).contains("spec.lora is immutable", "create a new FineTuneJob");
+        });
+    }
+
+    @Test
+    void suspendingAndRetuningLimitsIsAllowedOnUpdate() {
+        ObjectNode before = valid();
+        ObjectNode after = valid();
+        ((ObjectNode) after.get("spec")).put("suspend", true).put("backoffLimit", 6).put("ttlSecondsAfterFinished", 3600);
+
+        assertThat(VALIDATOR.validateUpdate(before, after)).isEmpty();
+    }
+
+    @Test
+    void sectionsWrittenEmptyOrPartlyGetEveryDefaultTheRulesRead() {
+        ObjectNode manifest = valid();
+        at(manifest, "spec.lora").put("rank", 32);
+        at(manifest, "spec.training");
+        at(manifest, "spec.resources").put("gpus", 0);
+        at(manifest, "spec.dataset.selection");
+        at(manifest, "spec.training.earlyStopping");
+
+        assertThat(VALIDATOR.validateCreate(manifest)).isEmpty();
+        assertThat(VALIDATOR.withDefaults(manifest).at("/spec/lora/targetModules/0").asText()).isEqualTo("all-linear");
+        assertThat(VALIDATOR.withDefaults(manifest).at("/spec/training/precision").asText()).isEqualTo("bf16");
+    }
+
+    @Test
+    void wrongKindIsNamed() {
+        JsonNode manifest = valid().put("kind", "TrainJob");
+
+        assertThat(VALIDATOR.validateCreate(manifest)).extracting(Violation::toString)
+                .contains("kind: must be FineTuneJob, was \"TrainJob\"");
+    }
+}
