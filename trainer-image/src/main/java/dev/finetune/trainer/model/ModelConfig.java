@@ -1,0 +1,160 @@
+package dev.finetune.trainer.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The architecture hyperparameters read from a Hugging Face {@code config.json}, for the decoder
+ * families we run: llama, qwen2, qwen3, mistral. Fields keep HF's meaning exactly.
+ *
+ * @param modelType HF {@code model_type}
+ * @param headDim per-head width ({@code head_dim}, else hidden / heads)
+ * @param attentionBias q/k/v projections carry biases (qwen2 always; llama if {@code attention_bias})
+ * @param outputProjectionBias o_proj carries a bias (llama {@code attention_bias}; never qwen2)
+ * @param qkNorm per-head RMSNorm on q and k before rotary (qwen3)
+ * @param ropeScaling null for plain rotary
+ */
+public record ModelConfig(
+        String modelType,
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        int maxPositionEmbeddings,
+        boolean tieWordEmbeddings,
+        boolean attentionBias,
+        boolean outputProjectionBias,
+        boolean mlpBias,
+        boolean qkNorm,
+        String torchDtype,
+        Integer bosTokenId,
+        List<Integer> eosTokenIds,
+        JsonNode raw) {
+
+    public static final Set<String> SUPPORTED = Set.of("llama", "qwen2", "qwen3", "mistral");
+
+    /** HF rope_scaling: {@code rope_type} default / linear / dynamic / llama3 / yarn ... */
+    public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
+            int originalMaxPositionEmbeddings) {}
+
+    public static ModelConfig read(Path modelDir) {
+        Path file = modelDir.resolve("config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new ModelFormatException("model directory " + modelDir + " has no config.json; "
+                    + "point model.pvc.path at a Hugging Face model directory (config.json, *.safetensors, tokenizer.json)");
+        }
+        JsonNode json;
+        try {
+            json = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelFormatException(file + " is not valid JSON: " + e.getMessage(), e);
+        }
+        return parse(json, file.toString());
+    }
+
+    public static ModelConfig parse(JsonNode c, String source) {
+        String type = text(c, "model_type", source);
+        if (!SUPPORTED.contains(type)) {
+            throw new ModelFormatException(source + ": model_type \"" + type + "\" is not supported; supported: "
+                    + String.join(", ", SUPPORTED.stream().sorted().toList()));
+        }
+        int hidden = integer(c, "hidden_size", source);
+        int heads = integer(c, "num_attention_heads", source);
+        int kvHeads = c.hasNonNull("num_key_value_heads") ? c.get("num_key_value_heads").asInt() : heads;
+        int headDim = c.hasNonNull("head_dim") ? c.get("head_dim").asInt() : hidden / heads;
+        if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
+            throw new ModelFormatException(source + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+        }
+        if (heads % kvHeads != 0) {
+            throw new ModelFormatException(source + ": num_attention_heads " + heads
+                    + " is not a multiple of num_key_value_heads " + kvHeads);
+        }
+        if (headDim % 2 != 0) {
+            throw new ModelFormatException(source + ": head_dim " + headDim + " must be even for rotary embeddings");
+        }
+        boolean attentionBiasFlag = c.path("attention_bias").asBoolean(false);
+        boolean qkvBias = type.equals("qwen2") || attentionBiasFlag;
+        boolean oBias = !type.equals("qwen2") && attentionBiasFlag;
+        List<Integer> eos = new ArrayList<>();
+        JsonNode eosNode = c.get("eos_token_id");
+        if (eosNode != null && eosNode.isArray()) {
+            eosNode.forEach(n -> eos.add(n.asInt()));
+        } else if (eosNode != null && eosNode.isNumber()) {
+            eos.add(eosNode.asInt());
+        }
+        Integer bos = c.hasNonNull("bos_token_id") ? c.get("bos_token_id").asInt() : null;
+        return new ModelConfig(type,
+                integer(c, "vocab_size", source),
+                hidden,
+                integer(c, "intermediate_size", source),
+                integer(c, "num_hidden_layers", source),
+                heads,
+                kvHeads,
+                headDim,
+                c.path("rms_norm_eps").asDouble(1e-6),
+                c.path("rope_theta").asDouble(10000.0),
+                ropeScaling(c.get("rope_scaling"), source),
+                c.path("max_position_embeddings").asInt(2048),
+                c.path("tie_word_embeddings").asBoolean(false),
+                qkvBias,
+                oBias,
+                c.path("mlp_bias").asBoolean(false),
+                type.equals("qwen3"),
+                c.path("torch_dtype").asText(c.path("dtype").asText("float32")),
+                bos,
+                List.copyOf(eos),
+                c);
+    }
+
+    private static RopeScaling ropeScaling(JsonNode node, String source) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        String type = node.path("rope_type").asText(node.path("type").asText("default"));
+        if (type.equals("default")) {
+            return null;
+        }
+        if (!Set.of("linear", "llama3").contains(type)) {
+            throw new ModelFormatException(source + ": rope_scaling type \"" + type
+                    + "\" is not supported (supported: default, linear, llama3)");
+        }
+        return new RopeScaling(type, node.path("factor").asDouble(1.0), node.path("low_freq_factor").asDouble(1.0),
+                node.path("high_freq_factor").asDouble(4.0), node.path("original_max_position_embeddings").asInt(8192));
+    }
+
+    private static String text(JsonNode c, String key, String source) {
+        JsonNode n = c.get(key);
+        if (n == null || !n.isTextual()) {
+            throw new ModelFormatException(source + ": missing string field \"" + key + "\"");
+        }
+        return n.asText();
+    }
+
+    private static int integer(JsonNode c, String key, String source) {
+        JsonNode n = c.get(key);
+        if (n == null || !n.canConvertToInt() || n.asInt() <= 0) {
+            throw new ModelFormatException(source + ": missing or non-positive integer field \"" + key + "\"");
+        }
+        return n.asInt();
+    }
+
+    public int queryWidth() {
+        return numHeads * headDim;
+    }
+
+    public int kvWidth() {
+        return numKvHeads * headDim;
+    }
+}

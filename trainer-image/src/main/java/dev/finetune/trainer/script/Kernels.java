@@ -1,0 +1,273 @@
+package dev.finetune.trainer.script;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.pytorch.jni.ScriptMethodCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The tensor primitives DJL 0.35.1 lacks or cannot run safely in bf16, written as TorchScript
+ * source that we generate here and compile with libtorch at load time (see notes/djl.md).
+ *
+ * <p>Every method runs with autograd when the thread's grad mode is on, so the training graph
+ * passes through these kernels. The semantics follow Hugging Face Transformers line by line
+ * (RMSNorm in fp32, rotate_half rotary, logits upcast to fp32 before the loss).
+ *
+ * <p>bf16 rule of this code base: no DJL {@code toType}, {@code create}, {@code zerosLike},
+ * {@code softmax}, {@code toDevice} or {@code toString} on a bf16 array; casts and creation of
+ * bf16 tensors go through this class.
+ */
+public final class Kernels implements AutoCloseable {
+
+    /** c10::ScalarType codes used by {@code Tensor.to(int)} in TorchScript. */
+    public static final int UINT8 = 0;
+    public static final int INT64 = 4;
+    public static final int FLOAT16 = 5;
+    public static final int FLOAT32 = 6;
+    public static final int BOOL = 11;
+    public static final int BFLOAT16 = 15;
+
+    // dtypes appear as c10::ScalarType codes, as in code written by torch.jit.save:
+    // 0 uint8, 5 float16, 6 float32, 7 float64, 15 bfloat16
+    static final String SOURCE = """
+              def embedding(self, weight: Tensor, ids: Tensor) -> Tensor:
+                return torch.embedding(weight, ids)
+              def linear(self, x: Tensor, weight: Tensor) -> Tensor:
+                return torch.linear(x, weight)
+              def linear_bias(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+                return torch.linear(x, weight, bias)
+              def lora_delta(self, x: Tensor, base: Tensor, a: Tensor, b: Tensor, scaling: float, dropout: float, train: bool) -> Tensor:
+                xd = torch.dropout(x.to(a.dtype), dropout, train)
+                return (base + torch.linear(torch.linear(xd, a), b) * scaling).to(base.dtype)
+              def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+                dtype = x.dtype
+                h = x.to(6)
+                variance = h.pow(2).mean(-1, True)
+                h = h * torch.rsqrt(variance + eps)
+                return weight * h.to(dtype)
+              def rope_inv_freq(self, theta: float, dim: int) -> Tensor:
+                exponent = torch.arange(0, dim, 2).to(6) / dim
+                return torch.reciprocal(torch.pow(theta, exponent))
+              def rope_cos_sin(self, inv_freq: Tensor, positions: Tensor, scaling: float, like: Tensor) -> Tuple[Tensor, Tensor]:
+                inv = inv_freq.to(6).unsqueeze(0).unsqueeze(-1).expand(positions.size(0), -1, 1)
+                pos = positions.unsqueeze(1).to(6)
+                freqs = torch.matmul(inv, pos).transpose(1, 2)
+                emb = torch.cat([freqs, freqs], -1)
+                cos = emb.cos() * scaling
+                sin = emb.sin() * scaling
+                return cos.to(like.dtype), sin.to(like.dtype)
+              def apply_rope(self, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+                half = x.size(-1) // 2
+                x1 = x.narrow(-1, 0, half)
+                x2 = x.narrow(-1, half, half)
+                rotated = torch.cat([torch.neg(x2), x1], -1)
+                return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1)
+              def attention(self, q: Tensor, k: Tensor, v: Tensor, causal: bool) -> Tensor:
+                return torch.scaled_dot_product_attention(q, k, v, None, 0.0, causal, scale=None, enable_gqa=True)
+              def attention_masked(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:
+                return torch.scaled_dot_product_attention(q, k, v, mask, 0.0, False, scale=None, enable_gqa=True)
+              def swiglu(self, gate: Tensor, up: Tensor) -> Tensor:
+                return torch.silu(gate) * up
+              def cast(self, x: Tensor, dtype: int) -> Tensor:
+                return x.to(dtype)
+              def cat(self, a: Tensor, b: Tensor, dim: int) -> Tensor:
+                return torch.cat([a, b], dim)
+              def select_rows(self, h: Tensor, rows: Tensor) -> Tensor:
+                return h.reshape([-1, h.size(-1)]).index_select(0, rows)
+              def logits(self, h: Tensor, weight: Tensor) -> Tensor:
+                return torch.matmul(h, weight.t()).to(6)
+              def nll_sum(self, h: Tensor, weight: Tensor, targets: Tensor) -> Tensor:
+                logits = torch.matmul(h, weight.t()).to(6)
+                lse = torch.logsumexp(logits, -1)
+                nll = lse - logits.gather(1, targets.unsqueeze(1)).squeeze(1)
+                return nll.to(7).sum()
+              def nll_sum_and_grad(self, h: Tensor, weight: Tensor, targets: Tensor, grad_scale: float) -> Tuple[Tensor, Tensor]:
+                logits = torch.matmul(h, weight.t()).to(6)
+                lse = torch.logsumexp(logits, -1)
+                picked = targets.unsqueeze(1)
+                nll = lse - logits.gather(1, picked).squeeze(1)
+                probs = torch.exp(logits - lse.unsqueeze(1))
+                probs = probs.scatter_add(1, picked, torch.full_like(lse.unsqueeze(1), -1.0))
+                grad_h = torch.matmul((probs * grad_scale).to(h.dtype), weight)
+                return nll.to(7).sum(), grad_h
+              def dtype_code(self, x: Tensor) -> int:
+                return x.dtype
+              def grad_sq_sum(self, g: Tensor) -> Tensor:
+                return g.to(7).pow(2).sum()
+            """;
+
+    private final PtNDManager manager;
+    private final PtSymbolBlock module;
+
+    private Kernels(PtNDManager manager, PtSymbolBlock module) {
+        this.manager = manager;
+        this.module = module;
+    }
+
+    /**
+     * Compiles the kernels for the device of {@code manager}. Calls follow the calling thread's
+     * autograd mode ({@link JniUtils#setGradMode}): on while a training forward runs, off otherwise.
+     */
+    public static Kernels load(NDManager manager) {
+        PtNDManager pt = (PtNDManager) manager;
+        // The profiling executor would specialise (and differentiate) these small graphs per input
+        // pattern; plain interpretation is what we want. The setting is per thread in libtorch.
+        JniUtils.setGraphExecutorOptimize(false);
+        byte[] archive = TorchScriptArchive.build("Kernels", SOURCE);
+        try {
+            PtSymbolBlock module = JniUtils.loadModule(pt, new ByteArrayInputStream(archive), true, false);
+            return new Kernels(pt, module);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the generated TorchScript kernels", e);
+        }
+    }
+
+    private static IValue t(NDArray array) {
+        return ScriptMethodCalls.tensor((PtNDArray) array);
+    }
+
+    private PtNDArray call(String method, IValue... args) {
+        return ScriptMethodCalls.runTensor(module, method, manager, true, args);
+    }
+
+    private PtNDArray[] callTuple(String method, IValue... args) {
+        return ScriptMethodCalls.runTensors(module, method, manager, true, args);
+    }
+
+    /** Attaches results to the manager of the first input so scopes clean them up. */
+    private static NDArray adopt(NDArray owner, NDArray result) {
+        result.attach(owner.getManager());
+        return result;
+    }
+
+    public NDArray embedding(NDArray weight, NDArray ids) {
+        return adopt(ids, call("embedding", t(weight), t(ids)));
+    }
+
+    public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return bias == null
+                ? adopt(x, call("linear", t(x), t(weight)))
+                : adopt(x, call("linear_bias", t(x), t(weight), t(bias)));
+    }
+
+    /** {@code (base + B(A(dropout(x))) * scaling)} computed in the LoRA weights' dtype, cast back to base's. */
+    public NDArray loraDelta(NDArray x, NDArray base, NDArray a, NDArray b, double scaling, double dropout, boolean train) {
+        return adopt(x, call("lora_delta", t(x), t(base), t(a), t(b),
+                ScriptMethodCalls.real(scaling), ScriptMethodCalls.real(dropout), ScriptMethodCalls.bool(train)));
+    }
+
+    public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        return adopt(x, call("rms_norm", t(x), t(weight), ScriptMethodCalls.real(eps)));
+    }
+
+    public NDArray ropeInvFreq(double theta, int dim) {
+        return call("rope_inv_freq", ScriptMethodCalls.real(theta), ScriptMethodCalls.integer(dim));
+    }
+
+    /** Returns {cos, sin}, shape [B, T, headDim], in the dtype of {@code like}. */
+    public NDArray[] ropeCosSin(NDArray invFreq, NDArray positions, double attentionScaling, NDArray like) {
+        PtNDArray[] out = callTuple("rope_cos_sin", t(invFreq), t(positions), ScriptMethodCalls.real(attentionScaling), t(like));
+        adopt(positions, out[0]);
+        adopt(positions, out[1]);
+        return out;
+    }
+
+    public NDArray applyRope(NDArray x, NDArray cos, NDArray sin) {
+        return adopt(x, call("apply_rope", t(x), t(cos), t(sin)));
+    }
+
+    /** Scaled-dot-product attention, q [B,Hq,T,D], k/v [B,Hkv,S,D] (grouped-query through enable_gqa). */
+    public NDArray attention(NDArray q, NDArray k, NDArray v, boolean causal) {
+        return adopt(q, call("attention", t(q), t(k), t(v), ScriptMethodCalls.bool(causal)));
+    }
+
+    /** Attention with a boolean mask [B,1,T,S] (true = may attend). */
+    public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray allowed) {
+        return adopt(q, call("attention_masked", t(q), t(k), t(v), t(allowed)));
+    }
+
+    public NDArray swiglu(NDArray gate, NDArray up) {
+        return adopt(gate, call("swiglu", t(gate), t(up)));
+    }
+
+    /** dtype cast that keeps the autograd graph; use instead of DJL's toType (which aborts on bf16). */
+    public NDArray cast(NDArray x, DataType type) {
+        return adopt(x, call("cast", t(x), ScriptMethodCalls.integer(code(type))));
+    }
+
+    public NDArray cat(NDArray a, NDArray b, int dim) {
+        return adopt(a, call("cat", t(a), t(b), ScriptMethodCalls.integer(dim)));
+    }
+
+    public NDArray selectRows(NDArray h, NDArray rows) {
+        return adopt(h, call("select_rows", t(h), t(rows)));
+    }
+
+    /** fp32 logits of hidden states against the lm head. */
+    public NDArray logits(NDArray h, NDArray weight) {
+        return adopt(h, call("logits", t(h), t(weight)));
+    }
+
+    /** Sum over rows of -log softmax(h W^T)[target], in fp64. */
+    public NDArray nllSum(NDArray h, NDArray weight, NDArray targets) {
+        return adopt(h, call("nll_sum", t(h), t(weight), t(targets)));
+    }
+
+    /** {sum NLL (fp64 scalar), d(sum NLL * gradScale)/dh}; computed without building a graph. */
+    public NDArray[] nllSumAndGrad(NDArray h, NDArray weight, NDArray targets, double gradScale) {
+        PtNDArray[] out = callTuple("nll_sum_and_grad", t(h), t(weight), t(targets), ScriptMethodCalls.real(gradScale));
+        adopt(h, out[0]);
+        adopt(h, out[1]);
+        return out;
+    }
+
+    /** Sum of squares in fp64 (for global-norm clipping). */
+    public double squaredSum(NDArray g) {
+        try (NDArray s = call("grad_sq_sum", t(g))) {
+            return s.getDouble();
+        }
+    }
+
+    /**
+     * The tensor's real dtype. DJL 0.35.1 reports bf16 tensors as {@code UNKNOWN}, so ask libtorch.
+     */
+    public DataType dtypeOf(NDArray x) {
+        try (IValue out = ScriptMethodCalls.run(module, "dtype_code", true, t(x))) {
+            int code = (int) out.toLong();
+            return switch (code) {
+                case FLOAT32 -> DataType.FLOAT32;
+                case FLOAT16 -> DataType.FLOAT16;
+                case BFLOAT16 -> DataType.BFLOAT16;
+                case INT64 -> DataType.INT64;
+                case UINT8 -> DataType.UINT8;
+                case BOOL -> DataType.BOOLEAN;
+                default -> DataType.UNKNOWN;
+            };
+        }
+    }
+
+    public static int code(DataType type) {
+        return switch (type) {
+            case FLOAT32 -> FLOAT32;
+            case FLOAT16 -> FLOAT16;
+            case BFLOAT16 -> BFLOAT16;
+            case INT64 -> INT64;
+            case UINT8 -> UINT8;
+            case BOOLEAN -> BOOL;
+            default -> throw new IllegalArgumentException("no kernel cast to " + type);
+        };
+    }
+
+    @Override
+    public void close() {
+        module.close();
+    }
+}
