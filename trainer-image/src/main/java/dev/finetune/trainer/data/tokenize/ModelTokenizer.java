@@ -1,0 +1,269 @@
+package dev.finetune.trainer.data.tokenize;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.trainer.data.DatasetException;
+import dev.finetune.trainer.data.SourceLocation;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The model's own tokenizer ({@code tokenizer.json} through DJL's Hugging Face tokenizers binding) with
+ * DJL's defaults switched off: no truncation (DJL cuts at 512 otherwise), no padding, no special tokens
+ * added behind our back. BOS/EOS/pad and the chat template come from the model's files.
+ *
+ * <p>Thread-safe for {@link #encode}; close it to free the native tokenizer.
+ */
+public final class ModelTokenizer implements AutoCloseable {
+
+    /** End-of-turn tokens of known chat formats: generation stops on them when the model's files say so or not. */
+    static final List<String> KNOWN_END_OF_TURN = List.of("<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>",
+            "<|end|>", "<|endoftext|>", "</s>", "<｜end▁of▁sentence｜>", "<|end_of_text|>");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final Map<String, Integer> addedTokens;
+    private final SpecialTokens special;
+    private final String chatTemplate;
+    private final Path dir;
+
+    private ModelTokenizer(Path dir, HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens,
+            SpecialTokens special, String chatTemplate) {
+        this.dir = dir;
+        this.tokenizer = tokenizer;
+        this.addedTokens = addedTokens;
+        this.special = special;
+        this.chatTemplate = chatTemplate;
+    }
+
+    /** Loads {@code tokenizer.json}, {@code tokenizer_config.json} and, when present, generation_config.json and config.json. */
+    public static ModelTokenizer load(Path modelDir) {
+        Path tokenizerJson = modelDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerJson)) {
+            throw new DatasetException(SourceLocation.ofFile(tokenizerJson.toString()), null,
+                    "the model directory has no tokenizer.json",
+                    "use a Hugging Face model directory with the fast tokenizer file (save it with tokenizer.save_pretrained)");
+        }
+        JsonNode tokenizerConfig = readJson(modelDir.resolve("tokenizer_config.json"));
+        JsonNode generationConfig = readJson(modelDir.resolve("generation_config.json"));
+        JsonNode config = readJson(modelDir.resolve("config.json"));
+        Map<String, Integer> added = new HashMap<>();
+        JsonNode tj = readJson(tokenizerJson);
+        for (JsonNode t : tj.path("added_tokens")) {
+            added.put(t.path("content").asText(), t.path("id").asInt());
+        }
+        HuggingFaceTokenizer hf;
+        try {
+            hf = HuggingFaceTokenizer.newInstance(tokenizerJson,
+                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ModelTokenizer partial = new ModelTokenizer(modelDir, hf, added, null, null);
+        String bos = tokenText(tokenizerConfig.get("bos_token"));
+        String eos = tokenText(tokenizerConfig.get("eos_token"));
+        String pad = tokenText(tokenizerConfig.get("pad_token"));
+        int bosId = bos == null ? firstId(generationConfig.get("bos_token_id"), config.get("bos_token_id"))
+                : partial.tokenId(bos);
+        if (bos == null && bosId >= 0 && tokenizerConfig.path("add_bos_token").asBoolean(false)) {
+            bos = partial.decode(new int[] {bosId});
+        }
+        int eosId = eos == null ? -1 : partial.tokenId(eos);
+        Set<Integer> stops = new LinkedHashSet<>();
+        if (eosId >= 0) {
+            stops.add(eosId);
+        }
+        addIds(stops, generationConfig.get("eos_token_id"));
+        addIds(stops, config.get("eos_token_id"));
+        for (String t : KNOWN_END_OF_TURN) {
+            Integer id = added.get(t);
+            if (id != null) {
+                stops.add(id);
+            }
+        }
+        if (eosId < 0 && !stops.isEmpty()) {
+            eosId = stops.iterator().next();
+            eos = partial.decode(new int[] {eosId});
+        }
+        int padId = pad != null ? partial.tokenId(pad)
+                : firstId(generationConfig.get("pad_token_id"), config.get("pad_token_id"));
+        if (padId < 0) {
+            padId = eosId;
+        }
+        boolean addBos = tokenizerConfig.path("add_bos_token").asBoolean(bos != null);
+        SpecialTokens special = new SpecialTokens(bos, bosId, eos, eosId, padId, Set.copyOf(stops), addBos);
+        return new ModelTokenizer(modelDir, hf, added, special, chatTemplate(modelDir, tokenizerConfig));
+    }
+
+    private static String chatTemplate(Path dir, JsonNode tokenizerConfig) {
+        Path jinja = dir.resolve("chat_template.jinja");
+        try {
+            if (Files.isRegularFile(jinja)) {
+                return Files.readString(jinja);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        JsonNode t = tokenizerConfig.get("chat_template");
+        if (t == null || t.isNull()) {
+            JsonNode separate = readJson(dir.resolve("chat_template.json"));
+            t = separate.get("chat_template");
+        }
+        if (t == null || t.isNull()) {
+            return null;
+        }
+        if (t.isTextual()) {
+            return t.asText();
+        }
+        if (t.isArray()) { // [{name, template}, ...]: the "default" one
+            for (JsonNode named : t) {
+                if ("default".equals(named.path("name").asText())) {
+                    return named.path("template").asText();
+                }
+            }
+        }
+        return null;
+    }
+
+    private static JsonNode readJson(Path p) {
+        if (!Files.isRegularFile(p)) {
+            return JSON.createObjectNode();
+        }
+        try {
+            return JSON.readTree(p.toFile());
+        } catch (IOException e) {
+            throw new DatasetException(SourceLocation.ofFile(p.toString()), null, "cannot parse: " + e.getMessage(),
+                    "the model directory's JSON files must be valid JSON", e);
+        }
+    }
+
+    private static String tokenText(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        return n.isObject() ? n.path("content").asText(null) : n.asText();
+    }
+
+    private static int firstId(JsonNode... nodes) {
+        for (JsonNode n : nodes) {
+            if (n != null && n.isInt()) {
+                return n.asInt();
+            }
+            if (n != null && n.isArray() && !n.isEmpty()) {
+                return n.get(0).asInt();
+            }
+        }
+        return -1;
+    }
+
+    private static void addIds(Set<Integer> ids, JsonNode n) {
+        if (n == null) {
+            return;
+        }
+        if (n.isInt()) {
+            ids.add(n.asInt());
+        } else if (n.isArray()) {
+            n.forEach(x -> ids.add(x.asInt()));
+        }
+    }
+
+    /** The id of a token given by its text: an added (special) token, else a text that encodes to one token. */
+    public int tokenId(String text) {
+        Integer id = addedTokens.get(text);
+        if (id != null) {
+            return id;
+        }
+        long[] ids = tokenizer.encode(text, false, false).getIds();
+        if (ids.length != 1) {
+            throw new IllegalArgumentException("'" + text + "' is not a single token of " + dir);
+        }
+        return (int) ids[0];
+    }
+
+    /** Token ids and, for each, the code-point range of {@code text} it came from. */
+    public Tokens encode(String text) {
+        Encoding e = tokenizer.encode(text, false, false);
+        long[] ids = e.getIds();
+        CharSpan[] spans = e.getCharTokenSpans();
+        int[] out = new int[ids.length];
+        int[] start = new int[ids.length];
+        int[] end = new int[ids.length];
+        int prevEnd = 0;
+        for (int k = 0; k < ids.length; k++) {
+            out[k] = (int) ids[k];
+            if (spans[k] == null) { // tokens with no source text take an empty span where they stand
+                start[k] = prevEnd;
+                end[k] = prevEnd;
+            } else {
+                start[k] = spans[k].getStart();
+                end[k] = spans[k].getEnd();
+            }
+            prevEnd = end[k];
+        }
+        return new Tokens(out, start, end);
+    }
+
+    public String decode(int[] ids) {
+        long[] l = new long[ids.length];
+        for (int k = 0; k < ids.length; k++) {
+            l[k] = ids[k];
+        }
+        return tokenizer.decode(l, false);
+    }
+
+    /** The texts of the stop tokens, as they appear in rendered chat text. */
+    public List<String> stopTokenTexts() {
+        java.util.ArrayList<String> texts = new java.util.ArrayList<>();
+        for (int id : special.stopIds()) {
+            String text = null;
+            for (Map.Entry<String, Integer> e : addedTokens.entrySet()) {
+                if (e.getValue() == id) {
+                    text = e.getKey();
+                    break;
+                }
+            }
+            texts.add(text != null ? text : decode(new int[] {id}));
+        }
+        return texts;
+    }
+
+    public SpecialTokens specialTokens() {
+        return special;
+    }
+
+    /** The model's own chat template (chat_template.jinja, or tokenizer_config.json's chat_template), if any. */
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    /**
+     * Token ids with their source ranges, in code points of the encoded text (as the tokenizers library
+     * reports them): token k came from code points [start[k], end[k]).
+     */
+    public record Tokens(int[] ids, int[] start, int[] end) {
+        public int size() {
+            return ids.length;
+        }
+    }
+}
