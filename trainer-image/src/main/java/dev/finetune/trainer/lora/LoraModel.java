@@ -1,0 +1,200 @@
+package dev.finetune.trainer.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.model.Linear;
+import dev.finetune.trainer.script.Kernels;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * LoRA adapters attached to a frozen {@link DecoderModel}, like PEFT's {@code get_peft_model}: the
+ * chosen linear layers get an adapter with A initialised kaiming-uniform(a=sqrt(5)) (bound
+ * {@code 1/sqrt(in)}) or N(0, 1/r), and B zeros, so the adapted model starts equal to the base model.
+ * Only A and B require gradients; they and their optimizer state stay fp32.
+ */
+public final class LoraModel implements AutoCloseable {
+
+    private final DecoderModel base;
+    private final LoraSettings settings;
+    private final NDManager manager;
+    private final List<LoraAdapter> adapters;
+    private final List<Linear> adapted;
+
+    private LoraModel(DecoderModel base, LoraSettings settings, NDManager manager, List<LoraAdapter> adapters,
+            List<Linear> adapted) {
+        this.base = base;
+        this.settings = settings;
+        this.manager = manager;
+        this.adapters = adapters;
+        this.adapted = adapted;
+    }
+
+    /** Attaches fresh adapters; initial values are a pure function of {@code seed} and the module path. */
+    public static LoraModel attach(DecoderModel base, LoraSettings settings, long seed) {
+        NDManager manager = base.manager().newSubManager();
+        Set<String> targets = settings.resolvedTargets();
+        List<LoraAdapter> adapters = new ArrayList<>();
+        List<Linear> adapted = new ArrayList<>();
+        int r = settings.rank();
+        for (Linear linear : base.linears()) {
+            if (!targets.contains(linear.name())) {
+                continue;
+            }
+            if (linear.adapter() != null) {
+                throw new IllegalStateException(linear.path() + " already has an adapter");
+            }
+            int in = Math.toIntExact(linear.inFeatures());
+            int out = Math.toIntExact(linear.outFeatures());
+            SplittableRandom random = new SplittableRandom(ForwardContext.mix(seed, linear.path().hashCode()));
+            float[] aInit = new float[r * in];
+            if (settings.gaussianInit()) {
+                for (int i = 0; i < aInit.length; i++) {
+                    aInit[i] = (float) (gaussian(random) / r);
+                }
+            } else {
+                double bound = 1.0 / Math.sqrt(in); // kaiming_uniform_(a=sqrt(5)) on fan_in = in
+                for (int i = 0; i < aInit.length; i++) {
+                    aInit[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
+                }
+            }
+            NDArray a = manager.create(aInit, new Shape(r, in));
+            NDArray b = manager.zeros(new Shape(out, r), DataType.FLOAT32);
+            LoraAdapter adapter = new LoraAdapter(linear.path(), a, b, settings.scaling(), settings.dropout());
+            adapters.add(adapter);
+            adapted.add(linear);
+        }
+        if (adapters.isEmpty()) {
+            manager.close();
+            throw new IllegalArgumentException("lora.targetModules " + settings.targetModules() + " match no layer of the model");
+        }
+        for (int i = 0; i < adapters.size(); i++) {
+            adapters.get(i).a().setRequiresGradient(true);
+            adapters.get(i).b().setRequiresGradient(true);
+            adapted.get(i).setAdapter(adapters.get(i));
+        }
+        return new LoraModel(base, settings, manager, Collections.unmodifiableList(adapters), Collections.unmodifiableList(adapted));
+    }
+
+    private static double gaussian(SplittableRandom random) {
+        double u1 = random.nextDouble();
+        double u2 = random.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /** Trainable tensors by PEFT key, in a stable order. */
+    public Map<String, NDArray> trainable() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (LoraAdapter a : adapters) {
+            out.put(a.keyA(), a.a());
+            out.put(a.keyB(), a.b());
+        }
+        return out;
+    }
+
+    public long trainableParameterCount() {
+        long n = 0;
+        for (NDArray p : trainable().values()) {
+            n += p.size();
+        }
+        return n;
+    }
+
+    /** PEFT's {@code print_trainable_parameters} line. */
+    public String trainableSummary() {
+        long trainable = trainableParameterCount();
+        long all = base.parameterCount() + trainable;
+        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f",
+                trainable, all, 100.0 * trainable / all);
+    }
+
+    /** Folds every adapter into its base weight: {@code W += scaling B A} (computed in fp32, cast to W's dtype). */
+    public void merge() {
+        mergeOrUnmerge(1);
+    }
+
+    /** Reverts {@link #merge()}: {@code W -= scaling B A}. */
+    public void unmerge() {
+        mergeOrUnmerge(-1);
+    }
+
+    private void mergeOrUnmerge(int sign) {
+        boolean grad = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            Kernels k = base.kernels();
+            for (int i = 0; i < adapters.size(); i++) {
+                LoraAdapter adapter = adapters.get(i);
+                if (adapter.merged() == (sign > 0)) {
+                    continue;
+                }
+                Linear linear = adapted.get(i);
+                try (NDManager scope = manager.newSubManager()) {
+                    NDArray w32 = k.cast(linear.weight(), DataType.FLOAT32);
+                    w32.attach(scope);
+                    NDArray delta = adapter.b().matMul(adapter.a()).mul(adapter.scaling() * sign);
+                    delta.attach(scope);
+                    NDArray updated = k.cast(w32.add(delta), base.dtype());
+                    updated.attach(base.manager());
+                    linear.replaceWeight(updated);
+                }
+                adapter.setMerged(sign > 0);
+            }
+        } finally {
+            JniUtils.setGradMode(grad);
+        }
+    }
+
+    /** Copies values into the adapters (resume / loading a saved adapter); shapes must match. */
+    public void load(Map<String, float[]> values) {
+        for (Map.Entry<String, NDArray> e : trainable().entrySet()) {
+            float[] v = values.get(e.getKey());
+            if (v == null) {
+                throw new IllegalArgumentException("adapter has no tensor " + e.getKey());
+            }
+            if (v.length != e.getValue().size()) {
+                throw new IllegalArgumentException("adapter tensor " + e.getKey() + " has " + v.length
+                        + " values, expected shape " + e.getValue().getShape());
+            }
+            boolean grad = JniUtils.isGradMode();
+            JniUtils.setGradMode(false);
+            try (NDArray src = manager.create(v, e.getValue().getShape())) {
+                e.getValue().set(src.toByteBuffer());
+            } finally {
+                JniUtils.setGradMode(grad);
+            }
+        }
+    }
+
+    public List<LoraAdapter> adapters() {
+        return adapters;
+    }
+
+    public DecoderModel base() {
+        return base;
+    }
+
+    public LoraSettings settings() {
+        return settings;
+    }
+
+    /** Detaches the adapters from the base model and frees them. */
+    @Override
+    public void close() {
+        for (Linear l : adapted) {
+            l.setAdapter(null);
+        }
+        manager.close();
+    }
+}
