@@ -38,7 +38,7 @@ go_build_into() {
   local tmp="$out.tmp.$$"
   command -v go >/dev/null || die "Go toolchain not found (expected /usr/local/go/bin/go)"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  (cd "$moddir" && CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly" \
+  (cd "$moddir" && CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly -buildvcs=false" \
      nice -n 10 go build -ldflags "$ldflags" -o "$tmp/" "$@") \
      || { rm -rf "$tmp"; die "go build failed in $moddir"; }
   rm -rf "$out" && mv "$tmp" "$out"

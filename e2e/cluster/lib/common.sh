@@ -24,11 +24,11 @@ KUBECONFIG_ADMIN="$STATE_DIR/admin.kubeconfig"
 POD_CIDR="10.244.0.0/16"
 SERVICE_CIDR="10.96.0.0/16"
 KUBERNETES_SVC_IP="10.96.0.1"
-# CoreDNS runs on the host and listens on a link-local address on a dummy interface,
-# the same trick NodeLocal DNSCache uses: pods reach it through their default route,
-# and it needs neither a ClusterIP Service nor a pod image.
+# CoreDNS runs on the host and listens on a link-local address added to the host's
+# loopback interface (the address NodeLocal DNSCache uses; these kernels have no
+# 'dummy' link type): pods reach it through their default route, and it needs neither
+# a ClusterIP Service nor a pod image.
 DNS_IP="169.254.20.10"
-DNS_IFACE="fte2e-dns"
 CLUSTER_DOMAIN="cluster.local"
 CNI_BRIDGE="fte2e0"
 NODE_NAME="${FINETUNE_E2E_NODE_NAME:-e2e-node}"

@@ -16,16 +16,12 @@ HOSTPATH_PV_DIR="/tmp/hostpath_pv"
 # ---- host preparation -------------------------------------------------------------
 
 # prepare_host_network: kernel settings kubelet, kube-proxy and the bridge CNI need,
-# and the dummy interface that carries the DNS address.
+# and the DNS address on lo.
 prepare_host_network() {
   [[ -d /proc/sys/net/bridge ]] || modprobe br_netfilter 2>/dev/null || true
   [[ -d /proc/sys/net/bridge ]] || die "br_netfilter is not available in this kernel"
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1
-  if ! ip link show "$DNS_IFACE" >/dev/null 2>&1; then
-    ip link add "$DNS_IFACE" type dummy
-  fi
-  ip addr replace "$DNS_IP/32" dev "$DNS_IFACE"
-  ip link set "$DNS_IFACE" up
+  ip addr replace "$DNS_IP/32" dev lo
 }
 
 # write_cni_config: one bridge network for all pods, host-local IPAM, plus portmap for
@@ -80,6 +76,7 @@ start_apiserver() {
     --tls-cert-file="$PKI_DIR/apiserver.crt" --tls-private-key-file="$PKI_DIR/apiserver.key" \
     --kubelet-client-certificate="$PKI_DIR/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$PKI_DIR/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP \
     --service-account-issuer="https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
     --service-account-key-file="$PKI_DIR/sa.pub" \
     --service-account-signing-key-file="$PKI_DIR/sa.key" \
@@ -140,6 +137,10 @@ state = "$CONTAINERD_STATE"
   sandbox_image = "$PAUSE_IMAGE"
   enable_unprivileged_ports = true
   enable_unprivileged_icmp = true
+  # These machines withhold CAP_SYS_RESOURCE even from root, so runc cannot lower a
+  # container's oom_score_adj below ours (kubelet asks -998 for sandboxes): clamp it
+  # instead of failing every pod with "failed to update /proc/self/oom_score_adj".
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$CNI_CONF_DIR"

@@ -58,7 +58,7 @@ remove_pod_netns() {
 # chains of the firewall/portmap plugins, when kubelet could not run CNI DEL.
 remove_cni_iptables() {
   local rule chain
-  iptables-save -t nat 2>/dev/null | grep -- '-A POSTROUTING' | grep 'name: \\"finetune-e2e\\"' \
+  { iptables-save -t nat 2>/dev/null || true; } | awk '/^-A POSTROUTING/ && /name: \\"finetune-e2e\\"/' \
     | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule" 2>/dev/null || true; done
   for chain in $(iptables-save -t nat 2>/dev/null | awk '/^:CNI-/{print substr($1,2)}'); do
     iptables -t nat -F "$chain" 2>/dev/null || true
@@ -79,9 +79,23 @@ remove_kube_proxy_iptables() {
   "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
 }
 
+# remove_kubelet_iptables: the chains kubelet itself keeps (KUBE-FIREWALL with its
+# INPUT/OUTPUT jumps, and the canary/hint chains kube-proxy uses to detect flushes).
+remove_kubelet_iptables() {
+  local table chain
+  iptables -D INPUT -j KUBE-FIREWALL 2>/dev/null || true
+  iptables -D OUTPUT -j KUBE-FIREWALL 2>/dev/null || true
+  for table in filter nat mangle; do
+    for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+      iptables -t "$table" -F "$chain" 2>/dev/null || true
+      iptables -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
+}
+
 remove_links() {
   ip link delete "$CNI_BRIDGE" 2>/dev/null || true
-  ip link delete "$DNS_IFACE" 2>/dev/null || true
+  ip addr delete "$DNS_IP/32" dev lo 2>/dev/null || true
 }
 
 # remove_kubepods_cgroups: the per-QOS/per-pod cgroups kubelet created (empty by now).
@@ -104,6 +118,7 @@ teardown_cluster() {
   done
   remove_kube_proxy_iptables
   remove_cni_iptables
+  remove_kubelet_iptables
   unmount_under "$STATE_DIR"
   unmount_under /run/finetune-e2e
   remove_pod_netns
