@@ -24,13 +24,13 @@ public final class Formats {
             "rejected", "text");
 
     private final Map<String, String> columns;
-    private final String scoreField;
+    private final List<String> scoreFields;
 
     /**
      * @param columns    canonical → actual field names (null or empty: none)
-     * @param scoreField a numeric field to keep as {@link Conversation#score()} (null: none)
+     * @param scoreFields numeric fields to keep in {@link Conversation#scores()} (absent in a record: not kept)
      */
-    public Formats(Map<String, String> columns, String scoreField) {
+    public Formats(Map<String, String> columns, List<String> scoreFields) {
         this.columns = columns == null ? Map.of() : Map.copyOf(columns);
         for (String key : this.columns.keySet()) {
             if (!FIELDS.contains(key)) {
@@ -38,7 +38,7 @@ public final class Formats {
                         "keys are the format's field names: " + FIELDS + "; values are your data's names");
             }
         }
-        this.scoreField = scoreField;
+        this.scoreFields = scoreFields == null ? List.of() : List.copyOf(scoreFields);
     }
 
     String col(String canonical) {
@@ -74,7 +74,7 @@ public final class Formats {
     }
 
     public Conversation convert(DatasetFormat format, RawRecord r) {
-        Double score = score(r);
+        Map<String, Double> score = scores(r);
         return switch (format) {
             case ALPACA -> alpaca(r, score);
             case CONVERSATION -> conversation(r, score);
@@ -87,22 +87,23 @@ public final class Formats {
         };
     }
 
-    private Double score(RawRecord r) {
-        if (scoreField == null) {
-            return null;
+    private Map<String, Double> scores(RawRecord r) {
+        Map<String, Double> out = new java.util.HashMap<>();
+        for (String scoreField : scoreFields) {
+            JsonNode s = r.json().get(scoreField);
+            if (s == null || s.isNull()) {
+                continue;
+            }
+            if (!s.isNumber()) {
+                throw new DatasetException(r.location(), scoreField, "score is a " + RecordReader.kind(s) + ", expected a number",
+                        "write the score as a JSON number, e.g. \"" + scoreField + "\": 0.7");
+            }
+            out.put(scoreField, s.asDouble());
         }
-        JsonNode s = r.json().get(scoreField);
-        if (s == null || s.isNull()) {
-            return null;
-        }
-        if (!s.isNumber()) {
-            throw new DatasetException(r.location(), scoreField, "score is a " + RecordReader.kind(s) + ", expected a number",
-                    "write the score as a JSON number, e.g. \"" + scoreField + "\": 0.7");
-        }
-        return s.asDouble();
+        return out;
     }
 
-    private Conversation alpaca(RawRecord r, Double score) {
+    private Conversation alpaca(RawRecord r, Map<String, Double> score) {
         JsonNode j = r.json();
         List<Message> m = new ArrayList<>();
         String system = optionalString(r, j, col("system"), col("system"));
@@ -132,7 +133,7 @@ public final class Formats {
         return new Conversation(m, null, null, score, r.location());
     }
 
-    private Conversation conversation(RawRecord r, Double score) {
+    private Conversation conversation(RawRecord r, Map<String, Double> score) {
         JsonNode turns = r.json().get(col("conversation"));
         String f = col("conversation");
         if (!turns.isArray() || turns.isEmpty()) {
@@ -159,7 +160,7 @@ public final class Formats {
         return new Conversation(m, null, null, score, r.location());
     }
 
-    private Conversation sharegpt(RawRecord r, Double score) {
+    private Conversation sharegpt(RawRecord r, Map<String, Double> score) {
         JsonNode turns = r.json().get(col("conversations"));
         String f = col("conversations");
         if (!turns.isArray() || turns.isEmpty()) {
@@ -189,7 +190,7 @@ public final class Formats {
         return checked(new Conversation(m, null, null, score, r.location()), r, f);
     }
 
-    private Conversation messages(RawRecord r, Double score) {
+    private Conversation messages(RawRecord r, Map<String, Double> score) {
         JsonNode turns = r.json().get(col("messages"));
         String f = col("messages");
         if (!turns.isArray() || turns.isEmpty()) {
@@ -246,7 +247,7 @@ public final class Formats {
         return requireNonEmpty ? nonEmpty(r, field, text) : text;
     }
 
-    private Conversation preference(RawRecord r, Double score) {
+    private Conversation preference(RawRecord r, Map<String, Double> score) {
         JsonNode j = r.json();
         List<Message> m = new ArrayList<>();
         String system = optionalString(r, j, col("system"), col("system"));

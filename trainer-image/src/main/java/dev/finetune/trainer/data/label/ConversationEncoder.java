@@ -16,7 +16,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns a {@link Conversation} into token ids and labels with the chat template.
+ * Turns a {@link Conversation} into token ids and labels with the chat template (plain text records: BOS when
+ * the tokenizer adds one, the text, EOS; every token but BOS learned).
  *
  * <p>How the learned spans are found (no knowledge of any particular template): the whole conversation is
  * rendered once; for assistant turn k, the conversation up to k is rendered with the generation prompt
@@ -52,6 +53,11 @@ public final class ConversationEncoder {
         if (enableThinking != null) {
             extraVars.put("enable_thinking", enableThinking);
         }
+    }
+
+    /** False when no chat template is available (plain text records only). */
+    public boolean hasTemplate() {
+        return template != null;
     }
 
     public EncodedSample encode(Conversation c) {
@@ -180,6 +186,10 @@ public final class ConversationEncoder {
     }
 
     private String render(Conversation c, List<Message> messages, int count, boolean addGenerationPrompt) {
+        if (template == null) {
+            throw new DatasetException(c.location(), null, "a chat record, but the model has no chat template",
+                    "set dataset.template to a named one: " + ChatTemplate.NAMED.stream().sorted().toList());
+        }
         try {
             return template.render(messages.subList(0, count), addGenerationPrompt, specialVars, extraVars);
         } catch (JinjaException.Raised e) {

@@ -1,0 +1,337 @@
+package dev.finetune.trainer.data;
+
+import dev.finetune.api.v1alpha1.Curriculum;
+import dev.finetune.api.v1alpha1.DataSelection;
+import dev.finetune.api.v1alpha1.DatasetFormat;
+import dev.finetune.api.v1alpha1.DatasetSpec;
+import dev.finetune.api.v1alpha1.SelectionKey;
+import dev.finetune.api.v1alpha1.TrainingSpec;
+import dev.finetune.trainer.data.batch.Batcher;
+import dev.finetune.trainer.data.batch.TokenizedSample;
+import dev.finetune.trainer.data.curriculum.CurriculumPlanner;
+import dev.finetune.trainer.data.curriculum.Selection;
+import dev.finetune.trainer.data.curriculum.StagePlan;
+import dev.finetune.trainer.data.format.Conversation;
+import dev.finetune.trainer.data.format.Formats;
+import dev.finetune.trainer.data.format.RawRecord;
+import dev.finetune.trainer.data.format.RecordReader;
+import dev.finetune.trainer.data.label.ConversationEncoder;
+import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.report.DatasetReport;
+import dev.finetune.trainer.data.template.ChatTemplate;
+import dev.finetune.trainer.data.template.jinja.JinjaException;
+import dev.finetune.trainer.data.tokenize.ModelTokenizer;
+import dev.finetune.trainer.data.tokenize.SpecialTokens;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.IntStream;
+
+/**
+ * From dataset files to token ids, labels, stages and a report.
+ *
+ * <pre>
+ * PreparedDataset data = DatasetPipeline.prepare(spec.getDataset(), spec.getTraining(), modelDir,
+ *         datasetPath, evalPath, rank, worldSize);
+ * System.out.println(DatasetReportRenderer.render(data.report()));
+ * for (StagePlan stage : data.stages()) {
+ *     Batcher batcher = data.batcher(stage);
+ *     for (int epoch = 0; epoch &lt; stage.epochs(); epoch++) {
+ *         for (Batch b : batcher.trainEpoch(epoch)) { ... }      // same count on every rank
+ *     }
+ * }
+ * for (Batch b : data.evalBatcher().evalBatches()) { ... }        // sum NLL and b.labelTokens(), all-reduce
+ * </pre>
+ *
+ * Steps: read records (JSON/JSONL, file or directory) → convert each by its format (declared, or detected per
+ * file) → render with the chat template and mask labels ({@link ConversationEncoder}) → truncate or refuse
+ * over-long samples → selection → eval split (seeded) or eval file → curriculum stages. Invalid records fail
+ * with a {@link DatasetException} naming file, line and field, or are skipped and counted with
+ * {@code skipInvalidRecords}. Deterministic for a given seed; independent of rank.
+ */
+public final class DatasetPipeline {
+
+    private static final int PARALLEL_THRESHOLD = 256;
+    private static final int SKIPPED_EXAMPLES = 5;
+
+    private DatasetPipeline() {
+    }
+
+    /** Loads the model's tokenizer from {@code modelDir} and prepares the data (see the class comment). */
+    public static PreparedDataset prepare(DatasetSpec dataset, TrainingSpec training, Path modelDir, Path datasetPath,
+            Path evalPath, int rank, int worldSize) {
+        try (ModelTokenizer tokenizer = ModelTokenizer.load(modelDir)) {
+            return prepare(dataset, training, tokenizer, datasetPath, evalPath, rank, worldSize);
+        }
+    }
+
+    /**
+     * @param dataset     the dataset spec (format, template, lengths, masking, selection, ...)
+     * @param training    seed, batch size and curriculum are read from it; null means defaults
+     * @param datasetPath the training file or directory, resolved on this machine
+     * @param evalPath    a separate eval file or directory, or null (then dataset.evalSplit applies)
+     */
+    public static PreparedDataset prepare(DatasetSpec dataset, TrainingSpec training, ModelTokenizer tokenizer,
+            Path datasetPath, Path evalPath, int rank, int worldSize) {
+        TrainingSpec t = training != null ? training : new TrainingSpec();
+        Curriculum curriculum = t.getCurriculum();
+        DataSelection selection = dataset.getSelection();
+        List<String> scoreFields = new ArrayList<>();
+        if (selection != null && selection.getTopN() != null && selection.getBy() == SelectionKey.SCORE) {
+            scoreFields.add(selection.getScoreField());
+        }
+        if (curriculum != null && curriculum.getBy() == SelectionKey.SCORE) {
+            scoreFields.add(curriculum.getScoreField());
+        }
+        Formats formats = new Formats(dataset.getColumns(), scoreFields);
+        ChatTemplate template = resolveTemplate(dataset.getTemplate(), tokenizer);
+        ConversationEncoder encoder = new ConversationEncoder(template, tokenizer, dataset.getTrainOn(),
+                dataset.getEnableThinking(), dataset.getSystemPrompt());
+
+        Loaded main = load(datasetPath, dataset, formats, encoder, tokenizer);
+        Selection.Result selected = Selection.apply(main.samples, selection);
+
+        List<TokenizedSample> train;
+        List<TokenizedSample> eval;
+        String evalSource;
+        Loaded evalLoaded = null;
+        if (evalPath != null) {
+            evalLoaded = load(evalPath, dataset, formats, encoder, tokenizer);
+            train = selected.kept();
+            eval = evalLoaded.samples;
+            evalSource = "file " + evalPath;
+        } else {
+            double ratio = dataset.effectiveEvalSplit();
+            List<List<TokenizedSample>> split = split(selected.kept(), ratio, t.getSeed());
+            train = split.get(0);
+            eval = split.get(1);
+            evalSource = ratio > 0 ? String.format(Locale.ROOT, "split %.3g of the dataset, seed %d", ratio, t.getSeed())
+                    : "none";
+        }
+        if (train.isEmpty()) {
+            throw new DatasetException(SourceLocation.ofFile(datasetPath.toString()), null,
+                    "no training samples left (" + main.recordsRead + " records read, " + main.skipped + " skipped, "
+                            + main.droppedNoLabels + " without learned tokens, selection kept " + selected.kept().size() + ")",
+                    "check the dataset path, format and selection");
+        }
+        List<StagePlan> stages = CurriculumPlanner.plan(train, curriculum, t.effectiveEpochs());
+        SpecialTokens special = tokenizer.specialTokens();
+        Batcher.Options options = new Batcher.Options(t.getBatchSize(), special.padId(), dataset.getMaxSeqLength(),
+                dataset.isPacking(), dataset.isGroupByLength(), t.getSeed(), rank, worldSize);
+        DatasetReport report = report(dataset, datasetPath, main, selected, train, eval, evalSource, stages, template,
+                tokenizer, options);
+        return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options);
+    }
+
+    static ChatTemplate resolveTemplate(String name, ModelTokenizer tokenizer) {
+        if (name == null || name.equals("model")) {
+            return tokenizer.chatTemplate().map(src -> {
+                try {
+                    return ChatTemplate.of("model", tokenizer.directory().resolve("tokenizer_config.json").toString(), src);
+                } catch (JinjaException e) {
+                    throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
+                            "the model's chat template cannot be parsed: " + e.getMessage(),
+                            "set dataset.template to a named template: " + ChatTemplate.NAMED.stream().sorted().toList());
+                }
+            }).orElse(null);
+        }
+        try {
+            return ChatTemplate.named(name);
+        } catch (IllegalArgumentException e) {
+            throw new DatasetException(null, "dataset.template", e.getMessage(), "use model or one of the named templates");
+        }
+    }
+
+    /** Samples read from one path, and what was dropped on the way. */
+    static final class Loaded {
+        final List<String> files = new ArrayList<>();
+        final Map<String, Integer> formats = new LinkedHashMap<>();
+        final List<TokenizedSample> samples = new ArrayList<>();
+        final List<String> skippedExamples = new ArrayList<>();
+        int recordsRead;
+        int skipped;
+        int droppedNoLabels;
+
+        void skip(DatasetException e) {
+            skipped++;
+            if (skippedExamples.size() < SKIPPED_EXAMPLES) {
+                skippedExamples.add(e.getMessage());
+            }
+        }
+    }
+
+    private record Outcome(TokenizedSample sample, DatasetException error) {
+    }
+
+    static Loaded load(Path path, DatasetSpec spec, Formats formats, ConversationEncoder encoder, ModelTokenizer tokenizer) {
+        Loaded loaded = new Loaded();
+        boolean skip = spec.isSkipInvalidRecords();
+        for (Path file : RecordReader.files(path)) {
+            loaded.files.add(file.getFileName().toString());
+            List<RawRecord> records = RecordReader.readFile(file, skip ? loaded::skip : null);
+            loaded.recordsRead += records.size();
+            if (records.isEmpty()) {
+                continue;
+            }
+            DatasetFormat format = spec.getFormat() == null || spec.getFormat() == DatasetFormat.AUTO
+                    ? formats.detect(records.getFirst()) : spec.getFormat();
+            if (format != DatasetFormat.TEXT && !encoder.hasTemplate()) {
+                throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
+                        "the model has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)",
+                        "set dataset.template to a named one: " + ChatTemplate.NAMED.stream().sorted().toList()
+                                + ", matching the model's special tokens");
+            }
+            loaded.formats.merge(format.name().toLowerCase(Locale.ROOT), records.size(), Integer::sum);
+            IntStream indices = IntStream.range(0, records.size());
+            if (records.size() >= PARALLEL_THRESHOLD) {
+                indices = indices.parallel();
+            }
+            List<Outcome> outcomes = indices.mapToObj(k -> encodeOne(records.get(k), format, spec, formats, encoder, tokenizer))
+                    .toList();
+            for (Outcome o : outcomes) {
+                if (o.error != null) {
+                    if (!skip) {
+                        throw o.error;
+                    }
+                    loaded.skip(o.error);
+                } else if (o.sample.labelTokenCount() == 0) {
+                    loaded.droppedNoLabels++;
+                } else {
+                    loaded.samples.add(o.sample);
+                }
+            }
+        }
+        return loaded;
+    }
+
+    private static Outcome encodeOne(RawRecord raw, DatasetFormat format, DatasetSpec spec, Formats formats,
+            ConversationEncoder encoder, ModelTokenizer tokenizer) {
+        try {
+            Conversation c = formats.convert(format, raw);
+            EncodedSample chosen = encoder.encode(c);
+            EncodedSample rejected = c.isText() ? null : encoder.encodeRejected(c);
+            int max = spec.getMaxSeqLength();
+            int length = chosen.length();
+            if (!spec.isTruncation()) {
+                int longest = Math.max(length, rejected == null ? 0 : rejected.length());
+                if (longest > max) {
+                    throw new DatasetException(raw.location(), null, "sample is " + longest
+                            + " tokens after the chat template, longer than dataset.maxSeqLength " + max,
+                            "raise dataset.maxSeqLength, shorten the record, set dataset.truncation: true, or "
+                                    + "dataset.skipInvalidRecords: true to drop such records");
+                }
+            }
+            TokenizedSample s = new TokenizedSample(cut(chosen.inputIds(), max), cut(chosen.labels(), max), raw.location(),
+                    length, c.scores(), rejected == null ? null : cut(rejected.inputIds(), max),
+                    rejected == null ? null : cut(rejected.labels(), max));
+            return new Outcome(s, null);
+        } catch (DatasetException e) {
+            return new Outcome(null, e);
+        }
+    }
+
+    private static int[] cut(int[] a, int max) {
+        return a.length <= max ? a : Arrays.copyOf(a, max);
+    }
+
+    /** Seeded split: eval gets round(ratio × n) samples (at least 1 when ratio > 0 and n ≥ 2); both keep record order. */
+    static List<List<TokenizedSample>> split(List<TokenizedSample> all, double ratio, long seed) {
+        int n = all.size();
+        int evalCount = (int) Math.round(ratio * n);
+        if (ratio > 0 && n >= 2) {
+            evalCount = Math.max(1, Math.min(n - 1, evalCount));
+        } else {
+            evalCount = 0;
+        }
+        List<Integer> order = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            order.add(k);
+        }
+        Collections.shuffle(order, new Random(seed));
+        boolean[] isEval = new boolean[n];
+        for (int k = 0; k < evalCount; k++) {
+            isEval[order.get(k)] = true;
+        }
+        List<TokenizedSample> train = new ArrayList<>();
+        List<TokenizedSample> eval = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            (isEval[k] ? eval : train).add(all.get(k));
+        }
+        return List.of(train, eval);
+    }
+
+    private static DatasetReport report(DatasetSpec spec, Path datasetPath, Loaded main, Selection.Result selected,
+            List<TokenizedSample> train, List<TokenizedSample> eval, String evalSource, List<StagePlan> stages,
+            ChatTemplate template, ModelTokenizer tokenizer, Batcher.Options options) {
+        int max = spec.getMaxSeqLength();
+        int[] lengths = train.stream().mapToInt(TokenizedSample::originalLength).sorted().toArray();
+        long total = 0;
+        long learned = 0;
+        int truncated = 0;
+        for (TokenizedSample s : train) {
+            total += s.length();
+            learned += s.labelTokenCount();
+            truncated += s.truncated() ? 1 : 0;
+        }
+        DatasetReport.LengthStats stats = new DatasetReport.LengthStats(lengths[0],
+                Arrays.stream(lengths).average().orElse(0), lengths[(lengths.length - 1) / 2],
+                lengths[(int) Math.ceil(0.95 * lengths.length) - 1], lengths[lengths.length - 1]);
+        List<DatasetReport.Bucket> histogram = new ArrayList<>();
+        int width = Math.max(1, (max + 7) / 8);
+        for (int from = 0; from <= max; from += width) {
+            int to = Math.min(from + width, max + 1);
+            int f = from;
+            histogram.add(new DatasetReport.Bucket(from, to, (int) Arrays.stream(lengths).filter(x -> x >= f && x < to).count()));
+        }
+        histogram.add(new DatasetReport.Bucket(max + 1, Integer.MAX_VALUE,
+                (int) Arrays.stream(lengths).filter(x -> x > max).count()));
+        DatasetReport.Packing packing = null;
+        if (spec.isPacking()) {
+            int rows = new Batcher(train, options).rowCount();
+            packing = new DatasetReport.Packing(rows, rows == 0 ? 0 : (double) total / ((long) rows * max));
+        }
+        Map<String, Integer> sel = new LinkedHashMap<>();
+        sel.put("duplicates", selected.duplicates());
+        sel.put("tooShort", selected.tooShort());
+        sel.put("tooLong", selected.tooLong());
+        sel.put("belowTopN", selected.belowTopN());
+        SpecialTokens st = tokenizer.specialTokens();
+        Map<String, String> special = new LinkedHashMap<>();
+        special.put("bos", st.bos() == null ? "none" : st.bos() + " (" + st.bosId() + ")");
+        special.put("eos", st.eos() + " (" + st.eosId() + ")");
+        special.put("pad", tokenizer.decode(new int[] {st.padId()}) + " (" + st.padId() + ")");
+        special.put("stop", String.join(" ", tokenizer.stopTokenTexts()));
+        List<DatasetReport.Stage> stageSummaries = stages.stream().map(s -> new DatasetReport.Stage(s.name(), s.upTo(),
+                s.epochs(), s.learningRate(), s.samples().size())).toList();
+        TokenizedSample first = train.getFirst();
+        DatasetReport.MaskedSample sample = new DatasetReport.MaskedSample(first.source().toString(),
+                overlay(tokenizer, first.inputIds(), first.labels()), first.length(), first.labelTokenCount());
+        String templateText = template == null ? "none (plain text)" : template.name() + " (" + template.origin() + ")";
+        return new DatasetReport(datasetPath.toString(), main.files, main.formats, templateText,
+                String.valueOf(spec.getTrainOn()), special, main.recordsRead, main.skipped, main.skippedExamples, sel,
+                main.droppedNoLabels, train.size(), eval.size(), evalSource, max, truncated, stats, histogram, total,
+                learned, packing, stageSummaries, sample);
+    }
+
+    /** The sample's text with learned runs between ⟦ and ⟧. */
+    public static String overlay(ModelTokenizer tokenizer, int[] ids, int[] labels) {
+        StringBuilder sb = new StringBuilder();
+        int k = 0;
+        while (k < ids.length) {
+            boolean learned = labels[k] != EncodedSample.IGNORE;
+            int s = k;
+            while (k < ids.length && (labels[k] != EncodedSample.IGNORE) == learned) {
+                k++;
+            }
+            String text = tokenizer.decode(Arrays.copyOfRange(ids, s, k));
+            sb.append(learned ? "⟦" + text + "⟧" : text);
+        }
+        return sb.toString();
+    }
+}

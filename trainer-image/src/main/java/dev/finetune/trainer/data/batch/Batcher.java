@@ -1,0 +1,209 @@
+package dev.finetune.trainer.data.batch;
+
+import dev.finetune.trainer.data.label.EncodedSample;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Cuts samples into micro-batches for one data-parallel rank.
+ *
+ * <p>Rows are single samples, or, with packing, several samples packed best-fit-decreasing into
+ * {@code maxSeqLength} (computed once; documents keep their own positions and segment ids). Each epoch
+ * the rows are shuffled with {@code Random(seed, epoch)}; with {@code groupByLength} they are first put in
+ * random mega-batches of {@code 50 × batchSize × worldSize} rows, sorted by length within each, so a batch holds
+ * rows of similar length (and ranks stepping together get similar lengths), then the batch order is shuffled.
+ * The global batch list is dealt round-robin: rank r gets batches r, r+W, r+2W, ... For training every rank
+ * gets the same number of batches (the last ones wrap around to the start, as PyTorch's DistributedSampler
+ * pads); for evaluation nothing is repeated, so exact token-weighted loss sums over ranks stay exact.
+ */
+public final class Batcher {
+
+    /**
+     * @param batchSize    rows per micro-batch
+     * @param padId        the model's pad id
+     * @param maxSeqLength row capacity when packing
+     * @param packing      pack several samples per row
+     * @param groupByLength batch rows of similar length together
+     * @param seed         shuffling seed (training.seed)
+     * @param rank         this process's data-parallel rank, 0-based
+     * @param worldSize    number of data-parallel ranks
+     */
+    public record Options(int batchSize, int padId, int maxSeqLength, boolean packing, boolean groupByLength, long seed,
+            int rank, int worldSize) {
+        public Options {
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batchSize must be at least 1");
+            }
+            if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+                throw new IllegalArgumentException("rank " + rank + " is not within worldSize " + worldSize);
+            }
+        }
+    }
+
+    private final List<TokenizedSample> samples;
+    private final Options options;
+    private final List<int[]> rows;
+    private final int[] rowLengths;
+
+    public Batcher(List<TokenizedSample> samples, Options options) {
+        this.samples = List.copyOf(samples);
+        this.options = options;
+        int[] lengths = this.samples.stream().mapToInt(TokenizedSample::length).toArray();
+        this.rows = new ArrayList<>();
+        if (options.packing()) {
+            for (List<Integer> row : Packer.pack(lengths, options.maxSeqLength())) {
+                rows.add(row.stream().mapToInt(Integer::intValue).toArray());
+            }
+        } else {
+            for (int k = 0; k < lengths.length; k++) {
+                rows.add(new int[] {k});
+            }
+        }
+        this.rowLengths = new int[rows.size()];
+        for (int r = 0; r < rows.size(); r++) {
+            for (int s : rows.get(r)) {
+                rowLengths[r] += lengths[s];
+            }
+        }
+    }
+
+    /** Number of rows (samples, or packed rows). */
+    public int rowCount() {
+        return rows.size();
+    }
+
+    /** Sample indices in each row, in row order before shuffling. */
+    public List<int[]> rows() {
+        return Collections.unmodifiableList(rows);
+    }
+
+    /** Micro-batches this rank runs per training epoch (identical on every rank). */
+    public int stepsPerEpoch() {
+        int global = (rows.size() + options.batchSize() - 1) / options.batchSize();
+        return (global + options.worldSize() - 1) / options.worldSize();
+    }
+
+    /** This rank's training micro-batches for {@code epoch} (0-based), shuffled deterministically. */
+    public List<Batch> trainEpoch(int epoch) {
+        List<List<Integer>> global = globalBatches(shuffledRows(epoch), new Random(mix(options.seed(), epoch, 2)));
+        List<Batch> mine = new ArrayList<>();
+        if (global.isEmpty()) {
+            return mine;
+        }
+        int steps = stepsPerEpoch();
+        for (int s = 0; s < steps; s++) {
+            mine.add(assemble(global.get((s * options.worldSize() + options.rank()) % global.size())));
+        }
+        return mine;
+    }
+
+    /** This rank's eval micro-batches: in order, no repeats (ranks may get one batch fewer). */
+    public List<Batch> evalBatches() {
+        List<Integer> order = new ArrayList<>();
+        for (int r = 0; r < rows.size(); r++) {
+            order.add(r);
+        }
+        List<Batch> mine = new ArrayList<>();
+        List<List<Integer>> global = chunk(order);
+        for (int b = options.rank(); b < global.size(); b += options.worldSize()) {
+            mine.add(assemble(global.get(b)));
+        }
+        return mine;
+    }
+
+    private List<Integer> shuffledRows(int epoch) {
+        List<Integer> order = new ArrayList<>();
+        for (int r = 0; r < rows.size(); r++) {
+            order.add(r);
+        }
+        Collections.shuffle(order, new Random(mix(options.seed(), epoch, 1)));
+        if (!options.groupByLength()) {
+            return order;
+        }
+        int mega = 50 * options.batchSize() * options.worldSize();
+        List<Integer> grouped = new ArrayList<>(order.size());
+        for (int from = 0; from < order.size(); from += mega) {
+            List<Integer> part = new ArrayList<>(order.subList(from, Math.min(order.size(), from + mega)));
+            part.sort(Comparator.<Integer>comparingInt(r -> -rowLengths[r]));
+            grouped.addAll(part);
+        }
+        return grouped;
+    }
+
+    private List<List<Integer>> globalBatches(List<Integer> order, Random random) {
+        List<List<Integer>> batches = chunk(order);
+        if (options.groupByLength()) {
+            // keep the ranks of one step together (similar lengths), shuffle the steps
+            List<List<List<Integer>>> steps = new ArrayList<>();
+            for (int b = 0; b < batches.size(); b += options.worldSize()) {
+                steps.add(batches.subList(b, Math.min(batches.size(), b + options.worldSize())));
+            }
+            Collections.shuffle(steps, random);
+            List<List<Integer>> out = new ArrayList<>();
+            steps.forEach(out::addAll);
+            return out;
+        }
+        return batches;
+    }
+
+    private List<List<Integer>> chunk(List<Integer> order) {
+        List<List<Integer>> out = new ArrayList<>();
+        for (int from = 0; from < order.size(); from += options.batchSize()) {
+            out.add(order.subList(from, Math.min(order.size(), from + options.batchSize())));
+        }
+        return out;
+    }
+
+    private static long mix(long seed, int epoch, int salt) {
+        long z = seed * 0x9E3779B97F4A7C15L + epoch * 0xBF58476D1CE4E5B9L + salt;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Builds the padded arrays of one batch from row indices. */
+    Batch assemble(List<Integer> rowIndices) {
+        int n = rowIndices.size();
+        int width = 0;
+        for (int r : rowIndices) {
+            width = Math.max(width, rowLengths[r]);
+        }
+        int[][] ids = new int[n][width];
+        int[][] labels = new int[n][width];
+        int[][] pos = new int[n][width];
+        int[][] seg = new int[n][width];
+        int[] lengths = new int[n];
+        int labelTokens = 0;
+        int documents = 0;
+        for (int i = 0; i < n; i++) {
+            Arrays.fill(ids[i], options.padId());
+            Arrays.fill(labels[i], EncodedSample.IGNORE);
+            int at = 0;
+            int segment = 0;
+            for (int s : rows.get(rowIndices.get(i))) {
+                TokenizedSample sample = samples.get(s);
+                segment++;
+                documents++;
+                int len = sample.length();
+                System.arraycopy(sample.inputIds(), 0, ids[i], at, len);
+                System.arraycopy(sample.labels(), 0, labels[i], at, len);
+                // the first token of a document is never predicted from the previous document
+                labels[i][at] = EncodedSample.IGNORE;
+                for (int k = 0; k < len; k++) {
+                    pos[i][at + k] = k;
+                    seg[i][at + k] = segment;
+                    if (labels[i][at + k] != EncodedSample.IGNORE) {
+                        labelTokens++;
+                    }
+                }
+                at += len;
+            }
+            lengths[i] = at;
+        }
+        return new Batch(ids, labels, pos, seg, lengths, labelTokens, documents);
+    }
+}

@@ -1,0 +1,38 @@
+package dev.finetune.trainer.data.batch;
+
+import dev.finetune.trainer.data.SourceLocation;
+import dev.finetune.trainer.data.label.EncodedSample;
+import java.util.Map;
+
+/**
+ * One training or eval sample, ready for batching.
+ *
+ * @param inputIds       token ids, at most maxSeqLength, no padding
+ * @param labels         aligned with inputIds: the id where learned, -100 elsewhere (the trainer shifts)
+ * @param source         the record it came from
+ * @param originalLength its length in tokens before truncation
+ * @param scores         the record's score fields (selection, curriculum)
+ * @param rejectedIds    for preference records, the rejected reply encoded the same way (truncated alike); else null
+ * @param rejectedLabels labels of rejectedIds; else null
+ */
+public record TokenizedSample(int[] inputIds, int[] labels, SourceLocation source, int originalLength,
+        Map<String, Double> scores, int[] rejectedIds, int[] rejectedLabels) {
+
+    public int length() {
+        return inputIds.length;
+    }
+
+    public boolean truncated() {
+        return originalLength > inputIds.length;
+    }
+
+    public int labelTokenCount() {
+        int n = 0;
+        for (int l : labels) {
+            if (l != EncodedSample.IGNORE) {
+                n++;
+            }
+        }
+        return n;
+    }
+}
