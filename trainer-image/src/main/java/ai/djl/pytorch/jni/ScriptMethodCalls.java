@@ -33,6 +33,10 @@ public final class ScriptMethodCalls {
         return IValue.from(value);
     }
 
+    public static IValue tensors(PtNDArray... arrays) {
+        return IValue.listFrom(arrays);
+    }
+
     public static IValue longs(long... values) {
         return IValue.listFrom(values);
     }

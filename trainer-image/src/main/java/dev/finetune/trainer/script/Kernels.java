@@ -80,6 +80,8 @@ public final class Kernels implements AutoCloseable {
                 return x.to(dtype)
               def cat(self, a: Tensor, b: Tensor, dim: int) -> Tensor:
                 return torch.cat([a, b], dim)
+              def cat_rows(self, parts: List[Tensor]) -> Tensor:
+                return torch.cat(parts, 0)
               def select_rows(self, h: Tensor, rows: Tensor) -> Tensor:
                 return h.reshape([-1, h.size(-1)]).index_select(0, rows)
               def logits(self, h: Tensor, weight: Tensor) -> Tensor:
@@ -205,6 +207,12 @@ public final class Kernels implements AutoCloseable {
 
     public NDArray cat(NDArray a, NDArray b, int dim) {
         return adopt(a, call("cat", t(a), t(b), ScriptMethodCalls.integer(dim)));
+    }
+
+    /** Concatenates along dim 0 (any dtype). */
+    public NDArray catRows(java.util.List<NDArray> parts) {
+        PtNDArray[] arrays = parts.toArray(new PtNDArray[0]);
+        return adopt(parts.getFirst(), call("cat_rows", ScriptMethodCalls.tensors(arrays)));
     }
 
     public NDArray selectRows(NDArray h, NDArray rows) {

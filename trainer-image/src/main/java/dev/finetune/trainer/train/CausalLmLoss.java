@@ -1,0 +1,115 @@
+package dev.finetune.trainer.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.script.Kernels;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Next-token cross-entropy that never materialises logits for positions without a label: rows whose
+ * shifted label is -100 are dropped before the lm head, and the remaining rows go through the lm head
+ * in chunks. For training the gradient of each chunk ({@code softmax - onehot}) is computed right away
+ * and only {@code dL/dhidden} is kept, so peak memory is one chunk of logits, not {@code T x vocab}.
+ * Logits are fp32 (HF upcasts before the loss); sums are accumulated in fp64.
+ */
+public final class CausalLmLoss {
+
+    /** Target rows (flattened index into [B*T]) and target token ids. */
+    public record Targets(long[] rows, long[] tokens) {
+        public int size() {
+            return rows.length;
+        }
+    }
+
+    private final Kernels kernels;
+    private final NDArray lmHead;
+    private final int chunkRows;
+
+    public CausalLmLoss(Kernels kernels, NDArray lmHead, long vocabSize) {
+        this.kernels = kernels;
+        this.lmHead = lmHead;
+        // ~64 MiB of fp32 logits per chunk
+        this.chunkRows = (int) Math.max(1, Math.min(4096, (16L << 20) / Math.max(1, vocabSize)));
+    }
+
+    public static Targets targets(Batch batch) {
+        int len = batch.length();
+        long[] labels = batch.labels();
+        List<Long> rows = new ArrayList<>();
+        List<Long> tokens = new ArrayList<>();
+        for (int r = 0; r < batch.rows(); r++) {
+            for (int t = 0; t + 1 < len; t++) {
+                long label = labels[r * len + t + 1];
+                if (label != Batch.IGNORE) {
+                    rows.add((long) r * len + t);
+                    tokens.add(label);
+                }
+            }
+        }
+        return new Targets(rows.stream().mapToLong(Long::longValue).toArray(),
+                tokens.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** Sum of token NLL over the targets (no gradients). */
+    public double nllSum(NDArray hidden, Targets targets) {
+        if (targets.size() == 0) {
+            return 0;
+        }
+        boolean grad = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try (NDManager scope = hidden.getManager().newSubManager()) {
+            NDArray selected = kernels.selectRows(hidden, scope.create(targets.rows()));
+            NDArray ids = scope.create(targets.tokens());
+            double sum = 0;
+            for (int start = 0; start < targets.size(); start += chunkRows) {
+                int end = Math.min(targets.size(), start + chunkRows);
+                NDArray h = selected.get(start + ":" + end);
+                NDArray nll = kernels.nllSum(h, lmHead, ids.get(start + ":" + end));
+                sum += nll.getDouble();
+            }
+            return sum;
+        } finally {
+            JniUtils.setGradMode(grad);
+        }
+    }
+
+    /**
+     * Back-propagates {@code gradScale * sum NLL} from {@code hidden} (which must carry the autograd
+     * graph) and returns the unscaled sum of NLL.
+     */
+    public double backward(NDArray hidden, Targets targets, double gradScale) {
+        if (targets.size() == 0) {
+            return 0;
+        }
+        try (NDManager scope = hidden.getManager().newSubManager()) {
+            boolean grad = JniUtils.isGradMode();
+            NDArray selected;
+            JniUtils.setGradMode(true);
+            try {
+                selected = kernels.selectRows(hidden, scope.create(targets.rows()));
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+            double sum = 0;
+            List<NDArray> grads = new ArrayList<>();
+            NDArray ids = scope.create(targets.tokens());
+            try {
+                for (int start = 0; start < targets.size(); start += chunkRows) {
+                    int end = Math.min(targets.size(), start + chunkRows);
+                    NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
+                            ids.get(start + ":" + end), gradScale);
+                    sum += out[0].getDouble();
+                    grads.add(out[1]);
+                }
+                NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);
+                JniUtils.backward((PtNDArray) selected, (PtNDArray) dSelected, false, false);
+            } finally {
+                JniUtils.setGradMode(grad);
+            }
+            return sum;
+        }
+    }
+}

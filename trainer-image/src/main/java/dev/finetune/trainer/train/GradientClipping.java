@@ -1,0 +1,32 @@
+package dev.finetune.trainer.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.finetune.trainer.script.Kernels;
+import java.util.Collection;
+
+/**
+ * {@code torch.nn.utils.clip_grad_norm_}: the global L2 norm over all gradients (fp64 sums), and when it
+ * exceeds {@code maxNorm} every gradient is multiplied by {@code maxNorm / (norm + 1e-6)}.
+ * (DJL's {@code optClipGrad} clamps element-wise, which is a different thing.)
+ */
+public final class GradientClipping {
+
+    private GradientClipping() {}
+
+    public static double globalNorm(Collection<NDArray> gradients, Kernels kernels) {
+        double sq = 0;
+        for (NDArray g : gradients) {
+            sq += kernels.squaredSum(g);
+        }
+        return Math.sqrt(sq);
+    }
+
+    /** The factor gradients are multiplied by; 1 when no clipping applies. */
+    public static double coefficient(double norm, double maxNorm) {
+        if (maxNorm <= 0) {
+            return 1;
+        }
+        double coef = maxNorm / (norm + 1e-6);
+        return Math.min(coef, 1.0);
+    }
+}

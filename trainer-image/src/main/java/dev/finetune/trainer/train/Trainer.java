@@ -1,0 +1,373 @@
+package dev.finetune.trainer.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.script.Kernels;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The training loop (one process). Per optimizer step: the step's micro-batches are forwarded and
+ * back-propagated with the loss scaled by {@code 1 / (label tokens of the whole step)}, so
+ * accumulation gives exactly the gradient of the step's token-mean loss; then global-norm clipping,
+ * AdamW with the scheduled learning rate, and zeroed gradients. Dropout masks depend only on
+ * (seed, micro-batch number, layer), data order only on (seed, epoch): a resumed run repeats an
+ * uninterrupted one exactly.
+ */
+public final class Trainer {
+
+    private final LoraModel lora;
+    private final DecoderModel model;
+    private final Kernels kernels;
+    private final TrainingSettings settings;
+    private final BatchSource train;
+    private final List<Batch> eval;
+    private final List<TrainingListener> listeners;
+    private final Map<String, NDArray> params;
+    private final AdamW optimizer;
+    private final CausalLmLoss loss;
+    private final LrSchedule schedule;
+    private final long totalSteps;
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private TrainingState state;
+
+    public Trainer(LoraModel lora, TrainingSettings settings, BatchSource train, List<Batch> eval,
+            List<TrainingListener> listeners) {
+        this.lora = lora;
+        this.model = lora.base();
+        this.kernels = model.kernels();
+        this.settings = settings;
+        this.train = train;
+        this.eval = eval;
+        this.listeners = List.copyOf(listeners);
+        this.params = lora.trainable();
+        this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager());
+        this.loss = new CausalLmLoss(kernels, model.lmHead(), model.config().vocabSize());
+        long steps = 0;
+        for (int e = 0; e < settings.epochs(); e++) {
+            steps += stepsInEpoch(e);
+        }
+        if (settings.maxSteps() > 0) {
+            steps = Math.min(steps, settings.maxSteps());
+        }
+        if (steps == 0) {
+            throw new TrainingException("BAD_DATA", "the training set yields no batches");
+        }
+        this.totalSteps = steps;
+        this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(), settings.resolvedWarmup(steps), steps);
+        this.state = TrainingState.start(settings.seed());
+    }
+
+    private long stepsInEpoch(int epoch) {
+        int n = train.batchesPerEpoch(epoch);
+        return (n + settings.gradientAccumulationSteps() - 1) / settings.gradientAccumulationSteps();
+    }
+
+    /** Continue from a checkpoint's state (weights and optimizer moments restored by the caller). */
+    public void resume(TrainingState saved) {
+        if (saved.seed() != settings.seed()) {
+            throw new TrainingException("BAD_CONFIG", "checkpoint was made with seed " + saved.seed()
+                    + " but training.seed is " + settings.seed() + "; resuming would not reproduce the run");
+        }
+        this.state = saved;
+    }
+
+    /** Ask the loop to stop at the next step boundary (SIGTERM handler). */
+    public void requestStop() {
+        stopRequested.set(true);
+    }
+
+    public TrainingState run() {
+        listeners.forEach(l -> l.onStart(this, totalSteps, settings.epochs()));
+        long startNanos = System.nanoTime();
+        long tokensSinceLog = 0;
+        long logStart = System.nanoTime();
+        boolean stop = false;
+        for (int epoch = state.epoch(); epoch < settings.epochs() && !stop; epoch++) {
+            int batches = train.batchesPerEpoch(epoch);
+            int index = epoch == state.epoch() ? state.nextBatch() : 0;
+            if (epoch != state.epoch()) {
+                state = new TrainingState(epoch, 0, state.globalStep(), state.seed(), 0, 0, state.bestEvalLoss(),
+                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
+            }
+            while (index < batches) {
+                if (stopRequested.get()) {
+                    listeners.forEach(l -> l.onInterrupt(this));
+                    throw new TrainingException("INTERRUPTED", "stopped at step " + state.globalStep() + " on request");
+                }
+                int end = Math.min(batches, index + settings.gradientAccumulationSteps());
+                List<Batch> group = new ArrayList<>();
+                for (int i = index; i < end; i++) {
+                    group.add(train.batch(epoch, i));
+                }
+                double lr = schedule.at(state.globalStep());
+                StepResult result = step(group, lr, epoch, index);
+                index = end;
+                state = new TrainingState(epoch, index, state.globalStep() + 1, state.seed(),
+                        state.epochNll() + result.nll, state.epochTokens() + result.labelTokens, state.bestEvalLoss(),
+                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
+                tokensSinceLog += result.tokens;
+                long step = state.globalStep();
+                if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
+                    double seconds = (System.nanoTime() - logStart) / 1e9;
+                    StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
+                            result.labelTokens == 0 ? Double.NaN : result.nll / result.labelTokens, result.gradNorm, lr,
+                            tokensSinceLog / Math.max(seconds, 1e-9), (System.nanoTime() - startNanos) / 1e9);
+                    listeners.forEach(l -> l.onStep(this, metrics));
+                    tokensSinceLog = 0;
+                    logStart = System.nanoTime();
+                }
+                boolean last = settings.maxSteps() > 0 && step >= settings.maxSteps();
+                if (settings.evalEverySteps() > 0 && step % settings.evalEverySteps() == 0 && index < batches && !last) {
+                    if (evaluateAndTrack(epoch, false, startNanos)) {
+                        stop = true;
+                        break;
+                    }
+                }
+                if (last) {
+                    stop = true;
+                    break;
+                }
+            }
+            if (evaluateAndTrack(epoch, true, startNanos)) {
+                stop = true;
+            }
+            // the epoch is complete: a checkpoint taken now resumes at the next epoch
+            if (index >= batches) {
+                state = new TrainingState(epoch + 1, 0, state.globalStep(), state.seed(), 0, 0, state.bestEvalLoss(),
+                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
+            }
+            final int finishedEpoch = epoch;
+            listeners.forEach(l -> l.onEpochEnd(this, finishedEpoch));
+        }
+        listeners.forEach(l -> l.onFinish(this));
+        return state;
+    }
+
+    /** Evaluates, records history and early stopping; returns true when training should stop early. */
+    private boolean evaluateAndTrack(int epoch, boolean epochEnd, long startNanos) {
+        Double evalLoss = eval.isEmpty() ? null : evaluate();
+        Double trainLoss = state.epochTokens() == 0 ? null : state.epochNll() / state.epochTokens();
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        EvalRecord record = new EvalRecord(epoch + 1, state.globalStep(), trainLoss, evalLoss,
+                evalLoss == null ? null : Math.exp(evalLoss), null, epochEnd);
+        boolean improved = false;
+        Double best = state.bestEvalLoss();
+        Integer bestEpoch = state.bestEpoch();
+        int without = state.evalsWithoutImprovement();
+        if (evalLoss != null) {
+            if (!Double.isFinite(evalLoss)) {
+                throw new TrainingException("NAN_LOSS", "eval loss is " + evalLoss + " at step " + state.globalStep());
+            }
+            if (best == null || evalLoss < best - settings.earlyStoppingMinDelta()) {
+                improved = true;
+                without = 0;
+            } else {
+                without++;
+            }
+            if (best == null || evalLoss < best) {
+                best = evalLoss;
+                bestEpoch = epoch + 1;
+            }
+        }
+        List<EvalRecord> history = new ArrayList<>(state.history());
+        history.add(record);
+        state = new TrainingState(state.epoch(), state.nextBatch(), state.globalStep(), state.seed(), state.epochNll(),
+                state.epochTokens(), best, bestEpoch, without, history);
+        final boolean improvedFinal = improved;
+        listeners.forEach(l -> l.onEvaluation(this, record, improvedFinal));
+        return settings.earlyStoppingPatience() > 0 && without >= settings.earlyStoppingPatience();
+    }
+
+    private record StepResult(double nll, long labelTokens, long tokens, double gradNorm) {}
+
+    private StepResult step(List<Batch> group, double lr, int epoch, int firstIndex) {
+        long labelTokens = 0;
+        long tokens = 0;
+        for (Batch b : group) {
+            labelTokens += b.labelTokens();
+            tokens += b.realTokens();
+        }
+        double nll = 0;
+        if (labelTokens == 0) {
+            return new StepResult(0, 0, tokens, 0);
+        }
+        for (int i = 0; i < group.size(); i++) {
+            long microIndex = state.globalStep() * settings.gradientAccumulationSteps() + i;
+            ForwardContext ctx = new ForwardContext(kernels, true, ForwardContext.mix(settings.seed(), microIndex));
+            nll += forwardBackward(group.get(i), ctx, 1.0 / labelTokens);
+        }
+        if (!Double.isFinite(nll)) {
+            throw new TrainingException("NAN_LOSS", "train loss is " + nll + " at step " + (state.globalStep() + 1)
+                    + " (epoch " + (epoch + 1) + ", micro-batch " + firstIndex + ")");
+        }
+        double norm;
+        try (NDManager scope = model.manager().newSubManager()) {
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                NDArray g = e.getValue().getGradient();
+                g.attach(scope);
+                grads.put(e.getKey(), g);
+            }
+            norm = GradientClipping.globalNorm(grads.values(), kernels);
+            if (!Double.isFinite(norm)) {
+                throw new TrainingException("NAN_LOSS", "gradient norm is " + norm + " at step " + (state.globalStep() + 1));
+            }
+            double coef = GradientClipping.coefficient(norm, settings.maxGradNorm());
+            if (coef < 1) {
+                Map<String, NDArray> clipped = new LinkedHashMap<>();
+                grads.forEach((k, g) -> {
+                    NDArray c = g.mul(coef);
+                    c.attach(scope);
+                    clipped.put(k, c);
+                });
+                grads = clipped;
+            }
+            // temporaries of the update (scalars, products) are freed with the scope; moments are not
+            try (ai.djl.ndarray.NDScope updateScope = new ai.djl.ndarray.NDScope()) {
+                optimizer.step(grads, lr);
+            }
+            for (NDArray p : params.values()) {
+                JniUtils.zeroGrad((PtNDArray) p);
+            }
+        }
+        return new StepResult(nll, labelTokens, tokens, norm);
+    }
+
+    /** Forward + backward of one micro-batch; returns its unscaled sum of NLL. */
+    private double forwardBackward(Batch batch, ForwardContext ctx, double gradScale) {
+        CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
+        if (targets.size() == 0) {
+            return 0;
+        }
+        try (NDManager scope = model.manager().newSubManager()) {
+            NDArray ids = scope.create(batch.inputIds(), new Shape(batch.rows(), batch.length()));
+            NDArray positions = scope.create(batch.positionIds(), new Shape(batch.rows(), batch.length()));
+            NDArray mask = batch.segmentIds() == null ? null
+                    : DecoderModel.packedMask(scope, batch.segmentIds(), batch.rows(), batch.length());
+            if (!settings.gradientCheckpointing()) {
+                NDArray hidden;
+                JniUtils.setGradMode(true);
+                try {
+                    hidden = model.hiddenStates(ids, positions, mask, null, ctx);
+                } finally {
+                    JniUtils.setGradMode(false);
+                }
+                return loss.backward(hidden, targets, gradScale);
+            }
+            return checkpointedForwardBackward(ids, positions, mask, ctx, targets, gradScale);
+        }
+    }
+
+    /**
+     * Gradient checkpointing: run the layers without a graph keeping only each layer's input, then
+     * walk back: recompute one layer with a graph (same dropout seed), back-propagate the incoming
+     * gradient through it, and hand its input gradient to the layer below.
+     */
+    private double checkpointedForwardBackward(NDArray ids, NDArray positions, NDArray mask, ForwardContext ctx,
+            CausalLmLoss.Targets targets, double gradScale) {
+        JniUtils.setGradMode(false);
+        NDArray x = model.embed(ids);
+        NDArray[] cosSin = model.cosSin(positions, x);
+        int layers = model.layers().size();
+        NDArray[] inputs = new NDArray[layers];
+        for (int l = 0; l < layers; l++) {
+            inputs[l] = x;
+            ctx.seedLayer(l);
+            x = model.layers().get(l).forward(x, cosSin, mask, null, ctx);
+        }
+        NDArray top = leaf(x);
+        NDArray hidden;
+        JniUtils.setGradMode(true);
+        try {
+            hidden = model.norm(top);
+        } finally {
+            JniUtils.setGradMode(false);
+        }
+        double nll = loss.backward(hidden, targets, gradScale);
+        NDArray upstream = top.getGradient();
+        for (int l = layers - 1; l >= 0; l--) {
+            NDArray in = leaf(inputs[l]);
+            NDArray out;
+            JniUtils.setGradMode(true);
+            try {
+                ctx.seedLayer(l);
+                out = model.layers().get(l).forward(in, cosSin, mask, null, ctx);
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+            JniUtils.backward((PtNDArray) out, (PtNDArray) upstream, false, false);
+            if (l > 0) {
+                upstream = in.getGradient();
+            }
+        }
+        return nll;
+    }
+
+    private static NDArray leaf(NDArray x) {
+        NDArray detached = JniUtils.detachGradient((PtNDArray) x);
+        detached.attach(x.getManager());
+        detached.setRequiresGradient(true);
+        return detached;
+    }
+
+    /** Exact eval loss: sum of token NLL over the whole eval set / number of label tokens. */
+    public double evaluate() {
+        double sum = 0;
+        long count = 0;
+        JniUtils.setGradMode(false);
+        ForwardContext ctx = ForwardContext.inference(kernels);
+        for (Batch batch : eval) {
+            CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
+            if (targets.size() == 0) {
+                continue;
+            }
+            try (NDManager scope = model.manager().newSubManager()) {
+                NDArray ids = scope.create(batch.inputIds(), new Shape(batch.rows(), batch.length()));
+                NDArray positions = scope.create(batch.positionIds(), new Shape(batch.rows(), batch.length()));
+                NDArray mask = batch.segmentIds() == null ? null
+                        : DecoderModel.packedMask(scope, batch.segmentIds(), batch.rows(), batch.length());
+                NDArray hidden = model.hiddenStates(ids, positions, mask, null, ctx);
+                sum += loss.nllSum(hidden, targets);
+                count += targets.size();
+            }
+        }
+        if (count == 0) {
+            throw new TrainingException("BAD_DATA", "the eval set has no label tokens (every label is -100)");
+        }
+        return sum / count;
+    }
+
+    public LoraModel lora() {
+        return lora;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    public TrainingState state() {
+        return state;
+    }
+
+    public TrainingSettings settings() {
+        return settings;
+    }
+
+    public long totalSteps() {
+        return totalSteps;
+    }
+
+    public LrSchedule schedule() {
+        return schedule;
+    }
+}

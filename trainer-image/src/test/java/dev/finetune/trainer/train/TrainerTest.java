@@ -1,0 +1,316 @@
+package dev.finetune.trainer.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.lora.LoraSettings;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.testing.Engine;
+import dev.finetune.trainer.testing.SyntheticBatches;
+import dev.finetune.trainer.testing.TinyModels;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+
+    @TempDir
+    Path tmp;
+
+    static TrainingSettings settings(int epochs, int accumulation, boolean checkpointing) {
+        return new TrainingSettings(epochs, 1e-2, LrSchedule.Kind.COSINE, 1, null, accumulation, 1.0, 0.01,
+                checkpointing, 42, 1, 0, 0, 0, 0);
+    }
+
+    static Map<String, float[]> weights(LoraModel lora) {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        lora.trainable().forEach((k, v) -> out.put(k, v.toFloatArray()));
+        return out;
+    }
+
+    static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
+        double d = 0;
+        for (String k : a.keySet()) {
+            float[] x = a.get(k);
+            float[] y = b.get(k);
+            for (int i = 0; i < x.length; i++) {
+                d = Math.max(d, Math.abs(x[i] - y[i]));
+            }
+        }
+        return d;
+    }
+
+    /** A source that serves fixed batches. */
+    record Fixed(List<Batch> batches) implements BatchSource {
+        @Override
+        public int batchesPerEpoch(int epoch) {
+            return batches.size();
+        }
+
+        @Override
+        public Batch batch(int epoch, int index) {
+            return batches.get(index);
+        }
+    }
+
+    @Test
+    void scheduleMatchesHfFormulas() {
+        LrSchedule cosine = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 2, 10);
+        assertThat(cosine.at(0)).isEqualTo(0.0);
+        assertThat(cosine.at(1)).isEqualTo(0.5);
+        assertThat(cosine.at(2)).isEqualTo(1.0);
+        assertThat(cosine.at(6)).isCloseTo(0.5, within(1e-12));
+        assertThat(cosine.at(10)).isCloseTo(0.0, within(1e-12));
+        LrSchedule linear = new LrSchedule(LrSchedule.Kind.LINEAR, 2.0, 2, 10);
+        assertThat(linear.at(6)).isCloseTo(1.0, within(1e-12));
+        assertThat(new LrSchedule(LrSchedule.Kind.CONSTANT, 3.0, 4, 10).at(2)).isEqualTo(1.5);
+        assertThat(new LrSchedule(LrSchedule.Kind.CONSTANT, 3.0, 4, 10).at(9)).isEqualTo(3.0);
+    }
+
+    @Test
+    void adamWMatchesTorchUpdateRule() {
+        try (NDManager m = Engine.manager().newSubManager()) {
+            NDArray p = m.create(new float[] {1.0f, -2.0f});
+            AdamW adam = new AdamW(Map.of("p", p), 0.1, m);
+            double[] expected = {1.0, -2.0};
+            double[] mm = new double[2];
+            double[] vv = new double[2];
+            float[][] grads = {{0.5f, -1.0f}, {0.25f, 2.0f}};
+            for (int t = 1; t <= 2; t++) {
+                double lr = 0.01;
+                for (int i = 0; i < 2; i++) {
+                    double g = grads[t - 1][i];
+                    expected[i] *= 1 - lr * 0.1;
+                    mm[i] = 0.9 * mm[i] + 0.1 * g;
+                    vv[i] = 0.999 * vv[i] + 0.001 * g * g;
+                    double denom = Math.sqrt(vv[i]) / Math.sqrt(1 - Math.pow(0.999, t)) + 1e-8;
+                    expected[i] -= lr / (1 - Math.pow(0.9, t)) * mm[i] / denom;
+                }
+                adam.step(Map.of("p", m.create(grads[t - 1])), lr);
+            }
+            float[] actual = p.toFloatArray();
+            assertThat((double) actual[0]).isCloseTo(expected[0], within(1e-6));
+            assertThat((double) actual[1]).isCloseTo(expected[1], within(1e-6));
+            assertThat(adam.stepCount()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void clippingScalesToTheGlobalNorm() {
+        try (NDManager m = Engine.manager().newSubManager()) {
+            List<NDArray> grads = List.of(m.create(new float[] {3, 0}), m.create(new float[] {0, 4}));
+            double norm = GradientClipping.globalNorm(grads, Engine.kernels());
+            assertThat(norm).isCloseTo(5.0, within(1e-12));
+            assertThat(GradientClipping.coefficient(norm, 1.0)).isCloseTo(1 / (5 + 1e-6), within(1e-12));
+            assertThat(GradientClipping.coefficient(norm, 10.0)).isEqualTo(1.0);
+            assertThat(GradientClipping.coefficient(norm, 0)).isEqualTo(1.0);
+        }
+    }
+
+    @Test
+    void lossDropsRowsWithoutLabelsAndIsExact() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            Batch batch = TokenBatch.padded(List.of(new long[] {1, 5, 9, 12}, new long[] {1, 7}),
+                    List.of(new long[] {-100, -100, 9, 12}, new long[] {-100, 7}), 0);
+            CausalLmLoss.Targets t = CausalLmLoss.targets(batch);
+            // row 0 predicts 9 (from pos 1) and 12 (pos 2); row 1 predicts 7 from pos 0 (flattened index 4)
+            assertThat(t.rows()).containsExactly(1, 2, 4);
+            assertThat(t.tokens()).containsExactly(9, 12, 7);
+            assertThat(batch.labelTokens()).isEqualTo(3);
+            NDArray ids = m.create(batch.inputIds(), new Shape(2, 4));
+            NDArray pos = m.create(batch.positionIds(), new Shape(2, 4));
+            NDArray hidden = model.hiddenStates(ids, pos, null, null, ForwardContext.inference(Engine.kernels()));
+            double nll = new CausalLmLoss(Engine.kernels(), model.lmHead(), 64).nllSum(hidden, t);
+            float[] logits = model.logits(ids, pos).toFloatArray();
+            double expected = 0;
+            long[][] picks = {{1, 9}, {2, 12}, {4, 7}};
+            for (long[] pick : picks) {
+                int base = (int) pick[0] * 64;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < 64; j++) {
+                    max = Math.max(max, logits[base + j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < 64; j++) {
+                    sum += Math.exp(logits[base + j] - max);
+                }
+                expected += max + Math.log(sum) - logits[base + (int) pick[1]];
+            }
+            assertThat(nll).isCloseTo(expected, within(1e-4));
+        }
+    }
+
+    @Test
+    void chunkedLossGradientEqualsSoftmaxMinusOneHot() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            NDArray hidden = m.randomNormal(new Shape(1, 3, 32));
+            hidden.setRequiresGradient(true);
+            CausalLmLoss.Targets t = new CausalLmLoss.Targets(new long[] {0, 2}, new long[] {5, 6});
+            new CausalLmLoss(Engine.kernels(), model.lmHead(), 64).backward(hidden, t, 0.5);
+            float[] g = hidden.getGradient().toFloatArray();
+            float[] h = hidden.toFloatArray();
+            float[] w = model.lmHead().toFloatArray();
+            // row 1 has no target: zero gradient
+            for (int j = 0; j < 32; j++) {
+                assertThat(g[32 + j]).isEqualTo(0f);
+            }
+            int[][] rows = {{0, 5}, {2, 6}};
+            for (int[] row : rows) {
+                double[] logits = new double[64];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int v = 0; v < 64; v++) {
+                    for (int j = 0; j < 32; j++) {
+                        logits[v] += h[row[0] * 32 + j] * w[v * 32 + j];
+                    }
+                    max = Math.max(max, logits[v]);
+                }
+                double z = 0;
+                for (int v = 0; v < 64; v++) {
+                    z += Math.exp(logits[v] - max);
+                }
+                for (int j = 0; j < 32; j++) {
+                    double expected = 0;
+                    for (int v = 0; v < 64; v++) {
+                        double p = Math.exp(logits[v] - max) / z - (v == row[1] ? 1 : 0);
+                        expected += 0.5 * p * w[v * 32 + j];
+                    }
+                    assertThat((double) g[row[0] * 32 + j]).isCloseTo(expected, within(1e-5));
+                }
+            }
+        }
+    }
+
+    @Test
+    void accumulationNormalisesByLabelTokensSoSplittingAStepChangesNothing() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches data = new SyntheticBatches(4, 4, 64, 5);
+        Batch all = data.inOrder().getFirst();
+        SyntheticBatches halves = new SyntheticBatches(4, 2, 64, 5);
+        List<Batch> split = halves.inOrder();
+        assertThat(split.get(0).labelTokens()).isNotEqualTo(split.get(1).labelTokens());
+        Map<String, float[]> whole;
+        Map<String, float[]> accumulated;
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("all-linear")), 1)) {
+                new Trainer(lora, settings(1, 1, false).withMaxSteps(2), new Fixed(List.of(all, all)), List.of(), List.of()).run();
+                whole = weights(lora);
+            }
+            try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("all-linear")), 1)) {
+                List<Batch> micro = new ArrayList<>(split);
+                micro.addAll(split);
+                new Trainer(lora, settings(1, 2, false).withMaxSteps(2), new Fixed(micro), List.of(), List.of()).run();
+                accumulated = weights(lora);
+            }
+        }
+        assertThat(maxDiff(whole, accumulated)).isLessThan(2e-6);
+    }
+
+    @Test
+    void gradientCheckpointingGivesTheSameUpdatesAsAPlainBackward() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen3());
+        SyntheticBatches data = new SyntheticBatches(8, 4, 64, 3);
+        Map<String, float[]> plain;
+        Map<String, float[]> checkpointed;
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            LoraSettings lora = new LoraSettings(4, 8, 0.1, List.of("all-linear"), "none", false, false, false);
+            try (LoraModel l = LoraModel.attach(model, lora, 1)) {
+                new Trainer(l, settings(1, 1, false), data, List.of(), List.of()).run();
+                plain = weights(l);
+            }
+            try (LoraModel l = LoraModel.attach(model, lora, 1)) {
+                new Trainer(l, settings(1, 1, true), data, List.of(), List.of()).run();
+                checkpointed = weights(l);
+            }
+        }
+        assertThat(maxDiff(plain, checkpointed)).isLessThan(1e-6);
+    }
+
+    @Test
+    void evalLossIsTokenWeightedOverTheWholeSetAndTrainingLowersIt() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches data = new SyntheticBatches(16, 4, 64, 11);
+        SyntheticBatches evalData = new SyntheticBatches(6, 4, 64, 12);
+        List<Batch> eval = evalData.inOrder();
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(8, 16, List.of("all-linear")), 1)) {
+            List<EvalRecord> records = new ArrayList<>();
+            Trainer trainer = new Trainer(lora, settings(3, 1, false), data, eval, List.of(new TrainingListener() {
+                @Override
+                public void onEvaluation(Trainer t, EvalRecord r, boolean improved) {
+                    records.add(r);
+                }
+            }));
+            double before = trainer.evaluate();
+            // exactness: the per-batch sums divided by all tokens, not the mean of batch means
+            CausalLmLoss loss = new CausalLmLoss(Engine.kernels(), model.lmHead(), 64);
+            double sum = 0;
+            long tokens = 0;
+            double meanOfMeans = 0;
+            for (Batch b : eval) {
+                NDArray ids = m.create(b.inputIds(), new Shape(b.rows(), b.length()));
+                NDArray pos = m.create(b.positionIds(), new Shape(b.rows(), b.length()));
+                double s = loss.nllSum(model.hiddenStates(ids, pos, null, null, ForwardContext.inference(Engine.kernels())),
+                        CausalLmLoss.targets(b));
+                sum += s;
+                tokens += b.labelTokens();
+                meanOfMeans += s / b.labelTokens() / eval.size();
+            }
+            assertThat(before).isCloseTo(sum / tokens, within(1e-12));
+            assertThat(Math.abs(before - meanOfMeans)).isGreaterThan(1e-9);
+            TrainingState end = trainer.run();
+            assertThat(records).hasSize(3);
+            assertThat(records.get(2).evalLoss()).isLessThan(before - 0.5);
+            assertThat(records.get(2).perplexity()).isCloseTo(Math.exp(records.get(2).evalLoss()), within(1e-9));
+            assertThat(records.get(2).trainLoss()).isLessThan(records.get(0).trainLoss());
+            assertThat(end.globalStep()).isEqualTo(12);
+            assertThat(end.bestEvalLoss()).isEqualTo(records.stream().mapToDouble(EvalRecord::evalLoss).min().orElseThrow());
+        }
+    }
+
+    @Test
+    void earlyStoppingStopsAfterPatienceEvaluationsWithoutImprovement() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches data = new SyntheticBatches(8, 4, 64, 11);
+        List<Batch> eval = new SyntheticBatches(4, 4, 64, 12).inOrder();
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+            // minDelta so large that no evaluation counts as an improvement after the first
+            TrainingSettings s = new TrainingSettings(10, 1e-3, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0, false,
+                    42, 0, 0, 0, 2, 100.0);
+            TrainingState end = new Trainer(lora, s, data, eval, List.of()).run();
+            assertThat(end.history()).hasSize(3);
+            assertThat(end.globalStep()).isEqualTo(6);
+        }
+    }
+
+    @Test
+    void frozenBaseHasNoGradientAfterTraining() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen2());
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj", "v_proj")), 1)) {
+            new Trainer(lora, settings(1, 1, false), new SyntheticBatches(4, 2, 64, 1), List.of(), List.of()).run();
+            assertThat(JniUtils.requiresGrad((PtNDArray) model.linears().get(0).weight())).isFalse();
+            assertThat(JniUtils.requiresGrad((PtNDArray) lora.adapters().get(0).a())).isTrue();
+        }
+    }
+}
