@@ -60,7 +60,7 @@ APT_UPDATED=""
 apt_install() {
   local missing=() p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
   done
   ((${#missing[@]} == 0)) && return 0
   log "apt-get install ${missing[*]}"

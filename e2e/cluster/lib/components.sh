@@ -276,5 +276,5 @@ EOF
 }
 
 coredns_listening() {
-  ss -Hlun "sport = :53" | grep -q "$DNS_IP"
+  [[ "$(ss -Hlun "sport = :53")" == *"$DNS_IP:53"* ]]
 }

@@ -78,7 +78,7 @@ check_local_image_pod() {
   docker build -q -t "$SMOKE_IMAGE" "$IMAGES_DIR/smoke" >/dev/null || return 1
   load_docker_image "$SMOKE_IMAGE" || return 1
   pod_manifest image-run 'exec sh -c "java -version 2>&1 | head -1 && echo smoke-image-ok"' | k apply -f - >/dev/null
-  wait_pod_succeeded image-run 180 && k logs image-run | grep -q smoke-image-ok
+  wait_pod_succeeded image-run 180 && [[ "$(k logs image-run)" == *smoke-image-ok* ]]
 }
 
 check_pvc_write() {
@@ -125,9 +125,11 @@ cat /etc/resolv.conf
 exit 1" \
     | k apply -f - >/dev/null
   wait_pod_succeeded dns-client 120 || return 1
-  local want
+  local want logs
   want="$(k get pod dns-target -o jsonpath='{.status.podIP}')"
-  k logs dns-client | grep -q "^$want "
+  logs="$(k logs dns-client)"
+  # (no 'k logs | grep -q': with pipefail an early grep exit fails the pipeline)
+  grep -q "^$want .*$fqdn" <<<"$logs" || { echo "  expected $want, got: $logs" >&2; return 1; }
 }
 
 # check_service_vip: a pod reaches the API server through kubernetes.default (DNS +

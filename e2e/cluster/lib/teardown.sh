@@ -16,7 +16,7 @@ drain_pods() {
 }
 
 no_running_tasks() {
-  ! ctr_k8s tasks ls 2>/dev/null | awk 'NR>1 && $3=="RUNNING"' | grep -q .
+  [[ -z "$(ctr_k8s tasks ls 2>/dev/null | awk 'NR>1 && $3=="RUNNING"')" ]]
 }
 
 # kill_containers: whatever kubelet left behind (e.g. after a crash), removed through
@@ -48,7 +48,7 @@ unmount_under() {
 remove_pod_netns() {
   local ns prefix="${POD_CIDR%.0.0/16}."
   for ns in $(ls /var/run/netns 2>/dev/null | grep '^cni-' || true); do
-    if ip netns exec "$ns" ip -4 -o addr show 2>/dev/null | grep -q " inet $prefix"; then
+    if [[ "$(ip netns exec "$ns" ip -4 -o addr show 2>/dev/null)" == *" inet $prefix"* ]]; then
       ip netns delete "$ns" 2>/dev/null || true
     fi
   done
