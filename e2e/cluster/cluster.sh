@@ -172,18 +172,26 @@ cmd_load_tarball() {
   for f in "$@"; do load_image_tarball "$f"; done
 }
 
+# take_lock: one cluster per machine, and colleagues/CI jobs may call up/down at the
+# same time: serialize every command that changes it.
+take_lock() {
+  mkdir -p /run/lock
+  exec 9>/run/lock/finetune-e2e.lock
+  flock -w 1800 9 || die "another cluster.sh holds /run/lock/finetune-e2e.lock"
+}
+
 main() {
   local cmd="${1:-}"
   shift || true
   case "$cmd" in
-    up)           cmd_up ;;
-    down)         cmd_down ;;
+    up)           take_lock; cmd_up ;;
+    down)         take_lock; cmd_down ;;
     status)       cmd_status ;;
     smoke)        resolve_binaries; source "$CLUSTER_SH_DIR/lib/smoke.sh"; run_smoke ;;
     load-image)   cmd_load_image "$@" ;;
     load-tarball) cmd_load_tarball "$@" ;;
     kubeconfig)   echo "$KUBECONFIG_ADMIN" ;;
-    build)        cmd_build ;;
+    build)        take_lock; cmd_build ;;
     *) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$cmd" || "$cmd" == help || "$cmd" == -h ]] ;;
   esac
 }
