@@ -1,0 +1,171 @@
+package dev.finetune.trainer.checkpoint;
+
+import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.finetune.trainer.safetensors.DType;
+import dev.finetune.trainer.safetensors.SafetensorsFile;
+import dev.finetune.trainer.safetensors.SafetensorsWriter;
+import dev.finetune.trainer.train.Trainer;
+import dev.finetune.trainer.train.TrainingState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Full resumable checkpoints: {@code <output>/checkpoints/checkpoint-<step>/} holding the LoRA weights
+ * (PEFT format, so any checkpoint is also a usable adapter), the AdamW moments and step count
+ * ({@code optimizer.safetensors}), and {@code trainer_state.json} (epoch, position in the epoch,
+ * global step, seed, running epoch loss, best eval loss, early-stopping counter, history).
+ * Learning-rate schedule and dropout masks are functions of the step and seed, so nothing else is
+ * needed to continue exactly. Each checkpoint is written into a temporary directory and renamed into
+ * place, so a crash never leaves a half-written checkpoint that looks complete.
+ */
+public final class TrainingCheckpoint {
+
+    public static final String DIR = "checkpoints";
+    public static final String STATE = "trainer_state.json";
+    public static final String OPTIMIZER = "optimizer.safetensors";
+    private static final String PREFIX = "checkpoint-";
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** trainer_state.json */
+    public record SavedState(int formatVersion, TrainingState state, long optimizerSteps, long totalSteps,
+            String baseModel) {}
+
+    private TrainingCheckpoint() {}
+
+    /** Writes a checkpoint of the trainer's current state; returns its directory. */
+    public static Path save(Path outputDir, Trainer trainer, String baseModel) {
+        TrainingState state = trainer.state();
+        Path root = outputDir.resolve(DIR);
+        Path target = root.resolve(PREFIX + state.globalStep());
+        try {
+            Files.createDirectories(root);
+            Path tmp = Files.createTempDirectory(root, ".tmp-" + PREFIX + state.globalStep() + "-");
+            PeftAdapter.write(tmp, trainer.lora(), baseModel, true);
+            SafetensorsWriter w = new SafetensorsWriter().metadata("step", Long.toString(trainer.optimizer().stepCount()));
+            for (Map.Entry<String, NDArray> e : trainer.optimizer().firstMoments().entrySet()) {
+                w.addFloats("exp_avg." + e.getKey(), DType.F32, e.getValue().getShape().getShape(), e.getValue().toFloatArray());
+            }
+            for (Map.Entry<String, NDArray> e : trainer.optimizer().secondMoments().entrySet()) {
+                w.addFloats("exp_avg_sq." + e.getKey(), DType.F32, e.getValue().getShape().getShape(), e.getValue().toFloatArray());
+            }
+            w.write(tmp.resolve(OPTIMIZER));
+            JSON.writeValue(tmp.resolve(STATE).toFile(),
+                    new SavedState(1, state, trainer.optimizer().stepCount(), trainer.totalSteps(), baseModel));
+            if (Files.exists(target)) {
+                deleteTree(target);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Complete checkpoints under {@code outputDir}, oldest first. */
+    public static List<Path> list(Path outputDir) {
+        Path root = outputDir.resolve(DIR);
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(p -> p.getFileName().toString().startsWith(PREFIX))
+                    .filter(p -> Files.isRegularFile(p.resolve(STATE)))
+                    .sorted(Comparator.comparingLong(TrainingCheckpoint::stepOf))
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Optional<Path> latest(Path outputDir) {
+        List<Path> all = list(outputDir);
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.getLast());
+    }
+
+    static long stepOf(Path checkpoint) {
+        String name = checkpoint.getFileName().toString();
+        try {
+            return Long.parseLong(name.substring(PREFIX.length()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Deletes all but the newest {@code keep} checkpoints (and stale temporary ones); never the one given. */
+    public static List<Path> retain(Path outputDir, int keep, Path protect) {
+        List<Path> removed = new ArrayList<>();
+        List<Path> all = new ArrayList<>(list(outputDir));
+        int excess = all.size() - Math.max(1, keep);
+        for (int i = 0; i < excess; i++) {
+            Path p = all.get(i);
+            if (!p.equals(protect)) {
+                deleteTree(p);
+                removed.add(p);
+            }
+        }
+        try (Stream<Path> dirs = Files.list(outputDir.resolve(DIR))) {
+            dirs.filter(p -> p.getFileName().toString().startsWith(".tmp-")).forEach(TrainingCheckpoint::deleteTree);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return removed;
+    }
+
+    public static SavedState readState(Path checkpoint) {
+        try {
+            return JSON.readValue(checkpoint.resolve(STATE).toFile(), SavedState.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + checkpoint.resolve(STATE) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Restores LoRA weights, optimizer moments and loop state into a freshly built trainer. */
+    public static void restore(Path checkpoint, Trainer trainer) {
+        SavedState saved = readState(checkpoint);
+        PeftAdapter.Loaded adapter = PeftAdapter.read(checkpoint);
+        trainer.lora().load(adapter.tensors());
+        Map<String, float[]> m = new LinkedHashMap<>();
+        Map<String, float[]> v = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve(OPTIMIZER))) {
+            for (String name : trainer.lora().trainable().keySet()) {
+                m.put(name, f.readFloats("exp_avg." + name));
+                v.put(name, f.readFloats("exp_avg_sq." + name));
+            }
+        }
+        trainer.optimizer().restore(saved.optimizerSteps(), m, v);
+        trainer.resume(saved.state());
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

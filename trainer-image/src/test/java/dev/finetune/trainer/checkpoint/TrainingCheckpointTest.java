@@ -1,0 +1,124 @@
+package dev.finetune.trainer.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.lora.LoraSettings;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.testing.Engine;
+import dev.finetune.trainer.testing.SyntheticBatches;
+import dev.finetune.trainer.testing.TinyModels;
+import dev.finetune.trainer.train.Batch;
+import dev.finetune.trainer.train.LrSchedule;
+import dev.finetune.trainer.train.StepMetrics;
+import dev.finetune.trainer.train.Trainer;
+import dev.finetune.trainer.train.TrainingException;
+import dev.finetune.trainer.train.TrainingListener;
+import dev.finetune.trainer.train.TrainingSettings;
+import dev.finetune.trainer.train.TrainingState;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainingCheckpointTest {
+
+    @TempDir
+    Path tmp;
+
+    static final LoraSettings LORA = new LoraSettings(4, 8, 0.1, List.of("all-linear"), "none", false, false, false);
+
+    static TrainingSettings settings() {
+        return new TrainingSettings(2, 5e-3, LrSchedule.Kind.COSINE, 2, null, 2, 1.0, 0.01, false, 7, 1, 0, 0, 0, 0);
+    }
+
+    static Map<String, float[]> weights(LoraModel lora) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        lora.trainable().forEach((k, v) -> out.put(k, v.toFloatArray()));
+        return out;
+    }
+
+    @Test
+    void resumedRunEndsExactlyWhereAnUninterruptedRunEnds() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches data = new SyntheticBatches(14, 2, 64, 21); // 7 micro-batches: 4 steps per epoch, last one short
+        List<Batch> eval = new SyntheticBatches(4, 2, 64, 22).inOrder();
+        Path out = tmp.resolve("run");
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            Map<String, float[]> uninterrupted;
+            TrainingState full;
+            try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+                full = new Trainer(lora, settings(), data, eval, List.of()).run();
+                uninterrupted = weights(lora);
+            }
+            // stop in the middle of epoch 1 (after step 2), checkpoint on the way out
+            try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+                Trainer[] holder = new Trainer[1];
+                holder[0] = new Trainer(lora, settings(), data, eval, List.of(new TrainingListener() {
+                    @Override
+                    public void onStep(Trainer t, StepMetrics metrics) {
+                        if (metrics.step() == 2) {
+                            t.requestStop();
+                        }
+                    }
+
+                    @Override
+                    public void onInterrupt(Trainer t) {
+                        TrainingCheckpoint.save(out, t, "tiny");
+                    }
+                }));
+                assertThatThrownBy(holder[0]::run).isInstanceOf(TrainingException.class)
+                        .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("INTERRUPTED"));
+            }
+            Path checkpoint = TrainingCheckpoint.latest(out).orElseThrow();
+            assertThat(checkpoint.getFileName().toString()).isEqualTo("checkpoint-2");
+            assertThat(TrainingCheckpoint.readState(checkpoint).state().nextBatch()).isEqualTo(4);
+            // a different init seed: everything must come from the checkpoint
+            try (LoraModel lora = LoraModel.attach(model, LORA, 999)) {
+                Trainer resumed = new Trainer(lora, settings(), data, eval, List.of());
+                TrainingCheckpoint.restore(checkpoint, resumed);
+                TrainingState end = resumed.run();
+                Map<String, float[]> after = weights(lora);
+                for (String k : uninterrupted.keySet()) {
+                    assertThat(after.get(k)).as(k).containsExactly(uninterrupted.get(k));
+                }
+                assertThat(end.globalStep()).isEqualTo(full.globalStep()).isEqualTo(8);
+                assertThat(end.history()).isEqualTo(full.history());
+            }
+        }
+    }
+
+    @Test
+    void retentionKeepsTheNewestCheckpointsAndWritesAreAtomic() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        Path out = tmp.resolve("run");
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+            Trainer trainer = new Trainer(lora, settings(), new SyntheticBatches(8, 2, 64, 1), List.of(),
+                    List.of(new TrainingListener() {
+                        @Override
+                        public void onStep(Trainer t, StepMetrics metrics) {
+                            Path saved = TrainingCheckpoint.save(out, t, "tiny");
+                            TrainingCheckpoint.retain(out, 2, saved);
+                        }
+                    }));
+            Files.createDirectories(out.resolve("checkpoints/.tmp-checkpoint-99-crashed"));
+            trainer.run();
+            List<Path> left = TrainingCheckpoint.list(out);
+            assertThat(left).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-3", "checkpoint-4");
+            try (var files = Files.list(out.resolve("checkpoints"))) {
+                assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("checkpoint-3", "checkpoint-4");
+            }
+            assertThat(out.resolve("checkpoints/checkpoint-4/adapter_model.safetensors")).exists();
+            assertThat(out.resolve("checkpoints/checkpoint-4/optimizer.safetensors")).exists();
+        }
+    }
+}
