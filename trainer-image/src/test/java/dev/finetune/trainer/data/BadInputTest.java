@@ -1,0 +1,229 @@
+package dev.finetune.trainer.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.finetune.api.v1alpha1.DatasetFormat;
+import dev.finetune.api.v1alpha1.DatasetSpec;
+import dev.finetune.api.v1alpha1.TrainingSpec;
+import dev.finetune.trainer.data.format.Formats;
+import dev.finetune.trainer.data.format.RawRecord;
+import dev.finetune.trainer.data.format.RecordReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every kind of bad input fails with file, line (or record) and field named, and a hint; or is skipped and counted. */
+class BadInputTest {
+
+    @TempDir
+    Path dir;
+
+    Path write(String name, String content) throws IOException {
+        Path p = dir.resolve(name);
+        Files.writeString(p, content);
+        return p;
+    }
+
+    static DatasetException failure(ThrowingCallable call) {
+        List<DatasetException> caught = new ArrayList<>();
+        assertThatThrownBy(call).isInstanceOfSatisfying(DatasetException.class, caught::add);
+        DatasetException e = caught.getFirst();
+        assertThat(e.hint()).isNotBlank();
+        return e;
+    }
+
+    DatasetException convert(String file, String content) throws IOException {
+        Path p = write(file, content);
+        return failure(() -> {
+            Formats f = new Formats(null, null);
+            for (RawRecord r : RecordReader.read(p, null)) {
+                f.convert(DatasetFormat.AUTO, r);
+            }
+        });
+    }
+
+    @Test
+    void malformedJsonLineNamesFileLineAndColumn() throws IOException {
+        Path p = write("d.jsonl", "{\"text\": \"ok\"}\n{\"text\": \"broken\" \"x\"}\n");
+        DatasetException e = failure(() -> RecordReader.read(p, null));
+        assertThat(e.location().file()).endsWith("d.jsonl");
+        assertThat(e.location().line()).isEqualTo(2);
+        assertThat(e.location().column()).isEqualTo(19);
+        assertThat(e.getMessage()).contains("d.jsonl:2:19").contains("malformed JSON");
+    }
+
+    @Test
+    void malformedJsonArrayNamesLineAndColumn() throws IOException {
+        Path p = write("d.json", "[\n  {\"text\": \"a\"},\n  {\"text\": \"b\",}\n]");
+        DatasetException e = failure(() -> RecordReader.read(p, null));
+        assertThat(e.location().line()).isEqualTo(3);
+        assertThat(e.location().column()).isPositive();
+    }
+
+    @Test
+    void nonUtf8BytesNameLineAndColumn() throws IOException {
+        Path p = dir.resolve("latin1.jsonl");
+        byte[] good = "{\"text\": \"ok\"}\n{\"text\": \"caf".getBytes();
+        byte[] bytes = new byte[good.length + 3];
+        System.arraycopy(good, 0, bytes, 0, good.length);
+        bytes[good.length] = (byte) 0xE9; // é in Latin-1
+        bytes[good.length + 1] = '"';
+        bytes[good.length + 2] = '}';
+        Files.write(p, bytes);
+        DatasetException e = failure(() -> RecordReader.read(p, null));
+        assertThat(e.location().line()).isEqualTo(2);
+        assertThat(e.location().column()).isEqualTo(14);
+        assertThat(e.problem()).contains("not valid UTF-8").contains("0xE9");
+        assertThat(e.hint()).contains("iconv");
+    }
+
+    @Test
+    void missingFieldNamesTheFieldAndLine() throws IOException {
+        DatasetException e = convert("a.jsonl", "{\"instruction\": \"x\", \"output\": \"y\"}\n{\"instruction\": \"x\"}\n");
+        assertThat(e.location().line()).isEqualTo(2);
+        assertThat(e.location().recordIndex()).isEqualTo(1);
+        assertThat(e.field()).isEqualTo("output");
+        assertThat(e.problem()).contains("missing").contains("instruction");
+        assertThat(e.hint()).contains("dataset.columns");
+    }
+
+    @Test
+    void emptyOutputIsRefused() throws IOException {
+        DatasetException e = convert("a.jsonl", "{\"instruction\": \"x\", \"output\": \"  \"}");
+        assertThat(e.field()).isEqualTo("output");
+        assertThat(e.problem()).contains("empty");
+    }
+
+    @Test
+    void emptyAssistantMessageNamesItsIndex() throws IOException {
+        DatasetException e = convert("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"\"}]}");
+        assertThat(e.field()).isEqualTo("messages[1].content");
+    }
+
+    @Test
+    void unknownShareGptRole() throws IOException {
+        DatasetException e = convert("s.jsonl", "{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}, "
+                + "{\"from\": \"bot\", \"value\": \"y\"}]}");
+        assertThat(e.field()).isEqualTo("conversations[1].from");
+        assertThat(e.problem()).contains("unknown role 'bot'");
+    }
+
+    @Test
+    void unknownMessagesRole() throws IOException {
+        DatasetException e = convert("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
+                + "{\"role\": \"tool\", \"content\": \"y\"}]}");
+        assertThat(e.field()).isEqualTo("messages[1].role");
+        assertThat(e.problem()).contains("unknown role 'tool'");
+    }
+
+    @Test
+    void wrongTypeIsNamed() throws IOException {
+        DatasetException e = convert("a.jsonl", "{\"instruction\": 42, \"output\": \"y\"}");
+        assertThat(e.field()).isEqualTo("instruction");
+        assertThat(e.problem()).contains("a number, expected a string");
+    }
+
+    @Test
+    void recordThatIsNotAnObject() throws IOException {
+        Path p = write("a.json", "[\"just a string\"]");
+        DatasetException e = failure(() -> RecordReader.read(p, null));
+        assertThat(e.location().recordIndex()).isZero();
+        assertThat(e.problem()).contains("a JSON string, expected a JSON object");
+    }
+
+    @Test
+    void undetectableFormatListsTheFieldsSeen() throws IOException {
+        DatasetException e = convert("x.jsonl", "{\"q\": \"x\", \"a\": \"y\"}");
+        assertThat(e.problem()).contains("[q, a]");
+        assertThat(e.hint()).contains("dataset.format");
+    }
+
+    @Test
+    void unknownColumnsKey() {
+        DatasetException e = failure(() -> new Formats(Map.of("question", "q"), null));
+        assertThat(e.field()).isEqualTo("columns.question");
+    }
+
+    @Test
+    void conversationWithoutAssistantTurn() throws IOException {
+        DatasetException e = convert("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
+        assertThat(e.problem()).contains("no assistant turn");
+    }
+
+    @Test
+    void missingDatasetPath() {
+        DatasetException e = failure(() -> RecordReader.files(dir.resolve("nope.jsonl")));
+        assertThat(e.problem()).contains("does not exist");
+    }
+
+    static DatasetSpec spec() {
+        DatasetSpec s = new DatasetSpec();
+        s.setTemplate("chatml");
+        s.setEvalSplit(0.0);
+        s.setMaxSeqLength(16);
+        return s;
+    }
+
+    @Test
+    void overLongSampleWithTruncationOffNamesTheSample() throws IOException {
+        Path p = write("long.jsonl", "{\"instruction\": \"hi\", \"output\": \"short\"}\n"
+                + "{\"instruction\": \"" + "many words ".repeat(20) + "\", \"output\": \"y\"}\n");
+        DatasetSpec s = spec();
+        s.setTruncation(false);
+        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(),
+                TestModels.tokenizer(TestModels.QWEN3), p, null, 0, 1));
+        assertThat(e.location().line()).isEqualTo(2);
+        assertThat(e.problem()).contains("longer than dataset.maxSeqLength 16");
+        assertThat(e.hint()).contains("truncation");
+    }
+
+    @Test
+    void skipInvalidRecordsCountsInsteadOfFailing() throws IOException {
+        Path p = write("mixed.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n"
+                + "{\"instruction\": \"a\"}\n"
+                + "not json\n"
+                + "{\"instruction\": \"a\", \"output\": \"\"}\n"
+                + "{\"instruction\": \"c\", \"output\": \"d\"}\n");
+        DatasetSpec s = spec();
+        s.setSkipInvalidRecords(true);
+        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), TestModels.tokenizer(TestModels.QWEN3), p, null,
+                0, 1);
+        assertThat(d.train()).hasSize(2);
+        assertThat(d.report().skipped()).isEqualTo(3);
+        assertThat(d.report().skippedExamples()).hasSize(3);
+        assertThat(d.report().skippedExamples().get(0)).contains("mixed.jsonl:3:");
+        assertThat(d.report().skippedExamples().get(1)).contains("mixed.jsonl:2").contains("output");
+    }
+
+    @Test
+    void modelWithoutChatTemplateAndNoNamedOneIsExplained(@TempDir Path model) throws IOException {
+        Path src = TestModels.dir(TestModels.QWEN3);
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\"}");
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("model");
+        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1));
+        assertThat(e.problem()).contains("no chat template");
+        assertThat(e.hint()).contains("chatml");
+    }
+
+    @Test
+    void unknownNamedTemplate() throws IOException {
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("vicuna");
+        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(),
+                TestModels.tokenizer(TestModels.QWEN3), p, null, 0, 1));
+        assertThat(e.field()).isEqualTo("dataset.template");
+        assertThat(e.problem()).contains("vicuna").contains("chatml");
+    }
+}
