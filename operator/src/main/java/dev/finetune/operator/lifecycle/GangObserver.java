@@ -1,0 +1,229 @@
+package dev.finetune.operator.lifecycle;
+
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.operator.dependents.WorkerJobDependent;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads the state of one attempt from its batch Job, its pods (exit codes, termination messages, waiting
+ * reasons) and rank 0's report. Pure: everything comes in as arguments.
+ */
+public final class GangObserver {
+
+    private static final Set<String> STALLING_WAIT_REASONS = Set.of("ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+            "CreateContainerConfigError", "CreateContainerError");
+    private static final Set<String> EVICTION_REASONS = Set.of("Evicted", "Preempting", "NodeLost", "Shutdown", "Terminated",
+            "NodeShutdown", "UnexpectedAdmissionError", "DeletionByTaintManager");
+
+    private GangObserver() {
+    }
+
+    /**
+     * @param report rank 0's latest report, when it belongs to this attempt
+     */
+    public static GangStatus observe(Job job, List<Pod> pods, Optional<ProgressReport> report, int workers) {
+        List<WorkerFailure> failures = new ArrayList<>();
+        for (Pod pod : pods) {
+            podFailure(pod).ifPresent(failures::add);
+        }
+        boolean jobFailed = hasCondition(job, "Failed");
+        if (report.isPresent() && report.get().state() == TrainerState.FAILED && report.get().failure() != null
+                && (jobFailed || !failures.isEmpty())) {
+            var f = report.get().failure();
+            failures.add(fromReason(f.reason(), "rank 0 reported: " + f.message(), f.hint()));
+        }
+        if (!failures.isEmpty()) {
+            WorkerFailure worst = failures.stream().min(Comparator.comparingInt(WorkerFailure::rank)).orElseThrow();
+            return new GangStatus(GangStatus.Kind.FAILED, 0, workers, null, null, false, worst);
+        }
+        if (jobFailed) {
+            String message = condition(job, "Failed").map(JobCondition::getMessage).orElse("the worker Job failed");
+            return new GangStatus(GangStatus.Kind.FAILED, 0, workers, null, null, false,
+                    new WorkerFailure("WorkersFailed", "The worker Job failed: " + message + ".", null, false));
+        }
+        if (hasCondition(job, "Complete") || succeededAll(job, workers)) {
+            return new GangStatus(GangStatus.Kind.SUCCEEDED, 0, workers, null, null, false, null);
+        }
+        if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+            return new GangStatus(GangStatus.Kind.QUEUED, 0, workers, "Queued",
+                    "The worker Job is suspended until its queue admits it (Kueue).", false, null);
+        }
+        int ready = (int) pods.stream().filter(GangObserver::isReady).count();
+        if (ready >= workers) {
+            return new GangStatus(GangStatus.Kind.RUNNING, ready, workers, null, null, false, null);
+        }
+        for (Pod pod : pods) {
+            Optional<GangStatus> problem = problem(pod, ready, workers);
+            if (problem.isPresent()) {
+                return problem.get();
+            }
+        }
+        return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "WorkersStarting",
+                ready + " of " + workers + " worker pods are running.", false, null);
+    }
+
+    private static Optional<GangStatus> problem(Pod pod, int ready, int workers) {
+        String name = pod.getMetadata().getName();
+        if (pod.getStatus() == null) {
+            return Optional.empty();
+        }
+        for (ContainerStatus cs : containerStatuses(pod)) {
+            ContainerStateWaiting waiting = cs.getState() == null ? null : cs.getState().getWaiting();
+            if (waiting != null && waiting.getReason() != null && STALLING_WAIT_REASONS.contains(waiting.getReason())) {
+                return Optional.of(new GangStatus(GangStatus.Kind.STARTING, ready, workers, waiting.getReason(),
+                        "Pod " + name + ": " + (waiting.getMessage() == null ? waiting.getReason() : waiting.getMessage()),
+                        true, null));
+            }
+        }
+        if (pod.getStatus().getConditions() != null) {
+            for (PodCondition c : pod.getStatus().getConditions()) {
+                if ("PodScheduled".equals(c.getType()) && "False".equals(c.getStatus()) && "Unschedulable".equals(c.getReason())) {
+                    return Optional.of(new GangStatus(GangStatus.Kind.STARTING, ready, workers, "Unschedulable",
+                            "Pod " + name + " cannot be scheduled: " + c.getMessage(), false, null));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The failure of one pod, if it failed. */
+    static Optional<WorkerFailure> podFailure(Pod pod) {
+        if (pod.getStatus() == null) {
+            return Optional.empty();
+        }
+        String where = "Worker " + rank(pod) + " (pod " + pod.getMetadata().getName() + ")";
+        for (ContainerStatus cs : containerStatuses(pod)) {
+            ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
+            if (t == null || t.getExitCode() == null || t.getExitCode() == 0) {
+                continue;
+            }
+            return Optional.of(classify(where, t));
+        }
+        if ("Failed".equals(pod.getStatus().getPhase())) {
+            String reason = pod.getStatus().getReason();
+            String message = pod.getStatus().getMessage();
+            if (reason != null && EVICTION_REASONS.contains(reason)) {
+                return Optional.of(new WorkerFailure("Evicted", where + " was stopped by the cluster (" + reason + "): "
+                        + message, "The gang restarts from the last checkpoint.", false));
+            }
+            return Optional.of(new WorkerFailure("WorkerFailed", where + " failed" + (reason == null ? "" : " (" + reason + ")")
+                    + (message == null ? "." : ": " + message), null, false));
+        }
+        return Optional.empty();
+    }
+
+    static WorkerFailure classify(String where, ContainerStateTerminated t) {
+        int code = t.getExitCode();
+        Optional<ProgressReport> report = parseReport(t.getMessage());
+        if (report.isPresent() && report.get().failure() != null) {
+            var f = report.get().failure();
+            return fromReason(f.reason(), where + ": " + f.message(), f.hint());
+        }
+        if ("OOMKilled".equals(t.getReason())) {
+            return new WorkerFailure(FailureReason.OUT_OF_MEMORY.conditionReason(), where
+                    + " was killed for exceeding its memory limit (OOMKilled).",
+                    "Raise spec.resources.memory, or lower training.batchSize / dataset.maxSeqLength.", true);
+        }
+        Optional<FailureReason> byCode = FailureReason.fromExitCode(code);
+        String tail = report.isEmpty() && t.getMessage() != null && !t.getMessage().isBlank()
+                ? " Last output: " + abbreviate(t.getMessage().strip(), 600) : "";
+        if (byCode.isPresent()) {
+            FailureReason r = byCode.get();
+            return new WorkerFailure(r.conditionReason(), where + " exited with code " + code + " (" + r.conditionReason() + ")." + tail,
+                    r.hint(), r.permanent());
+        }
+        if (code == 137) {
+            return new WorkerFailure("Killed", where + " was killed (SIGKILL, exit code 137)." + tail,
+                    "The gang restarts from the last checkpoint.", false);
+        }
+        return new WorkerFailure("WorkerFailed", where + " exited with code " + code
+                + (t.getReason() == null ? "" : " (" + t.getReason() + ")") + "." + tail, null, false);
+    }
+
+    static WorkerFailure fromReason(FailureReason reason, String message, String hint) {
+        if (reason == null) {
+            return new WorkerFailure("WorkerFailed", message, hint, false);
+        }
+        return new WorkerFailure(reason.conditionReason(), message, hint != null ? hint : reason.hint(), reason.permanent());
+    }
+
+    /** A termination message that is a ProgressReport (the trainer's final summary); empty for log tails. */
+    public static Optional<ProgressReport> parseReport(String message) {
+        if (message == null || !message.stripLeading().startsWith("{")) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable(TrainerJson.read(message, ProgressReport.class));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The termination report of rank 0's trainer container, if it wrote one. */
+    public static Optional<ProgressReport> rankZeroTerminationReport(List<Pod> pods) {
+        return pods.stream()
+                .filter(p -> "0".equals(rank(p)))
+                .flatMap(p -> containerStatuses(p).stream())
+                .filter(cs -> cs.getState() != null && cs.getState().getTerminated() != null)
+                .map(cs -> parseReport(cs.getState().getTerminated().getMessage()))
+                .flatMap(Optional::stream)
+                .findFirst();
+    }
+
+    static String rank(Pod pod) {
+        var annotations = pod.getMetadata().getAnnotations();
+        String index = annotations == null ? null : annotations.get(WorkerJobDependent.COMPLETION_INDEX_ANNOTATION);
+        return index == null ? "?" : index;
+    }
+
+    private static List<ContainerStatus> containerStatuses(Pod pod) {
+        if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+            return List.of();
+        }
+        return pod.getStatus().getContainerStatuses().stream()
+                .filter(cs -> WorkerJobDependent.CONTAINER.equals(cs.getName()))
+                .toList();
+    }
+
+    static boolean isReady(Pod pod) {
+        if (pod.getStatus() == null || pod.getStatus().getConditions() == null || pod.getMetadata().getDeletionTimestamp() != null) {
+            return false;
+        }
+        return pod.getStatus().getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    private static boolean succeededAll(Job job, int workers) {
+        return job.getStatus() != null && job.getStatus().getSucceeded() != null && job.getStatus().getSucceeded() >= workers;
+    }
+
+    static boolean hasCondition(Job job, String type) {
+        return condition(job, type).isPresent();
+    }
+
+    private static Optional<JobCondition> condition(Job job, String type) {
+        if (job.getStatus() == null || job.getStatus().getConditions() == null) {
+            return Optional.empty();
+        }
+        return job.getStatus().getConditions().stream()
+                .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus()))
+                .findFirst();
+    }
+
+    private static String abbreviate(String text, int max) {
+        return text.length() <= max ? text : "..." + text.substring(text.length() - max);
+    }
+}

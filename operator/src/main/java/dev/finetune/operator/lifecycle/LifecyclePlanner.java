@@ -1,0 +1,431 @@
+package dev.finetune.operator.lifecycle;
+
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.v1alpha1.CheckpointRef;
+import dev.finetune.api.v1alpha1.EpochRecord;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobSpec;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus;
+import dev.finetune.api.v1alpha1.Phase;
+import dev.finetune.operator.dependents.Annotations;
+import dev.finetune.operator.dependents.Labels;
+import dev.finetune.operator.dependents.WorkerJobDependent.Attempt;
+import dev.finetune.operator.events.JobEvent;
+import dev.finetune.operator.status.ConditionType;
+import dev.finetune.operator.status.Conditions;
+import dev.finetune.operator.status.Conditions.Desired;
+import dev.finetune.operator.status.ConditionsMapper;
+import dev.finetune.operator.status.Displays;
+import dev.finetune.operator.status.ProgressMerger;
+import dev.finetune.operator.status.Situation;
+import dev.finetune.operator.validation.ValidationResult;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The job's life as a pure function: from what is observed (status so far, worker Jobs, pods, rank 0's report,
+ * validation) to what to do (children, a new attempt, deletions, events) and the status to write.
+ *
+ * <p>Rules: terminal is final (nothing is created or restarted once Succeeded or Failed); a retryable failure
+ * restarts the whole gang as a new attempt resuming from the last checkpoint, counted against backoffLimit;
+ * a permanent one fails the job; suspend deletes the workers and keeps everything else; resuming starts a new
+ * attempt from the last checkpoint without counting a restart.
+ */
+public final class LifecyclePlanner {
+
+    private static final Set<TrainerState> TRAINING_STATES = Set.of(TrainerState.TRAINING, TrainerState.EVALUATING,
+            TrainerState.CHECKPOINTING, TrainerState.SUCCEEDED);
+
+    private LifecyclePlanner() {
+    }
+
+    public static Plan plan(Observation o) {
+        return new Round(o).run();
+    }
+
+    /** One planning round; mutable scratch space, discarded afterwards. */
+    private static final class Round {
+        final Observation o;
+        final FineTuneJob job;
+        final FineTuneJobSpec spec;
+        final FineTuneJobStatus prev;
+        final FineTuneJobStatus s;
+        final Instant now;
+        final long generation;
+        final List<JobEvent> events = new ArrayList<>();
+        final List<String> deletes = new ArrayList<>();
+        Optional<Attempt> launch = Optional.empty();
+        Optional<Duration> requeue = Optional.empty();
+        boolean deleteSelf;
+        boolean ensureChildren;
+        int attempt;
+        Optional<Job> current = Optional.empty();
+        List<Pod> currentPods = List.of();
+        Optional<ProgressReport> currentReport = Optional.empty();
+        Desired failedCondition;
+
+        Round(Observation o) {
+            this.o = o;
+            this.job = o.job();
+            this.spec = job.getSpec();
+            this.prev = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
+            this.s = TrainerJson.json().convertValue(prev, FineTuneJobStatus.class);
+            this.now = o.now().truncatedTo(ChronoUnit.SECONDS);
+            this.generation = job.getMetadata().getGeneration() == null ? 0 : job.getMetadata().getGeneration();
+        }
+
+        Plan run() {
+            s.setObservedGeneration(generation);
+            locateCurrentAttempt();
+            mergeReports();
+            Phase prevPhase = prev.getPhase();
+            if (prevPhase != null && prevPhase.isTerminal()) {
+                return terminal(prevPhase);
+            }
+            ValidationResult v = o.validation();
+            failedCondition = previousFailedCondition();
+
+            Optional<Instant> deadline = deadline();
+            if (deadline.isPresent() && !spec.isSuspend() && current.isPresent()) {
+                if (!now.isBefore(deadline.get())) {
+                    current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
+                    return fail(v, "DeadlineExceeded", "The job ran longer than spec.activeDeadlineSeconds ("
+                            + spec.getActiveDeadlineSeconds() + " s, counted from " + deadlineBase().orElse(now)
+                            + "); its workers were stopped.", "Raise spec.activeDeadlineSeconds, or train fewer epochs.");
+                }
+                requeue = Optional.of(Duration.between(now, deadline.get()).plusSeconds(1));
+            }
+
+            if (spec.isSuspend()) {
+                return suspended(v);
+            }
+            if (current.isEmpty()) {
+                return noWorkers(v, prevPhase);
+            }
+            ensureChildren = true;
+            GangStatus gang = GangObserver.observe(current.get(), currentPods, currentReport, spec.getResources().getWorkers());
+            return switch (gang.kind()) {
+                case QUEUED -> running(v, Phase.Pending, gang);
+                case STARTING -> running(v, Phase.Initializing, gang);
+                case RUNNING -> running(v, trainerIsTraining() ? Phase.Training : Phase.Initializing, gang);
+                case SUCCEEDED -> succeeded(v);
+                case FAILED -> gang.failure().permanent()
+                        ? fail(v, gang.failure().reason(), "Attempt " + attempt + " failed: " + gang.failure().message(), gang.failure().hint())
+                        : restartOrFail(v, gang.failure());
+            };
+        }
+
+        // ---- observation helpers ----
+
+        void locateCurrentAttempt() {
+            int highest = o.workerJobs().stream().mapToInt(LifecyclePlanner::attemptOf).max().orElse(0);
+            attempt = Math.max(prev.getAttempt(), highest);
+            // A Job being deleted is no longer the gang: its pods are on their way out.
+            current = o.workerJobs().stream()
+                    .filter(j -> attemptOf(j) == attempt && j.getMetadata().getDeletionTimestamp() == null)
+                    .findFirst();
+            for (Job j : o.workerJobs()) {
+                if (attemptOf(j) < attempt) {
+                    deletes.add(j.getMetadata().getName()); // an older attempt left behind (e.g. the operator stopped mid-restart)
+                }
+            }
+            currentPods = o.pods().stream().filter(p -> attemptOf(p) == attempt).toList();
+        }
+
+        void mergeReports() {
+            List<EpochRecord> before = prev.getHistory() == null ? List.of() : prev.getHistory();
+            CheckpointRef checkpointBefore = prev.getLastCheckpoint();
+            ProgressReport fromConfigMap = o.report().orElse(null);
+            ProgressReport fromTermination = GangObserver.rankZeroTerminationReport(currentPods).orElse(null);
+            ProgressMerger.merge(s, fromConfigMap);
+            if (fromTermination != null && ProgressMerger.newer(fromConfigMap, fromTermination) == fromTermination) {
+                ProgressMerger.merge(s, fromTermination);
+            }
+            ProgressReport newest = ProgressMerger.newer(fromConfigMap, fromTermination);
+            currentReport = Optional.ofNullable(newest).filter(r -> r.attempt() == attempt);
+
+            Set<String> seen = new HashSet<>();
+            before.forEach(r -> seen.add(r.getEpoch() + "/" + r.getStep()));
+            for (EpochRecord r : s.getHistory()) {
+                if (seen.add(r.getEpoch() + "/" + r.getStep()) && r.getEvalLoss() != null) {
+                    events.add(JobEvent.normal("Evaluated", "eval/" + r.getEpoch() + "/" + r.getStep(), String.format(Locale.ROOT,
+                            "Epoch %d, step %d: eval loss %s, perplexity %s%s.", r.getEpoch(), r.getStep(),
+                            Displays.significant(r.getEvalLoss()), Displays.significant(r.getPerplexity()),
+                            r.getTrainLoss() == null ? "" : ", train loss " + Displays.significant(r.getTrainLoss()))));
+                }
+            }
+            CheckpointRef after = s.getLastCheckpoint();
+            if (after != null && (checkpointBefore == null || after.getStep() != checkpointBefore.getStep()
+                    || !java.util.Objects.equals(after.getPath(), checkpointBefore.getPath()))) {
+                events.add(JobEvent.normal("CheckpointSaved", "checkpoint/" + after.getStep() + "/" + after.getPath(),
+                        "Resumable checkpoint at epoch " + after.getEpoch() + ", step " + after.getStep() + ": " + after.getPath() + "."));
+            }
+        }
+
+        boolean trainerIsTraining() {
+            return currentReport.map(r -> TRAINING_STATES.contains(r.state())).orElse(false);
+        }
+
+        Optional<Instant> deadlineBase() {
+            return current.map(j -> j.getMetadata().getAnnotations())
+                    .map(a -> a.get(Annotations.DEADLINE_BASE))
+                    .map(Instant::parse);
+        }
+
+        Optional<Instant> deadline() {
+            if (spec.getActiveDeadlineSeconds() == null) {
+                return Optional.empty();
+            }
+            return deadlineBase().map(b -> b.plusSeconds(spec.getActiveDeadlineSeconds()));
+        }
+
+        Desired previousFailedCondition() {
+            return Conditions.find(prev.getConditions(), ConditionType.FAILED)
+                    .filter(c -> "False".equals(c.getStatus()))
+                    .map(c -> Desired.isFalse(ConditionType.FAILED, c.getReason(), c.getMessage()))
+                    .orElse(Desired.isFalse(ConditionType.FAILED, "NoFailure", "No attempt has failed."));
+        }
+
+        // ---- outcomes ----
+
+        Plan terminal(Phase phase) {
+            s.setDisplay(Displays.of(spec.getResources(), s.getProgress(), phase));
+            List<Desired> same = new ArrayList<>();
+            for (Condition c : prev.getConditions()) {
+                same.add(new Desired(c.getType(), c.getStatus(), c.getReason(), c.getMessage()));
+            }
+            s.setConditions(Conditions.merge(prev.getConditions(), same, generation, now));
+            Integer ttl = spec.getTtlSecondsAfterFinished();
+            if (ttl != null && s.getCompletionTime() != null) {
+                Instant expiry = Instant.parse(s.getCompletionTime()).plusSeconds(ttl);
+                if (!now.isBefore(expiry)) {
+                    deleteSelf = true;
+                } else {
+                    requeue = Optional.of(Duration.between(now, expiry).plusSeconds(1));
+                }
+            }
+            // Terminal is final: no children are created, no attempt starts; stale attempts still go.
+            return finish(false);
+        }
+
+        Plan suspended(ValidationResult v) {
+            for (Job j : o.workerJobs()) {
+                if (!deletes.contains(j.getMetadata().getName())) {
+                    deletes.add(j.getMetadata().getName());
+                }
+            }
+            if (prev.getPhase() != Phase.Suspended) {
+                events.add(JobEvent.normal("Suspended", "suspend/" + attempt, attempt == 0
+                        ? "Suspended before start (spec.suspend is true); no workers are created until it is false."
+                        : "Suspended (spec.suspend is true): workers of attempt " + attempt + " stopped; progress and checkpoints kept."));
+            }
+            s.setPhase(Phase.Suspended);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Suspended", "No workers run while the job is suspended."),
+                    Desired.isFalse(ConditionType.TRAINING, "Suspended", "Training is paused."),
+                    "Suspended", "Suspended as spec.suspend asks; progress and checkpoints are kept.", null, null);
+        }
+
+        Plan noWorkers(ValidationResult v, Phase prevPhase) {
+            if (!v.valid()) {
+                s.setPhase(Phase.Pending);
+                events.add(JobEvent.warning(v.reason(), "validation/" + v.reason() + "/" + v.message(), v.message()));
+                return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", "Workers start once the job is validated."),
+                        Desired.isFalse(ConditionType.TRAINING, "NotStarted", "Training has not started."),
+                        v.reason(), v.message(), v.waiting() ? null : v.reason(), v.waiting() ? null : v.message());
+            }
+            ensureChildren = true;
+            if (attempt == 0) {
+                start(1, 0, null, now, "Started");
+                events.add(JobEvent.normal("WorkersStarted", "start/1", "Started attempt 1: " + workersText() + "."));
+            } else if (prevPhase == Phase.Suspended) {
+                String from = checkpointPath();
+                start(attempt + 1, s.getRestarts(), from, now, "Resumed");
+                events.add(JobEvent.normal("Resumed", "start/" + (attempt + 1), "Resumed as attempt " + (attempt + 1) + " "
+                        + (from == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + from) + "."));
+            } else {
+                return restartOrFail(v, new WorkerFailure("WorkersDeleted", "The worker Job of attempt " + attempt
+                        + " disappeared (deleted outside the operator).", null, false));
+            }
+            return starting(v);
+        }
+
+        Plan running(ValidationResult v, Phase phase, GangStatus gang) {
+            s.setPhase(phase);
+            Desired workers = gang.kind() == GangStatus.Kind.RUNNING
+                    ? Desired.isTrue(ConditionType.WORKERS_READY, "AllWorkersReady", gang.readyWorkers() + " of " + gang.workers()
+                            + " worker pods are ready.")
+                    : Desired.isFalse(ConditionType.WORKERS_READY, gang.problem(), gang.problemMessage());
+            Desired training = phase == Phase.Training
+                    ? Desired.isTrue(ConditionType.TRAINING, trainingReason(), trainingMessage())
+                    : Desired.isFalse(ConditionType.TRAINING, phase == Phase.Pending ? "Queued" : "Initializing",
+                            phase == Phase.Pending ? "Waiting for the queue to admit the workers."
+                                    : "Workers are starting, loading the model and data, or waiting for the whole gang.");
+            String reason = phase == Phase.Training ? "Training" : gang.problem() == null ? "Initializing" : gang.problem();
+            String message = phase == Phase.Training ? trainingMessage()
+                    : gang.problemMessage() == null ? "Attempt " + attempt + " is starting." : gang.problemMessage();
+            return withSituation(v, workers, training, reason, message,
+                    gang.stalled() ? gang.problem() : null, gang.stalled() ? gang.problemMessage() : null);
+        }
+
+        Plan succeeded(ValidationResult v) {
+            s.setPhase(Phase.Succeeded);
+            s.setCompletionTime(now.toString());
+            String adapter = s.getOutputs() == null ? null : s.getOutputs().getAdapter();
+            String message = "Training finished" + (s.getProgress() != null && s.getProgress().getEvalLoss() != null
+                    ? " with eval loss " + Displays.significant(s.getProgress().getEvalLoss()) + ", perplexity "
+                            + Displays.significant(s.getProgress().getPerplexity()) : "")
+                    + (adapter == null ? "." : "; adapter at " + adapter + ".");
+            events.add(JobEvent.normal("Succeeded", "succeeded", message));
+            scheduleTtl();
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Completed", "The workers have finished."),
+                    Desired.isFalse(ConditionType.TRAINING, "Succeeded", "Training finished."), "Succeeded", message, null, null);
+        }
+
+        Plan restartOrFail(ValidationResult v, WorkerFailure failure) {
+            if (s.getRestarts() >= spec.getBackoffLimit()) {
+                return fail(v, "BackoffLimitExceeded", "Attempt " + attempt + " failed and spec.backoffLimit ("
+                        + spec.getBackoffLimit() + ") restarts are used up. Last failure (" + failure.reason() + "): "
+                        + failure.message(), failure.hint());
+            }
+            if (!v.valid()) {
+                // Cannot start another attempt until the inputs are back; the failure is kept in the Failed condition.
+                current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
+                failedCondition = Desired.isFalse(ConditionType.FAILED, failure.reason(), "Attempt " + attempt + " failed: "
+                        + failure.message() + " A restart waits for validation: " + v.message());
+                s.setPhase(Phase.Pending);
+                return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", v.message()),
+                        Desired.isFalse(ConditionType.TRAINING, "Restarting", "Waiting to restart."), v.reason(), v.message(),
+                        v.waiting() ? null : v.reason(), v.waiting() ? null : v.message());
+            }
+            ensureChildren = true;
+            int next = attempt + 1;
+            int restarts = s.getRestarts() + 1;
+            String from = checkpointPath();
+            current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
+            start(next, restarts, from, deadlineBase().orElse(now), "Restarted");
+            String message = "Attempt " + (next - 1) + " failed (" + failure.reason() + "): " + failure.message()
+                    + " Restarted the gang as attempt " + next + " "
+                    + (from == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + from)
+                    + "; restart " + restarts + " of spec.backoffLimit " + spec.getBackoffLimit() + ".";
+            failedCondition = Desired.isFalse(ConditionType.FAILED, "Restarted", message);
+            events.add(JobEvent.warning("Restarted", "start/" + next, message));
+            return starting(v);
+        }
+
+        Plan fail(ValidationResult v, String reason, String message, String hint) {
+            s.setPhase(Phase.Failed);
+            s.setCompletionTime(now.toString());
+            String full = hint == null ? message : message + " Hint: " + hint;
+            failedCondition = Desired.isTrue(ConditionType.FAILED, reason, full);
+            events.add(JobEvent.warning("Failed", "failed", full));
+            scheduleTtl();
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Failed", "The job has failed."),
+                    Desired.isFalse(ConditionType.TRAINING, "Failed", "Training stopped: " + reason + "."), reason, full, null, null);
+        }
+
+        Plan starting(ValidationResult v) {
+            s.setPhase(Phase.Initializing);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "WorkersStarting", "Creating the workers of attempt "
+                    + s.getAttempt() + "."), Desired.isFalse(ConditionType.TRAINING, "Initializing", "Workers are starting."),
+                    "Initializing", "Starting attempt " + s.getAttempt() + ": " + workersText() + ".", null, null);
+        }
+
+        void start(int number, int restarts, String resumeFrom, Instant deadlineBase, String reason) {
+            launch = Optional.of(new Attempt(number, restarts, resumeFrom, deadlineBase, reason));
+            s.setAttempt(number);
+            s.setRestarts(restarts);
+            if (s.getStartTime() == null) {
+                s.setStartTime(now.toString());
+            }
+            if (spec.getActiveDeadlineSeconds() != null) {
+                Instant deadline = deadlineBase.plusSeconds(spec.getActiveDeadlineSeconds());
+                requeue = Optional.of(Duration.between(now, deadline).plusSeconds(1));
+            }
+        }
+
+        void scheduleTtl() {
+            if (spec.getTtlSecondsAfterFinished() != null) {
+                requeue = Optional.of(Duration.ofSeconds(spec.getTtlSecondsAfterFinished()).plusSeconds(1));
+            } else {
+                requeue = Optional.empty();
+            }
+        }
+
+        Plan withSituation(ValidationResult v, Desired workers, Desired training, String reason, String message,
+                String stalledReason, String stalledMessage) {
+            Situation situation = new Situation(s.getPhase(), v, workers, training, failedCondition, reason, message,
+                    stalledReason, stalledMessage, s.getLastCheckpoint(), spec.isSuspend());
+            s.setConditions(Conditions.merge(prev.getConditions(), ConditionsMapper.map(situation), generation, now));
+            s.setDisplay(Displays.of(spec.getResources(), s.getProgress(), s.getPhase()));
+            return finish(ensureChildren);
+        }
+
+        Plan finish(boolean children) {
+            return new Plan(s, children, launch, List.copyOf(deletes), List.copyOf(events), requeue, deleteSelf);
+        }
+
+        String checkpointPath() {
+            return s.getLastCheckpoint() == null ? null : s.getLastCheckpoint().getPath();
+        }
+
+        String trainingReason() {
+            TrainerState state = currentReport.map(ProgressReport::state).orElse(TrainerState.TRAINING);
+            return switch (state) {
+                case EVALUATING -> "Evaluating";
+                case CHECKPOINTING -> "Checkpointing";
+                case SUCCEEDED -> "Finishing";
+                default -> "Training";
+            };
+        }
+
+        String trainingMessage() {
+            var p = s.getProgress();
+            if (p == null) {
+                return "Attempt " + attempt + " is training.";
+            }
+            StringBuilder m = new StringBuilder("Attempt ").append(attempt).append(" is training");
+            if (p.getEpoch() != null) {
+                m.append(": epoch ").append(p.getEpoch()).append(p.getTotalEpochs() == null ? "" : "/" + p.getTotalEpochs());
+            }
+            if (p.getStep() != null) {
+                m.append(", step ").append(p.getStep()).append(p.getTotalSteps() == null ? "" : "/" + p.getTotalSteps());
+            }
+            if (p.getEvalLoss() != null) {
+                m.append(", eval loss ").append(Displays.significant(p.getEvalLoss()));
+            }
+            return m.append('.').toString();
+        }
+
+        String workersText() {
+            var r = spec.getResources();
+            return r.getWorkers() + " worker" + (r.getWorkers() == 1 ? "" : "s") + " with "
+                    + (r.getGpus() == 0 ? "CPU only" : r.getGpus() + " GPU" + (r.getGpus() == 1 ? "" : "s") + " each");
+        }
+    }
+
+    /** The attempt label of a worker Job or pod, 0 when absent. */
+    static int attemptOf(HasMetadata resource) {
+        var labels = resource.getMetadata().getLabels();
+        if (labels == null || labels.get(Labels.ATTEMPT) == null) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(labels.get(Labels.ATTEMPT));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+}

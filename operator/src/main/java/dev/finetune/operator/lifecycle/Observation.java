@@ -1,0 +1,21 @@
+package dev.finetune.operator.lifecycle;
+
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.operator.validation.ValidationResult;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything the planner looks at, gathered from the informer caches by the reconciler.
+ *
+ * @param workerJobs the job's batch Jobs, any attempt
+ * @param pods the job's worker pods, any attempt
+ * @param report rank 0's latest report from the progress ConfigMap, when readable
+ */
+public record Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
+        Optional<ProgressReport> report) {
+}
