@@ -50,7 +50,7 @@ public final class PeftAdapter {
             List<String> out = new ArrayList<>();
             JsonNode t = config.get("target_modules");
             if (t != null && t.isArray()) {
-                t.forEach(n -> out.add(n.asText()));
+                t.forEach(n -> out.add(n.asText().substring(n.asText().lastIndexOf('.') + 1))); // PEFT expands all-linear to full module paths
             } else if (t != null && t.isTextual()) {
                 out.add(t.asText());
             }
