@@ -59,11 +59,7 @@ public final class ModelTokenizer implements AutoCloseable {
         JsonNode tokenizerConfig = readJson(modelDir.resolve("tokenizer_config.json"));
         JsonNode generationConfig = readJson(modelDir.resolve("generation_config.json"));
         JsonNode config = readJson(modelDir.resolve("config.json"));
-        Map<String, Integer> added = new HashMap<>();
-        JsonNode tj = readJson(tokenizerJson);
-        for (JsonNode t : tj.path("added_tokens")) {
-            added.put(t.path("content").asText(), t.path("id").asInt());
-        }
+        Map<String, Integer> added = addedTokens(tokenizerJson);
         HuggingFaceTokenizer hf;
         try {
             hf = HuggingFaceTokenizer.newInstance(tokenizerJson,
@@ -105,6 +101,32 @@ public final class ModelTokenizer implements AutoCloseable {
         boolean addBos = tokenizerConfig.path("add_bos_token").asBoolean(bos != null);
         SpecialTokens special = new SpecialTokens(bos, bosId, eos, eosId, padId, Set.copyOf(stops), addBos);
         return new ModelTokenizer(modelDir, hf, added, special, chatTemplate(modelDir, tokenizerConfig));
+    }
+
+    /** The added_tokens of tokenizer.json, read by streaming past the (large) vocabulary. */
+    private static Map<String, Integer> addedTokens(Path tokenizerJson) {
+        Map<String, Integer> added = new HashMap<>();
+        try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(tokenizerJson.toFile())) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return added;
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                if (field.equals("added_tokens")) {
+                    JsonNode tokens = p.readValueAsTree();
+                    for (JsonNode t : tokens) {
+                        added.put(t.path("content").asText(), t.path("id").asInt());
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+        } catch (IOException e) {
+            throw new DatasetException(SourceLocation.ofFile(tokenizerJson.toString()), null,
+                    "cannot parse: " + e.getMessage(), "the model's tokenizer.json must be valid JSON", e);
+        }
+        return added;
     }
 
     private static String chatTemplate(Path dir, JsonNode tokenizerConfig) {
