@@ -72,6 +72,10 @@ public final class SimulatedCluster {
         return get(namespace, name);
     }
 
+    public static void awaitGone(java.util.function.Supplier<?> lookup) {
+        Awaitility.await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> lookup.get() == null);
+    }
+
     public Job workerJob(String namespace, String name, int attempt) {
         return client.batch().v1().jobs().inNamespace(namespace).withName(Names.workerJob(name, attempt)).get();
     }

@@ -1,0 +1,308 @@
+package dev.finetune.operator.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.api.trainer.Failure;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.trainer.TrainerConfig;
+import dev.finetune.api.trainer.TrainerConfigs;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.Phase;
+import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.dependents.Annotations;
+import dev.finetune.operator.dependents.Names;
+import dev.finetune.operator.status.ConditionType;
+import dev.finetune.operator.status.Conditions;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The job's life against the mock API server, with the test playing kubelet, Job controller and rank 0. */
+@QuarkusTest
+@WithKubernetesTestServer(crud = true)
+class LifecycleTest {
+
+    @Inject
+    KubernetesClient client;
+
+    SimulatedCluster cluster;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        SimulatedCluster.installCrd(client);
+        cluster = new SimulatedCluster(client);
+    }
+
+    private FineTuneJob start(String ns, String name, Consumer<FineTuneJob> customize) {
+        cluster.boundClaims(ns, "models", "data", "outputs");
+        FineTuneJob job = Fixtures.job(ns, name);
+        customize.accept(job);
+        cluster.create(job);
+        cluster.awaitWorkerJob(ns, name, 1);
+        return cluster.await(ns, name, j -> phase(j) == Phase.Initializing);
+    }
+
+    static Phase phase(FineTuneJob job) {
+        return job.getStatus() == null ? null : job.getStatus().getPhase();
+    }
+
+    static Condition condition(FineTuneJob job, String type) {
+        return Conditions.find(job.getStatus().getConditions(), type).orElseThrow();
+    }
+
+    private List<Event> events(String ns, String reason) {
+        return client.v1().events().inNamespace(ns).list().getItems().stream().filter(e -> reason.equals(e.getReason())).toList();
+    }
+
+    @Test
+    void progressReportsReachStatusHistoryAndEvents() {
+        String ns = "progress";
+        start(ns, "run", j -> { });
+        cluster.runWorkers(ns, "run", 1, 2);
+        FineTuneJob job = cluster.await(ns, "run", j -> Conditions.isTrue(j.getStatus().getConditions(), ConditionType.WORKERS_READY));
+        assertThat(job.getStatus().getPhase()).isEqualTo(Phase.Initializing);
+
+        cluster.report(ns, "run", Fixtures.report(1, 7, TrainerState.TRAINING, 1, 100, 2.5731234,
+                List.of(Fixtures.eval(1, 100, 2.9, 2.5731234)), Fixtures.checkpoint(1, 100)));
+        job = cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+        assertThat(job.getStatus().getProgress().getStep()).isEqualTo(100L);
+        assertThat(job.getStatus().getHistory()).hasSize(1);
+        assertThat(job.getStatus().getHistory().get(0).getEvalLoss()).isEqualTo(2.5731234);
+        assertThat(job.getStatus().getLastCheckpoint().getPath()).isEqualTo("runs/ckpt/step-100");
+        assertThat(job.getStatus().getDisplay().getEpoch()).isEqualTo("1/3");
+        assertThat(job.getStatus().getDisplay().getStep()).isEqualTo("100/300");
+        assertThat(job.getStatus().getDisplay().getEvalLoss()).isEqualTo("2.573");
+        assertThat(job.getStatus().getDisplay().getPerplexity()).isEqualTo("13.11");
+        assertThat(job.getStatus().getDisplay().getEta()).isEqualTo("1h12m");
+        assertThat(condition(job, ConditionType.READY).getStatus()).isEqualTo("True");
+        assertThat(condition(job, ConditionType.TRAINING).getReason()).isEqualTo("Training");
+        assertThat(condition(job, ConditionType.CHECKPOINTED).getStatus()).isEqualTo("True");
+        assertThat(job.getStatus().getObservedGeneration()).isEqualTo(job.getMetadata().getGeneration());
+
+        // The same report again (a retried PATCH) adds no history and no second event.
+        cluster.report(ns, "run", Fixtures.report(1, 8, TrainerState.TRAINING, 1, 120, 2.5731234,
+                List.of(Fixtures.eval(1, 100, 2.9, 2.5731234)), Fixtures.checkpoint(1, 100)));
+        cluster.await(ns, "run", j -> j.getStatus().getProgress().getStep() == 120L);
+        assertThat(events(ns, "Evaluated")).hasSize(1);
+        assertThat(events(ns, "Evaluated").get(0).getMessage()).contains("eval loss 2.573", "perplexity 13.11");
+        assertThat(events(ns, "CheckpointSaved")).hasSize(1);
+        assertThat(events(ns, "WorkersStarted")).hasSize(1);
+    }
+
+    @Test
+    void retryableFailureRestartsTheGangFromTheLastCheckpoint() {
+        String ns = "retry";
+        start(ns, "run", j -> { });
+        cluster.runWorkers(ns, "run", 1, 2);
+        cluster.report(ns, "run", Fixtures.report(1, 3, TrainerState.TRAINING, 1, 100, 2.0,
+                List.of(Fixtures.eval(1, 100, 2.2, 2.0)), Fixtures.checkpoint(1, 100)));
+        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+        String firstTransition = condition(cluster.get(ns, "run"), ConditionType.VALIDATED).getLastTransitionTime();
+
+        cluster.exitWorker(ns, "run", 1, 1, FailureReason.COMMUNICATION.exitCode(), "Error", "NCCL timeout on rank 5");
+        cluster.finishWorkerJob(ns, "run", 1, "Failed");
+
+        Job second = cluster.awaitWorkerJob(ns, "run", 2);
+        assertThat(second.getMetadata().getAnnotations()).containsEntry(Annotations.RESUME_FROM, "runs/ckpt/step-100")
+                .containsEntry(Annotations.RESTARTS, "1");
+        FineTuneJob job = cluster.await(ns, "run", j -> j.getStatus().getAttempt() == 2);
+        assertThat(job.getStatus().getRestarts()).isEqualTo(1);
+        assertThat(job.getStatus().getPhase()).isEqualTo(Phase.Initializing);
+        Condition failed = condition(job, ConditionType.FAILED);
+        assertThat(failed.getStatus()).isEqualTo("False");
+        assertThat(failed.getReason()).isEqualTo("Restarted");
+        assertThat(failed.getMessage()).contains("Communication", "attempt 2", "runs/ckpt/step-100");
+        assertThat(condition(job, ConditionType.VALIDATED).getLastTransitionTime()).isEqualTo(firstTransition);
+        SimulatedCluster.awaitGone(() -> cluster.workerJob(ns, "run", 1));
+
+        TrainerConfig config = TrainerJson.read(client.configMaps().inNamespace(ns).withName(Names.configMap("run")).get()
+                .getData().get(TrainerConfigs.CONFIG_KEY), TrainerConfig.class);
+        assertThat(config.attempt()).isEqualTo(2);
+        assertThat(config.resumeFrom()).isEqualTo("runs/ckpt/step-100");
+        assertThat(config.distributed().rendezvousHost()).startsWith("run-attempt-2-0.run-workers.");
+        assertThat(events(ns, "Restarted")).hasSize(1);
+    }
+
+    @Test
+    void permanentFailureFailsAtOnceWithHintAndIsFinal() {
+        String ns = "permanent";
+        start(ns, "run", j -> { });
+        cluster.runWorkers(ns, "run", 1, 2);
+        ProgressReport failed = new ProgressReport(1, 9, 1, TrainerState.FAILED, null, List.of(), null, null,
+                Failure.of(FailureReason.BAD_DATA, "record 17 of train.jsonl has no 'output' field"));
+        // Rank 0 reports BadData and exits 65; rank 1 is torn down by the Job controller (143).
+        cluster.exitWorker(ns, "run", 1, 0, FailureReason.BAD_DATA.exitCode(), "Error", TrainerJson.write(failed.withoutHistory()));
+        cluster.exitWorker(ns, "run", 1, 1, 143, "Error", "terminated");
+        cluster.finishWorkerJob(ns, "run", 1, "Failed");
+
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Failed);
+        Condition condition = condition(job, ConditionType.FAILED);
+        assertThat(condition.getStatus()).isEqualTo("True");
+        assertThat(condition.getReason()).isEqualTo("BadData");
+        assertThat(condition.getMessage()).contains("record 17", "Hint:", "skipInvalidRecords");
+        assertThat(condition(job, ConditionType.STALLED).getStatus()).isEqualTo("True");
+        assertThat(condition(job, ConditionType.SUCCEEDED).getStatus()).isEqualTo("False");
+        assertThat(job.getStatus().getCompletionTime()).isNotNull();
+        assertThat(job.getStatus().getRestarts()).isZero();
+
+        // Terminal is final: deleting children and poking the job recreates nothing.
+        client.batch().v1().jobs().inNamespace(ns).withName(Names.workerJob("run", 1)).delete();
+        client.configMaps().inNamespace(ns).withName(Names.configMap("run")).delete();
+        client.resources(FineTuneJob.class).inNamespace(ns).withName("run").edit(j -> {
+            j.getSpec().setBackoffLimit(5);
+            return j;
+        });
+        cluster.await(ns, "run", j -> j.getStatus().getObservedGeneration() >= 2);
+        assertThat(cluster.workerJob(ns, "run", 1)).isNull();
+        assertThat(cluster.workerJob(ns, "run", 2)).isNull();
+        assertThat(client.configMaps().inNamespace(ns).withName(Names.configMap("run")).get()).isNull();
+        assertThat(cluster.get(ns, "run").getStatus().getPhase()).isEqualTo(Phase.Failed);
+    }
+
+    @Test
+    void backoffLimitExhaustionFailsTheJob() {
+        String ns = "backoff";
+        start(ns, "run", j -> j.getSpec().setBackoffLimit(1));
+        cluster.runWorkers(ns, "run", 1, 2);
+        cluster.exitWorker(ns, "run", 1, 0, FailureReason.INTERNAL.exitCode(), "Error", "boom");
+        cluster.finishWorkerJob(ns, "run", 1, "Failed");
+        cluster.awaitWorkerJob(ns, "run", 2);
+        cluster.runWorkers(ns, "run", 2, 2);
+        cluster.exitWorker(ns, "run", 2, 1, 137, "Error", null);
+        cluster.finishWorkerJob(ns, "run", 2, "Failed");
+
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Failed);
+        assertThat(condition(job, ConditionType.FAILED).getReason()).isEqualTo("BackoffLimitExceeded");
+        assertThat(condition(job, ConditionType.FAILED).getMessage()).contains("spec.backoffLimit (1)", "Killed");
+        assertThat(job.getStatus().getRestarts()).isEqualTo(1);
+        assertThat(cluster.workerJob(ns, "run", 3)).isNull();
+    }
+
+    @Test
+    void successCompletesAndTtlDeletesTheJob() {
+        String ns = "success";
+        start(ns, "run", j -> j.getSpec().setTtlSecondsAfterFinished(2));
+        cluster.runWorkers(ns, "run", 1, 2);
+        ProgressReport done = Fixtures.report(1, 40, TrainerState.SUCCEEDED, 3, 300, 1.5,
+                List.of(Fixtures.eval(1, 100, 2.0, 1.9), Fixtures.eval(2, 200, 1.8, 1.6), Fixtures.eval(3, 300, 1.6, 1.5)),
+                Fixtures.checkpoint(3, 300));
+        cluster.report(ns, "run", done);
+        cluster.exitWorker(ns, "run", 1, 0, 0, "Completed", TrainerJson.write(done.withoutHistory()));
+        cluster.exitWorker(ns, "run", 1, 1, 0, "Completed", null);
+        cluster.finishWorkerJob(ns, "run", 1, "Complete");
+
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Succeeded);
+        assertThat(condition(job, ConditionType.SUCCEEDED).getStatus()).isEqualTo("True");
+        assertThat(condition(job, ConditionType.READY).getStatus()).isEqualTo("True");
+        assertThat(condition(job, ConditionType.RECONCILING).getStatus()).isEqualTo("False");
+        assertThat(job.getStatus().getHistory()).hasSize(3);
+        assertThat(job.getStatus().getDisplay().getEpoch()).isEqualTo("3/3");
+        assertThat(job.getStatus().getDisplay().getEta()).isNull();
+        assertThat(events(ns, "Succeeded")).hasSize(1);
+
+        SimulatedCluster.awaitGone(() -> cluster.get(ns, "run"));
+    }
+
+    @Test
+    void suspendStopsWorkersAndResumeContinuesFromTheCheckpoint() {
+        String ns = "suspend";
+        start(ns, "run", j -> { });
+        cluster.runWorkers(ns, "run", 1, 2);
+        cluster.report(ns, "run", Fixtures.report(1, 5, TrainerState.TRAINING, 1, 150, 2.1,
+                List.of(Fixtures.eval(1, 100, 2.3, 2.1)), Fixtures.checkpoint(1, 150)));
+        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+
+        client.resources(FineTuneJob.class).inNamespace(ns).withName("run").edit(j -> {
+            j.getSpec().setSuspend(true);
+            return j;
+        });
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Suspended);
+        SimulatedCluster.awaitGone(() -> cluster.workerJob(ns, "run", 1));
+        assertThat(condition(job, ConditionType.SUSPENDED).getStatus()).isEqualTo("True");
+        assertThat(condition(job, ConditionType.READY).getStatus()).isEqualTo("True");
+        assertThat(job.getStatus().getHistory()).hasSize(1);
+        assertThat(job.getStatus().getLastCheckpoint().getStep()).isEqualTo(150);
+
+        client.resources(FineTuneJob.class).inNamespace(ns).withName("run").edit(j -> {
+            j.getSpec().setSuspend(false);
+            return j;
+        });
+        Job resumed = cluster.awaitWorkerJob(ns, "run", 2);
+        assertThat(resumed.getMetadata().getAnnotations()).containsEntry(Annotations.RESUME_FROM, "runs/ckpt/step-150")
+                .containsEntry(Annotations.START_REASON, "Resumed").containsEntry(Annotations.RESTARTS, "0");
+        job = cluster.await(ns, "run", j -> phase(j) == Phase.Initializing && j.getStatus().getAttempt() == 2);
+        assertThat(job.getStatus().getRestarts()).isZero();
+        assertThat(condition(job, ConditionType.SUSPENDED).getStatus()).isEqualTo("False");
+    }
+
+    @Test
+    void missingClaimIsReportedByNameAndTheJobStartsOnceItIsBound() {
+        String ns = "claims";
+        cluster.boundClaims(ns, "models", "outputs");
+        cluster.create(Fixtures.job(ns, "run"));
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Pending);
+        Condition validated = condition(job, ConditionType.VALIDATED);
+        assertThat(validated.getStatus()).isEqualTo("False");
+        assertThat(validated.getReason()).isEqualTo("PvcNotFound");
+        assertThat(validated.getMessage()).contains("\"data\"", "spec.dataset.pvc.claimName");
+        assertThat(condition(job, ConditionType.STALLED).getStatus()).isEqualTo("True");
+        assertThat(cluster.workerJob(ns, "run", 1)).isNull();
+
+        client.persistentVolumeClaims().inNamespace(ns).resource(Fixtures.pvc(ns, "data", "Pending")).create();
+        job = cluster.await(ns, "run", j -> "PvcNotBound".equals(condition(j, ConditionType.VALIDATED).getReason()));
+        assertThat(condition(job, ConditionType.RECONCILING).getStatus()).isEqualTo("True");
+
+        cluster.boundClaims(ns, "data");
+        cluster.awaitWorkerJob(ns, "run", 1);
+        job = cluster.await(ns, "run", j -> phase(j) == Phase.Initializing);
+        assertThat(condition(job, ConditionType.VALIDATED).getStatus()).isEqualTo("True");
+    }
+
+    @Test
+    void secondJobWritingTheSameOutputPathWaits() {
+        String ns = "shared";
+        FineTuneJob first = start(ns, "first", j -> { });
+        FineTuneJob second = Fixtures.job(ns, "second");
+        second.getSpec().getOutput().getPvc().setPath(first.getSpec().getOutput().getPvc().getPath() + "/sub");
+        cluster.create(second);
+        FineTuneJob job = cluster.await(ns, "second", j -> phase(j) == Phase.Pending);
+        assertThat(condition(job, ConditionType.VALIDATED).getReason()).isEqualTo("OutputPathInUse");
+        assertThat(condition(job, ConditionType.VALIDATED).getMessage()).contains("\"first\"");
+        assertThat(cluster.workerJob(ns, "second", 1)).isNull();
+    }
+
+    @Test
+    void activeDeadlineStopsTheWorkers() {
+        String ns = "deadline";
+        start(ns, "run", j -> j.getSpec().setActiveDeadlineSeconds(2L));
+        cluster.runWorkers(ns, "run", 1, 2);
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Failed);
+        assertThat(condition(job, ConditionType.FAILED).getReason()).isEqualTo("DeadlineExceeded");
+        SimulatedCluster.awaitGone(() -> cluster.workerJob(ns, "run", 1));
+    }
+
+    @Test
+    void kueueQueueLabelIsPropagatedAndTheGangWaitsSuspended() {
+        String ns = "kueue";
+        cluster.boundClaims(ns, "models", "data", "outputs");
+        FineTuneJob job = Fixtures.job(ns, "run");
+        job.getMetadata().setLabels(java.util.Map.of("kueue.x-k8s.io/queue-name", "gpu-queue"));
+        cluster.create(job);
+        Job workers = cluster.awaitWorkerJob(ns, "run", 1);
+        assertThat(workers.getMetadata().getLabels()).containsEntry("kueue.x-k8s.io/queue-name", "gpu-queue");
+        assertThat(workers.getSpec().getSuspend()).isTrue();
+        FineTuneJob queued = cluster.await(ns, "run", j -> phase(j) == Phase.Pending);
+        assertThat(condition(queued, ConditionType.WORKERS_READY).getReason()).isEqualTo("Queued");
+    }
+}
