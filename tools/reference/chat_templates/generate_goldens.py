@@ -72,6 +72,8 @@ def main():
     versions = {"transformers": transformers.__version__, "jinja2": jinja2.__version__,
                 "tokenizers": tokenizers.__version__}
 
+    jinja_features(args.out, versions)
+
     for name, pkg in NPM_MODELS.items():
         model_dir = args.tokenizers / pkg
         tok = AutoTokenizer.from_pretrained(str(model_dir))
@@ -109,6 +111,24 @@ def main():
         write(args.out / f"{name}.json", {
             "template": name, "source": str(path.relative_to(REPO)), "bos_token": bos, "eos_token": eos,
             "generated_by": versions, "cases": cases})
+
+
+def jinja_features(out, versions):
+    """Small templates exercising each Jinja feature chat templates use, rendered by HF's environment."""
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+    features = json.loads((HERE / "jinja_features.json").read_text(encoding="utf-8"))
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": "world"}]
+    cases = []
+    for f in features:
+        case = {"id": f["id"], "template": f["template"], "variables": {"messages": messages}}
+        try:
+            case["text"] = _compile_jinja_template(f["template"]).render(messages=messages)
+        except jinja2.exceptions.TemplateError as e:
+            case["error"] = type(e).__name__ + ": " + str(e)
+        cases.append(case)
+    write(out / "jinja-features.json", {"source": "tools/reference/chat_templates/jinja_features.json",
+                                        "generated_by": versions, "cases": cases})
 
 
 def write(path, obj):

@@ -452,19 +452,9 @@ final class Builtins {
 
     private static List<Object> items(Map<?, ?> m) {
         List<Object> r = new ArrayList<>();
-        m.forEach((k, v) -> r.add(List.of(k, v == null ? NULL_MARK : v)));
-        // List.of rejects nulls: rebuild pairs that hold None
-        r.replaceAll(p -> {
-            List<?> pair = (List<?>) p;
-            if (pair.get(1) == NULL_MARK) {
-                return Collections.unmodifiableList(java.util.Arrays.asList(pair.get(0), null));
-            }
-            return pair;
-        });
+        m.forEach((k, v) -> r.add(Py.Tuple.of(k, v)));
         return r;
     }
-
-    private static final Object NULL_MARK = new Object();
 
     private static String charsArg(List<Object> a) {
         return a.isEmpty() || a.getFirst() == null ? null : Py.str(a.getFirst());

@@ -269,7 +269,7 @@ final class Interpreter {
                 for (Expr x : t.items()) {
                     items.add(eval(x, scope));
                 }
-                yield Collections.unmodifiableList(items);
+                yield new Py.Tuple(items);
             }
             case DictExpr d -> {
                 Map<Object, Object> m = new LinkedHashMap<>();

@@ -35,6 +35,29 @@ final class Py {
         final Map<String, Object> attrs = new LinkedHashMap<>();
     }
 
+    /** A Python tuple: an immutable list that prints with parentheses. */
+    static final class Tuple extends java.util.AbstractList<Object> {
+        private final List<Object> items;
+
+        Tuple(List<?> items) {
+            this.items = java.util.Collections.unmodifiableList(new ArrayList<>(items));
+        }
+
+        static Tuple of(Object... items) {
+            return new Tuple(java.util.Arrays.asList(items));
+        }
+
+        @Override
+        public Object get(int index) {
+            return items.get(index);
+        }
+
+        @Override
+        public int size() {
+            return items.size();
+        }
+    }
+
     static boolean isNumber(Object o) {
         return o instanceof Long || o instanceof Double || o instanceof Boolean;
     }
@@ -75,6 +98,13 @@ final class Py {
             case Boolean b -> b ? "True" : "False";
             case Long l -> l.toString();
             case Double d -> floatRepr(d);
+            case Tuple t -> {
+                StringBuilder sb = new StringBuilder("(");
+                for (int k = 0; k < t.size(); k++) {
+                    sb.append(k > 0 ? ", " : "").append(repr(t.get(k)));
+                }
+                yield sb.append(t.size() == 1 ? ",)" : ")").toString();
+            }
             case List<?> l -> {
                 StringBuilder sb = new StringBuilder("[");
                 for (int k = 0; k < l.size(); k++) {
@@ -150,6 +180,7 @@ final class Py {
             case null -> "NoneType";
             case Undefined u -> "Undefined";
             case Boolean b -> "bool";
+            case Tuple t -> "tuple";
             case Long l -> "int";
             case Double d -> "float";
             case String s -> "str";
