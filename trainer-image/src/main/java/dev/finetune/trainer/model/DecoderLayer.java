@@ -46,6 +46,22 @@ public final class DecoderLayer {
         this.down = down;
     }
 
+    public NDArray inputNormWeight() {
+        return inputNorm;
+    }
+
+    public NDArray postAttentionNormWeight() {
+        return postAttentionNorm;
+    }
+
+    public NDArray qNormWeight() {
+        return qNorm;
+    }
+
+    public NDArray kNormWeight() {
+        return kNorm;
+    }
+
     public List<Linear> linears() {
         return List.of(q, k, v, o, gate, up, down);
     }

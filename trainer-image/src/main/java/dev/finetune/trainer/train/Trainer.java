@@ -39,6 +39,7 @@ public final class Trainer {
     private final long totalSteps;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private TrainingState state;
+    private java.util.function.IntToDoubleFunction lrScaleForEpoch = epoch -> 1.0;
 
     public Trainer(LoraModel lora, TrainingSettings settings, BatchSource train, List<Batch> eval,
             List<TrainingListener> listeners) {
@@ -81,6 +82,14 @@ public final class Trainer {
         this.state = saved;
     }
 
+    /**
+     * Scales the scheduled learning rate per epoch (curriculum stages with their own peak learning
+     * rate: scale = stage rate / base rate).
+     */
+    public void setLearningRateScale(java.util.function.IntToDoubleFunction scaleForEpoch) {
+        this.lrScaleForEpoch = scaleForEpoch;
+    }
+
     /** Ask the loop to stop at the next step boundary (SIGTERM handler). */
     public void requestStop() {
         stopRequested.set(true);
@@ -109,7 +118,7 @@ public final class Trainer {
                 for (int i = index; i < end; i++) {
                     group.add(train.batch(epoch, i));
                 }
-                double lr = schedule.at(state.globalStep());
+                double lr = schedule.at(state.globalStep()) * lrScaleForEpoch.applyAsDouble(epoch);
                 StepResult result = step(group, lr, epoch, index);
                 index = end;
                 state = new TrainingState(epoch, index, state.globalStep() + 1, state.seed(),

@@ -1,0 +1,324 @@
+package dev.finetune.trainer.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.TrainerConfig;
+import dev.finetune.api.trainer.TrainerConfigs;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.validation.FineTuneJobValidator;
+import dev.finetune.api.validation.Violation;
+import dev.finetune.trainer.checkpoint.MergedModelWriter;
+import dev.finetune.trainer.checkpoint.PeftAdapter;
+import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
+import dev.finetune.trainer.data.tokenize.ModelTokenizer;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.model.Generator;
+import dev.finetune.trainer.model.ModelConfig;
+import dev.finetune.trainer.model.ModelFormatException;
+import dev.finetune.trainer.model.WeightStore;
+import dev.finetune.trainer.run.FineTuneRun;
+import dev.finetune.trainer.safetensors.SafetensorsException;
+import dev.finetune.trainer.script.Kernels;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code finetune}: the trainer's command line and the container entrypoint.
+ * With no arguments and {@code FINETUNE_CONFIG} set (as in a worker pod) it runs that config.
+ */
+@Command(name = "finetune", mixinStandardHelpOptions = true, version = "finetune 0.1.0",
+        description = "LoRA fine-tuning of Llama / Qwen / Mistral models in Java (DJL + libtorch).",
+        subcommands = {FinetuneCli.Run.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class, FinetuneCli.Inspect.class})
+public final class FinetuneCli implements Callable<Integer> {
+
+    public static void main(String[] args) {
+        if (args.length == 0 && System.getenv(TrainerConfigs.CONFIG_FILE_ENV) != null) {
+            args = new String[] {"run", "--config", System.getenv(TrainerConfigs.CONFIG_FILE_ENV)};
+        }
+        System.exit(commandLine().execute(args));
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new FinetuneCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("finetune: " + e.getMessage());
+            return e instanceof ModelFormatException || e instanceof SafetensorsException
+                    ? FailureReason.BAD_MODEL.exitCode() : FailureReason.BAD_CONFIG.exitCode();
+        });
+        return cli;
+    }
+
+    @Override
+    public Integer call() {
+        CommandLine.usage(this, System.out);
+        return 0;
+    }
+
+    @Command(name = "run", description = {"Runs a FineTuneJob YAML on this machine (the same file you kubectl apply),",
+            "or a trainer config JSON (--config, what the operator hands a worker)."})
+    static final class Run implements Callable<Integer> {
+
+        @Parameters(arity = "0..1", paramLabel = "JOB.yaml", description = "the FineTuneJob manifest")
+        Path job;
+
+        @Option(names = "--volume", paramLabel = "CLAIM=DIR",
+                description = "map a PVC claimName of the spec to a local directory (repeatable)")
+        Map<String, Path> volumes = new LinkedHashMap<>();
+
+        @Option(names = "--config", paramLabel = "FILE", description = "trainer config JSON (instead of JOB.yaml)")
+        Path configFile;
+
+        @Option(names = "--resume", paramLabel = "latest|none|checkpoints/checkpoint-N", defaultValue = "latest",
+                description = "resume from the newest checkpoint in the output dir (default), none, or a given one")
+        String resume;
+
+        @Option(names = "--dry-run", description = "validate the job and the paths, then stop")
+        boolean dryRun;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintStream out = System.out;
+            TrainerConfig config;
+            if (configFile != null) {
+                config = TrainerJson.readConfig(configFile);
+            } else if (job != null) {
+                JsonNode manifest = TrainerJson.yaml().readTree(job.toFile());
+                FineTuneJobValidator validator = new FineTuneJobValidator();
+                List<Violation> violations = validator.validateCreate(manifest);
+                if (!violations.isEmpty()) {
+                    System.err.println("finetune: " + job + " is not a valid FineTuneJob:");
+                    violations.forEach(v -> System.err.println("  " + v));
+                    return FailureReason.BAD_CONFIG.exitCode();
+                }
+                FineTuneJob parsed = TrainerJson.json().treeToValue(validator.withDefaults(manifest), FineTuneJob.class);
+                Map<String, Path> roots = new LinkedHashMap<>(volumes);
+                config = TrainerConfigs.forLocalRun(parsed, claim -> {
+                    Path root = roots.get(claim);
+                    if (root == null) {
+                        throw new IllegalArgumentException("the job uses PVC \"" + claim + "\"; map it to a directory with --volume "
+                                + claim + "=<dir> (mapped: " + roots.keySet() + ")");
+                    }
+                    return root.toAbsolutePath();
+                }, resume.equals("none") ? null : resume);
+            } else {
+                System.err.println("finetune run: give JOB.yaml or --config FILE");
+                return FailureReason.BAD_CONFIG.exitCode();
+            }
+            List<String> problems = checkPaths(config);
+            if (!problems.isEmpty()) {
+                problems.forEach(p -> System.err.println("finetune: " + p));
+                return problems.getFirst().startsWith("model") ? FailureReason.BAD_MODEL.exitCode()
+                        : FailureReason.BAD_DATA.exitCode();
+            }
+            if (dryRun) {
+                out.println("ok: model " + config.paths().modelDir() + ", dataset " + config.paths().datasetPath()
+                        + ", output " + config.paths().outputDir());
+                return 0;
+            }
+            FineTuneRun run = new FineTuneRun(config, out);
+            run.stopOnShutdown(120);
+            return run.execute().exitCode();
+        }
+
+        static List<String> checkPaths(TrainerConfig config) {
+            List<String> problems = new ArrayList<>();
+            Path model = Path.of(config.paths().modelDir());
+            if (!Files.isRegularFile(model.resolve("config.json"))) {
+                problems.add("model directory " + model + " has no config.json");
+            }
+            Path data = Path.of(config.paths().datasetPath());
+            if (!Files.exists(data)) {
+                problems.add("dataset " + data + " does not exist");
+            }
+            if (config.paths().evalPath() != null && !Files.exists(Path.of(config.paths().evalPath()))) {
+                problems.add("eval dataset " + config.paths().evalPath() + " does not exist");
+            }
+            return problems;
+        }
+    }
+
+    /** Options shared by the commands that load a model. */
+    static class ModelOptions {
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory")
+        Path model;
+
+        @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter directory")
+        Path adapter;
+
+        @Option(names = "--precision", defaultValue = "fp32", description = "fp32, bf16 or fp16 (default ${DEFAULT-VALUE})")
+        String precision;
+
+        DataType dtype() {
+            return switch (precision.toLowerCase(Locale.ROOT)) {
+                case "fp32", "float32" -> DataType.FLOAT32;
+                case "bf16", "bfloat16" -> DataType.BFLOAT16;
+                case "fp16", "float16" -> DataType.FLOAT16;
+                default -> throw new IllegalArgumentException("--precision must be fp32, bf16 or fp16, not " + precision);
+            };
+        }
+    }
+
+    @Command(name = "generate", description = "Generates text from a base model, optionally with a LoRA adapter.")
+    static final class Generate implements Callable<Integer> {
+        @CommandLine.Mixin
+        ModelOptions model = new ModelOptions();
+
+        @Option(names = "--prompt", required = true, description = "the prompt")
+        String prompt;
+
+        @Option(names = "--chat", description = "wrap the prompt as a user turn with the model's chat template")
+        boolean chat;
+
+        @Option(names = "--max-new-tokens", defaultValue = "64")
+        int maxNewTokens;
+
+        @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default)")
+        double temperature;
+
+        @Option(names = "--top-k", defaultValue = "0")
+        int topK;
+
+        @Option(names = "--top-p", defaultValue = "1")
+        double topP;
+
+        @Option(names = "--seed", defaultValue = "0")
+        long seed;
+
+        @Override
+        public Integer call() {
+            try (NDManager manager = NDManager.newBaseManager();
+                    Kernels kernels = Kernels.load(manager);
+                    DecoderModel base = DecoderModel.load(model.model, model.dtype(), manager, kernels);
+                    ModelTokenizer tokenizer = ModelTokenizer.load(model.model)) {
+                LoraModel lora = null;
+                if (model.adapter != null) {
+                    PeftAdapter.Loaded loaded = PeftAdapter.read(model.adapter);
+                    lora = LoraModel.attach(base, loaded.settings(), 0);
+                    lora.load(loaded.tensors());
+                }
+                String text = chat ? ChatPrompt.render(tokenizer, prompt) : prompt;
+                long[] ids = java.util.Arrays.stream(tokenizer.encode(text).ids()).asLongStream().toArray();
+                Set<Long> stops = tokenizer.specialTokens().stopIds().stream().map(Integer::longValue)
+                        .collect(Collectors.toSet());
+                List<Long> out = new Generator(base).generate(ids,
+                        new Generator.Options(maxNewTokens, temperature, topK, topP, seed), stops);
+                int[] tokens = out.stream().filter(t -> !stops.contains(t)).mapToInt(Long::intValue).toArray();
+                System.out.println(tokenizer.decode(tokens));
+                if (lora != null) {
+                    lora.close();
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "merge", description = "Folds a LoRA adapter into its base model and writes a Hugging Face model directory.")
+    static final class Merge implements Callable<Integer> {
+        @CommandLine.Mixin
+        ModelOptions model = new ModelOptions();
+
+        @Option(names = "--out", required = true, paramLabel = "DIR")
+        Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            if (model.adapter == null) {
+                throw new IllegalArgumentException("merge needs --adapter DIR");
+            }
+            try (NDManager manager = NDManager.newBaseManager();
+                    Kernels kernels = Kernels.load(manager);
+                    DecoderModel base = DecoderModel.load(model.model, DataType.FLOAT32, manager, kernels)) {
+                PeftAdapter.Loaded loaded = PeftAdapter.read(model.adapter);
+                try (LoraModel lora = LoraModel.attach(base, loaded.settings(), 0)) {
+                    lora.load(loaded.tensors());
+                    MergedModelWriter.write(lora, out);
+                }
+            }
+            System.out.println("merged model written to " + out);
+            return 0;
+        }
+    }
+
+    @Command(name = "inspect", description = "Summarises a model directory, an adapter, or a run's output directory.")
+    static final class Inspect implements Callable<Integer> {
+        @Parameters(paramLabel = "DIR")
+        Path dir;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintStream out = System.out;
+            if (Files.isRegularFile(dir.resolve(PeftAdapter.CONFIG))) {
+                PeftAdapter.Loaded a = PeftAdapter.read(dir);
+                long params = a.tensors().values().stream().mapToLong(v -> v.length).sum();
+                out.printf(Locale.ROOT, "PEFT LoRA adapter %s%n  base model: %s%n  r=%d alpha=%s rslora=%s targets=%s%n"
+                                + "  tensors: %d, parameters: %,d%n", dir, a.config().path("base_model_name_or_path").asText(),
+                        a.rank(), a.alpha(), a.rslora(), a.targetModules(), a.tensors().size(), params);
+                double bNorm = 0;
+                for (Map.Entry<String, float[]> e : a.tensors().entrySet()) {
+                    if (e.getKey().endsWith("lora_B.weight")) {
+                        for (float v : e.getValue()) {
+                            bNorm += v * v;
+                        }
+                    }
+                }
+                out.printf(Locale.ROOT, "  |lora_B| = %.6g%s%n", Math.sqrt(bNorm), bNorm == 0 ? " (all zero: the adapter does nothing)" : "");
+                return 0;
+            }
+            if (Files.isRegularFile(dir.resolve("config.json"))) {
+                ModelConfig c = ModelConfig.read(dir);
+                out.printf(Locale.ROOT, "model %s: %s%n  layers %d, hidden %d, intermediate %d, heads %d (kv %d), head dim %d%n"
+                                + "  vocab %d, rope theta %s%s, tied embeddings %s, dtype %s%n", dir, c.modelType(), c.numLayers(),
+                        c.hiddenSize(), c.intermediateSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.vocabSize(),
+                        c.ropeTheta(), c.ropeScaling() == null ? "" : " (" + c.ropeScaling().type() + " x" + c.ropeScaling().factor() + ")",
+                        c.tieWordEmbeddings(), c.torchDtype());
+                try (WeightStore store = WeightStore.open(dir)) {
+                    long params = 0;
+                    for (String name : store.names()) {
+                        params += store.entry(name).elements();
+                    }
+                    out.printf(Locale.ROOT, "  tensors %d, parameters %,d%n", store.names().size(), params);
+                }
+                return 0;
+            }
+            if (Files.isRegularFile(dir.resolve("manifest.json")) || Files.isDirectory(dir.resolve(TrainingCheckpoint.DIR))) {
+                out.println("run output " + dir);
+                for (Path checkpoint : TrainingCheckpoint.list(dir)) {
+                    var s = TrainingCheckpoint.readState(checkpoint);
+                    out.printf(Locale.ROOT, "  %s: step %d/%d, epoch %d, best eval loss %s%n", dir.relativize(checkpoint),
+                            s.state().globalStep(), s.totalSteps(), s.state().epoch() + 1, s.state().bestEvalLoss());
+                }
+                Path manifest = dir.resolve("manifest.json");
+                if (Files.isRegularFile(manifest)) {
+                    JsonNode m = TrainerJson.json().readTree(manifest.toFile());
+                    out.println("  best eval loss " + m.path("bestEvalLoss").asText("-") + " (epoch " + m.path("bestEpoch").asText("-") + ")");
+                    for (JsonNode h : m.path("history")) {
+                        out.printf(Locale.ROOT, "  epoch %s step %s: train %s eval %s ppl %s%n", h.path("epoch").asText(),
+                                h.path("step").asText(), h.path("trainLoss").asText("-"), h.path("evalLoss").asText("-"),
+                                h.path("perplexity").asText("-"));
+                    }
+                }
+                return 0;
+            }
+            throw new IllegalArgumentException(dir + " is neither a model directory (config.json), an adapter ("
+                    + PeftAdapter.CONFIG + ") nor a run output (manifest.json / checkpoints/)");
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.finetune.trainer.progress;
+
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.trainer.TrainerJson;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Writes each report to a file (progress.json in the output dir), atomically via a rename. */
+public final class FileProgressSink implements ProgressSink {
+
+    private final Path file;
+
+    public FileProgressSink(Path file) {
+        this.file = file;
+    }
+
+    @Override
+    public void publish(ProgressReport report) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+            Files.writeString(tmp, TrainerJson.write(report), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("warning: cannot write progress to " + file + ": " + e.getMessage());
+        }
+    }
+}

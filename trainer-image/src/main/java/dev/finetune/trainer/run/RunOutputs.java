@@ -1,0 +1,77 @@
+package dev.finetune.trainer.run;
+
+import dev.finetune.trainer.checkpoint.PeftAdapter;
+import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
+import dev.finetune.trainer.train.EvalRecord;
+import dev.finetune.trainer.train.Trainer;
+import dev.finetune.trainer.train.TrainingListener;
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+/**
+ * Writes what a run leaves behind while it trains: a PEFT adapter per epoch ({@code epochs/epoch-N}),
+ * the best adapter by eval loss ({@code adapter-best}), resumable checkpoints after each epoch and on
+ * SIGTERM ({@code checkpoints/checkpoint-<step>}, newest {@code keepCheckpoints} kept).
+ */
+public final class RunOutputs implements TrainingListener {
+
+    private final Path outputDir;
+    private final String baseModel;
+    private final int keepCheckpoints;
+    private final boolean saveEveryEpoch;
+    private final RunReporter reporter;
+    private final PrintStream out;
+    private boolean bestWritten;
+
+    public RunOutputs(Path outputDir, String baseModel, int keepCheckpoints, boolean saveEveryEpoch, RunReporter reporter,
+            PrintStream out) {
+        this.outputDir = outputDir;
+        this.baseModel = baseModel;
+        this.keepCheckpoints = keepCheckpoints;
+        this.saveEveryEpoch = saveEveryEpoch;
+        this.reporter = reporter;
+        this.out = out;
+    }
+
+    public Path finalAdapter() {
+        return outputDir.resolve("adapter");
+    }
+
+    public Path bestAdapter() {
+        return outputDir.resolve("adapter-best");
+    }
+
+    public boolean bestWritten() {
+        return bestWritten;
+    }
+
+    @Override
+    public void onEvaluation(Trainer trainer, EvalRecord record, boolean improved) {
+        if (improved && record.evalLoss() != null && trainer.state().globalStep() > 0) {
+            PeftAdapter.write(bestAdapter(), trainer.lora(), baseModel, true);
+            bestWritten = true;
+        }
+    }
+
+    @Override
+    public void onEpochEnd(Trainer trainer, int epoch) {
+        if (saveEveryEpoch) {
+            Path dir = outputDir.resolve("epochs").resolve("epoch-" + (epoch + 1));
+            PeftAdapter.write(dir, trainer.lora(), baseModel, true);
+            out.println("adapter for epoch " + (epoch + 1) + ": " + dir);
+        }
+        checkpoint(trainer, epoch);
+    }
+
+    @Override
+    public void onInterrupt(Trainer trainer) {
+        out.println("stop requested: writing a checkpoint at step " + trainer.state().globalStep());
+        checkpoint(trainer, trainer.state().epoch());
+    }
+
+    private void checkpoint(Trainer trainer, int epoch) {
+        Path saved = TrainingCheckpoint.save(outputDir, trainer, baseModel);
+        TrainingCheckpoint.retain(outputDir, keepCheckpoints, saved);
+        reporter.checkpointed(epoch + 1, trainer.state().globalStep(), outputDir.relativize(saved).toString());
+    }
+}

@@ -1,0 +1,174 @@
+package dev.finetune.trainer.run;
+
+import dev.finetune.api.trainer.Failure;
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.v1alpha1.CheckpointRef;
+import dev.finetune.api.v1alpha1.EpochRecord;
+import dev.finetune.api.v1alpha1.Outputs;
+import dev.finetune.api.v1alpha1.Progress;
+import dev.finetune.trainer.progress.ProgressSink;
+import dev.finetune.trainer.train.EvalRecord;
+import dev.finetune.trainer.train.StepMetrics;
+import dev.finetune.trainer.train.Trainer;
+import dev.finetune.trainer.train.TrainingListener;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.IntFunction;
+
+/**
+ * Turns loop events into {@link ProgressReport}s for the sinks and into what a person reads in a
+ * terminal: a progress line per logged step and a table row per epoch.
+ */
+public final class RunReporter implements TrainingListener {
+
+    private final List<ProgressSink> sinks;
+    private final PrintStream out;
+    private final int attempt;
+    private final IntFunction<String> stageOfEpoch;
+    private final Progress progress = new Progress();
+    private final List<EpochRecord> history = new ArrayList<>();
+    private CheckpointRef lastCheckpoint;
+    private Outputs outputs;
+    private long sequence;
+    private double lastTokensPerSecond;
+    private long startNanos = System.nanoTime();
+    private long startStep;
+    private boolean tableHeader;
+
+    public RunReporter(List<ProgressSink> sinks, PrintStream out, int attempt, IntFunction<String> stageOfEpoch) {
+        this.sinks = List.copyOf(sinks);
+        this.out = out;
+        this.attempt = attempt;
+        this.stageOfEpoch = stageOfEpoch;
+    }
+
+    public void publish(TrainerState state, Failure failure) {
+        progress.setUpdated(Instant.now().toString());
+        ProgressReport report = new ProgressReport(ProgressReport.SCHEMA_VERSION, ++sequence, attempt, state, progress,
+                history, lastCheckpoint, outputs, failure);
+        for (ProgressSink sink : sinks) {
+            sink.publish(report);
+        }
+    }
+
+    /** The final report (for the termination message), without history. */
+    public ProgressReport finalReport(TrainerState state, Failure failure) {
+        return new ProgressReport(ProgressReport.SCHEMA_VERSION, sequence, attempt, state, progress, List.of(),
+                lastCheckpoint, outputs, failure);
+    }
+
+    public void initializing(String message) {
+        out.println(message);
+        publish(TrainerState.INITIALIZING, null);
+    }
+
+    @Override
+    public void onStart(Trainer trainer, long totalSteps, int totalEpochs) {
+        startNanos = System.nanoTime();
+        startStep = trainer.state().globalStep();
+        progress.setTotalSteps(totalSteps);
+        progress.setTotalEpochs(totalEpochs);
+        progress.setStep(trainer.state().globalStep());
+        progress.setEpoch(trainer.state().epoch() + 1);
+        for (EvalRecord r : trainer.state().history()) {
+            history.add(toRecord(r));
+        }
+        progress.setBestEvalLoss(trainer.state().bestEvalLoss());
+        progress.setBestEpoch(trainer.state().bestEpoch());
+        publish(TrainerState.TRAINING, null);
+    }
+
+    @Override
+    public void onStep(Trainer trainer, StepMetrics m) {
+        lastTokensPerSecond = m.tokensPerSecond();
+        progress.setStep(m.step());
+        progress.setEpoch(m.epoch());
+        progress.setStage(stageOfEpoch.apply(m.epoch() - 1));
+        progress.setTrainLoss(finite(m.loss()));
+        progress.setLearningRate(m.learningRate());
+        progress.setGradNorm(finite(m.gradNorm()));
+        progress.setTokensPerSecond(m.tokensPerSecond());
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        long done = m.step() - startStep;
+        long eta = done <= 0 ? 0 : Math.round(elapsed / done * (m.totalSteps() - m.step()));
+        progress.setEtaSeconds(eta);
+        out.println(String.format(Locale.ROOT, "%s step %d/%d | epoch %d (%3.0f%%) | loss %.4f | grad norm %.3f | lr %.3e | %,.0f tok/s | eta %s",
+                bar(m.step(), m.totalSteps()), m.step(), m.totalSteps(), m.epoch(), 100 * m.epochProgress(), m.loss(),
+                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta)));
+        publish(TrainerState.TRAINING, null);
+    }
+
+    @Override
+    public void onEvaluation(Trainer trainer, EvalRecord r, boolean improved) {
+        EpochRecord record = toRecord(r);
+        record.setTokensPerSecond(lastTokensPerSecond == 0 ? null : lastTokensPerSecond);
+        history.add(record);
+        progress.setEvalLoss(r.evalLoss());
+        progress.setPerplexity(r.perplexity());
+        progress.setBestEvalLoss(trainer.state().bestEvalLoss());
+        progress.setBestEpoch(trainer.state().bestEpoch());
+        if (r.epochEnd()) {
+            if (!tableHeader) {
+                out.println();
+                out.println(String.format(Locale.ROOT, "%-6s %-8s %-11s %-10s %-11s %-10s", "epoch", "step", "train loss",
+                        "eval loss", "perplexity", "tokens/s"));
+                tableHeader = true;
+            }
+            out.println(String.format(Locale.ROOT, "%-6d %-8d %-11s %-10s %-11s %-10s%s", r.epoch(), r.step(),
+                    fmt(r.trainLoss()), fmt(r.evalLoss()), fmt(r.perplexity()),
+                    String.format(Locale.ROOT, "%,.0f", lastTokensPerSecond), improved ? "  (best)" : ""));
+        } else {
+            out.println(String.format(Locale.ROOT, "eval at step %d: loss %s, perplexity %s%s", r.step(), fmt(r.evalLoss()),
+                    fmt(r.perplexity()), improved ? " (best)" : ""));
+        }
+        publish(TrainerState.EVALUATING, null);
+    }
+
+    public void checkpointed(int epoch, long step, String path) {
+        CheckpointRef ref = new CheckpointRef();
+        ref.setEpoch(epoch);
+        ref.setStep(step);
+        ref.setPath(path);
+        ref.setTime(Instant.now().toString());
+        lastCheckpoint = ref;
+        publish(TrainerState.CHECKPOINTING, null);
+    }
+
+    public void outputs(Outputs outputs) {
+        this.outputs = outputs;
+    }
+
+    public List<EpochRecord> history() {
+        return history;
+    }
+
+    private EpochRecord toRecord(EvalRecord r) {
+        EpochRecord record = new EpochRecord(r.epoch(), r.step(), r.trainLoss(), r.evalLoss(), r.perplexity());
+        record.setStage(stageOfEpoch.apply(r.epoch() - 1));
+        record.setTime(Instant.now().toString());
+        return record;
+    }
+
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    private static String fmt(Double v) {
+        return v == null ? "-" : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    static String bar(long done, long total) {
+        int width = 20;
+        int filled = (int) Math.round((double) width * done / Math.max(1, total));
+        return "[" + "#".repeat(Math.min(width, filled)) + ".".repeat(Math.max(0, width - filled)) + "]";
+    }
+
+    static String duration(long seconds) {
+        return seconds >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60)
+                : String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+    }
+}
