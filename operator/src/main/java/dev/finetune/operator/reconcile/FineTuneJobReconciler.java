@@ -55,7 +55,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
         this(client, endpoints, storageClasses, events, metrics, Clock.systemUTC());
     }
 
-    FineTuneJobReconciler(KubernetesClient client, ApiServerEndpoints endpoints, StorageClassModes storageClasses,
+    public FineTuneJobReconciler(KubernetesClient client, ApiServerEndpoints endpoints, StorageClassModes storageClasses,
             EventRecorder events, JobMetrics metrics, Clock clock) {
         this.endpoints = endpoints;
         this.events = events;
