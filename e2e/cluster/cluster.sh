@@ -10,6 +10,7 @@
 #   cluster.sh load-image IMAGE   copy a local Docker image into the cluster's containerd
 #   cluster.sh load-tarball FILE  import a 'docker save'/OCI archive into it
 #   cluster.sh kubeconfig         print the admin kubeconfig path
+#   cluster.sh kubectl ARGS...    the matching kubectl (v1.34) with the admin kubeconfig
 #   cluster.sh build              only build/refresh the binary cache
 #
 # Needs root (see docs/testing.md). Details of each part are in e2e/cluster/lib/*.sh.
@@ -84,6 +85,7 @@ default_service_account_exists() {
 }
 
 print_kubeconfig_hint() {
+  log "kubectl of the same version: $KUBECTL (or: cluster.sh kubectl ...)"
   echo "export KUBECONFIG=$KUBECONFIG_ADMIN"
 }
 
@@ -94,6 +96,7 @@ cmd_build() {
 cmd_up() {
   require_root
   if cluster_running; then
+    resolve_binaries
     log "cluster already running"
     print_kubeconfig_hint
     return 0
@@ -191,8 +194,9 @@ main() {
     load-image)   cmd_load_image "$@" ;;
     load-tarball) cmd_load_tarball "$@" ;;
     kubeconfig)   echo "$KUBECONFIG_ADMIN" ;;
+    kubectl)      resolve_binaries; kubectl_admin "$@" ;;
     build)        take_lock; cmd_build ;;
-    *) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$cmd" || "$cmd" == help || "$cmd" == -h ]] ;;
+    *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$cmd" || "$cmd" == help || "$cmd" == -h ]] ;;
   esac
 }
 

@@ -76,7 +76,8 @@ apt_install() {
 start_daemon() {
   local name="$1" logfile="$2"; shift 2
   mkdir -p "$RUN_DIR" "$(dirname "$logfile")"
-  setsid nohup "$@" >>"$logfile" 2>&1 < /dev/null &
+  # 9>&- : the daemon must not inherit the lock fd of cluster.sh (see take_lock).
+  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN_DIR/$name.pid"
 }
 

@@ -14,7 +14,7 @@ ensure_docker() {
   command -v docker >/dev/null || apt_install docker.io
   log "starting dockerd (log: $DOCKERD_LOG)"
   mkdir -p "$(dirname "$DOCKERD_LOG")"
-  setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
   wait_for 60 "dockerd to answer" docker info || die "dockerd did not start; see $DOCKERD_LOG"
 }
 
