@@ -46,7 +46,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, version = "finetune 0.1.0",
         description = "LoRA fine-tuning of Llama / Qwen / Mistral models in Java (DJL + libtorch).",
-        subcommands = {FinetuneCli.Run.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class, FinetuneCli.Inspect.class})
+        subcommands = {FinetuneCli.Run.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class, FinetuneCli.Inspect.class,
+                FinetuneCli.QuickstartAssetsCommand.class})
 public final class FinetuneCli implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -319,6 +320,30 @@ public final class FinetuneCli implements Callable<Integer> {
             }
             throw new IllegalArgumentException(dir + " is neither a model directory (config.json), an adapter ("
                     + PeftAdapter.CONFIG + ") nor a run output (manifest.json / checkpoints/)");
+        }
+    }
+
+    @Command(name = "quickstart-assets", description = {"Creates the quickstart's synthetic model and dataset (no download).",
+            "The model is random-initialised: it shows the mechanics, not a useful model."})
+    static final class QuickstartAssetsCommand implements Callable<Integer> {
+        @Option(names = "--models", required = true, paramLabel = "DIR", description = "writes DIR/quickstart-llama")
+        Path models;
+
+        @Option(names = "--data", required = true, paramLabel = "DIR", description = "writes DIR/quickstart/train.jsonl")
+        Path data;
+
+        @Option(names = "--records", defaultValue = "400")
+        int records;
+
+        @Override
+        public Integer call() throws IOException {
+            Path model = dev.finetune.trainer.quickstart.QuickstartAssets.writeModel(models.resolve("quickstart-llama"),
+                    dev.finetune.trainer.quickstart.QuickstartAssets.Shape.quickstart(), 1234);
+            Path file = dev.finetune.trainer.quickstart.QuickstartAssets.writeDataset(
+                    data.resolve("quickstart").resolve("train.jsonl"), records, 42);
+            System.out.println("synthetic model: " + model);
+            System.out.println("dataset: " + file);
+            return 0;
         }
     }
 }
