@@ -111,8 +111,8 @@ public final class DatasetPipeline {
             List<List<TokenizedSample>> split = split(selected.kept(), ratio, t.getSeed());
             train = split.get(0);
             eval = split.get(1);
-            evalSource = ratio > 0 ? String.format(Locale.ROOT, "split %.3g of the dataset, seed %d", ratio, t.getSeed())
-                    : "none";
+            evalSource = ratio > 0 ? "split " + java.math.BigDecimal.valueOf(ratio).stripTrailingZeros().toPlainString()
+                    + " of the dataset, seed " + t.getSeed() : "none";
         }
         if (train.isEmpty()) {
             throw new DatasetException(SourceLocation.ofFile(datasetPath.toString()), null,
@@ -285,9 +285,12 @@ public final class DatasetPipeline {
         List<DatasetReport.Bucket> histogram = new ArrayList<>();
         int width = Math.max(1, (max + 7) / 8);
         for (int from = 0; from <= max; from += width) {
-            int to = Math.min(from + width, max + 1);
+            int to = from + 2 * width > max + 1 ? max + 1 : from + width;
             int f = from;
             histogram.add(new DatasetReport.Bucket(from, to, (int) Arrays.stream(lengths).filter(x -> x >= f && x < to).count()));
+            if (to == max + 1) {
+                break;
+            }
         }
         histogram.add(new DatasetReport.Bucket(max + 1, Integer.MAX_VALUE,
                 (int) Arrays.stream(lengths).filter(x -> x > max).count()));
@@ -314,9 +317,27 @@ public final class DatasetPipeline {
                 overlay(tokenizer, first.inputIds(), first.labels()), first.length(), first.labelTokenCount());
         String templateText = template == null ? "none (plain text)" : template.name() + " (" + template.origin() + ")";
         return new DatasetReport(datasetPath.toString(), main.files, main.formats, templateText,
-                String.valueOf(spec.getTrainOn()), special, main.recordsRead, main.skipped, main.skippedExamples, sel,
+                yamlName(spec.getTrainOn()), special, main.recordsRead, main.skipped, main.skippedExamples, sel,
                 main.droppedNoLabels, train.size(), eval.size(), evalSource, max, truncated, stats, histogram, total,
                 learned, packing, stageSummaries, sample);
+    }
+
+    /** An enum constant as the YAML spells it: ALL_ASSISTANT_TURNS → allAssistantTurns. */
+    static String yamlName(Enum<?> e) {
+        if (e == null) {
+            return "default";
+        }
+        StringBuilder sb = new StringBuilder();
+        boolean upper = false;
+        for (char c : e.name().toLowerCase(Locale.ROOT).toCharArray()) {
+            if (c == '_') {
+                upper = true;
+            } else {
+                sb.append(upper ? Character.toUpperCase(c) : c);
+                upper = false;
+            }
+        }
+        return sb.toString();
     }
 
     /** The sample's text with learned runs between ⟦ and ⟧. */
