@@ -143,6 +143,15 @@ public final class LifecyclePlanner {
                 }
             }
             currentPods = o.pods().stream().filter(p -> attemptOf(p) == attempt).toList();
+            // The status may lag the cache by one round (its write not seen yet): the live Job is the record.
+            s.setAttempt(attempt);
+            current.map(j -> j.getMetadata().getAnnotations()).map(a -> a.get(Annotations.RESTARTS)).ifPresent(r -> {
+                try {
+                    s.setRestarts(Math.max(s.getRestarts(), Integer.parseInt(r)));
+                } catch (NumberFormatException ignored) {
+                    // not ours to fix; status keeps its count
+                }
+            });
         }
 
         void mergeReports() {

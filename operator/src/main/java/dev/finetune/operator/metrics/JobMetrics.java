@@ -53,6 +53,8 @@ public class JobMetrics {
     public synchronized void countPhasesFrom(Supplier<Collection<FineTuneJob>> jobs) {
         this.allJobs = jobs;
         if (!phaseGaugesRegistered) {
+            // A registry can outlive this bean (a global registry across application restarts): replace, don't reuse.
+            registry.find(JOBS).meters().forEach(registry::remove);
             for (Phase phase : Phase.values()) {
                 Gauge.builder(JOBS, this, m -> m.countInPhase(phase))
                         .description("FineTuneJobs by phase")
@@ -111,6 +113,7 @@ public class JobMetrics {
         list.add(gauge(EVAL_LOSS, "Latest eval loss (token-weighted mean NLL)", tags, sample, p -> p.getEvalLoss()));
         list.add(gauge(PERPLEXITY, "Latest eval perplexity", tags, sample, p -> p.getPerplexity()));
         list.add(gauge(TOKENS_PER_SECOND, "Training tokens per second across the gang", tags, sample, p -> p.getTokensPerSecond()));
+        registry.find(RESTARTS).tags(tags).meters().forEach(registry::remove);
         list.add(Gauge.builder(RESTARTS, sample, s -> s.status == null ? Double.NaN : s.status.getRestarts())
                 .description("Gang restarts so far").tags(tags).strongReference(true).register(registry));
         meters.put(key(job.getMetadata().getNamespace(), job.getMetadata().getName()), list);
@@ -118,6 +121,7 @@ public class JobMetrics {
     }
 
     private Meter gauge(String name, String description, Tags tags, Sample sample, java.util.function.Function<Progress, Number> value) {
+        registry.find(name).tags(tags).meters().forEach(registry::remove);
         ToDoubleFunction<Sample> read = s -> {
             Progress p = s.status == null ? null : s.status.getProgress();
             Number n = p == null ? null : value.apply(p);

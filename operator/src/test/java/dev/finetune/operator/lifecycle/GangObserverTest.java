@@ -1,0 +1,133 @@
+package dev.finetune.operator.lifecycle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.api.trainer.Failure;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.ProgressReport;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.operator.dependents.WorkerJobDependent;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class GangObserverTest {
+
+    static Job job(String condition, boolean suspended) {
+        JobBuilder b = new JobBuilder().withNewMetadata().withName("j-attempt-1").endMetadata()
+                .withNewSpec().withSuspend(suspended).withCompletions(2).endSpec();
+        if (condition != null) {
+            b.withNewStatus().addNewCondition().withType(condition).withStatus("True").withMessage("m").endCondition().endStatus();
+        }
+        return b.build();
+    }
+
+    static PodBuilder pod(int index) {
+        return new PodBuilder().withNewMetadata().withName("j-attempt-1-" + index)
+                .addToAnnotations(WorkerJobDependent.COMPLETION_INDEX_ANNOTATION, Integer.toString(index)).endMetadata();
+    }
+
+    static Pod ready(int index) {
+        return pod(index).withNewStatus().withPhase("Running").addNewCondition().withType("Ready").withStatus("True").endCondition()
+                .endStatus().build();
+    }
+
+    static Pod exited(int index, int code, String reason, String message) {
+        return pod(index).withNewStatus().withPhase(code == 0 ? "Succeeded" : "Failed")
+                .addNewContainerStatus().withName("trainer").withNewState().withNewTerminated().withExitCode(code)
+                .withReason(reason).withMessage(message).endTerminated().endState().endContainerStatus().endStatus().build();
+    }
+
+    static Pod waiting(int index, String reason) {
+        return pod(index).withNewStatus().withPhase("Pending")
+                .addNewContainerStatus().withName("trainer").withNewState().withNewWaiting().withReason(reason)
+                .withMessage("Back-off pulling image \"nope\"").endWaiting().endState().endContainerStatus().endStatus().build();
+    }
+
+    @Test
+    void allReadyIsRunningOtherwiseStarting() {
+        assertThat(GangObserver.observe(job(null, false), List.of(ready(0), ready(1)), Optional.empty(), 2).kind())
+                .isEqualTo(GangStatus.Kind.RUNNING);
+        GangStatus starting = GangObserver.observe(job(null, false), List.of(ready(0)), Optional.empty(), 2);
+        assertThat(starting.kind()).isEqualTo(GangStatus.Kind.STARTING);
+        assertThat(starting.problemMessage()).isEqualTo("1 of 2 worker pods are running.");
+    }
+
+    @Test
+    void badImageStallsAndUnschedulableWaits() {
+        GangStatus image = GangObserver.observe(job(null, false), List.of(ready(0), waiting(1, "ImagePullBackOff")), Optional.empty(), 2);
+        assertThat(image.problem()).isEqualTo("ImagePullBackOff");
+        assertThat(image.stalled()).isTrue();
+        Pod unschedulable = pod(1).withNewStatus().withPhase("Pending").addNewCondition().withType("PodScheduled").withStatus("False")
+                .withReason("Unschedulable").withMessage("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.").endCondition()
+                .endStatus().build();
+        GangStatus pending = GangObserver.observe(job(null, false), List.of(ready(0), unschedulable), Optional.empty(), 2);
+        assertThat(pending.problem()).isEqualTo("Unschedulable");
+        assertThat(pending.problemMessage()).contains("Insufficient nvidia.com/gpu");
+        assertThat(pending.stalled()).isFalse();
+    }
+
+    @Test
+    void suspendedJobIsQueuedAndCompleteJobSucceeded() {
+        assertThat(GangObserver.observe(job(null, true), List.of(), Optional.empty(), 2).kind()).isEqualTo(GangStatus.Kind.QUEUED);
+        assertThat(GangObserver.observe(job("Complete", false), List.of(), Optional.empty(), 2).kind()).isEqualTo(GangStatus.Kind.SUCCEEDED);
+    }
+
+    @Test
+    void permanentCauseOnAnyRankBeatsTheInterruptionsOfTheTeardown() {
+        // Rank 3 ran out of memory (exit 68); the Job controller then stopped the others (143, INTERRUPTED).
+        GangStatus failed = GangObserver.observe(job("Failed", false), List.of(
+                exited(0, FailureReason.INTERRUPTED.exitCode(), "Error", null),
+                exited(3, FailureReason.OUT_OF_MEMORY.exitCode(), "Error", "CUDA out of memory")), Optional.empty(), 4);
+        assertThat(failed.kind()).isEqualTo(GangStatus.Kind.FAILED);
+        assertThat(failed.failure().reason()).isEqualTo("OutOfMemory");
+        assertThat(failed.failure().permanent()).isTrue();
+        assertThat(failed.failure().message()).contains("Worker 3", "exit", "68", "CUDA out of memory");
+        assertThat(failed.failure().hint()).contains("batchSize");
+    }
+
+    @Test
+    void terminationReportNamesTheReasonAndMessage() {
+        ProgressReport report = new ProgressReport(1, 3, 1, TrainerState.FAILED, null, List.of(), null, null,
+                Failure.of(FailureReason.NAN_LOSS, "loss is NaN at step 812"));
+        GangStatus failed = GangObserver.observe(job("Failed", false),
+                List.of(exited(0, FailureReason.NAN_LOSS.exitCode(), "Error", TrainerJson.write(report))), Optional.empty(), 1);
+        assertThat(failed.failure().reason()).isEqualTo("NanLoss");
+        assertThat(failed.failure().message()).contains("step 812");
+        assertThat(failed.failure().permanent()).isTrue();
+    }
+
+    @Test
+    void kernelOomKillIsPermanentAndSigkillIsRetryable() {
+        GangStatus oom = GangObserver.observe(job("Failed", false), List.of(exited(0, 137, "OOMKilled", null)), Optional.empty(), 1);
+        assertThat(oom.failure().reason()).isEqualTo("OutOfMemory");
+        assertThat(oom.failure().permanent()).isTrue();
+        GangStatus killed = GangObserver.observe(job("Failed", false), List.of(exited(0, 137, "Error", null)), Optional.empty(), 1);
+        assertThat(killed.failure().reason()).isEqualTo("Killed");
+        assertThat(killed.failure().permanent()).isFalse();
+    }
+
+    @Test
+    void evictionIsRetryableAndUnknownExitCodesCarryTheLogTail() {
+        Pod evicted = pod(0).withNewStatus().withPhase("Failed").withReason("Evicted").withMessage("node low on memory").endStatus().build();
+        GangStatus e = GangObserver.observe(job(null, false), List.of(evicted), Optional.empty(), 1);
+        assertThat(e.failure().reason()).isEqualTo("Evicted");
+        assertThat(e.failure().permanent()).isFalse();
+        GangStatus unknown = GangObserver.observe(job("Failed", false),
+                List.of(exited(1, 1, "Error", "Exception in thread main java.lang.IllegalStateException: x")), Optional.empty(), 2);
+        assertThat(unknown.failure().reason()).isEqualTo("WorkerFailed");
+        assertThat(unknown.failure().message()).contains("exited with code 1", "IllegalStateException");
+    }
+
+    @Test
+    void failedJobWithoutPodsIsRetryable() {
+        GangStatus failed = GangObserver.observe(job("Failed", false), List.of(), Optional.empty(), 2);
+        assertThat(failed.failure().reason()).isEqualTo("WorkersFailed");
+        assertThat(failed.failure().permanent()).isFalse();
+    }
+}

@@ -1,0 +1,164 @@
+package dev.finetune.operator.lifecycle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus;
+import dev.finetune.api.v1alpha1.Phase;
+import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.dependents.RenderSettings;
+import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.status.ConditionType;
+import dev.finetune.operator.status.Conditions;
+import dev.finetune.operator.validation.ValidationResult;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class LifecyclePlannerTest {
+
+    static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
+
+    static Plan plan(FineTuneJob job, ValidationResult v, List<Job> jobs, List<Pod> pods) {
+        return LifecyclePlanner.plan(new Observation(job, NOW, v, jobs, pods, Optional.empty()));
+    }
+
+    static Job workerJob(FineTuneJob job, int attempt, Instant deadlineBase, String condition) {
+        Job j = WorkerJobDependent.desired(job, new WorkerJobDependent.Attempt(attempt, 0, null, deadlineBase, "Started"),
+                RenderSettings.defaults("t"));
+        if (condition != null) {
+            j = new JobBuilder(j).withNewStatus().addNewCondition().withType(condition).withStatus("True").endCondition().endStatus().build();
+        }
+        return j;
+    }
+
+    /** Applies a plan's status to the job, as the API server would after the status write. */
+    static FineTuneJob after(FineTuneJob job, Plan plan) {
+        job.setStatus(plan.status());
+        return job;
+    }
+
+    @Test
+    void aValidNewJobStartsAttemptOne() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        Plan plan = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(plan.ensureChildren()).isTrue();
+        assertThat(plan.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(1);
+            assertThat(a.resumeFrom()).isNull();
+            assertThat(a.deadlineBase()).isEqualTo(NOW);
+        });
+        assertThat(plan.status().getPhase()).isEqualTo(Phase.Initializing);
+        assertThat(plan.status().getStartTime()).isEqualTo("2026-03-01T12:00:00Z");
+        assertThat(plan.events()).extracting(e -> e.reason()).contains("WorkersStarted");
+    }
+
+    @Test
+    void anInvalidJobCreatesNothing() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        Plan plan = plan(job, ValidationResult.invalid("PvcNotFound", "claim \"data\" missing"), List.of(), List.of());
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.ensureChildren()).isFalse();
+        assertThat(plan.status().getPhase()).isEqualTo(Phase.Pending);
+        assertThat(Conditions.isTrue(plan.status().getConditions(), ConditionType.STALLED)).isTrue();
+        assertThat(Conditions.find(plan.status().getConditions(), ConditionType.READY).orElseThrow().getReason()).isEqualTo("PvcNotFound");
+    }
+
+    @Test
+    void aStaleStatusNeverStartsAnAttemptTwice() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(1);
+        job.getStatus().setPhase(Phase.Training);
+        // The cache already has attempt 2 (created last round); the status write of that round is not seen yet.
+        Plan plan = plan(job, ValidationResult.ok(), List.of(workerJob(job, 1, NOW, "Failed"), workerJob(job, 2, NOW, null)), List.of());
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.deleteWorkerJobs()).containsExactly("run-attempt-1");
+        assertThat(plan.status().getAttempt()).isEqualTo(2);
+    }
+
+    @Test
+    void terminalJobsAreFinal() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        Plan failed = plan(job, ValidationResult.ok(), List.of(), List.of());
+        job = after(job, failed);
+        job.getStatus().setPhase(Phase.Failed);
+        job.getStatus().setCompletionTime(NOW.minusSeconds(30).toString());
+        String transition = job.getStatus().getConditions().get(0).getLastTransitionTime();
+
+        Plan again = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(again.launch()).isEmpty();
+        assertThat(again.ensureChildren()).isFalse();
+        assertThat(again.deleteFineTuneJob()).isFalse();
+        assertThat(again.status().getPhase()).isEqualTo(Phase.Failed);
+        assertThat(again.status().getConditions().get(0).getLastTransitionTime()).isEqualTo(transition);
+    }
+
+    @Test
+    void ttlCountsFromCompletion() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getSpec().setTtlSecondsAfterFinished(60);
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setPhase(Phase.Succeeded);
+        job.getStatus().setCompletionTime(NOW.minusSeconds(30).toString());
+        Plan early = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(early.deleteFineTuneJob()).isFalse();
+        assertThat(early.requeueAfter()).contains(Duration.ofSeconds(31));
+        job.getStatus().setCompletionTime(NOW.minusSeconds(60).toString());
+        assertThat(plan(job, ValidationResult.ok(), List.of(), List.of()).deleteFineTuneJob()).isTrue();
+    }
+
+    @Test
+    void deadlineCountsFromTheAttemptsDeadlineBase() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getSpec().setActiveDeadlineSeconds(3600L);
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(2);
+        job.getStatus().setPhase(Phase.Training);
+        Plan running = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW.minusSeconds(3000), null)), List.of());
+        assertThat(running.status().getPhase()).isNotEqualTo(Phase.Failed);
+        assertThat(running.requeueAfter()).contains(Duration.ofSeconds(601));
+        Plan over = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW.minusSeconds(3600), null)), List.of());
+        assertThat(over.status().getPhase()).isEqualTo(Phase.Failed);
+        assertThat(over.deleteWorkerJobs()).containsExactly("run-attempt-2");
+        assertThat(Conditions.find(over.status().getConditions(), ConditionType.FAILED).orElseThrow().getReason())
+                .isEqualTo("DeadlineExceeded");
+    }
+
+    @Test
+    void restartWithoutCheckpointStartsOverAndSaysSo() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(1);
+        job.getStatus().setPhase(Phase.Initializing);
+        Plan plan = plan(job, ValidationResult.ok(), List.of(workerJob(job, 1, NOW, "Failed")), List.of());
+        assertThat(plan.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(2);
+            assertThat(a.restarts()).isEqualTo(1);
+            assertThat(a.resumeFrom()).isNull();
+            assertThat(a.deadlineBase()).isEqualTo(NOW);
+        });
+        assertThat(Conditions.find(plan.status().getConditions(), ConditionType.FAILED).orElseThrow().getMessage())
+                .contains("from the beginning (no checkpoint yet)");
+    }
+
+    @Test
+    void reportsOfAnOlderAttemptUpdateProgressButNotTheState() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(2);
+        job.getStatus().setPhase(Phase.Initializing);
+        var stale = Fixtures.report(1, 50, TrainerState.TRAINING, 1, 100, 2.0, List.of(Fixtures.eval(1, 100, 2.1, 2.0)),
+                Fixtures.checkpoint(1, 100));
+        Plan plan = LifecyclePlanner.plan(new Observation(job, NOW, ValidationResult.ok(), List.of(workerJob(job, 2, NOW, null)),
+                List.of(), Optional.of(stale)));
+        assertThat(plan.status().getHistory()).hasSize(1);
+        assertThat(plan.status().getPhase()).isEqualTo(Phase.Initializing);
+    }
+}
