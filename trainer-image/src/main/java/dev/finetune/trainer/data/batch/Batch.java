@@ -29,6 +29,26 @@ public record Batch(int[][] inputIds, int[][] labels, int[][] positionIds, int[]
         return inputIds.length == 0 ? 0 : inputIds[0].length;
     }
 
+    /**
+     * The attention rule of row {@code row} as a matrix: {@code mask[i][j]} is true when position i may attend
+     * to position j (causal, same document, not padding). A convenience for building the model's attention
+     * bias; the trainer may equally compute it from {@link #segmentIds()} on the device.
+     */
+    public boolean[][] blockCausalMask(int row) {
+        int w = width();
+        int[] seg = segmentIds[row];
+        boolean[][] mask = new boolean[w][w];
+        for (int i = 0; i < w; i++) {
+            if (seg[i] == 0) {
+                continue;
+            }
+            for (int j = i; j >= 0 && seg[j] == seg[i]; j--) {
+                mask[i][j] = true;
+            }
+        }
+        return mask;
+    }
+
     /** Non-padding tokens in the batch. */
     public int tokens() {
         int n = 0;

@@ -136,16 +136,20 @@ public final class ConversationEncoder {
                     "the conversation starts with an assistant turn; there is no prompt to learn it from",
                     "start with a user turn");
         }
-        String prefix = render(c, messages, k, true);
-        if (!full.startsWith(prefix)) {
-            // Some templates (e.g. Mistral's) open the assistant turn with nothing: fall back to the plain prefix.
-            prefix = render(c, messages, k, false);
-            if (!full.startsWith(prefix)) {
+        String withPrompt = render(c, messages, k, true);
+        int start;
+        if (full.startsWith(withPrompt)) {
+            start = withPrompt.length();
+        } else {
+            // The generation prompt differs from how the template opens a finished assistant turn (e.g. it adds a
+            // think tag the finished turn lacks): learn from where the two part, never from before the plain prompt.
+            String plain = render(c, messages, k, false);
+            if (!full.startsWith(plain)) {
                 throw inconsistent(c, k, "the prompt before it");
             }
+            start = Math.max(plain.length(), commonPrefix(withPrompt, full));
         }
         String upto = render(c, messages, k + 1, false);
-        int start = prefix.length();
         int end = -1;
         for (String stop : stopTexts) {
             int at = upto.lastIndexOf(stop);

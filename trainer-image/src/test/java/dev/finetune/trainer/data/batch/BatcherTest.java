@@ -97,6 +97,18 @@ class BatcherTest {
     }
 
     @Test
+    void blockCausalMaskAllowsOnlyEarlierPositionsOfTheSameDocument() {
+        Batcher b = new Batcher(List.of(sample(0, 3, 0), sample(1, 2, 0)), new Batcher.Options(1, PAD, 8, true, false, 1, 0, 1));
+        Batch batch = b.evalBatches().getFirst();
+        assertThat(batch.segmentIds()[0]).containsExactly(1, 1, 1, 2, 2);
+        boolean[][] m = batch.blockCausalMask(0);
+        assertThat(m[2]).containsExactly(true, true, true, false, false);
+        assertThat(m[3]).containsExactly(false, false, false, true, false);
+        assertThat(m[4]).containsExactly(false, false, false, true, true);
+        assertThat(m[0]).containsExactly(true, false, false, false, false);
+    }
+
+    @Test
     void bestFitDecreasingFillsRowsTightly() {
         List<List<Integer>> rows = Packer.pack(new int[] {60, 30, 30, 10, 4, 50, 14}, 64);
         assertThat(rows).containsExactly(List.of(0, 4), List.of(5, 6), List.of(1, 2), List.of(3));
