@@ -331,6 +331,10 @@ public final class Trainer {
 
     /** Exact eval loss: sum of token NLL over the whole eval set / number of label tokens. */
     public double evaluate() {
+        return evaluateOn(eval);
+    }
+
+    private double evaluateOn(List<Batch> eval) {
         double sum = 0;
         long count = 0;
         JniUtils.setGradMode(false);

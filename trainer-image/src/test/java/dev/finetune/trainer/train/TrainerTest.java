@@ -317,14 +317,14 @@ class TrainerTest {
     @Test
     void bf16BaseWeightsTrainFp32AdaptersWithAndWithoutCheckpointing() {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen3().withDtype("BF16"));
-        SyntheticBatches data = new SyntheticBatches(16, 4, 64, 11);
+        SyntheticBatches data = new SyntheticBatches(8, 4, 64, 11);
         List<Batch> eval = new SyntheticBatches(4, 4, 64, 12).inOrder();
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.BFLOAT16, m, Engine.kernels())) {
             for (boolean checkpointing : new boolean[] {false, true}) {
                 try (LoraModel lora = LoraModel.attach(model, new LoraSettings(8, 16, 0.05, List.of("all-linear"), "none",
                         false, false, false), 1)) {
-                    Trainer trainer = new Trainer(lora, settings(2, 2, checkpointing), data, eval, List.of());
+                    Trainer trainer = new Trainer(lora, settings(2, 1, checkpointing), data, eval, List.of());
                     double before = trainer.evaluate();
                     TrainingState end = trainer.run();
                     assertThat(end.bestEvalLoss()).isLessThan(before);
