@@ -264,6 +264,10 @@ public final class LifecyclePlanner {
                 start(attempt + 1, s.getRestarts(), from, now, "Resumed");
                 events.add(JobEvent.normal("Resumed", "start/" + (attempt + 1), "Resumed as attempt " + (attempt + 1) + " "
                         + (from == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + from) + "."));
+            } else if (prevPhase == Phase.Pending && !Set.of("NoFailure", "Restarted").contains(failedCondition.reason())) {
+                // A restart that waited for validation (see restartOrFail): the failure was recorded, not yet counted.
+                return restartOrFail(v, new WorkerFailure(failedCondition.reason(), "Attempt " + attempt
+                        + " had failed; its restart waited until the job was valid again.", null, false));
             } else {
                 return restartOrFail(v, new WorkerFailure("WorkersDeleted", "The worker Job of attempt " + attempt
                         + " disappeared (deleted outside the operator).", null, false));

@@ -39,6 +39,30 @@ public class JobMetrics {
     @Inject
     MeterRegistry registry;
 
+    private final java.util.concurrent.ScheduledExecutorService sweeper =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "finetune-metrics-sweeper");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /** Removes the gauges of deleted jobs every 30 s (jobs have no finalizer, so no reconcile sees the deletion). */
+    @jakarta.annotation.PostConstruct
+    void startSweeping() {
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                sweep();
+            } catch (RuntimeException e) {
+                // the next sweep tries again
+            }
+        }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stopSweeping() {
+        sweeper.shutdownNow();
+    }
+
     private final Map<String, Sample> samples = new ConcurrentHashMap<>();
     private final Map<String, List<Meter>> meters = new ConcurrentHashMap<>();
     private volatile Supplier<Collection<FineTuneJob>> allJobs = List::of;

@@ -21,8 +21,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import jakarta.inject.Inject;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -47,7 +45,6 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
     private final JobMetrics metrics;
     private final Observer observer;
     private final ChildWriter children;
-    private volatile Instant lastSweep = Instant.EPOCH;
 
     @Inject
     public FineTuneJobReconciler(KubernetesClient client, ApiServerEndpoints endpoints, StorageClassModes storageClasses,
@@ -95,7 +92,6 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
         warnings.forEach(e -> events.record(job, e));
         plan.events().forEach(e -> events.record(job, e));
         metrics.update(job, plan.status());
-        sweepMetricsNowAndThen();
 
         if (!sameStatus(job.getStatus(), plan.status())) {
             FineTuneJobStatus status = plan.status();
@@ -107,14 +103,6 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
         UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
         plan.requeueAfter().filter(d -> !d.isNegative()).ifPresent(d -> control.rescheduleAfter(d.toMillis()));
         return control;
-    }
-
-    private void sweepMetricsNowAndThen() {
-        Instant now = Instant.now();
-        if (Duration.between(lastSweep, now).toSeconds() >= 30) {
-            lastSweep = now;
-            metrics.sweep();
-        }
     }
 
     static boolean sameStatus(FineTuneJobStatus a, FineTuneJobStatus b) {

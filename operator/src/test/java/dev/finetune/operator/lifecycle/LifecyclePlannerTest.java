@@ -161,4 +161,30 @@ class LifecyclePlannerTest {
         assertThat(plan.status().getHistory()).hasSize(1);
         assertThat(plan.status().getPhase()).isEqualTo(Phase.Initializing);
     }
+
+    @Test
+    void aRestartWaitsForValidationAndIsCountedOnceWhenItHappens() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(1);
+        job.getStatus().setPhase(Phase.Training);
+        Job failed = workerJob(job, 1, NOW, "Failed");
+        ValidationResult claimGone = ValidationResult.invalid("PvcNotFound", "claim \"data\" missing");
+        Plan waiting = plan(job, claimGone, List.of(failed), List.of());
+        assertThat(waiting.launch()).isEmpty();
+        assertThat(waiting.deleteWorkerJobs()).containsExactly("run-attempt-1");
+        assertThat(waiting.status().getPhase()).isEqualTo(Phase.Pending);
+        assertThat(waiting.status().getRestarts()).isZero();
+        assertThat(Conditions.find(waiting.status().getConditions(), ConditionType.FAILED).orElseThrow().getReason())
+                .isEqualTo("WorkersFailed");
+
+        job = after(job, waiting);
+        Plan restarted = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(restarted.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(2);
+            assertThat(a.restarts()).isEqualTo(1);
+        });
+        assertThat(Conditions.find(restarted.status().getConditions(), ConditionType.FAILED).orElseThrow().getMessage())
+                .contains("WorkersFailed", "waited until the job was valid again");
+    }
 }
