@@ -56,6 +56,8 @@ from transformers import (
 
 IGNORE = -100
 PAD = 0
+EOS_ID = 2
+GEN_TOKENS = 16
 
 # Tiny models: hidden 64, 2 layers, GQA everywhere, each family's own quirks switched on.
 ARCHS = {
@@ -236,8 +238,19 @@ def write_base(model, arch, out):
                 "HF did not treat restarting position_ids as separate sequences"
             start += n
 
+    # greedy decoding with HF's KV cache; every step's top-1 must beat top-2 clearly, so that fp32
+    # noise between two correct implementations cannot flip a token
+    with torch.no_grad():
+        gen_out = model.generate(x["single_ids"], attention_mask=torch.ones_like(x["single_ids"]), max_new_tokens=GEN_TOKENS,
+                                 do_sample=False, eos_token_id=EOS_ID, pad_token_id=PAD, output_scores=True,
+                                 return_dict_in_generate=True)
+    greedy = gen_out.sequences[0, x["single_ids"].shape[1]:].contiguous()
+    margins = [float(v[0] - v[1]) for v in (sc[0].topk(2).values for sc in gen_out.scores)]
+    assert min(margins) > 1e-3, f"greedy decoding of {arch} has a near-tie ({min(margins)}); change the seed"
+
     rotary = model.model.rotary_emb
     tensors = {k: v.contiguous() for k, v in x.items()}
+    tensors["greedy_new_tokens"] = greedy
     tensors.update({
         "logits_single": r32["single"].float().contiguous(),
         "logits_batch": r32["batch"].float().contiguous(),
@@ -272,7 +285,11 @@ def write_base(model, arch, out):
             "loss": "fp32 [1]; HF model(..., labels=batch_labels).loss = nll_sum / label_tokens",
             "nll_sum": "fp32 [1]; sum over shifted label tokens of -log softmax(logits)[label]",
             "rope_inv_freq": "fp32 [head_dim/2]; model.model.rotary_emb.inv_freq (after rope_scaling)",
+            "greedy_new_tokens": f"int64 [<= {GEN_TOKENS}]; model.generate(single_ids, do_sample=False, "
+                                 f"max_new_tokens={GEN_TOKENS}, eos_token_id={EOS_ID}) new tokens (KV-cached decoding; "
+                                 "stops after eos, which is included)",
         },
+        "greedy_min_top1_top2_margin": min(margins),
         "tolerances": {k: TOLERANCES[k] for k in ['logits', 'loss', 'rope_inv_freq']},
         "label_tokens": r32["count"],
         "loss": float(r32["loss"]),

@@ -128,6 +128,10 @@ class TrainParityTest {
     private record Run(List<StepMetrics> steps, Map<String, float[]> params, Map<String, float[]> m, Map<String, float[]> v) {}
 
     private static Run train(String name, long maxSteps) {
+        return train(name, maxSteps, false);
+    }
+
+    private static Run train(String name, long maxSteps, boolean gradientCheckpointing) {
         Path dir = root().resolve(name);
         JsonNode meta = Goldens.json(dir.resolve("golden.json"));
         JsonNode hp = meta.get("hyperparameters");
@@ -165,7 +169,7 @@ class TrainParityTest {
         };
         TrainingSettings settings = new TrainingSettings(1, hp.get("learning_rate").asDouble(), LrSchedule.Kind.COSINE,
                 hp.get("warmup_steps").asInt(), null, hp.get("micro_batches_per_step").asInt(),
-                hp.get("max_grad_norm").asDouble(), hp.get("weight_decay").asDouble(), false, 42, 1, 0, maxSteps, 0, 0);
+                hp.get("max_grad_norm").asDouble(), hp.get("weight_decay").asDouble(), gradientCheckpointing, 42, 1, 0, maxSteps, 0, 0);
         List<StepMetrics> steps = new ArrayList<>();
         TrainingListener listener = new TrainingListener() {
             @Override
@@ -230,6 +234,22 @@ class TrainParityTest {
             sawUnclipped |= !hf.get("clipped").asBoolean();
         }
         assertThat(sawClipped && sawUnclipped).as("the golden exercises both clipping branches").isTrue();
+        compareState(name, 5, run);
+    }
+
+    /** Gradient checkpointing (recompute each layer in backward) must not change the numbers. */
+    @Test
+    void gradientCheckpointingGivesTheSameFiveSteps() {
+        String name = "train-llama-lora";
+        JsonNode log = Goldens.json(root().resolve(name).resolve("golden.json")).get("log");
+        Run run = train(name, 0, true);
+        assertThat(run.steps()).hasSize(log.size());
+        for (int i = 0; i < log.size(); i++) {
+            Tolerance.of("loss").check(name + " (checkpointing) step " + (i + 1) + " loss", run.steps().get(i).loss(),
+                    log.get(i).get("loss").asDouble());
+            Tolerance.of("grad_norm").check(name + " (checkpointing) step " + (i + 1) + " grad norm",
+                    run.steps().get(i).gradNorm(), log.get(i).get("grad_norm_before_clip").asDouble());
+        }
         compareState(name, 5, run);
     }
 
