@@ -144,6 +144,46 @@ class ConversationEncoderTest {
                         x -> assertThat(x.problem()).contains("Conversation roles must alternate"));
     }
 
+    static ChatTemplate fixture(String file) throws java.io.IOException {
+        try (var in = ConversationEncoderTest.class.getResourceAsStream("/goldens/chat-templates/fixtures/" + file)) {
+            return ChatTemplate.of("model", file, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void qwen25InjectsItsDefaultSystemPromptMaskedAndLearnsTheReply() throws java.io.IOException {
+        // Qwen2.5 and Qwen3 share these special tokens; the Qwen2.5 template text is a fixture
+        ConversationEncoder e = new ConversationEncoder(fixture("qwen2.5-instruct.jinja"), qwen3, TrainOn.ALL_ASSISTANT_TURNS,
+                null, null);
+        EncodedSample s = e.encode(chat(Message.user("Hi"), Message.assistant("Hello")));
+        assertThat(s.renderedText()).isEqualTo("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+                + "assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n");
+        assertThat(learnedRuns(qwen3, s)).containsExactly("Hello<|im_end|>");
+        assertThat(s.inputIds()[lastLearned(s)]).isEqualTo(151645);
+    }
+
+    @Test
+    void mistralLearnsTheReplyAfterInstAndItsEos() throws java.io.IOException {
+        ConversationEncoder e = new ConversationEncoder(fixture("mistral-7b-instruct-v0.1.jinja"), llama3,
+                TrainOn.ALL_ASSISTANT_TURNS, null, null);
+        EncodedSample s = e.encode(chat(Message.user("Hi"), Message.assistant("Hello"), Message.user("Bye"),
+                Message.assistant("Ciao")));
+        assertThat(s.renderedText()).isEqualTo("<|begin_of_text|>[INST] Hi [/INST]Hello<|end_of_text|>[INST] Bye [/INST]"
+                + "Ciao<|end_of_text|>");
+        assertThat(learnedRuns(llama3, s)).containsExactly("Hello<|end_of_text|>", "Ciao<|end_of_text|>");
+    }
+
+    @Test
+    void zephyrLearnsTheReplyAndEos() throws java.io.IOException {
+        ConversationEncoder e = new ConversationEncoder(fixture("zephyr-7b-beta.jinja"), llama3, TrainOn.ALL_ASSISTANT_TURNS,
+                null, null);
+        EncodedSample s = e.encode(chat(Message.system("Be kind."), Message.user("Hi"), Message.assistant("Hello")));
+        assertThat(s.renderedText()).isEqualTo("<|system|>\nBe kind.<|end_of_text|>\n<|user|>\nHi<|end_of_text|>\n"
+                + "<|assistant|>\nHello<|end_of_text|>\n");
+        // the generation prompt is "<|assistant|>\n" (the newline after the template's {{ }} is output): not learned
+        assertThat(learnedRuns(llama3, s)).containsExactly("Hello<|end_of_text|>");
+    }
+
     static int lastLearned(EncodedSample s) {
         for (int k = s.length() - 1; k >= 0; k--) {
             if (s.labels()[k] != EncodedSample.IGNORE) {
