@@ -1,0 +1,170 @@
+package dev.finetune.trainer.bench;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.lora.LoraSettings;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.safetensors.DType;
+import dev.finetune.trainer.safetensors.SafetensorsWriter;
+import dev.finetune.trainer.script.Kernels;
+import dev.finetune.trainer.train.Batch;
+import dev.finetune.trainer.train.BatchSource;
+import dev.finetune.trainer.train.LrSchedule;
+import dev.finetune.trainer.train.TokenBatch;
+import dev.finetune.trainer.train.Trainer;
+import dev.finetune.trainer.train.TrainingSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Training throughput of one configuration (run one per JVM, so peak RSS is this configuration's):
+ * a random Llama of the given shape, LoRA r=16 on all linear layers, full-length rows whose every token
+ * is a label, AdamW steps. Prints one JSON line: tokens/s over the timed steps and the process's peak
+ * resident memory (VmHWM). Arguments are {@code key=value}: hidden, layers, heads, kvHeads,
+ * intermediate, vocab, seq, batch, precision (fp32|bf16), checkpointing (true|false), steps, warmup.
+ */
+public final class ThroughputBenchmark {
+
+    public static void main(String[] args) throws IOException {
+        java.util.Map<String, String> a = new java.util.HashMap<>();
+        for (String arg : args) {
+            String[] kv = arg.split("=", 2);
+            a.put(kv[0], kv[1]);
+        }
+        int hidden = Integer.parseInt(a.getOrDefault("hidden", "512"));
+        int layers = Integer.parseInt(a.getOrDefault("layers", "8"));
+        int heads = Integer.parseInt(a.getOrDefault("heads", "8"));
+        int kvHeads = Integer.parseInt(a.getOrDefault("kvHeads", "8"));
+        int intermediate = Integer.parseInt(a.getOrDefault("intermediate", "1376"));
+        int vocab = Integer.parseInt(a.getOrDefault("vocab", "8000"));
+        int seq = Integer.parseInt(a.getOrDefault("seq", "256"));
+        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
+        String precision = a.getOrDefault("precision", "fp32");
+        boolean checkpointing = Boolean.parseBoolean(a.getOrDefault("checkpointing", "false"));
+        int steps = Integer.parseInt(a.getOrDefault("steps", "4"));
+        int warmup = Integer.parseInt(a.getOrDefault("warmup", "1"));
+        String name = a.getOrDefault("name", "llama-" + hidden + "x" + layers);
+
+        Path dir = Files.createTempDirectory("finetune-bench-");
+        writeModel(dir, hidden, layers, heads, kvHeads, intermediate, vocab);
+        DataType dtype = precision.equals("bf16") ? DataType.BFLOAT16 : DataType.FLOAT32;
+        Random random = new Random(1);
+        BatchSource source = new BatchSource() {
+            @Override
+            public int batchesPerEpoch(int epoch) {
+                return warmup + steps;
+            }
+
+            @Override
+            public Batch batch(int epoch, int index) {
+                long[] ids = new long[batch * seq];
+                long[] pos = new long[batch * seq];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = random.nextInt(vocab);
+                    pos[i] = i % seq;
+                }
+                return new TokenBatch(batch, seq, ids, ids.clone(), pos, null);
+            }
+        };
+        try (NDManager manager = NDManager.newBaseManager();
+                Kernels kernels = Kernels.load(manager);
+                DecoderModel model = DecoderModel.load(dir, dtype, manager, kernels);
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, List.of("all-linear")), 1)) {
+            TrainingSettings settings = new TrainingSettings(1, 1e-4, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0,
+                    checkpointing, 1, 0, 0, 0, 0, 0);
+            // warmup steps (first calls compile the kernels and grow the allocator), then the timed steps
+            if (warmup > 0) {
+                new Trainer(lora, settings.withMaxSteps(warmup), source, List.of(), List.of()).run();
+            }
+            long started = System.nanoTime();
+            new Trainer(lora, settings.withMaxSteps(steps), source, List.of(), List.of()).run();
+            double seconds = (System.nanoTime() - started) / 1e9;
+            ObjectNode out = new ObjectMapper().createObjectNode();
+            out.put("name", name);
+            out.put("parameters", model.parameterCount());
+            out.put("trainable", lora.trainableParameterCount());
+            out.put("precision", precision);
+            out.put("checkpointing", checkpointing);
+            out.put("seq", seq);
+            out.put("batch", batch);
+            out.put("steps", steps);
+            out.put("seconds", seconds);
+            out.put("tokensPerSecond", steps * (double) batch * seq / seconds);
+            out.put("peakRssMiB", peakRssKiB() / 1024.0);
+            System.out.println(out);
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path p : files.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    static long peakRssKiB() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    static void writeModel(Path dir, int hidden, int layers, int heads, int kvHeads, int intermediate, int vocab)
+            throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode c = mapper.createObjectNode();
+        c.put("model_type", "llama");
+        c.put("vocab_size", vocab);
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", intermediate);
+        c.put("num_hidden_layers", layers);
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", kvHeads);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 10000.0);
+        c.put("tie_word_embeddings", false);
+        c.put("torch_dtype", "float32");
+        mapper.writeValue(dir.resolve("config.json").toFile(), c);
+        Random r = new Random(7);
+        SafetensorsWriter w = new SafetensorsWriter();
+        int hd = hidden / heads;
+        add(w, r, "model.embed_tokens.weight", vocab, hidden);
+        for (int i = 0; i < layers; i++) {
+            String p = "model.layers." + i + ".";
+            w.addFloats(p + "input_layernorm.weight", DType.F32, new long[] {hidden}, ones(hidden));
+            w.addFloats(p + "post_attention_layernorm.weight", DType.F32, new long[] {hidden}, ones(hidden));
+            add(w, r, p + "self_attn.q_proj.weight", heads * hd, hidden);
+            add(w, r, p + "self_attn.k_proj.weight", kvHeads * hd, hidden);
+            add(w, r, p + "self_attn.v_proj.weight", kvHeads * hd, hidden);
+            add(w, r, p + "self_attn.o_proj.weight", hidden, heads * hd);
+            add(w, r, p + "mlp.gate_proj.weight", intermediate, hidden);
+            add(w, r, p + "mlp.up_proj.weight", intermediate, hidden);
+            add(w, r, p + "mlp.down_proj.weight", hidden, intermediate);
+        }
+        w.addFloats("model.norm.weight", DType.F32, new long[] {hidden}, ones(hidden));
+        add(w, r, "lm_head.weight", vocab, hidden);
+        w.write(dir.resolve("model.safetensors"));
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        return v;
+    }
+
+    private static void add(SafetensorsWriter w, Random r, String name, int rows, int cols) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * 0.02);
+        }
+        w.addFloats(name, DType.F32, new long[] {rows, cols}, v);
+    }
+}
