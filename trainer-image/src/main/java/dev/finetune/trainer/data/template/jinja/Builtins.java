@@ -287,6 +287,8 @@ final class Builtins {
                 }
                 return sb.toString();
             }
+            case "format":
+                return percentFormat(Py.str(v), args.size() == 1 ? args.getFirst() : new Py.Tuple(args));
             case "safe":
                 return v;
             case "e":
