@@ -131,21 +131,42 @@ public final class DatasetPipeline {
 
     static ChatTemplate resolveTemplate(String name, ModelTokenizer tokenizer) {
         if (name == null || name.equals("model")) {
-            return tokenizer.chatTemplate().map(src -> {
-                try {
-                    return ChatTemplate.of("model", tokenizer.directory().resolve("tokenizer_config.json").toString(), src);
-                } catch (JinjaException e) {
-                    throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
-                            "the model's chat template cannot be parsed: " + e.getMessage(),
-                            "set dataset.template to a named template: " + ChatTemplate.NAMED.stream().sorted().toList());
-                }
-            }).orElse(null);
+            String source = tokenizer.chatTemplate().orElse(null);
+            if (source == null) {
+                return fallbackTemplate(tokenizer);
+            }
+            try {
+                return ChatTemplate.of("model", tokenizer.directory().resolve("tokenizer_config.json").toString(), source);
+            } catch (JinjaException e) {
+                throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
+                        "the model's chat template cannot be parsed: " + e.getMessage(),
+                        "set dataset.template to a named template: " + ChatTemplate.NAMED.stream().sorted().toList());
+            }
         }
         try {
             return ChatTemplate.named(name);
         } catch (IllegalArgumentException e) {
             throw new DatasetException(null, "dataset.template", e.getMessage(), "use model or one of the named templates");
         }
+    }
+
+    /**
+     * A model without a chat template (typically a base model) gets the named template its vocabulary was made
+     * for: chatml when it has {@code <|im_start|>}/{@code <|im_end|>} (Qwen), llama3 when it has
+     * {@code <|start_header_id|>}/{@code <|eot_id|>}, else alpaca (plain text, turns end with eos). The report
+     * says which; assistant turns must still end with one of the model's stop tokens.
+     */
+    static ChatTemplate fallbackTemplate(ModelTokenizer tokenizer) {
+        String name;
+        if (tokenizer.hasAddedToken("<|im_start|>") && tokenizer.hasAddedToken("<|im_end|>")) {
+            name = "chatml";
+        } else if (tokenizer.hasAddedToken("<|start_header_id|>") && tokenizer.hasAddedToken("<|eot_id|>")) {
+            name = "llama3";
+        } else {
+            name = "alpaca";
+        }
+        ChatTemplate t = ChatTemplate.named(name);
+        return new ChatTemplate(t.name(), "fallback: the model has no chat_template", t.compiled());
     }
 
     /** Samples read from one path, and what was dropped on the way. */
@@ -181,12 +202,6 @@ public final class DatasetPipeline {
             }
             DatasetFormat format = spec.getFormat() == null || spec.getFormat() == DatasetFormat.AUTO
                     ? formats.detect(records.getFirst()) : spec.getFormat();
-            if (format != DatasetFormat.TEXT && !encoder.hasTemplate()) {
-                throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
-                        "the model has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)",
-                        "set dataset.template to a named one: " + ChatTemplate.NAMED.stream().sorted().toList()
-                                + ", matching the model's special tokens");
-            }
             loaded.formats.merge(format.name().toLowerCase(Locale.ROOT), records.size(), Integer::sum);
             IntStream indices = IntStream.range(0, records.size());
             if (records.size() >= PARALLEL_THRESHOLD) {

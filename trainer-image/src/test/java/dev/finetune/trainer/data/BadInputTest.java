@@ -204,16 +204,31 @@ class BadInputTest {
     }
 
     @Test
-    void modelWithoutChatTemplateAndNoNamedOneIsExplained(@TempDir Path model) throws IOException {
+    void modelWithoutChatTemplateFallsBackToTheTemplateItsTokensWereMadeFor(@TempDir Path model) throws IOException {
         Path src = TestModels.dir(TestModels.QWEN3);
         Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
         Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\"}");
         Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
         DatasetSpec s = spec();
         s.setTemplate("model");
-        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1));
-        assertThat(e.problem()).contains("no chat template");
-        assertThat(e.hint()).contains("chatml");
+        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1);
+        assertThat(d.report().template()).isEqualTo("chatml (fallback: the model has no chat_template)");
+        assertThat(d.report().sample().overlay()).endsWith("⟦b<|im_end|>⟧\n");
+    }
+
+    @Test
+    void llamaVocabularyFallsBackToTheLlama3Template(@TempDir Path model) throws IOException {
+        // a base Llama-3: no chat_template; eos is <|end_of_text|>, but <|eot_id|> is a known end-of-turn token
+        Path src = TestModels.dir(TestModels.LLAMA3);
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"bos_token\": \"<|begin_of_text|>\", "
+                + "\"eos_token\": \"<|end_of_text|>\"}");
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("model");
+        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1);
+        assertThat(d.report().template()).startsWith("llama3 (fallback");
+        assertThat(d.report().sample().overlay()).endsWith("⟦b<|eot_id|>⟧");
     }
 
     @Test

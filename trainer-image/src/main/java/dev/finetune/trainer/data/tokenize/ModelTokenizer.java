@@ -245,6 +245,11 @@ public final class ModelTokenizer implements AutoCloseable {
         return tokenizer.decode(l, false);
     }
 
+    /** Whether {@code text} is one of the tokenizer's added (special) tokens. */
+    public boolean hasAddedToken(String text) {
+        return addedTokens.containsKey(text);
+    }
+
     /** The texts of the stop tokens, as they appear in rendered chat text. */
     public List<String> stopTokenTexts() {
         java.util.ArrayList<String> texts = new java.util.ArrayList<>();
