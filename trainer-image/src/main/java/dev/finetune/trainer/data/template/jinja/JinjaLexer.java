@@ -137,7 +137,6 @@ final class JinjaLexer {
         i = skipSpaces(i);
         boolean strip = src.charAt(i) == '-';
         pos = i + (strip ? 3 : 2);
-        line += 0;
         afterTag(strip, true);
         int search = pos;
         while (true) {

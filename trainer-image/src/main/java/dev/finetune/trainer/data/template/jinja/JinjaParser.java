@@ -94,7 +94,7 @@ final class JinjaParser {
 
     private String peekBlockName() {
         Tok n = toks.get(Math.min(i + 1, toks.size() - 1));
-        return n.kind() == Kind.NAME ? n.text() : n.text();
+        return n.text();
     }
 
     private Node statement() {
