@@ -9,6 +9,8 @@ if [[ -z "${JAVA_HOME:-}" ]]; then
   export JAVA_HOME
 fi
 work="${QUICKSTART_DIR:-runs/quickstart}"
+# the quickstart model is tiny: one libtorch thread is fastest (more threads only spin, see docs/benchmarks.md)
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 echo "== building the trainer (first build downloads Maven dependencies)"
 mvn -B -q -pl trainer-image -am package -DskipTests
 echo "== creating the synthetic model and dataset under $work"

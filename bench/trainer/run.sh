@@ -2,7 +2,7 @@
 # Trainer CPU throughput matrix (docs/benchmarks.md): tokens/s and peak RSS per configuration, one JVM each.
 #
 #   bash bench/trainer/run.sh            # quickstart model + ~30M Llama, seq 256/512, fp32/bf16, checkpointing off/on
-#   STEPS=4 WARMUP=1 THREADS=2 bash bench/trainer/run.sh
+#   STEPS=4 WARMUP=1 THREADS=1 bash bench/trainer/run.sh   (THREADS = libtorch intra-op threads)
 #
 # Needs a build: mvn -B -q -pl trainer-image -am package -DskipTests. Writes bench/trainer/results.jsonl.
 set -euo pipefail
@@ -11,7 +11,7 @@ repo="$(cd "$here/../.." && pwd)"
 jar=$(ls "$repo"/trainer-image/target/finetune-trainer-*.jar | grep -v -e sources -e tests | head -1)
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/finetune/djl}"
-export OMP_NUM_THREADS="${THREADS:-2}"
+export OMP_NUM_THREADS="${THREADS:-1}"
 steps="${STEPS:-4}"
 warmup="${WARMUP:-1}"
 out="$here/results.jsonl"
