@@ -4,7 +4,7 @@
 
 Run through bench/side-by-side/run.sh (builds the trainer, the venv, then calls this file):
 
-    bash bench/side-by-side/run.sh            # defaults: --threads 2 --repeats 2 --train-samples 128
+    bash bench/side-by-side/run.sh            # defaults: --threads 1 --repeats 2 --train-samples 128
 
 What is measured, per side, in separate processes started the same way:
   - training throughput: real (non-padding) tokens of the training set x epochs / training time
@@ -277,7 +277,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--classpath-file", type=pathlib.Path)
     ap.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/finetune-side-by-side"))
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="intra-op threads per side (1: on a shared 2-core machine more threads only spin)")
     ap.add_argument("--repeats", type=int, default=2, help="alternating Java/HF pairs")
     ap.add_argument("--train-samples", type=int, default=128)
     ap.add_argument("--eval-samples", type=int, default=32)

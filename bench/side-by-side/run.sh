@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side CPU benchmark, Java trainer vs HF Trainer + PEFT (docs/benchmarks.md).
 #
-#   bash bench/side-by-side/run.sh [--threads 2] [--repeats 2] [--train-samples 128]
+#   bash bench/side-by-side/run.sh [--threads 1] [--repeats 2] [--train-samples 128]
 #
 # Needs: JDK 25 + Maven (builds trainer-image), Python 3.11 (the pinned reference venv, shared with
 # tools/reference), the test tokenizers (fetched by the trainer-image build into ~/.cache/finetune/tokenizers).
