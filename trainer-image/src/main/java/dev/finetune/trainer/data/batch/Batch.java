@@ -6,7 +6,7 @@ package dev.finetune.trainer.data.batch;
  * <ul>
  *   <li>{@code inputIds}: token ids; padding is the model's pad id.</li>
  *   <li>{@code labels}: the id where the token is learned, -100 elsewhere (prompt, template scaffolding, padding,
- *       and the first token of every packed document). Aligned with inputIds: the loss at position i compares the
+ *       and the first token of every document, which nothing before it predicts). Aligned with inputIds: the loss at position i compares the
  *       logits of position i-1 with labels[i] (shift by one, as HF's causal-LM loss does).</li>
  *   <li>{@code positionIds}: 0,1,2,... restarting at every packed document; 0 on padding.</li>
  *   <li>{@code segmentIds}: 1,2,3,... one per document within the row; 0 on padding. Attention is allowed from

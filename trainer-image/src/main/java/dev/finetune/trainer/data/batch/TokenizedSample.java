@@ -26,10 +26,14 @@ public record TokenizedSample(int[] inputIds, int[] labels, SourceLocation sourc
         return originalLength > inputIds.length;
     }
 
+    /**
+     * Tokens the loss sees: learned labels after the first position (the first token has nothing before it to
+     * be predicted from, so it never counts, packed or not). Sums to {@link Batch#labelTokens()}.
+     */
     public int labelTokenCount() {
         int n = 0;
-        for (int l : labels) {
-            if (l != EncodedSample.IGNORE) {
+        for (int k = 1; k < labels.length; k++) {
+            if (labels[k] != EncodedSample.IGNORE) {
                 n++;
             }
         }
