@@ -154,6 +154,26 @@ class DatasetPipelineTest {
         assertThat(seen.size()).isGreaterThan(1);
     }
 
+    @Test
+    void directoryWithDifferentFormatsPerFileAndPreferenceRecordsKeepingRejected() throws IOException {
+        Path data = Files.createDirectory(dir.resolve("mixed"));
+        Files.writeString(data.resolve("a.jsonl"), "{\"instruction\": \"Hi\", \"output\": \"Hello\"}\n");
+        Files.writeString(data.resolve("b.json"), "[{\"conversations\": [{\"from\": \"human\", \"value\": \"Hi\"}, "
+                + "{\"from\": \"gpt\", \"value\": \"Hey\"}]}]");
+        Files.writeString(data.resolve("c.jsonl"), "{\"prompt\": \"Hi\", \"chosen\": \"Hello!\", \"rejected\": \"Go away.\"}\n");
+        DatasetSpec s = spec();
+        s.setEvalSplit(0.0);
+        s.setTemplate("chatml");
+        PreparedDataset d = prepare(s, training(1, 2), data, null, 0, 1);
+        assertThat(d.report().formats()).containsEntry("alpaca", 1).containsEntry("sharegpt", 1).containsEntry("preference", 1);
+        assertThat(d.report().files()).containsExactly("a.jsonl", "b.json", "c.jsonl");
+        TokenizedSample pref = d.train().get(2);
+        assertThat(pref.rejectedIds()).isNotNull();
+        assertThat(Samples.learnedRuns(TestModels.tokenizer(TestModels.QWEN3), pref.rejectedIds(), pref.rejectedLabels()))
+                .containsExactly("Go away.<|im_end|>");
+        assertThat(d.train().get(0).rejectedIds()).isNull();
+    }
+
     static List<String> sources(List<TokenizedSample> s) {
         List<String> out = new ArrayList<>();
         s.forEach(x -> out.add(x.source().toString()));
