@@ -129,7 +129,12 @@ public final class DatasetPipeline {
         return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options);
     }
 
-    static ChatTemplate resolveTemplate(String name, ModelTokenizer tokenizer) {
+    /**
+     * The chat template training uses for {@code dataset.template} ("model" or null: the model's own, else the
+     * fallback its vocabulary was made for; otherwise a named one). Use the same for generation after training,
+     * so prompts look like the training data.
+     */
+    public static ChatTemplate resolveTemplate(String name, ModelTokenizer tokenizer) {
         if (name == null || name.equals("model")) {
             String source = tokenizer.chatTemplate().orElse(null);
             if (source == null) {
