@@ -100,18 +100,58 @@ class ScaleBench {
         int requests = server.getKubernetesMockServer().getRequestCount() - requestsBefore;
         System.gc();
         long heapAfterGc = usedHeap();
+        long rss = rssKiB();
+
+        // Peer, same run: a plain client writing the same objects (the rendered children of N jobs, one status
+        // write each) with the same 16 threads and no operator logic: what the API server alone costs.
+        double peerSeconds = peer(n);
 
         String json = String.format(java.util.Locale.ROOT,
                 "{\"jobs\": %d, \"createSeconds\": %.2f, \"allValidatedSeconds\": %.2f, \"allChildrenSeconds\": %.2f, "
                         + "\"apiRequests\": %d, \"heapBeforeMiB\": %.1f, \"heapPeakMiB\": %.1f, \"heapAfterGcMiB\": %.1f, "
-                        + "\"rssMiB\": %.1f, \"cpus\": %d, \"reconcileThreads\": 16}",
+                        + "\"rssMiB\": %.1f, \"cpus\": %d, \"reconcileThreads\": 16, \"peerPlainWritesSeconds\": %.2f, "
+                        + "\"ratioOperatorToPeer\": %.2f}",
                 n, (createdAt - start) / 1e9, (validatedAt - start) / 1e9, (doneAt - start) / 1e9, requests,
-                heapBefore / 1048576.0, peakHeap / 1048576.0, heapAfterGc / 1048576.0, rssKiB() / 1024.0,
-                Runtime.getRuntime().availableProcessors());
+                heapBefore / 1048576.0, peakHeap / 1048576.0, heapAfterGc / 1048576.0, rss / 1024.0,
+                Runtime.getRuntime().availableProcessors(), peerSeconds, ((doneAt - start) / 1e9) / peerSeconds);
         System.out.println("SCALE-BENCH " + json);
         Path out = Path.of("target/bench/scale.json");
         Files.createDirectories(out.getParent());
         Files.writeString(out, json + "\n");
+    }
+
+    /** Writes what the operator writes for n jobs (8 children and one update each), with no operator logic. */
+    double peer(int n) throws Exception {
+        String ns = "peer";
+        dev.finetune.operator.dependents.RenderSettings settings = dev.finetune.operator.dependents.RenderSettings.defaults("t");
+        long start = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<Future<?>> done = IntStream.range(0, n).mapToObj(i -> pool.submit(() -> {
+            FineTuneJob job = Fixtures.job(ns, "peer-" + i);
+            job.getMetadata().setUid("peer-uid-" + i);
+            // the 8 children, then one update standing in for the status write (no FineTuneJob: the operator would act on it)
+            client.resource(dev.finetune.operator.dependents.TrainerConfigMapDependent.desired(job, 1, null)).create();
+            client.resource(dev.finetune.operator.dependents.ProgressConfigMapDependent.desired(job)).create();
+            client.resource(dev.finetune.operator.dependents.RendezvousServiceDependent.desired(job)).create();
+            client.resource(dev.finetune.operator.dependents.ProgressIdentityDependents.serviceAccount(job)).create();
+            client.resource(dev.finetune.operator.dependents.ProgressIdentityDependents.role(job)).create();
+            client.resource(dev.finetune.operator.dependents.ProgressIdentityDependents.roleBinding(job)).create();
+            client.resource(dev.finetune.operator.dependents.NetworkPolicies.desired(job, settings)).create();
+            client.resource(dev.finetune.operator.dependents.WorkerJobDependent.desired(job,
+                    new dev.finetune.operator.dependents.WorkerJobDependent.Attempt(1, 0, null, java.time.Instant.now(), "Started"),
+                    settings)).create();
+            var progress = client.configMaps().inNamespace(ns).withName(dev.finetune.operator.dependents.Names.progressConfigMap(job.getMetadata().getName()));
+            progress.edit(cm -> {
+                cm.setData(Map.of("status", "written"));
+                return cm;
+            });
+            return null;
+        })).<Future<?>>map(f -> f).toList();
+        for (Future<?> f : done) {
+            f.get();
+        }
+        pool.shutdown();
+        return (System.nanoTime() - start) / 1e9;
     }
 
     static long usedHeap() {
