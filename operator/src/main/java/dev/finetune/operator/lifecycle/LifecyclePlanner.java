@@ -188,10 +188,23 @@ public final class LifecyclePlanner {
             return currentReport.map(r -> TRAINING_STATES.contains(r.state())).orElse(false);
         }
 
+        /**
+         * When the deadline clock started: the annotation (first start or resume, carried over by restarts); for an
+         * attempt that waited in a queue, when the Job controller actually started it. Empty while queued.
+         */
         Optional<Instant> deadlineBase() {
-            return current.map(j -> j.getMetadata().getAnnotations())
-                    .map(a -> a.get(Annotations.DEADLINE_BASE))
-                    .map(Instant::parse);
+            if (current.isEmpty() || Boolean.TRUE.equals(current.get().getSpec().getSuspend())) {
+                return Optional.empty();
+            }
+            Job j = current.get();
+            var annotations = j.getMetadata().getAnnotations() == null ? java.util.Map.<String, String>of() : j.getMetadata().getAnnotations();
+            Optional<Instant> base = Optional.ofNullable(annotations.get(Annotations.DEADLINE_BASE)).map(Instant::parse);
+            boolean restarted = "Restarted".equals(annotations.get(Annotations.START_REASON));
+            if (!restarted && j.getStatus() != null && j.getStatus().getStartTime() != null) {
+                Instant started = Instant.parse(j.getStatus().getStartTime());
+                return Optional.of(base.filter(b -> b.isAfter(started)).orElse(started));
+            }
+            return base;
         }
 
         Optional<Instant> deadline() {

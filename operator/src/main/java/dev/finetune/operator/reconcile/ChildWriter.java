@@ -3,7 +3,6 @@ package dev.finetune.operator.reconcile;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.operator.dependents.NetworkPolicies;
-import dev.finetune.operator.dependents.Names;
 import dev.finetune.operator.dependents.ProgressConfigMapDependent;
 import dev.finetune.operator.dependents.ProgressIdentityDependents;
 import dev.finetune.operator.dependents.RenderSettings;
@@ -107,9 +106,5 @@ final class ChildWriter {
     @SuppressWarnings("unchecked")
     private static <R extends HasMetadata> InformerEventSource<R, FineTuneJob> informer(Context<FineTuneJob> context, Class<R> type) {
         return (InformerEventSource<R, FineTuneJob>) context.eventSourceRetriever().getEventSourceFor(type);
-    }
-
-    static String serviceName(FineTuneJob job) {
-        return Names.service(job.getMetadata().getName());
     }
 }

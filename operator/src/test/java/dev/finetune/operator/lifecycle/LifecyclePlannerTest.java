@@ -187,4 +187,21 @@ class LifecyclePlannerTest {
         assertThat(Conditions.find(restarted.status().getConditions(), ConditionType.FAILED).orElseThrow().getMessage())
                 .contains("WorkersFailed", "waited until the job was valid again");
     }
+
+    @Test
+    void timeQueuedForKueueDoesNotCountAgainstTheDeadline() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getSpec().setActiveDeadlineSeconds(600L);
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(1);
+        job.getStatus().setPhase(Phase.Pending);
+        Job queued = new JobBuilder(workerJob(job, 1, NOW.minusSeconds(3600), null)).editSpec().withSuspend(true).endSpec().build();
+        assertThat(plan(job, ValidationResult.ok(), List.of(queued), List.of()).status().getPhase()).isEqualTo(Phase.Pending);
+
+        Job admitted = new JobBuilder(queued).editSpec().withSuspend(false).endSpec()
+                .withNewStatus().withStartTime(NOW.minusSeconds(60).toString()).endStatus().build();
+        Plan running = plan(job, ValidationResult.ok(), List.of(admitted), List.of());
+        assertThat(running.status().getPhase()).isEqualTo(Phase.Initializing);
+        assertThat(running.requeueAfter()).contains(Duration.ofSeconds(541));
+    }
 }
