@@ -58,7 +58,8 @@ public final class PeftAdapter {
         }
 
         public LoraSettings settings() {
-            return new LoraSettings(rank(), alpha(), 0.0, targetModules(), "none", rslora(), false, false);
+            return new LoraSettings(rank(), alpha(), 0.0, targetModules(), "none", rslora(),
+                    config.path("use_dora").asBoolean(false), false);
         }
     }
 
@@ -187,6 +188,9 @@ public final class PeftAdapter {
         for (LoraAdapter a : lora.adapters()) {
             out.put(a.keyA(), a.a().getShape().getShape());
             out.put(a.keyB(), a.b().getShape().getShape());
+            if (a.magnitude() != null) {
+                out.put(a.keyMagnitude(), a.magnitude().getShape().getShape());
+            }
         }
         return out;
     }

@@ -71,7 +71,16 @@ public final class LoraModel implements AutoCloseable {
             }
             NDArray a = manager.create(aInit, new Shape(r, in));
             NDArray b = manager.zeros(new Shape(out, r), DataType.FLOAT32);
-            LoraAdapter adapter = new LoraAdapter(linear.path(), a, b, settings.scaling(), settings.dropout());
+            NDArray magnitude = null;
+            NDArray zeroBias = null;
+            if (settings.useDora()) {
+                // m starts at ||W + s B A||_row = ||W||_row (B = 0), so DoRA also starts equal to the base model
+                magnitude = base.kernels().rowNorm(linear.weight());
+                magnitude.attach(manager);
+                zeroBias = manager.zeros(new Shape(1), DataType.FLOAT32);
+            }
+            LoraAdapter adapter = new LoraAdapter(linear.path(), a, b, settings.scaling(), settings.dropout(), magnitude,
+                    linear, zeroBias);
             adapters.add(adapter);
             adapted.add(linear);
         }
@@ -82,6 +91,9 @@ public final class LoraModel implements AutoCloseable {
         for (int i = 0; i < adapters.size(); i++) {
             adapters.get(i).a().setRequiresGradient(true);
             adapters.get(i).b().setRequiresGradient(true);
+            if (adapters.get(i).magnitude() != null) {
+                adapters.get(i).magnitude().setRequiresGradient(true);
+            }
             adapted.get(i).setAdapter(adapters.get(i));
         }
         return new LoraModel(base, settings, manager, Collections.unmodifiableList(adapters), Collections.unmodifiableList(adapted));
@@ -99,6 +111,9 @@ public final class LoraModel implements AutoCloseable {
         for (LoraAdapter a : adapters) {
             out.put(a.keyA(), a.a());
             out.put(a.keyB(), a.b());
+            if (a.magnitude() != null) {
+                out.put(a.keyMagnitude(), a.magnitude());
+            }
         }
         return out;
     }
@@ -119,7 +134,10 @@ public final class LoraModel implements AutoCloseable {
                 trainable, all, 100.0 * trainable / all);
     }
 
-    /** Folds every adapter into its base weight: {@code W += scaling B A} (computed in fp32, cast to W's dtype). */
+    /**
+     * Folds every adapter into its base weight, computed in fp32 and cast to W's dtype:
+     * {@code W += scaling B A}; with DoRA {@code W = m / ||W + scaling B A||_row * (W + scaling B A)}.
+     */
     public void merge() {
         mergeOrUnmerge(1);
     }
@@ -143,9 +161,22 @@ public final class LoraModel implements AutoCloseable {
                 try (NDManager scope = manager.newSubManager()) {
                     NDArray w32 = k.cast(linear.weight(), DataType.FLOAT32);
                     w32.attach(scope);
-                    NDArray delta = adapter.b().matMul(adapter.a()).mul(adapter.scaling() * sign);
+                    NDArray delta = adapter.b().matMul(adapter.a()).mul(adapter.scaling());
                     delta.attach(scope);
-                    NDArray updated = k.cast(w32.add(delta), base.dtype());
+                    NDArray result;
+                    if (adapter.magnitude() == null) {
+                        result = sign > 0 ? w32.add(delta) : w32.sub(delta);
+                    } else if (sign > 0) {
+                        NDArray adapted = w32.add(delta);
+                        NDArray factor = adapter.magnitude().div(k.rowNorm(adapted)).expandDims(1);
+                        factor.attach(manager);
+                        adapter.setMergeFactor(factor);
+                        result = adapted.mul(factor);
+                    } else {
+                        result = w32.div(adapter.mergeFactor()).sub(delta);
+                    }
+                    result.attach(scope);
+                    NDArray updated = k.cast(result, base.dtype());
                     updated.attach(base.manager());
                     linear.replaceWeight(updated);
                 }

@@ -10,6 +10,7 @@ import java.util.Set;
  * @param targetModules short module names (q_proj ... down_proj); {@link #ALL_LINEAR} for every
  *     linear layer of the decoder (never lm_head, as in PEFT)
  * @param bias "none" (the only mode the trainer implements so far; see docs/trainer.md)
+ * @param useDora weight-decomposed LoRA (DoRA): a trainable per-output-row magnitude on top of LoRA
  * @param gaussianInit A ~ N(0, (1/r)^2) instead of kaiming-uniform(a=sqrt(5))
  */
 public record LoraSettings(int rank, double alpha, double dropout, List<String> targetModules, String bias,
@@ -40,9 +41,6 @@ public record LoraSettings(int rank, double alpha, double dropout, List<String> 
         }
         if (!"none".equals(bias)) {
             throw new IllegalArgumentException("lora.bias \"" + bias + "\" is not supported by this trainer yet; use none");
-        }
-        if (useDora) {
-            throw new IllegalArgumentException("lora.useDora is not supported by this trainer yet; set it to false");
         }
         targetModules = List.copyOf(targetModules);
     }

@@ -128,9 +128,25 @@ public final class DecoderModel implements AutoCloseable {
         NDArray[] cosSin = rotary.cosSin(kernels, positions, x);
         for (DecoderLayer layer : layers) {
             ctx.seedLayer(layer.index);
-            x = layer.forward(x, cosSin, mask, cache, ctx);
+            x = layerForward(layer.index, x, cosSin, mask, cache, ctx);
         }
         return norm(x);
+    }
+
+    /**
+     * One layer, with its intermediate tensors owned by a scope that is closed when the layer returns:
+     * only the output stays referenced from Java. Autograd keeps what the backward needs by itself, so
+     * this frees the rest at once (without it every layer's intermediates would live until the end of
+     * the micro-batch, which also defeats gradient checkpointing).
+     */
+    public NDArray layerForward(int layer, NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache, ForwardContext ctx) {
+        NDManager outer = x.getManager();
+        try (NDManager layerScope = outer.newSubManager()) {
+            x.tempAttach(layerScope);
+            NDArray out = layers.get(layer).forward(x, cosSin, mask, cache, ctx);
+            out.attach(outer);
+            return out;
+        }
     }
 
     public NDArray embed(NDArray ids) {

@@ -40,7 +40,7 @@ public final class Generator {
         Random random = new Random(options.seed());
         List<Long> out = new ArrayList<>();
         try (NDManager scope = model.manager().newSubManager();
-                KvCache cache = new KvCache(model.config().numLayers())) {
+                KvCache cache = new KvCache(model.config().numLayers(), scope)) {
             ForwardContext ctx = ForwardContext.inference(model.kernels());
             long[] step = prompt;
             int position = 0;
@@ -55,7 +55,6 @@ public final class Generator {
                     NDArray hidden = model.hiddenStates(ids, positions, null, cache, ctx);
                     NDArray last = hidden.get(":, -1, :");
                     float[] logits = model.kernels().logits(last, model.lmHead()).toFloatArray();
-                    // keep the cache alive beyond this step's scope
                     position += step.length;
                     long next = pick(logits, options, random);
                     out.add(next);
@@ -63,17 +62,12 @@ public final class Generator {
                         break;
                     }
                     step = new long[] {next};
-                    detachCache(cache, scope);
                 }
             }
         } finally {
             JniUtils.setGradMode(grad);
         }
         return out;
-    }
-
-    private static void detachCache(KvCache cache, NDManager owner) {
-        cache.attachAll(owner);
     }
 
     static long pick(float[] logits, Options o, Random random) {

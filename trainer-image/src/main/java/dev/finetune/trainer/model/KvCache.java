@@ -7,11 +7,14 @@ public final class KvCache implements AutoCloseable {
 
     private final NDArray[] keys;
     private final NDArray[] values;
+    private final ai.djl.ndarray.NDManager owner;
     private int length;
 
-    public KvCache(int layers) {
+    /** @param owner keeps the cached tensors alive across steps (layer scopes close their own tensors) */
+    public KvCache(int layers, ai.djl.ndarray.NDManager owner) {
         keys = new NDArray[layers];
         values = new NDArray[layers];
+        this.owner = owner;
     }
 
     /** Appends this step's k/v [B, Hkv, T, D] for {@code layer} and returns the full history. */
@@ -19,6 +22,8 @@ public final class KvCache implements AutoCloseable {
         if (keys[layer] == null) {
             keys[layer] = k;
             values[layer] = v;
+            k.attach(owner);
+            v.attach(owner);
         } else {
             NDArray nk = kernels.cat(keys[layer], k, 2);
             NDArray nv = kernels.cat(values[layer], v, 2);
@@ -26,21 +31,13 @@ public final class KvCache implements AutoCloseable {
             values[layer].close();
             keys[layer] = nk;
             values[layer] = nv;
+            nk.attach(owner);
+            nv.attach(owner);
         }
         if (layer == keys.length - 1) {
             length = Math.toIntExact(keys[layer].getShape().get(2));
         }
         return new NDArray[] {keys[layer], values[layer]};
-    }
-
-    /** Moves the cached tensors to {@code manager} so they outlive the step that produced them. */
-    void attachAll(ai.djl.ndarray.NDManager manager) {
-        for (int i = 0; i < keys.length; i++) {
-            if (keys[i] != null) {
-                keys[i].attach(manager);
-                values[i].attach(manager);
-            }
-        }
     }
 
     /** Number of cached positions. */

@@ -47,6 +47,22 @@ public final class Kernels implements AutoCloseable {
               def lora_delta(self, x: Tensor, base: Tensor, a: Tensor, b: Tensor, scaling: float, dropout: float, train: bool) -> Tensor:
                 xd = torch.dropout(x.to(a.dtype), dropout, train)
                 return (base + torch.linear(torch.linear(xd, a), b) * scaling).to(base.dtype)
+              def dora_delta(self, x: Tensor, base: Tensor, weight: Tensor, bias: Tensor, a: Tensor, b: Tensor, magnitude: Tensor, scaling: float, dropout: float, train: bool) -> Tensor:
+                xd = x.to(a.dtype)
+                w = weight.to(a.dtype)
+                lora_weight = torch.matmul(b, a)
+                weight_norm = torch.linalg_vector_norm(w + scaling * lora_weight.detach(), 2, [1], False).detach()
+                mag = (magnitude / weight_norm).view([1, -1])
+                if train and dropout > 0.0:
+                  xd = torch.dropout(xd, dropout, train)
+                  base_result = torch.linear(xd, w)
+                else:
+                  base_result = base.to(a.dtype) - bias.to(a.dtype)
+                lora_result = torch.linear(torch.linear(xd, a), b)
+                result_dora = (mag - 1) * base_result + mag * lora_result * scaling
+                return (base + result_dora).to(base.dtype)
+              def row_norm(self, w: Tensor) -> Tensor:
+                return torch.linalg_vector_norm(w.to(6), 2, [1], False)
               def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
                 dtype = x.dtype
                 h = x.to(6)
@@ -164,6 +180,23 @@ public final class Kernels implements AutoCloseable {
     public NDArray loraDelta(NDArray x, NDArray base, NDArray a, NDArray b, double scaling, double dropout, boolean train) {
         return adopt(x, call("lora_delta", t(x), t(base), t(a), t(b),
                 ScriptMethodCalls.real(scaling), ScriptMethodCalls.real(dropout), ScriptMethodCalls.bool(train)));
+    }
+
+    /**
+     * DoRA (PEFT {@code DoraLinearLayer}): {@code base + (m/||W + s BA||_row - 1) * Wx + m/||.|| * s B A x}, the
+     * norm detached as in the paper (section 4.3); computed in the adapter's dtype, cast back to base's.
+     * {@code bias} is the base layer's bias (a zero vector when it has none): PEFT removes it from the
+     * scaled base term.
+     */
+    public NDArray doraDelta(NDArray x, NDArray base, NDArray weight, NDArray bias, NDArray a, NDArray b,
+            NDArray magnitude, double scaling, double dropout, boolean train) {
+        return adopt(x, call("dora_delta", t(x), t(base), t(weight), t(bias), t(a), t(b), t(magnitude),
+                ScriptMethodCalls.real(scaling), ScriptMethodCalls.real(dropout), ScriptMethodCalls.bool(train)));
+    }
+
+    /** fp32 L2 norm of each row of a matrix (DoRA's column-wise weight norm in nn.Linear layout). */
+    public NDArray rowNorm(NDArray w) {
+        return adopt(w, call("row_norm", t(w)));
     }
 
     public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {

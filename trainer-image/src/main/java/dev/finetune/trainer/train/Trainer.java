@@ -292,7 +292,7 @@ public final class Trainer {
         for (int l = 0; l < layers; l++) {
             inputs[l] = x;
             ctx.seedLayer(l);
-            x = model.layers().get(l).forward(x, cosSin, mask, null, ctx);
+            x = model.layerForward(l, x, cosSin, mask, null, ctx);
         }
         NDArray top = leaf(x);
         NDArray hidden;
@@ -304,19 +304,27 @@ public final class Trainer {
         }
         double nll = loss.backward(hidden, targets, gradScale);
         NDArray upstream = top.getGradient();
+        NDManager outer = ids.getManager();
         for (int l = layers - 1; l >= 0; l--) {
-            NDArray in = leaf(inputs[l]);
-            NDArray out;
-            JniUtils.setGradMode(true);
-            try {
-                ctx.seedLayer(l);
-                out = model.layers().get(l).forward(in, cosSin, mask, null, ctx);
-            } finally {
-                JniUtils.setGradMode(false);
-            }
-            JniUtils.backward((PtNDArray) out, (PtNDArray) upstream, false, false);
-            if (l > 0) {
-                upstream = in.getGradient();
+            // everything of this layer's recomputation is freed before the next layer down is recomputed
+            try (NDManager layerScope = outer.newSubManager()) {
+                NDArray in = leaf(inputs[l]);
+                in.attach(layerScope);
+                NDArray out;
+                JniUtils.setGradMode(true);
+                try {
+                    ctx.seedLayer(l);
+                    out = model.layers().get(l).forward(in, cosSin, mask, null, ctx);
+                } finally {
+                    JniUtils.setGradMode(false);
+                }
+                JniUtils.backward((PtNDArray) out, (PtNDArray) upstream, false, false);
+                upstream.close();
+                inputs[l].close();
+                if (l > 0) {
+                    upstream = in.getGradient();
+                    upstream.attach(outer);
+                }
             }
         }
         return nll;
