@@ -68,7 +68,7 @@ class TokenizationThroughputIT {
         spec.setEvalSplit(0.0);
         spec.setTrainOn(TrainOn.ALL_ASSISTANT_TURNS);
         var tokenizer = TestModels.tokenizer(TestModels.LLAMA3);
-        DatasetPipeline.prepare(spec, new TrainingSpec(), tokenizer, generate(dir.resolve(".."), 200), null, 0, 1); // warm-up
+        DatasetPipeline.prepare(spec, new TrainingSpec(), tokenizer, generate(Files.createDirectories(dir.resolve("warm-up")), 200), null, 0, 1); // warm-up
         long t0 = System.nanoTime();
         PreparedDataset d = DatasetPipeline.prepare(spec, new TrainingSpec(), tokenizer, data, null, 0, 1);
         double seconds = (System.nanoTime() - t0) / 1e9;
