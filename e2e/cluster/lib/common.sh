@@ -12,7 +12,7 @@ E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"        # .../e2e
 CLUSTER_DIR="$E2E_ROOT/cluster"
 IMAGES_DIR="$E2E_ROOT/images"
 # The build cache survives 'down' and is shared by every checkout on the machine.
-CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/finetune-e2e"
+CACHE_ROOT="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/finetune-e2e"
 # Everything a running cluster owns lives here; 'down' deletes it.
 STATE_DIR="${FINETUNE_E2E_STATE:-/var/lib/finetune-e2e}"
 RUN_DIR="$STATE_DIR/run"        # pid files
