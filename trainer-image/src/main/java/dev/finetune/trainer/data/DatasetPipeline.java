@@ -206,7 +206,7 @@ public final class DatasetPipeline {
                 continue;
             }
             DatasetFormat format = spec.getFormat() == null || spec.getFormat() == DatasetFormat.AUTO
-                    ? formats.detect(records.getFirst()) : spec.getFormat();
+                    ? detect(formats, records, skip) : spec.getFormat();
             loaded.formats.merge(format.name().toLowerCase(Locale.ROOT), records.size(), Integer::sum);
             IntStream indices = IntStream.range(0, records.size());
             if (records.size() >= PARALLEL_THRESHOLD) {
@@ -228,6 +228,22 @@ public final class DatasetPipeline {
             }
         }
         return loaded;
+    }
+
+    /** The format of a file: its first record's, or with skipping on, the first record whose format is recognisable. */
+    private static DatasetFormat detect(Formats formats, List<RawRecord> records, boolean skip) {
+        DatasetException first = null;
+        for (RawRecord r : records) {
+            try {
+                return formats.detect(r);
+            } catch (DatasetException e) {
+                if (!skip) {
+                    throw e;
+                }
+                first = first == null ? e : first;
+            }
+        }
+        throw first;
     }
 
     private static Outcome encodeOne(RawRecord raw, DatasetFormat format, DatasetSpec spec, Formats formats,
