@@ -15,6 +15,8 @@ import java.util.Map;
 @JsonClassDescription("The training data and how it becomes token ids and labels.")
 @ValidationRule(value = "!(has(self.evalSplit) && has(self.evalPath))",
         message = "set either dataset.evalSplit (hold out a fraction) or dataset.evalPath (a separate eval file), not both")
+@ValidationRule(value = "!self.splitTurns || self.trainOn == 'allAssistantTurns'",
+        message = "dataset.splitTurns makes one sample per assistant turn, which only applies with dataset.trainOn: allAssistantTurns")
 @ValidationRule(value = "!has(self.evalPath) || !self.evalPath.startsWith('/')",
         message = "dataset.evalPath must be relative to the dataset volume's root")
 public class DatasetSpec {
@@ -62,8 +64,9 @@ public class DatasetSpec {
 
     @Default("model")
     @Pattern("^[a-z0-9][a-z0-9._-]*$")
-    @JsonPropertyDescription("Chat template: `model` uses the model's own (tokenizer_config.json chat_template); or a named "
-            + "one: chatml, llama3, alpaca, zephyr.")
+    @JsonPropertyDescription("Chat template: `model` uses the model's own (tokenizer_config.json chat_template; a model "
+            + "without one gets the named template its vocabulary was made for, reported); or a named one: chatml, llama3, "
+            + "alpaca, zephyr, mistral.")
     private String template = "model";
 
     @JsonPropertyDescription("Passed to templates that support it (Qwen3): true renders reasoning blocks, false the empty "
@@ -77,6 +80,12 @@ public class DatasetSpec {
     @Default("allAssistantTurns")
     @JsonPropertyDescription("Which tokens are learned: allAssistantTurns, lastAssistantTurn, or promptAndCompletion.")
     private TrainOn trainOn = TrainOn.ALL_ASSISTANT_TURNS;
+
+    @Default("false")
+    @JsonPropertyDescription("Train each assistant turn as its own sample, the conversation before it as the prompt. "
+            + "Needed for multi-turn data with templates that render earlier turns differently from the newest one "
+            + "(Qwen3 drops earlier reasoning); without it such records are refused.")
+    private boolean splitTurns = false;
 
     @Size(max = 32)
     @JsonPropertyDescription("Rename record fields to the format's names, e.g. {instruction: question, output: answer}.")
@@ -215,5 +224,13 @@ public class DatasetSpec {
 
     public void setSelection(DataSelection selection) {
         this.selection = selection;
+    }
+
+    public boolean isSplitTurns() {
+        return splitTurns;
+    }
+
+    public void setSplitTurns(boolean splitTurns) {
+        this.splitTurns = splitTurns;
     }
 }

@@ -112,6 +112,9 @@ class BadSpecsAreRejectedTest {
                         "spec.lora.targetModules", "should have at least 1 items"),
                 bad("keeping no checkpoint", m -> at(m, "spec.output").put("keepCheckpoints", 0),
                         "spec.output.keepCheckpoints", "should be greater than or equal to 1"),
+                bad("split turns while training on prompt and completion", m -> at(m, "spec.dataset").put("splitTurns", true)
+                                .put("trainOn", "promptAndCompletion"),
+                        "spec.dataset", "dataset.splitTurns makes one sample per assistant turn"),
                 bad("template name with spaces", m -> at(m, "spec.dataset").put("template", "My Template"),
                         "spec.dataset.template", "should match"));
     }

@@ -213,6 +213,7 @@ public final class DatasetPipeline {
                 indices = indices.parallel();
             }
             List<Outcome> outcomes = indices.mapToObj(k -> encodeOne(records.get(k), format, spec, formats, encoder, tokenizer))
+                    .flatMap(List::stream)
                     .toList();
             for (Outcome o : outcomes) {
                 if (o.error != null) {
@@ -246,30 +247,40 @@ public final class DatasetPipeline {
         throw first;
     }
 
-    private static Outcome encodeOne(RawRecord raw, DatasetFormat format, DatasetSpec spec, Formats formats,
+    /** The samples of one record: one, or with dataset.splitTurns one per assistant turn; or the record's error. */
+    private static List<Outcome> encodeOne(RawRecord raw, DatasetFormat format, DatasetSpec spec, Formats formats,
             ConversationEncoder encoder, ModelTokenizer tokenizer) {
         try {
             Conversation c = formats.convert(format, raw);
-            EncodedSample chosen = encoder.encode(c);
+            List<EncodedSample> turns = spec.isSplitTurns() ? encoder.encodeEachAssistantTurn(c) : List.of(encoder.encode(c));
             EncodedSample rejected = c.isText() ? null : encoder.encodeRejected(c);
-            int max = spec.getMaxSeqLength();
-            int length = chosen.length();
-            if (!spec.isTruncation()) {
-                int longest = Math.max(length, rejected == null ? 0 : rejected.length());
-                if (longest > max) {
-                    throw new DatasetException(raw.location(), null, "sample is " + longest
-                            + " tokens after the chat template, longer than dataset.maxSeqLength " + max,
-                            "raise dataset.maxSeqLength, shorten the record, set dataset.truncation: true, or "
-                                    + "dataset.skipInvalidRecords: true to drop such records");
-                }
+            List<Outcome> outcomes = new ArrayList<>();
+            for (int k = 0; k < turns.size(); k++) {
+                // A preference record's rejected reply replaces its last assistant turn, so it goes with the last sample.
+                outcomes.add(new Outcome(sample(raw, c, spec, turns.get(k), k == turns.size() - 1 ? rejected : null), null));
             }
-            TokenizedSample s = new TokenizedSample(cut(chosen.inputIds(), max), cut(chosen.labels(), max), raw.location(),
-                    length, c.scores(), rejected == null ? null : cut(rejected.inputIds(), max),
-                    rejected == null ? null : cut(rejected.labels(), max));
-            return new Outcome(s, null);
+            return outcomes;
         } catch (DatasetException e) {
-            return new Outcome(null, e);
+            return List.of(new Outcome(null, e));
         }
+    }
+
+    private static TokenizedSample sample(RawRecord raw, Conversation c, DatasetSpec spec, EncodedSample chosen,
+            EncodedSample rejected) {
+        int max = spec.getMaxSeqLength();
+        int length = chosen.length();
+        if (!spec.isTruncation()) {
+            int longest = Math.max(length, rejected == null ? 0 : rejected.length());
+            if (longest > max) {
+                throw new DatasetException(raw.location(), null, "sample is " + longest
+                        + " tokens after the chat template, longer than dataset.maxSeqLength " + max,
+                        "raise dataset.maxSeqLength, shorten the record, set dataset.truncation: true, or "
+                                + "dataset.skipInvalidRecords: true to drop such records");
+            }
+        }
+        return new TokenizedSample(cut(chosen.inputIds(), max), cut(chosen.labels(), max), raw.location(),
+                length, c.scores(), rejected == null ? null : cut(rejected.inputIds(), max),
+                rejected == null ? null : cut(rejected.labels(), max));
     }
 
     private static int[] cut(int[] a, int max) {

@@ -57,6 +57,24 @@ class DatasetPipelineTest {
     }
 
     @Test
+    void splitTurnsTurnsEachAssistantTurnOfAMultiTurnRecordIntoASample() throws IOException {
+        Path data = dir.resolve("chats.jsonl");
+        Files.writeString(data, """
+                {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}, \
+                {"role": "user", "content": "3+3?"}, {"role": "assistant", "content": "6"}]}
+                {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+                """);
+        DatasetSpec s = spec();
+        s.setEvalSplit(0.0);
+        s.setSplitTurns(true);
+
+        PreparedDataset split = prepare(s, training(1, 2), data, null, 0, 1);
+
+        assertThat(split.train()).hasSize(3);
+        assertThat(split.report().recordsRead()).isEqualTo(2);
+    }
+
+    @Test
     void splitsReportsAndIsDeterministic() throws IOException {
         Path data = alpaca("d.jsonl", 20);
         PreparedDataset a = prepare(spec(), training(7, 4), data, null, 0, 1);

@@ -61,7 +61,30 @@ public final class ConversationEncoder {
     }
 
     public EncodedSample encode(Conversation c) {
-        return c.isText() ? encodeText(c.text()) : encodeChat(c, c.messages());
+        return c.isText() ? encodeText(c.text()) : encodeChat(c, c.messages(), trainOn);
+    }
+
+    /**
+     * One sample per assistant turn (dataset.splitTurns): the conversation up to and including turn k, only
+     * turn k learned. Each turn is then rendered as the newest one, exactly as at generation time, so
+     * templates that rewrite earlier turns (Qwen3) train on what the model really produces.
+     */
+    public List<EncodedSample> encodeEachAssistantTurn(Conversation c) {
+        if (c.isText()) {
+            return List.of(encodeText(c.text()));
+        }
+        List<Message> messages = c.messages();
+        List<EncodedSample> samples = new ArrayList<>();
+        for (int k = 0; k < messages.size(); k++) {
+            if (messages.get(k).role() == Role.ASSISTANT) {
+                samples.add(encodeChat(c, messages.subList(0, k + 1), TrainOn.LAST_ASSISTANT_TURN));
+            }
+        }
+        if (samples.isEmpty()) {
+            throw new DatasetException(c.location(), "messages", "no assistant turn, so nothing would be learned",
+                    "add the assistant's reply, or drop the record");
+        }
+        return samples;
     }
 
     /** The rejected reply of a preference record, encoded like the chosen one; null for other records. */
@@ -71,7 +94,7 @@ public final class ConversationEncoder {
         }
         List<Message> m = new ArrayList<>(c.messages());
         m.set(m.size() - 1, Message.assistant(c.rejected()));
-        return encodeChat(c, m);
+        return encodeChat(c, m, trainOn);
     }
 
     private EncodedSample encodeText(String text) {
@@ -99,7 +122,7 @@ public final class ConversationEncoder {
         return new EncodedSample(ids, labels, rendered, List.of(new int[] {bos.length(), rendered.length()}));
     }
 
-    private EncodedSample encodeChat(Conversation c, List<Message> original) {
+    private EncodedSample encodeChat(Conversation c, List<Message> original, TrainOn trainOn) {
         List<Message> messages = original;
         if (systemPrompt != null && messages.stream().noneMatch(m -> m.role() == Role.SYSTEM)) {
             messages = new ArrayList<>(messages);
@@ -176,7 +199,7 @@ public final class ConversationEncoder {
                         + "when assistant turn " + k + " is the newest (e.g. Qwen3 drops <think> blocks and adds empty ones "
                         + "depending on the position of the last user turn), so its learned tokens would not match what the "
                         + "model generates",
-                "set dataset.trainOn: lastAssistantTurn, or split each conversation into one record per assistant turn, "
+                "set dataset.splitTurns: true (one sample per assistant turn), or dataset.trainOn: lastAssistantTurn, "
                         + "or use a template that renders turns the same everywhere (e.g. dataset.template: chatml)");
     }
 

@@ -77,6 +77,28 @@ class ConversationEncoderTest {
     }
 
     @Test
+    void qwen3MultiTurnSplitIntoOneSamplePerTurnLearnsEachTurnAsGenerated() {
+        Conversation c = chat(Message.user("2+2?"), Message.assistant("4"), Message.user("3+3?"), Message.assistant("6"));
+
+        List<EncodedSample> turns = encoder(qwen3, TrainOn.ALL_ASSISTANT_TURNS, null).encodeEachAssistantTurn(c);
+
+        assertThat(turns).hasSize(2);
+        // each turn is the newest one in its sample, so it carries the (empty) think block Qwen3 generates
+        assertThat(learnedRuns(qwen3, turns.get(0))).containsExactly("<think>\n\n</think>\n\n4<|im_end|>");
+        assertThat(learnedRuns(qwen3, turns.get(1))).containsExactly("<think>\n\n</think>\n\n6<|im_end|>");
+        // the second sample's prompt holds the first exchange, with the earlier reasoning dropped as Qwen3 renders it
+        assertThat(turns.get(1).renderedText()).startsWith("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n");
+        assertThat(turns.get(1).inputIds()[lastLearned(turns.get(1))]).isEqualTo(151645);
+    }
+
+    @Test
+    void refusalNamesSplitTurnsAsTheFix() {
+        Conversation c = chat(Message.user("2+2?"), Message.assistant("4"), Message.user("3+3?"), Message.assistant("6"));
+        assertThatThrownBy(() -> encoder(qwen3, TrainOn.ALL_ASSISTANT_TURNS, null).encode(c))
+                .isInstanceOfSatisfying(DatasetException.class, e -> assertThat(e.hint()).contains("dataset.splitTurns: true"));
+    }
+
+    @Test
     void qwen3MultiTurnLastTurnOnly() {
         Conversation c = chat(Message.user("2+2?"), Message.assistant("4"), Message.user("3+3?"), Message.assistant("6"));
         EncodedSample s = encoder(qwen3, TrainOn.LAST_ASSISTANT_TURN, false).encode(c);
