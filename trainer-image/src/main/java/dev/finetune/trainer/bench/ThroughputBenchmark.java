@@ -53,7 +53,7 @@ public final class ThroughputBenchmark {
 
         Path dir = Files.createTempDirectory("finetune-bench-");
         writeModel(dir, hidden, layers, heads, kvHeads, intermediate, vocab);
-        DataType dtype = precision.equals("bf16") ? DataType.BFLOAT16 : DataType.FLOAT32;
+        DataType dtype = dev.finetune.trainer.model.ComputeDtype.parse(precision);
         Random random = new Random(1);
         BatchSource source = new BatchSource() {
             @Override

@@ -168,12 +168,7 @@ public final class FinetuneCli implements Callable<Integer> {
         String precision;
 
         DataType dtype() {
-            return switch (precision.toLowerCase(Locale.ROOT)) {
-                case "fp32", "float32" -> DataType.FLOAT32;
-                case "bf16", "bfloat16" -> DataType.BFLOAT16;
-                case "fp16", "float16" -> DataType.FLOAT16;
-                default -> throw new IllegalArgumentException("--precision must be fp32, bf16 or fp16, not " + precision);
-            };
+            return dev.finetune.trainer.model.ComputeDtype.parse(precision);
         }
     }
 

@@ -338,11 +338,7 @@ public final class FineTuneRun {
     }
 
     static DataType dtype(TrainingSpec t) {
-        return switch (t.getPrecision()) {
-            case BF16 -> DataType.BFLOAT16;
-            case FP16 -> DataType.FLOAT16;
-            case FP32 -> DataType.FLOAT32;
-        };
+        return dev.finetune.trainer.model.ComputeDtype.parse(t.getPrecision().name());
     }
 
     private static String stageName(List<StagePlan> stages, int epoch) {

@@ -33,8 +33,7 @@ class Bf16GuardTest {
     /** Classes allowed to name DataType.BFLOAT16 (dtype mapping and the kernels that handle it). */
     static final Set<String> MAY_NAME_BF16 = Set.of(
             "dev/finetune/trainer/script/Kernels",
-            "dev/finetune/trainer/run/FineTuneRun",
-            "dev/finetune/trainer/cli/FinetuneCli$ModelOptions");
+            "dev/finetune/trainer/model/ComputeDtype");
 
     static List<Path> trainerClasses() throws IOException, URISyntaxException {
         Path root = Path.of(dev.finetune.trainer.script.Kernels.class.getProtectionDomain().getCodeSource().getLocation().toURI());
