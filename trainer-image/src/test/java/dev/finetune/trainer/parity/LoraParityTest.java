@@ -1,7 +1,6 @@
 package dev.finetune.trainer.parity;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -25,10 +24,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * LoRA and rsLoRA against PEFT 0.17.1 with fixed, non-zero adapter weights
+ * LoRA, rsLoRA and DoRA against PEFT 0.17.1 with fixed, non-zero adapter weights (and, for DoRA, a
+ * magnitude vector that differs from the row norms of the adapted weight)
  * ({@code goldens/parity/<arch>/<case>/}): the adapter PEFT saved is loaded into the Java model and must
  * give PEFT's logits and merged weights; an adapter the Java trainer writes must have PEFT's keys,
- * shapes and config. DoRA goldens exist too; the trainer rejects DoRA so far (see the last test).
+ * shapes and config.
  */
 class LoraParityTest {
 
@@ -47,9 +47,13 @@ class LoraParityTest {
         return Goldens.strings(Goldens.index().get("lora_cases"));
     }
 
-    /** Every LoRA case the trainer implements (plain LoRA and rsLoRA); DoRA is not implemented yet. */
+    /** Every LoRA case: plain LoRA, rsLoRA and DoRA, all-linear and q_proj+v_proj. */
     static List<String> cases() {
-        return allCases().stream().filter(c -> !meta(c).get("use_dora").asBoolean()).toList();
+        return allCases();
+    }
+
+    static List<String> doraCases() {
+        return allCases().stream().filter(c -> meta(c).get("use_dora").asBoolean()).toList();
     }
 
     /** The settings a user would write in the FineTuneJob for this case. */
@@ -128,6 +132,7 @@ class LoraParityTest {
         assertThat(read.rank()).isEqualTo(expected.rank());
         assertThat(read.alpha()).isEqualTo(expected.alpha());
         assertThat(read.useRslora()).isEqualTo(expected.useRslora());
+        assertThat(read.useDora()).isEqualTo(expected.useDora());
         assertThat(read.scaling()).isEqualTo(expected.scaling());
         assertThat(new TreeSet<>(read.resolvedTargets())).containsExactlyElementsOf(new TreeSet<>(expected.resolvedTargets()));
     }
@@ -170,19 +175,12 @@ class LoraParityTest {
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
-    /**
-     * Tripwire: DoRA goldens (PEFT's magnitude vectors, detached norm, biases outside the scaling) are
-     * committed but not compared because the trainer rejects {@code useDora}. When DoRA lands this test
-     * fails: include the DoRA cases in {@link #cases()} and compare them.
-     */
+    /** DoRA is compared on biased layers too (qwen2 q/k/v biases, llama attention_bias + mlp_bias). */
     @Test
-    void doraGoldensWaitForTrainerSupport() {
-        List<String> dora = allCases().stream().filter(c -> meta(c).get("use_dora").asBoolean()).toList();
-        assertThat(dora).isNotEmpty();
-        assertThat(cases()).hasSize(allCases().size() - dora.size()).isNotEmpty();
-        assertThatThrownBy(() -> settings(meta(dora.getFirst())))
-                .as("DoRA is accepted now: compare the DoRA goldens in LoraParityTest (and train-llama-dora)")
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("useDora");
+    void doraCasesIncludeBiasedLayers() {
+        List<String> archs = doraCases().stream().map(c -> c.substring(0, c.indexOf('/'))).distinct().toList();
+        assertThat(archs).contains("llama", "llama-tied-rope3", "qwen2");
+        assertThat(doraCases()).allSatisfy(c -> assertThat(peftShapes(c).keySet())
+                .anyMatch(k -> k.endsWith(".lora_magnitude_vector")));
     }
 }

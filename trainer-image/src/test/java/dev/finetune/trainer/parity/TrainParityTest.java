@@ -237,6 +237,25 @@ class TrainParityTest {
         compareState(name, 5, run);
     }
 
+    /** DoRA: 5 steps training lora_A, lora_B and the magnitude vectors of q_proj and v_proj. */
+    @Test
+    void fiveAdamWStepsOfDoraMatchTorch() {
+        String name = "train-llama-dora";
+        JsonNode log = Goldens.json(root().resolve(name).resolve("golden.json")).get("log");
+        Run run = train(name, 0);
+        assertThat(run.steps()).hasSize(log.size());
+        for (int i = 0; i < log.size(); i++) {
+            JsonNode hf = log.get(i);
+            StepMetrics java = run.steps().get(i);
+            String at = String.format(Locale.ROOT, "%s step %d", name, i + 1);
+            Tolerance.of("lr").check(at + " lr", java.learningRate(), hf.get("lr").asDouble());
+            Tolerance.of("loss").check(at + " loss", java.loss(), hf.get("loss").asDouble());
+            Tolerance.of("grad_norm").check(at + " grad norm", java.gradNorm(), hf.get("grad_norm_before_clip").asDouble());
+        }
+        assertThat(run.params().keySet()).anyMatch(k -> k.endsWith(".lora_magnitude_vector"));
+        compareState(name, 5, run);
+    }
+
     /** Gradient checkpointing (recompute each layer in backward) must not change the numbers. */
     @Test
     void gradientCheckpointingGivesTheSameFiveSteps() {
