@@ -168,6 +168,8 @@ def hf_side(args):
             att[i, :n] = 1
         return {"input_ids": ids, "attention_mask": att, "labels": lab}
 
+    from transformers import set_seed
+    set_seed(HP["seed"])  # LoRA A's kaiming init draws from torch's RNG: same seed, same start, every run
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(r=HP["rank"], lora_alpha=HP["alpha"], lora_dropout=HP["dropout"],
                                              target_modules=HP["target"], task_type="CAUSAL_LM"))
@@ -339,7 +341,8 @@ def main():
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "side-by-side.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot(j0, h0, args.results / "loss-curves.png",
-         f"Llama {params / 1e6:.0f}M, LoRA r{HP['rank']} all-linear, {args.threads} threads: Java trainer vs HF Trainer + PEFT")
+         f"Llama {params / 1e6:.1f}M, LoRA r{HP['rank']} all-linear, {args.threads} thread(s) each: "
+         "Java trainer vs HF Trainer + PEFT")
     print(json.dumps({k: summary[k] for k in ("ratio_tokens_per_second_java_over_hf", "ratio_peak_rss_java_over_hf",
                                                "ratio_wall_java_over_hf")}, indent=2))
     print(f"Java {jt:.0f} tok/s, HF {ht:.0f} tok/s; results in {args.results}")
