@@ -175,4 +175,24 @@ class FinetuneCliTest {
         assertThat(noModel.code()).isEqualTo(FailureReason.BAD_MODEL.exitCode());
         assertThat(noModel.err()).contains("config.json");
     }
+
+    @Test
+    void runsATrainerConfigFileLikeAWorkerPod() throws Exception {
+        Path yaml = tmp.resolve("job-config.yaml");
+        Files.writeString(yaml, job(1, "    maxSteps: 3").replace("runs/cli-test", "runs/from-config").replace("merge: true", "merge: false"));
+        dev.finetune.api.v1alpha1.FineTuneJob job = dev.finetune.api.trainer.TrainerJson.readJob(yaml);
+        java.util.Map<String, Path> roots = java.util.Map.of("models", models, "data", data, "outputs", outputs);
+        dev.finetune.api.trainer.TrainerConfig config = dev.finetune.api.trainer.TrainerConfigs.forLocalRun(job,
+                roots::get, null);
+        Path configFile = tmp.resolve("trainer-config.json");
+        Files.writeString(configFile, dev.finetune.api.trainer.TrainerJson.write(config));
+        Outcome o = cli("run", "--config", configFile.toString());
+        assertThat(o.code()).as(o.out() + o.err()).isEqualTo(0);
+        Path run = outputs.resolve("runs/from-config");
+        JsonNode progress = new ObjectMapper().readTree(run.resolve("progress.json").toFile());
+        assertThat(progress.path("state").asText()).isEqualTo("SUCCEEDED");
+        assertThat(progress.path("progress").path("step").asLong()).isEqualTo(3);
+        assertThat(progress.path("progress").path("totalSteps").asLong()).isEqualTo(3);
+        assertThat(run.resolve("adapter/adapter_config.json")).exists();
+    }
 }

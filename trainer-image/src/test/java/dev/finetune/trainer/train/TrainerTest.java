@@ -341,4 +341,60 @@ class TrainerTest {
             }
         }
     }
+
+    @Test
+    void aNanInTheModelStopsTrainingWithNanLoss() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        // poison one embedding row that the data uses
+        try (var f = dev.finetune.trainer.safetensors.SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            dev.finetune.trainer.safetensors.SafetensorsWriter w = new dev.finetune.trainer.safetensors.SafetensorsWriter();
+            for (var e : f.entries().values()) {
+                float[] v = f.readFloats(e.name());
+                if (e.name().equals("model.embed_tokens.weight")) {
+                    java.util.Arrays.fill(v, Float.NaN);
+                }
+                w.addFloats(e.name(), "F32", e.shape(), v);
+            }
+            w.write(dir.resolve("poisoned.safetensors"));
+        }
+        java.nio.file.Files.move(dir.resolve("poisoned.safetensors"), dir.resolve("model.safetensors"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+            Trainer trainer = new Trainer(lora, settings(1, 1, false), new SyntheticBatches(4, 2, 64, 1), List.of(), List.of());
+            org.assertj.core.api.Assertions.assertThatThrownBy(trainer::run)
+                    .isInstanceOf(TrainingException.class)
+                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("NAN_LOSS"))
+                    .hasMessageContaining("step 1");
+        }
+    }
+
+    @Test
+    void evaluatesEveryNStepsAndStopsAtMaxSteps() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        List<Batch> eval = new SyntheticBatches(4, 4, 64, 12).inOrder();
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+            TrainingSettings s = new TrainingSettings(3, 1e-3, LrSchedule.Kind.LINEAR, null, 0.25, 1, 1.0, 0, false, 42, 1,
+                    2, 5, 0, 0);
+            List<Long> logged = new ArrayList<>();
+            Trainer trainer = new Trainer(lora, s, new SyntheticBatches(16, 4, 64, 1), eval, List.of(new TrainingListener() {
+                @Override
+                public void onStep(Trainer t, StepMetrics metrics) {
+                    logged.add(metrics.step());
+                }
+            }));
+            assertThat(trainer.totalSteps()).isEqualTo(5);
+            assertThat(trainer.schedule().warmupSteps()).isEqualTo(2); // ceil(0.25 * 5)
+            TrainingState end = trainer.run();
+            assertThat(logged).containsExactly(1L, 2L, 3L, 4L, 5L);
+            // mid-epoch evaluations at steps 2 (epoch 1 of 4 steps has steps 1-4: eval at 2, epoch end at 4), then
+            // step 5 is maxSteps inside epoch 2: its epoch-end evaluation closes the run
+            assertThat(end.history()).extracting(EvalRecord::step).containsExactly(2L, 4L, 5L);
+            assertThat(end.history()).extracting(EvalRecord::epochEnd).containsExactly(false, true, true);
+            assertThat(end.globalStep()).isEqualTo(5);
+        }
+    }
 }
