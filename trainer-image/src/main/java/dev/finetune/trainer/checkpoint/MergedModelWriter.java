@@ -50,8 +50,8 @@ public final class MergedModelWriter {
                 }
                 for (Linear linear : layer.linears()) {
                     add(w, model, linear.path() + ".weight", linear.weight(), dtype);
-                    if (linear.bias() != null) {
-                        add(w, model, linear.path() + ".bias", linear.bias(), dtype);
+                    if (linear.effectiveBias() != null) {
+                        add(w, model, linear.path() + ".bias", linear.effectiveBias(), dtype);
                     }
                 }
             }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.finetune.trainer.lora.LoraAdapter;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.safetensors.DType;
@@ -58,7 +57,7 @@ public final class PeftAdapter {
         }
 
         public LoraSettings settings() {
-            return new LoraSettings(rank(), alpha(), 0.0, targetModules(), "none", rslora(),
+            return new LoraSettings(rank(), alpha(), 0.0, targetModules(), config.path("bias").asText("none"), rslora(),
                     config.path("use_dora").asBoolean(false), false);
         }
     }
@@ -185,13 +184,7 @@ public final class PeftAdapter {
     /** Expected PEFT keys and shapes for a LoRA model. */
     public static Map<String, long[]> expectedShapes(LoraModel lora) {
         Map<String, long[]> out = new LinkedHashMap<>();
-        for (LoraAdapter a : lora.adapters()) {
-            out.put(a.keyA(), a.a().getShape().getShape());
-            out.put(a.keyB(), a.b().getShape().getShape());
-            if (a.magnitude() != null) {
-                out.put(a.keyMagnitude(), a.magnitude().getShape().getShape());
-            }
-        }
+        lora.trainable().forEach((k, v) -> out.put(k, v.getShape().getShape()));
         return out;
     }
 }

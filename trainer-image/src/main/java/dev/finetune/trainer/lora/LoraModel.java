@@ -31,14 +31,18 @@ public final class LoraModel implements AutoCloseable {
     private final NDManager manager;
     private final List<LoraAdapter> adapters;
     private final List<Linear> adapted;
+    private final Map<String, NDArray> biases;
+    private final List<Linear> biasLayers;
 
     private LoraModel(DecoderModel base, LoraSettings settings, NDManager manager, List<LoraAdapter> adapters,
-            List<Linear> adapted) {
+            List<Linear> adapted, Map<String, NDArray> biases, List<Linear> biasLayers) {
         this.base = base;
         this.settings = settings;
         this.manager = manager;
         this.adapters = adapters;
         this.adapted = adapted;
+        this.biases = biases;
+        this.biasLayers = biasLayers;
     }
 
     /** Attaches fresh adapters; initial values are a pure function of {@code seed} and the module path. */
@@ -88,6 +92,27 @@ public final class LoraModel implements AutoCloseable {
             manager.close();
             throw new IllegalArgumentException("lora.targetModules " + settings.targetModules() + " match no layer of the model");
         }
+        // PEFT's bias modes: the chosen biases train (fp32 copies); keys follow PEFT's state dict, where an
+        // adapted layer's own bias sits under base_layer
+        Map<String, NDArray> biases = new LinkedHashMap<>();
+        List<Linear> biasLayers = new ArrayList<>();
+        if (!settings.bias().equals("none")) {
+            for (Linear linear : base.linears()) {
+                boolean isAdapted = adapted.contains(linear);
+                if (linear.bias() == null || (settings.bias().equals("lora_only") && !isAdapted)) {
+                    continue;
+                }
+                NDArray b32;
+                try (NDArray cast = base.kernels().cast(linear.bias(), DataType.FLOAT32)) {
+                    b32 = cast.duplicate();
+                }
+                b32.attach(manager);
+                b32.setRequiresGradient(true);
+                linear.setTrainableBias(b32);
+                biases.put("base_model.model." + linear.path() + (isAdapted ? ".base_layer.bias" : ".bias"), b32);
+                biasLayers.add(linear);
+            }
+        }
         for (int i = 0; i < adapters.size(); i++) {
             adapters.get(i).a().setRequiresGradient(true);
             adapters.get(i).b().setRequiresGradient(true);
@@ -96,7 +121,8 @@ public final class LoraModel implements AutoCloseable {
             }
             adapted.get(i).setAdapter(adapters.get(i));
         }
-        return new LoraModel(base, settings, manager, Collections.unmodifiableList(adapters), Collections.unmodifiableList(adapted));
+        return new LoraModel(base, settings, manager, Collections.unmodifiableList(adapters), Collections.unmodifiableList(adapted),
+                Collections.unmodifiableMap(biases), List.copyOf(biasLayers));
     }
 
     private static double gaussian(SplittableRandom random) {
@@ -115,6 +141,7 @@ public final class LoraModel implements AutoCloseable {
                 out.put(a.keyMagnitude(), a.magnitude());
             }
         }
+        out.putAll(biases);
         return out;
     }
 
@@ -126,10 +153,14 @@ public final class LoraModel implements AutoCloseable {
         return n;
     }
 
-    /** PEFT's {@code print_trainable_parameters} line. */
+    /** PEFT's {@code print_trainable_parameters} line (trained biases are base parameters: counted once). */
     public String trainableSummary() {
         long trainable = trainableParameterCount();
-        long all = base.parameterCount() + trainable;
+        long biasCount = 0;
+        for (NDArray b : biases.values()) {
+            biasCount += b.size();
+        }
+        long all = base.parameterCount() + trainable - biasCount;
         return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f",
                 trainable, all, 100.0 * trainable / all);
     }
@@ -225,6 +256,9 @@ public final class LoraModel implements AutoCloseable {
     public void close() {
         for (Linear l : adapted) {
             l.setAdapter(null);
+        }
+        for (Linear l : biasLayers) {
+            l.setTrainableBias(null);
         }
         manager.close();
     }

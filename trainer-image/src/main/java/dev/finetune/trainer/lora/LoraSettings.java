@@ -9,7 +9,8 @@ import java.util.Set;
  *
  * @param targetModules short module names (q_proj ... down_proj); {@link #ALL_LINEAR} for every
  *     linear layer of the decoder (never lm_head, as in PEFT)
- * @param bias "none" (the only mode the trainer implements so far; see docs/trainer.md)
+ * @param bias PEFT's bias mode: "none"; "all" trains every bias of the model; "lora_only" the biases of
+ *     the adapted layers (biases train in fp32 and are saved in the adapter)
  * @param useDora weight-decomposed LoRA (DoRA): a trainable per-output-row magnitude on top of LoRA
  * @param gaussianInit A ~ N(0, (1/r)^2) instead of kaiming-uniform(a=sqrt(5))
  */
@@ -17,6 +18,7 @@ public record LoraSettings(int rank, double alpha, double dropout, List<String> 
         boolean useRslora, boolean useDora, boolean gaussianInit) {
 
     public static final String ALL_LINEAR = "all-linear";
+    public static final List<String> BIAS_MODES = List.of("none", "all", "lora_only");
     public static final List<String> LINEAR_MODULES =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
@@ -39,8 +41,8 @@ public record LoraSettings(int rank, double alpha, double dropout, List<String> 
                         + LINEAR_MODULES + " or " + ALL_LINEAR);
             }
         }
-        if (!"none".equals(bias)) {
-            throw new IllegalArgumentException("lora.bias \"" + bias + "\" is not supported by this trainer yet; use none");
+        if (!BIAS_MODES.contains(bias)) {
+            throw new IllegalArgumentException("lora.bias must be one of " + BIAS_MODES + ", not \"" + bias + "\"");
         }
         targetModules = List.copyOf(targetModules);
     }

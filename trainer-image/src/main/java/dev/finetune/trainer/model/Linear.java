@@ -11,6 +11,7 @@ public final class Linear {
     private final String path;
     private NDArray weight;
     private final NDArray bias;
+    private NDArray trainableBias;
     private LinearAdapter adapter;
 
     public Linear(String path, NDArray weight, NDArray bias) {
@@ -20,7 +21,7 @@ public final class Linear {
     }
 
     public NDArray forward(NDArray x, ForwardContext context) {
-        NDArray base = context.kernels().linear(x, weight, bias);
+        NDArray base = context.kernels().linear(x, weight, effectiveBias());
         return adapter == null ? base : adapter.apply(x, base, context);
     }
 
@@ -37,8 +38,19 @@ public final class Linear {
         return weight;
     }
 
+    /** The frozen bias from the checkpoint (null when the layer has none). */
     public NDArray bias() {
         return bias;
+    }
+
+    /** The bias in use: a trained fp32 copy when LoRA trains biases, else the frozen one. */
+    public NDArray effectiveBias() {
+        return trainableBias != null ? trainableBias : bias;
+    }
+
+    /** Replaces the bias by a trainable fp32 tensor (LoRA {@code bias: all | lora_only}); null restores the frozen one. */
+    public void setTrainableBias(NDArray trainableBias) {
+        this.trainableBias = trainableBias;
     }
 
     public long inFeatures() {

@@ -43,7 +43,7 @@ public final class Kernels implements AutoCloseable {
               def linear(self, x: Tensor, weight: Tensor) -> Tensor:
                 return torch.linear(x, weight)
               def linear_bias(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-                return torch.linear(x, weight, bias)
+                return torch.linear(x, weight, bias.to(weight.dtype))
               def lora_delta(self, x: Tensor, base: Tensor, a: Tensor, b: Tensor, scaling: float, dropout: float, train: bool) -> Tensor:
                 xd = torch.dropout(x.to(a.dtype), dropout, train)
                 return (base + torch.linear(torch.linear(xd, a), b) * scaling).to(base.dtype)
@@ -170,6 +170,7 @@ public final class Kernels implements AutoCloseable {
         return adopt(ids, call("embedding", t(weight), t(ids)));
     }
 
+    /** {@code x W^T + b}; an fp32 (trainable) bias is cast to W's dtype inside the graph. */
     public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         return bias == null
                 ? adopt(x, call("linear", t(x), t(weight)))

@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * AdamW exactly as {@code torch.optim.AdamW} (non-fused, non-amsgrad): decoupled weight decay
+ * AdamW exactly as {@code torch.optim.AdamW} (non-fused, non-amsgrad): decoupled weight decay (not on biases)
  * {@code p *= 1 - lr wd}, then {@code m = b1 m + (1-b1) g}, {@code v = b2 v + (1-b2) g^2},
  * {@code p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)}. Parameters and states are fp32.
  */
@@ -45,7 +45,8 @@ public final class AdamW {
                 String name = e.getKey();
                 NDArray p = e.getValue();
                 NDArray g = gradients.get(name);
-                if (weightDecay != 0) {
+                // as HF Trainer: no weight decay on biases
+                if (weightDecay != 0 && !name.endsWith("bias")) {
                     p.muli(1 - lr * weightDecay);
                 }
                 NDArray mi = m.get(name);
