@@ -4,10 +4,7 @@
 # CPU with examples/quickstart/finetunejob.yaml, exactly as `kubectl apply` would run it in a cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-if [[ -z "${JAVA_HOME:-}" ]]; then
-  JAVA_HOME=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -1 || true)
-  export JAVA_HOME
-fi
+source hack/java25.sh   # a JDK 25+, whatever JAVA_HOME says (the machine default may be 17)
 work="${QUICKSTART_DIR:-runs/quickstart}"
 # the quickstart model is tiny: one libtorch thread is fastest (more threads only spin, see docs/benchmarks.md)
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
