@@ -167,6 +167,12 @@ public final class WorkerJobDependent {
         env.add(value("NNODES", Integer.toString(resources.getWorkers())));
         env.add(new EnvVarBuilder().withName("NODE_RANK").withNewValueFrom().withNewFieldRef()
                 .withFieldPath("metadata.annotations['" + COMPLETION_INDEX_ANNOTATION + "']").endFieldRef().endValueFrom().build());
+        if (Math.max(resources.getGpus(), 1) == 1) {
+            // One process per pod: its global rank is the pod's index (with more, the trainer derives
+            // RANK = NODE_RANK x LOCAL_WORLD_SIZE + LOCAL_RANK for each process it starts).
+            env.add(new EnvVarBuilder().withName("RANK").withNewValueFrom().withNewFieldRef()
+                    .withFieldPath("metadata.annotations['" + COMPLETION_INDEX_ANNOTATION + "']").endFieldRef().endValueFrom().build());
+        }
         env.add(value("LOCAL_WORLD_SIZE", Integer.toString(Math.max(resources.getGpus(), 1))));
         env.add(value("NPROC_PER_NODE", Integer.toString(Math.max(resources.getGpus(), 1))));
         env.add(fieldRef("POD_NAME", "metadata.name"));

@@ -64,6 +64,7 @@ class WorkerJobDependentTest {
         assertThat(env.get("LOCAL_WORLD_SIZE").getValue()).isEqualTo("4");
         assertThat(env.get("NODE_RANK").getValueFrom().getFieldRef().getFieldPath())
                 .isEqualTo("metadata.annotations['batch.kubernetes.io/job-completion-index']");
+        assertThat(env).doesNotContainKey("RANK"); // 4 processes per pod: the trainer sets each one's rank
         assertThat(env.get("FINETUNE_CONFIG").getValue()).isEqualTo("/etc/finetune/trainer-config.json");
         assertThat(env.get("FINETUNE_ATTEMPT").getValue()).isEqualTo("3");
         assertThat(env.get("NCCL_ASYNC_ERROR_HANDLING").getValue()).isEqualTo("1");
@@ -96,6 +97,8 @@ class WorkerJobDependentTest {
         assertThat(c.getImage()).isEqualTo("cpu:1");
         assertThat(c.getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
         assertThat(env(c).get("WORLD_SIZE").getValue()).isEqualTo("1");
+        assertThat(env(c).get("RANK").getValueFrom().getFieldRef().getFieldPath())
+                .isEqualTo("metadata.annotations['batch.kubernetes.io/job-completion-index']");
         spec.getSpec().setImage("mine:2");
         assertThat(WorkerJobDependent.image(spec, settings)).isEqualTo("mine:2");
     }
