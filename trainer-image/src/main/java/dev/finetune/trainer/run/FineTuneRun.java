@@ -78,6 +78,7 @@ public final class FineTuneRun {
     private final TrainerConfig config;
     private final PrintStream out;
     private volatile Trainer trainer;
+    private dev.finetune.trainer.dist.Collective collective = dev.finetune.trainer.dist.Collective.single();
     private final CountDownLatch finished = new CountDownLatch(1);
 
     public FineTuneRun(TrainerConfig config, PrintStream out) {
@@ -102,7 +103,10 @@ public final class FineTuneRun {
 
     public Result execute() {
         Path outputDir = Path.of(config.paths().outputDir());
-        List<ProgressSink> sinks = sinks(outputDir);
+        int world = config.distributed() == null ? 1 : config.distributed().worldSize();
+        int rank = world == 1 ? 0 : Integer.parseInt(System.getenv().getOrDefault("RANK", "0"));
+        // only rank 0 reports and writes outputs
+        List<ProgressSink> sinks = rank == 0 ? sinks(outputDir) : List.of();
         FineTuneJobSpec spec = config.spec();
         List<StagePlan> stagesForNames = new ArrayList<>();
         RunReporter reporter = new RunReporter(sinks, out, config.attempt(),
@@ -111,16 +115,21 @@ public final class FineTuneRun {
             Files.createDirectories(outputDir);
             reporter.initializing("finetune: job " + config.job().name() + ", attempt " + config.attempt()
                     + ", output " + outputDir);
-            if (config.distributed() != null && config.distributed().worldSize() > 1) {
-                throw new TrainingException("BAD_CONFIG", "resources: " + config.distributed().worldSize()
-                        + " training processes requested; this trainer build runs one process (multi-GPU / multi-node "
-                        + "data parallelism is not implemented yet)");
+            if (world > 1 && !"tcp".equals(config.distributed().backend())) {
+                throw new TrainingException("BAD_CONFIG", "resources: " + world + " GPU processes requested; data "
+                        + "parallelism over NCCL is not implemented yet (CPU workers use a TCP all-reduce)");
+            }
+            if (world > 1) {
+                collective = dev.finetune.trainer.dist.TcpCollective.connect(rank, world,
+                        config.distributed().rendezvousHost(), config.distributed().rendezvousPort(),
+                        java.time.Duration.ofMinutes(10));
+                out.println("rank " + rank + " of " + world + " connected");
             }
             LoraSettings loraSettings = loraSettings(spec.getLora());
             Path modelDir = Path.of(config.paths().modelDir());
             PreparedDataset data = DatasetPipeline.prepare(spec.getDataset(), spec.getTraining(), modelDir,
                     Path.of(config.paths().datasetPath()),
-                    config.paths().evalPath() == null ? null : Path.of(config.paths().evalPath()), 0, 1);
+                    config.paths().evalPath() == null ? null : Path.of(config.paths().evalPath()), rank, world);
             stagesForNames.addAll(data.stages());
             out.println(DatasetReportRenderer.render(data.report()));
             try (NDManager manager = NDManager.newBaseManager();
@@ -134,6 +143,8 @@ public final class FineTuneRun {
             }
         } catch (TrainingException e) {
             return fail(reporter, FailureReason.valueOf(e.reason()), e.getMessage(), e);
+        } catch (dev.finetune.trainer.dist.CommunicationException e) {
+            return fail(reporter, FailureReason.COMMUNICATION, e.getMessage(), e);
         } catch (DatasetException e) {
             return fail(reporter, FailureReason.BAD_DATA, e.getMessage() + (e.hint() == null ? "" : " (" + e.hint() + ")"), e);
         } catch (ModelFormatException | SafetensorsException e) {
@@ -150,6 +161,7 @@ public final class FineTuneRun {
             }
             return fail(reporter, FailureReason.INTERNAL, e.getClass().getSimpleName() + ": " + message, e);
         } finally {
+            collective.close();
             finished.countDown();
             sinks.forEach(ProgressSink::close);
         }
@@ -162,6 +174,7 @@ public final class FineTuneRun {
         List<Batch> eval = DataBatches.eval(data);
         TrainingSettings settings = trainingSettings(t, batches.totalEpochs());
         String baseModel = spec.getModel().getName() != null ? spec.getModel().getName() : spec.getModel().getPvc().getPath();
+        boolean leader = collective.rank() == 0;
         RunOutputs outputs = new RunOutputs(outputDir, baseModel, spec.getOutput().getKeepCheckpoints(),
                 spec.getOutput().isSaveEveryEpoch(), reporter, out);
         List<double[]> stepLosses = new ArrayList<>();
@@ -171,7 +184,9 @@ public final class FineTuneRun {
                 stepLosses.add(new double[] {m.step(), m.loss()});
             }
         };
-        Trainer trainer = new Trainer(lora, settings, batches, eval, List.of(reporter, outputs, lossCurve));
+        Trainer trainer = new Trainer(lora, settings, batches, eval,
+                leader ? List.of(reporter, outputs, lossCurve) : List.of());
+        trainer.setCollective(collective);
         trainer.setLearningRateScale(epoch -> {
             Double stageLr = batches.stageOf(epoch).learningRate();
             return stageLr == null ? 1.0 : stageLr / t.getLearningRate();
@@ -179,12 +194,16 @@ public final class FineTuneRun {
         resume(trainer, outputDir);
         this.trainer = trainer;
 
-        List<SamplePrompt> prompts = samplePrompts(data, t.getSamplePrompts());
+        List<SamplePrompt> prompts = leader ? samplePrompts(data, t.getSamplePrompts()) : List.of();
         List<String> before = generate(model, data, prompts, t.getSampleMaxNewTokens());
         long start = System.nanoTime();
         TrainingState end = trainer.run();
         double seconds = (System.nanoTime() - start) / 1e9;
         List<String> after = generate(model, data, prompts, t.getSampleMaxNewTokens());
+        if (!leader) {
+            out.println("rank " + collective.rank() + " done at step " + end.globalStep());
+            return new Result(0, reporter.finalReport(TrainerState.SUCCEEDED, null));
+        }
 
         reporter.publish(TrainerState.CHECKPOINTING, null);
         PeftAdapter.write(outputs.finalAdapter(), lora, baseModel, false);

@@ -40,6 +40,7 @@ public final class Trainer {
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private TrainingState state;
     private java.util.function.IntToDoubleFunction lrScaleForEpoch = epoch -> 1.0;
+    private dev.finetune.trainer.dist.Collective collective = dev.finetune.trainer.dist.Collective.single();
 
     public Trainer(LoraModel lora, TrainingSettings settings, BatchSource train, List<Batch> eval,
             List<TrainingListener> listeners) {
@@ -90,6 +91,15 @@ public final class Trainer {
         this.lrScaleForEpoch = scaleForEpoch;
     }
 
+    /**
+     * Data parallelism: this process trains on its shard (the {@link BatchSource} must already be this
+     * rank's share, with the same number of micro-batches on every rank); label-token counts, gradients,
+     * NLL sums and stop requests are summed over all ranks, so every replica takes the same step.
+     */
+    public void setCollective(dev.finetune.trainer.dist.Collective collective) {
+        this.collective = collective;
+    }
+
     /** Ask the loop to stop at the next step boundary (SIGTERM handler). */
     public void requestStop() {
         stopRequested.set(true);
@@ -109,7 +119,7 @@ public final class Trainer {
                         state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
             }
             while (index < batches) {
-                if (stopRequested.get()) {
+                if (stopAgreed()) {
                     listeners.forEach(l -> l.onInterrupt(this));
                     throw new TrainingException("INTERRUPTED", "stopped at step " + state.globalStep() + " on request");
                 }
@@ -162,9 +172,19 @@ public final class Trainer {
         return state;
     }
 
+    /** A stop requested on any rank stops all ranks at the same step. */
+    private boolean stopAgreed() {
+        if (collective.worldSize() == 1) {
+            return stopRequested.get();
+        }
+        return collective.allReduceSum(new double[] {stopRequested.get() ? 1 : 0})[0] > 0;
+    }
+
     /** Evaluates, records history and early stopping; returns true when training should stop early. */
     private boolean evaluateAndTrack(int epoch, boolean epochEnd, long startNanos) {
-        Double evalLoss = eval.isEmpty() ? null : evaluate();
+        boolean anyEval = collective.worldSize() == 1 ? !eval.isEmpty()
+                : collective.allReduceSum(new double[] {eval.size()})[0] > 0;
+        Double evalLoss = anyEval ? evaluate() : null;
         Double trainLoss = state.epochTokens() == 0 ? null : state.epochNll() / state.epochTokens();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         EvalRecord record = new EvalRecord(epoch + 1, state.globalStep(), trainLoss, evalLoss,
@@ -200,20 +220,32 @@ public final class Trainer {
     private record StepResult(double nll, long labelTokens, long tokens, double gradNorm) {}
 
     private StepResult step(List<Batch> group, double lr, int epoch, int firstIndex) {
-        long labelTokens = 0;
-        long tokens = 0;
+        long localLabelTokens = 0;
+        long localTokens = 0;
         for (Batch b : group) {
-            labelTokens += b.labelTokens();
-            tokens += b.realTokens();
+            localLabelTokens += b.labelTokens();
+            localTokens += b.realTokens();
         }
-        double nll = 0;
+        long labelTokens = localLabelTokens;
+        long tokens = localTokens;
+        boolean distributed = collective.worldSize() > 1;
+        if (distributed) {
+            double[] counts = collective.allReduceSum(new double[] {localLabelTokens, localTokens});
+            labelTokens = Math.round(counts[0]);
+            tokens = Math.round(counts[1]);
+        }
         if (labelTokens == 0) {
             return new StepResult(0, 0, tokens, 0);
         }
+        double nll = 0;
         for (int i = 0; i < group.size(); i++) {
-            long microIndex = state.globalStep() * settings.gradientAccumulationSteps() + i;
+            long microIndex = (state.globalStep() * settings.gradientAccumulationSteps() + i) * collective.worldSize()
+                    + collective.rank();
             ForwardContext ctx = new ForwardContext(kernels, true, ForwardContext.mix(settings.seed(), microIndex));
             nll += forwardBackward(group.get(i), ctx, 1.0 / labelTokens);
+        }
+        if (distributed) {
+            nll = collective.allReduceSum(new double[] {nll})[0];
         }
         if (!Double.isFinite(nll)) {
             throw new TrainingException("NAN_LOSS", "train loss is " + nll + " at step " + (state.globalStep() + 1)
@@ -223,9 +255,13 @@ public final class Trainer {
         try (NDManager scope = model.manager().newSubManager()) {
             Map<String, NDArray> grads = new LinkedHashMap<>();
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray g = e.getValue().getGradient();
+                NDArray g = localLabelTokens > 0 ? e.getValue().getGradient()
+                        : scope.zeros(e.getValue().getShape(), ai.djl.ndarray.types.DataType.FLOAT32);
                 g.attach(scope);
                 grads.put(e.getKey(), g);
+            }
+            if (distributed) {
+                grads = allReduce(grads, scope);
             }
             norm = GradientClipping.globalNorm(grads.values(), kernels);
             if (!Double.isFinite(norm)) {
@@ -245,11 +281,38 @@ public final class Trainer {
             try (ai.djl.ndarray.NDScope updateScope = new ai.djl.ndarray.NDScope()) {
                 optimizer.step(grads, lr);
             }
-            for (NDArray p : params.values()) {
-                JniUtils.zeroGrad((PtNDArray) p);
+            if (localLabelTokens > 0) {
+                for (NDArray p : params.values()) {
+                    JniUtils.zeroGrad((PtNDArray) p);
+                }
             }
         }
         return new StepResult(nll, labelTokens, tokens, norm);
+    }
+
+    /** Sums the gradients of all ranks (one message: every tensor flattened in a fixed order). */
+    private Map<String, NDArray> allReduce(Map<String, NDArray> grads, NDManager scope) {
+        int total = 0;
+        for (NDArray g : grads.values()) {
+            total += Math.toIntExact(g.size());
+        }
+        float[] flat = new float[total];
+        int offset = 0;
+        for (NDArray g : grads.values()) {
+            float[] v = g.toFloatArray();
+            System.arraycopy(v, 0, flat, offset, v.length);
+            offset += v.length;
+        }
+        float[] summed = collective.allReduceSum(flat);
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        offset = 0;
+        for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+            int n = Math.toIntExact(e.getValue().size());
+            float[] part = java.util.Arrays.copyOfRange(summed, offset, offset + n);
+            offset += n;
+            out.put(e.getKey(), scope.create(part, e.getValue().getShape()));
+        }
+        return out;
     }
 
     /** Forward + backward of one micro-batch; returns its unscaled sum of NLL. */
@@ -361,6 +424,11 @@ public final class Trainer {
                 sum += loss.nllSum(hidden, targets);
                 count += targets.size();
             }
+        }
+        if (collective.worldSize() > 1) {
+            double[] reduced = collective.allReduceSum(new double[] {sum, count});
+            sum = reduced[0];
+            count = Math.round(reduced[1]);
         }
         if (count == 0) {
             throw new TrainingException("BAD_DATA", "the eval set has no label tokens (every label is -100)");

@@ -1,0 +1,190 @@
+package dev.finetune.trainer.dist;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Collectives over TCP for CPU workers: rank 0 listens on the rendezvous port, every other rank connects
+ * (retrying until the timeout) and announces its rank. An all-reduce is a gather to rank 0, a sum in rank
+ * order in fp64, and a broadcast of the result. LoRA gradients are a few MB, so a star is enough; GPUs
+ * would use NCCL instead.
+ */
+public final class TcpCollective implements Collective {
+
+    private static final int MAGIC = 0x46544331; // "FTC1"
+
+    private final int rank;
+    private final int world;
+    private final ServerSocket server;
+    private final List<Socket> peers; // rank 0: index r-1 holds rank r
+    private final List<DataInputStream> in = new ArrayList<>();
+    private final List<DataOutputStream> out = new ArrayList<>();
+
+    private TcpCollective(int rank, int world, ServerSocket server, List<Socket> peers) throws IOException {
+        this.rank = rank;
+        this.world = world;
+        this.server = server;
+        this.peers = peers;
+        for (Socket s : peers) {
+            in.add(new DataInputStream(new BufferedInputStream(s.getInputStream(), 1 << 16)));
+            out.add(new DataOutputStream(new BufferedOutputStream(s.getOutputStream(), 1 << 16)));
+        }
+    }
+
+    /** Forms the group; blocks until all {@code world} ranks are connected or {@code timeout} passes. */
+    public static TcpCollective connect(int rank, int world, String host, int port, Duration timeout) {
+        if (rank < 0 || rank >= world) {
+            throw new IllegalArgumentException("rank " + rank + " is outside world size " + world);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            if (rank == 0) {
+                ServerSocket server = new ServerSocket();
+                server.setReuseAddress(true);
+                server.bind(new InetSocketAddress(port));
+                Socket[] byRank = new Socket[world];
+                for (int connected = 1; connected < world; connected++) {
+                    int left = (int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+                    server.setSoTimeout(left);
+                    Socket s = server.accept();
+                    s.setTcpNoDelay(true);
+                    DataInputStream hello = new DataInputStream(s.getInputStream());
+                    if (hello.readInt() != MAGIC) {
+                        s.close();
+                        connected--;
+                        continue;
+                    }
+                    int peer = hello.readInt();
+                    int peerWorld = hello.readInt();
+                    if (peer <= 0 || peer >= world || byRank[peer] != null || peerWorld != world) {
+                        s.close();
+                        throw new IOException("rendezvous: unexpected peer rank " + peer + " of world " + peerWorld);
+                    }
+                    byRank[peer] = s;
+                }
+                List<Socket> peers = new ArrayList<>();
+                for (int r = 1; r < world; r++) {
+                    peers.add(byRank[r]);
+                }
+                return new TcpCollective(rank, world, server, peers);
+            }
+            IOException last = null;
+            while (System.nanoTime() < deadline) {
+                try {
+                    Socket s = new Socket();
+                    s.connect(new InetSocketAddress(host, port), 2000);
+                    s.setTcpNoDelay(true);
+                    DataOutputStream hello = new DataOutputStream(s.getOutputStream());
+                    hello.writeInt(MAGIC);
+                    hello.writeInt(rank);
+                    hello.writeInt(world);
+                    hello.flush();
+                    return new TcpCollective(rank, world, null, List.of(s));
+                } catch (IOException e) {
+                    last = e;
+                    Thread.sleep(200);
+                }
+            }
+            throw new IOException("rank " + rank + " could not reach rank 0 at " + host + ":" + port, last);
+        } catch (IOException e) {
+            throw new CommunicationException("rendezvous failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommunicationException("rendezvous interrupted", e);
+        }
+    }
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public int worldSize() {
+        return world;
+    }
+
+    @Override
+    public double[] allReduceSum(double[] values) {
+        try {
+            if (rank == 0) {
+                double[] sum = values.clone();
+                for (int p = 0; p < in.size(); p++) {
+                    double[] other = readDoubles(in.get(p), values.length);
+                    for (int i = 0; i < sum.length; i++) {
+                        sum[i] += other[i];
+                    }
+                }
+                for (DataOutputStream o : out) {
+                    writeDoubles(o, sum);
+                }
+                return sum;
+            }
+            writeDoubles(out.getFirst(), values);
+            return readDoubles(in.getFirst(), values.length);
+        } catch (IOException e) {
+            throw new CommunicationException("all-reduce failed on rank " + rank + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public float[] allReduceSum(float[] values) {
+        double[] wide = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            wide[i] = values[i];
+        }
+        double[] sum = allReduceSum(wide);
+        float[] result = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            result[i] = (float) sum[i];
+        }
+        return result;
+    }
+
+    private static void writeDoubles(DataOutputStream o, double[] v) throws IOException {
+        o.writeInt(v.length);
+        for (double d : v) {
+            o.writeDouble(d);
+        }
+        o.flush();
+    }
+
+    private static double[] readDoubles(DataInputStream i, int expected) throws IOException {
+        int n = i.readInt();
+        if (n != expected) {
+            throw new IOException("peer sent " + n + " values, expected " + expected + " (ranks out of step)");
+        }
+        double[] v = new double[n];
+        for (int k = 0; k < n; k++) {
+            v[k] = i.readDouble();
+        }
+        return v;
+    }
+
+    @Override
+    public void close() {
+        for (Socket s : peers) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+        if (server != null) {
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+}
