@@ -57,6 +57,7 @@ spec:
     dropout: 0.0
     targetModules: [all-linear]
     useRslora: {rslora}
+    useDora: {dora}
   training:
     epochs: 2
     learningRate: 1.0e-2
@@ -144,6 +145,7 @@ def main():
     ap.add_argument("--tokenizers", default=pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache"))
                     / "finetune/tokenizers", type=pathlib.Path)
     ap.add_argument("--rslora", action="store_true", help="train with useRslora: true")
+    ap.add_argument("--dora", action="store_true", help="train with useDora: true")
     args = ap.parse_args()
     torch.set_num_threads(1)
     cp = args.classpath_file.read_text().strip()
@@ -161,7 +163,7 @@ def main():
     model_dir, _ = make_model(work / "models", tok_dir)
     make_data(work / "data")
     job = work / "job.yaml"
-    job.write_text(JOB.format(rslora="true" if args.rslora else "false"))
+    job.write_text(JOB.format(rslora="true" if args.rslora else "false", dora="true" if args.dora else "false"))
     out = work / "outputs"
     out.mkdir()
     secs = java(cp, "dev.finetune.trainer.cli.FinetuneCli", "run", str(job), "--volume", f"models={work / 'models'}",
@@ -209,6 +211,9 @@ def main():
     ok &= check("PEFT holds exactly the tensors Java wrote", same, report, f"{len(file_tensors)} tensors")
     b_norm = math.sqrt(sum(float(v.float().pow(2).sum()) for k, v in file_tensors.items() if "lora_B" in k))
     ok &= check("lora_B is non-zero (the adapter does something)", b_norm > 0, report, f"|B| = {b_norm:.4g}")
+    n_magnitudes = sum(1 for k in file_tensors if k.endswith(".lora_magnitude_vector"))
+    ok &= check("DoRA magnitude vectors present exactly when use_dora", (n_magnitudes > 0) == bool(cfg.get("use_dora")),
+                report, f"{n_magnitudes} magnitude vectors, use_dora={cfg.get('use_dora')}")
     n_modules = len({k.rsplit(".lora_", 1)[0] for k in file_tensors})
     expected_modules = 7 * base.config.num_hidden_layers
     ok &= check("all-linear adapted every decoder linear layer, not lm_head", n_modules == expected_modules, report,

@@ -2,7 +2,7 @@
 # Adapter interop check (docs/parity.md): trains a LoRA adapter with the Java trainer (`finetune run`),
 # loads it with HF PEFT and the Java-merged model with HF Transformers, compares logits.
 #
-#   bash tools/reference/interop.sh [--rslora] [--workdir DIR]
+#   bash tools/reference/interop.sh [--rslora] [--dora] [--workdir DIR]
 #
 # Needs: JDK 25 + Maven (builds trainer-image), Python 3.11 (the pinned reference venv of generate.sh),
 # the test tokenizers (fetched by the trainer-image build into ~/.cache/finetune/tokenizers).
