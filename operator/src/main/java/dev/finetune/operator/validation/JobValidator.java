@@ -51,10 +51,17 @@ public final class JobValidator {
         claimFields.putIfAbsent(spec.getDataset().getPvc().getClaimName(), "spec.dataset.pvc.claimName");
         claimFields.putIfAbsent(spec.getOutput().getPvc().getClaimName(), "spec.output.pvc.claimName");
         String namespace = job.getMetadata().getNamespace();
+        int workers = spec.getResources().getWorkers();
+        String outputClaim = spec.getOutput().getPvc().getClaimName();
         for (Map.Entry<String, String> entry : claimFields.entrySet()) {
             ValidationResult claim = checkClaim(entry.getKey(), entry.getValue(), namespace, pvcs, bindingMode);
             if (!claim.valid()) {
                 return claim;
+            }
+            ValidationResult access = checkAccessModes(pvcs.apply(entry.getKey()).orElseThrow(), entry.getValue(), workers,
+                    entry.getKey().equals(outputClaim));
+            if (!access.valid()) {
+                return access;
             }
         }
         Optional<FineTuneJob> owner = outputOwner(job, others);
@@ -89,6 +96,25 @@ public final class JobValidator {
         }
         return ValidationResult.waiting("PvcNotBound", "PersistentVolumeClaim \"" + claim + "\" (" + field + ") is "
                 + (phase == null ? "not bound yet" : phase) + "; the job starts when it is Bound.");
+    }
+
+    /**
+     * A gang of several pods lands on several nodes; a claim they all mount must allow that: ReadWriteMany for the
+     * output claim, ReadWriteMany or ReadOnlyMany for the others. A claim without access modes is not judged.
+     */
+    private static ValidationResult checkAccessModes(PersistentVolumeClaim pvc, String field, int workers, boolean written) {
+        List<String> modes = pvc.getSpec() == null || pvc.getSpec().getAccessModes() == null ? List.of() : pvc.getSpec().getAccessModes();
+        if (workers <= 1 || modes.isEmpty()) {
+            return ValidationResult.ok();
+        }
+        boolean shared = modes.contains("ReadWriteMany") || (!written && modes.contains("ReadOnlyMany"));
+        if (shared) {
+            return ValidationResult.ok();
+        }
+        return ValidationResult.invalid("PvcAccessMode", "PersistentVolumeClaim \"" + pvc.getMetadata().getName() + "\" (" + field
+                + ") has access modes " + modes + ", but the " + workers + " worker pods may run on different nodes and all mount it; "
+                + "use a claim with " + (written ? "ReadWriteMany" : "ReadWriteMany or ReadOnlyMany")
+                + ", or one worker with more GPUs (spec.resources.workers: 1).");
     }
 
     /**

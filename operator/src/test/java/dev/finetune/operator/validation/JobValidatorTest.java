@@ -98,4 +98,24 @@ class JobValidatorTest {
         assertThat(JobValidator.overlaps(new PvcPath("o", "runs/a"), new PvcPath("o", "./runs/a/"))).isTrue();
         assertThat(JobValidator.overlaps(new PvcPath("o", "runs/a"), new PvcPath("p", "runs/a"))).isFalse();
     }
+
+    @Test
+    void multiWorkerGangsNeedClaimsSharedAcrossNodes() {
+        FineTuneJob job = Fixtures.job("ns", "qwen"); // 2 workers
+        Function<String, Optional<PersistentVolumeClaim>> rwoOutput = name -> {
+            PersistentVolumeClaim pvc = Fixtures.pvc("ns", name, "Bound");
+            if (name.equals("outputs")) {
+                pvc.getSpec().setAccessModes(List.of("ReadWriteOnce"));
+            }
+            if (name.equals("models")) {
+                pvc.getSpec().setAccessModes(List.of("ReadOnlyMany"));
+            }
+            return Optional.of(pvc);
+        };
+        ValidationResult result = JobValidator.validate(job, rwoOutput, sc -> Optional.empty(), List.of());
+        assertThat(result.reason()).isEqualTo("PvcAccessMode");
+        assertThat(result.message()).contains("\"outputs\"", "ReadWriteOnce", "ReadWriteMany", "workers: 1");
+        job.getSpec().getResources().setWorkers(1);
+        assertThat(JobValidator.validate(job, rwoOutput, sc -> Optional.empty(), List.of()).valid()).isTrue();
+    }
 }
