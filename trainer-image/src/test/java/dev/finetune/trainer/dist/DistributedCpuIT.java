@@ -1,0 +1,82 @@
+package dev.finetune.trainer.dist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.trainer.TrainerConfig;
+import dev.finetune.api.trainer.TrainerConfigs;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.trainer.cli.FinetuneCli;
+import dev.finetune.trainer.quickstart.QuickstartAssets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Two worker processes (RANK=0/1, one trainer config, as the operator starts them) train one adapter. */
+class DistributedCpuIT {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void twoProcessesTrainTogetherAndRankZeroWritesTheOutputs() throws Exception {
+        QuickstartAssets.writeModel(tmp.resolve("models/tiny"), QuickstartAssets.Shape.quickstart(), 1);
+        QuickstartAssets.writeDataset(tmp.resolve("data/train.jsonl"), 120, 2);
+        Path yaml = tmp.resolve("job.yaml");
+        Files.writeString(yaml, """
+                apiVersion: finetune.dev/v1alpha1
+                kind: FineTuneJob
+                metadata: {name: dist}
+                spec:
+                  model: {pvc: {claimName: models, path: tiny}}
+                  dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca, evalSplit: 0.1, maxSeqLength: 64}
+                  lora: {rank: 4, alpha: 8, dropout: 0.0, targetModules: [all-linear]}
+                  training: {epochs: 2, learningRate: 3.0e-3, batchSize: 4, precision: fp32, logEverySteps: 5,
+                             samplePrompts: 1, sampleMaxNewTokens: 4}
+                  resources: {gpus: 0, workers: 2}
+                  output: {pvc: {claimName: outputs, path: run}}
+                """);
+        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"), "outputs", tmp.resolve("outputs"));
+        TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
+                new TrainerConfig.Distributed(2, 1, "tcp", "127.0.0.1", port), null, local.progress());
+        Path configFile = tmp.resolve("trainer-config.json");
+        Files.writeString(configFile, TrainerJson.write(config));
+        List<Process> procs = new ArrayList<>();
+        for (int rank = 0; rank < 2; rank++) {
+            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
+                    "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName())
+                    .redirectErrorStream(true).redirectOutput(tmp.resolve("rank" + rank + ".log").toFile());
+            pb.environment().put("FINETUNE_CONFIG", configFile.toString());
+            pb.environment().put("RANK", Integer.toString(rank));
+            pb.environment().put("OMP_NUM_THREADS", "1");
+            procs.add(pb.start());
+        }
+        for (int rank = 0; rank < 2; rank++) {
+            Process p = procs.get(rank);
+            assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+            String log = Files.readString(tmp.resolve("rank" + rank + ".log"));
+            assertThat(p.exitValue()).as(log).isEqualTo(0);
+            assertThat(log).contains("rank " + rank + " of 2 connected");
+        }
+        assertThat(Files.readString(tmp.resolve("rank1.log"))).contains("rank 1 done");
+        Path run = tmp.resolve("outputs/run");
+        assertThat(run.resolve("adapter/adapter_model.safetensors")).exists();
+        JsonNode progress = new ObjectMapper().readTree(run.resolve("progress.json").toFile());
+        assertThat(progress.path("state").asText()).isEqualTo("SUCCEEDED");
+        JsonNode history = progress.path("history");
+        assertThat(history).hasSize(2);
+        assertThat(history.get(1).path("evalLoss").asDouble()).isLessThan(history.get(0).path("evalLoss").asDouble());
+    }
+}
