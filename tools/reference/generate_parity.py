@@ -135,6 +135,10 @@ TOLERANCES = {
     "lr": {"atol": 1e-12, "rtol": 1e-9, "kind": "elementwise"},
     "grad_norm": {"atol": 1e-7, "rtol": 1e-5, "kind": "elementwise"},
     "eval_loss": {"atol": 1e-5, "rtol": 1e-6, "kind": "elementwise"},
+    # bf16 has 8 mantissa bits: two correct bf16 implementations differ by bf16 rounding, not fp32's.
+    # Java's bf16 logits must be as close to the fp32 truth as HF's bf16 logits are (within `factor`),
+    # in max abs and in RMS over the tensor.
+    "logits_bf16": {"factor": 1.5, "kind": "java_bf16_vs_fp32 <= factor * hf_bf16_vs_fp32 (max abs and rms)"},
 }
 
 
@@ -248,8 +252,15 @@ def write_base(model, arch, out):
     margins = [float(v[0] - v[1]) for v in (sc[0].topk(2).values for sc in gen_out.scores)]
     assert min(margins) > 1e-3, f"greedy decoding of {arch} has a near-tie ({min(margins)}); change the seed"
 
+    # bf16: the same model cast to bf16 (HF keeps RMSNorm statistics and rotary tables in fp32 and
+    # casts back); its distance from the fp32 logits is the yardstick for the Java bf16 path
+    with torch.no_grad():
+        bf16 = copy.deepcopy(model).to(torch.bfloat16)(x["single_ids"], use_cache=False).logits.float()
+    bf16_dev = (bf16.double() - r32["single"].double())
+
     rotary = model.model.rotary_emb
     tensors = {k: v.contiguous() for k, v in x.items()}
+    tensors["logits_single_bf16"] = bf16.contiguous()
     tensors["greedy_new_tokens"] = greedy
     tensors.update({
         "logits_single": r32["single"].float().contiguous(),
@@ -290,7 +301,12 @@ def write_base(model, arch, out):
                                  "stops after eos, which is included)",
         },
         "greedy_min_top1_top2_margin": min(margins),
-        "tolerances": {k: TOLERANCES[k] for k in ['logits', 'loss', 'rope_inv_freq']},
+        "bf16": {
+            "logits_single_bf16": "fp32 [1, 12, V] holding HF's bf16 logits (model.to(torch.bfloat16), same input)",
+            "hf_bf16_vs_fp32_max_abs": float(bf16_dev.abs().max()),
+            "hf_bf16_vs_fp32_rms": float(bf16_dev.pow(2).mean().sqrt()),
+        },
+        "tolerances": {k: TOLERANCES[k] for k in ['logits', 'loss', 'rope_inv_freq', 'logits_bf16']},
         "label_tokens": r32["count"],
         "loss": float(r32["loss"]),
         "nll_sum": float(r32["nll"]),
