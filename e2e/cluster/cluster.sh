@@ -125,7 +125,7 @@ cmd_up() {
   start_coredns
   start_kubelet
   install_storage_class
-  wait_for 60 "default ServiceAccount" default_service_account_exists
+  wait_or_die kube-controller-manager 60 "default ServiceAccount" default_service_account_exists
   log "cluster up in $((SECONDS - t0))s"
   print_kubeconfig_hint
 }

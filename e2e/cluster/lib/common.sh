@@ -51,6 +51,18 @@ wait_for() {
   done
 }
 
+# wait_or_die COMPONENT SECONDS DESCRIPTION COMMAND... : wait_for, and on timeout show the
+# end of COMPONENT's log (CI output is often all there is to debug from) and stop.
+wait_or_die() {
+  local component="$1"; shift
+  wait_for "$@" && return 0
+  if [[ -f "$LOG_DIR/$component.log" ]]; then
+    log "last lines of $LOG_DIR/$component.log:"
+    tail -n 25 "$LOG_DIR/$component.log" >&2
+  fi
+  die "$component did not come up"
+}
+
 require_root() {
   [[ $(id -u) -eq 0 ]] || die "must run as root (it starts kubelet, containerd, mounts and iptables rules)"
 }

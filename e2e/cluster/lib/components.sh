@@ -64,7 +64,7 @@ start_etcd() {
     --initial-cluster e2e=http://127.0.0.1:12380 \
     --listen-metrics-urls http://127.0.0.1:12381 \
     --unsafe-no-fsync   # test data only: fsync latency would dominate on a busy CI disk
-  wait_for 60 "etcd health" curl -fsS "$ETCD_CLIENT_URL/health"
+  wait_or_die etcd 60 "etcd health" curl -fsS "$ETCD_CLIENT_URL/health"
 }
 
 start_apiserver() {
@@ -84,7 +84,7 @@ start_apiserver() {
     --enable-admission-plugins=NodeRestriction \
     --allow-privileged=true \
     --profiling=false
-  wait_for 120 "kube-apiserver /readyz" "$KUBECTL" --kubeconfig="$KUBECONFIG_ADMIN" get --raw /readyz
+  wait_or_die kube-apiserver 120 "kube-apiserver /readyz" "$KUBECTL" --kubeconfig="$KUBECONFIG_ADMIN" get --raw /readyz
 }
 
 start_controller_manager() {
@@ -158,7 +158,7 @@ start_containerd() {
   write_containerd_config
   start_daemon containerd "$LOG_DIR/containerd.log" \
     containerd --config "$STATE_DIR/containerd.toml"
-  wait_for 60 "containerd socket" ctr --address "$CONTAINERD_SOCK" version
+  wait_or_die containerd 60 "containerd socket" ctr --address "$CONTAINERD_SOCK" version
 }
 
 # ctr_k8s ARGS...: ctr against our containerd, in the namespace the CRI plugin uses.
@@ -222,7 +222,7 @@ start_kubelet() {
     --hostname-override="$NODE_NAME" \
     --node-ip="$NODE_IP" \
     --v=1
-  wait_for 120 "node $NODE_NAME Ready" node_ready
+  wait_or_die kubelet 120 "node $NODE_NAME Ready" node_ready
 }
 
 node_ready() {
@@ -272,7 +272,7 @@ start_coredns() {
 }
 EOF
   start_daemon coredns "$LOG_DIR/coredns.log" "$COREDNS_BIN/coredns" -conf "$STATE_DIR/Corefile"
-  wait_for 30 "CoreDNS on $DNS_IP:53" coredns_listening
+  wait_or_die coredns 30 "CoreDNS on $DNS_IP:53" coredns_listening
 }
 
 coredns_listening() {
