@@ -110,7 +110,8 @@ public final class Trainer {
         long startNanos = System.nanoTime();
         long tokensSinceLog = 0;
         long logStart = System.nanoTime();
-        boolean stop = false;
+        // a run resumed from a checkpoint taken at maxSteps has nothing left to do
+        boolean stop = settings.maxSteps() > 0 && state.globalStep() >= settings.maxSteps();
         for (int epoch = state.epoch(); epoch < settings.epochs() && !stop; epoch++) {
             int batches = train.batchesPerEpoch(epoch);
             int index = epoch == state.epoch() ? state.nextBatch() : 0;

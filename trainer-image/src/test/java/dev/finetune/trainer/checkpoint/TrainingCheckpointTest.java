@@ -121,4 +121,39 @@ class TrainingCheckpointTest {
             assertThat(out.resolve("checkpoints/checkpoint-4/optimizer.safetensors")).exists();
         }
     }
+
+    @Test
+    void aRunResumedAtMaxStepsDoesNotTrainFurther() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        Path out = tmp.resolve("run");
+        SyntheticBatches data = new SyntheticBatches(12, 2, 64, 3);
+        List<Batch> eval = new SyntheticBatches(4, 2, 64, 4).inOrder();
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            TrainingSettings s = settings().withMaxSteps(2);
+            Map<String, float[]> finished;
+            TrainingState first;
+            try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+                first = new Trainer(lora, s, data, eval, List.of(new TrainingListener() {
+                    @Override
+                    public void onEpochEnd(Trainer t, int epoch) {
+                        TrainingCheckpoint.save(out, t, "tiny");
+                    }
+                })).run();
+                finished = weights(lora);
+            }
+            assertThat(first.globalStep()).isEqualTo(2);
+            try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+                Trainer again = new Trainer(lora, s, data, eval, List.of());
+                TrainingCheckpoint.restore(TrainingCheckpoint.latest(out).orElseThrow(), again);
+                TrainingState end = again.run();
+                assertThat(end.globalStep()).isEqualTo(2);
+                assertThat(end.history()).isEqualTo(first.history());
+                Map<String, float[]> after = weights(lora);
+                for (String k : finished.keySet()) {
+                    assertThat(after.get(k)).containsExactly(finished.get(k));
+                }
+            }
+        }
+    }
 }
