@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Operator smoke test on a real cluster (KUBECONFIG must point at it, e.g. the project's e2e cluster:
+# bash e2e/cluster/cluster.sh up). Installs the operator from deploy/kustomize/base, then in a namespace
+# with Pod Security "restricted" and a default-deny NetworkPolicy runs a CPU FineTuneJob whose "trainer"
+# is a stand-in image that exits 0 (the image under test here is the operator, not the trainer), and checks:
+# children, worker pod hardening, the workers' RBAC (may patch <job>-progress, nothing else), status and
+# conditions through to Succeeded, and that the operator's status reads what rank 0 writes.
+#
+#   bash operator/e2e/smoke.sh [trainer-stand-in-image]     (default local/e2e-smoke:1)
+# Images must be in the cluster already (bash e2e/cluster/cluster.sh load-image finetune/operator:dev ...).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+image="${1:-local/e2e-smoke:1}"
+ns=ft-smoke
+job=smoke
+pass=0; fail=0
+check() { local what="$1"; shift; if "$@" >/dev/null 2>&1; then echo "PASS $what"; pass=$((pass+1)); else echo "FAIL $what"; fail=$((fail+1)); fi; }
+jp() { kubectl -n "$ns" get finetunejob "$job" -o jsonpath="$1"; }
+wait_for() { local what="$1" expr="$2" want="$3" t=0; until [[ "$(jp "$expr" 2>/dev/null)" == "$want" ]]; do
+  sleep 2; t=$((t+2)); if (( t > ${4:-180} )); then echo "timeout waiting for $what ($(jp "$expr"))"; return 1; fi; done; }
+
+kubectl apply -k deploy/kustomize/base >/dev/null
+kubectl -n finetune-system set env deployment/finetune-operator FINETUNE_TRAINER_IMAGE="$image" >/dev/null
+kubectl -n finetune-system rollout status deployment/finetune-operator --timeout=180s
+
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: $ns, labels: {pod-security.kubernetes.io/enforce: restricted}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: $ns}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: outputs, namespace: $ns}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: models, namespace: $ns}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+YAML
+
+# A claim that does not exist yet: the job must wait, saying which.
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: finetune.dev/v1alpha1
+kind: FineTuneJob
+metadata: {name: $job, namespace: $ns}
+spec:
+  model: {pvc: {claimName: models, path: tiny}}
+  dataset: {pvc: {claimName: data, path: train.jsonl}}
+  training: {epochs: 1, precision: fp32}
+  resources: {gpus: 0, workers: 2, cpu: 100m, memory: 128Mi}
+  output: {pvc: {claimName: outputs, path: runs/smoke}}
+  image: $image
+YAML
+check "missing claim: Validated=False PvcNotFound" wait_for validated '{.status.conditions[?(@.type=="Validated")].reason}' PvcNotFound 60
+check "missing claim: no workers" bash -c "! kubectl -n $ns get job $job-attempt-1"
+
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: $ns}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+YAML
+check "claim created: Validated=True" wait_for validated '{.status.conditions[?(@.type=="Validated")].status}' True 120
+for child in configmap/$job-config configmap/$job-progress service/$job-workers serviceaccount/$job-trainer \
+             role/$job-trainer rolebinding/$job-trainer networkpolicy/$job job/$job-attempt-1; do
+  check "child $child" kubectl -n "$ns" get "$child"
+done
+sa=system:serviceaccount:$ns:$job-trainer
+check "workers may patch their progress ConfigMap" kubectl auth can-i patch configmap/$job-progress -n "$ns" --as "$sa"
+check "workers may not patch other ConfigMaps" bash -c "! kubectl auth can-i patch configmap/$job-config -n $ns --as $sa"
+check "workers may not read Secrets" bash -c "! kubectl auth can-i get secrets -n $ns --as $sa"
+check "worker pods admitted under PSA restricted" bash -c "kubectl -n $ns get pods -l finetune.dev/job=$job -o name | grep -q ."
+
+# rank 0's report, written with the workers' own identity
+report='{"schemaVersion":1,"sequence":5,"attempt":1,"state":"TRAINING","progress":{"epoch":1,"totalEpochs":1,"step":10,"totalSteps":20,"evalLoss":2.5731,"perplexity":13.108},"history":[{"epoch":1,"step":10,"evalLoss":2.5731,"perplexity":13.108}]}'
+check "rank 0 identity patches the report" kubectl -n "$ns" patch configmap "$job-progress" --as "$sa" --type merge \
+  -p "$(printf '{"data":{"progress.json":%s}}' "$(printf '%s' "$report" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')")"
+check "status shows the eval loss" wait_for evalLoss '{.status.display.evalLoss}' 2.573 60
+check "job succeeds when the workers exit 0" wait_for phase '{.status.phase}' Succeeded 300
+check "Ready=True Succeeded" wait_for ready '{.status.conditions[?(@.type=="Ready")].reason}' Succeeded 10
+check "Events recorded" bash -c "kubectl -n $ns get events --field-selector involvedObject.name=$job -o name | grep -q ."
+
+echo "operator smoke: $pass passed, $fail failed"
+kubectl delete namespace "$ns" --wait=false >/dev/null
+(( fail == 0 ))
