@@ -133,8 +133,20 @@ class FinetuneCliTest {
         Outcome inspectRun = cli("inspect", run.toString());
         assertThat(inspectRun.out()).contains("checkpoint-").contains("best eval loss");
         Outcome gen = cli("generate", "--model", models.resolve("tiny-qwen3").toString(), "--adapter",
-                run.resolve("adapter").toString(), "--prompt", "Repeat", "--max-new-tokens", "3");
+                run.resolve("adapter").toString(), "--prompt", "Continue the sequence . 3 4 5", "--chat",
+                "--max-new-tokens", "3");
         assertThat(gen.code()).as(gen.err()).isEqualTo(0);
+        // three word-level tokens of the synthetic vocabulary came back
+        assertThat(gen.out().strip().split("\\s+")).hasSizeBetween(1, 3);
+        Outcome sampled = cli("generate", "--model", models.resolve("tiny-qwen3").toString(), "--prompt",
+                "<|user|> 1 2 3 </s> <|assistant|>", "--temperature", "0.8", "--top-k", "5", "--top-p", "0.9",
+                "--seed", "3", "--max-new-tokens", "4", "--precision", "bf16");
+        assertThat(sampled.code()).as(sampled.err()).isEqualTo(0);
+        Outcome merged = cli("merge", "--model", models.resolve("tiny-qwen3").toString(), "--adapter",
+                run.resolve("adapter").toString(), "--out", tmp.resolve("merged-cli").toString());
+        assertThat(merged.code()).as(merged.err()).isEqualTo(0);
+        Outcome inspectMerged = cli("inspect", tmp.resolve("merged-cli").toString());
+        assertThat(inspectMerged.out()).contains("model ").contains("parameters");
 
         // a second run resumes from the last checkpoint: nothing left to train, same final eval
         Outcome again = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
