@@ -25,7 +25,8 @@ source "$CLUSTER_SH_DIR/lib/images.sh"
 source "$CLUSTER_SH_DIR/lib/teardown.sh"
 source "$CLUSTER_SH_DIR/lib/docker.sh"
 
-DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns)
+DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns
+         hostdir-provisioner)
 
 # Debian packages the cluster runs on (binaries we do not build ourselves).
 HOST_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack ethtool socat
@@ -63,9 +64,9 @@ cluster_running() {
   daemon_running kube-apiserver && daemon_running kubelet
 }
 
-# install_storage_class: the default StorageClass "standard" uses the hostPath
-# provisioner built into kube-controller-manager (--enable-hostpath-provisioner): each
-# PVC gets a fresh directory under /tmp/hostpath_pv, deleted with the PVC.
+# install_storage_class: the default StorageClass "standard", served by
+# lib/hostdir-provisioner.sh: each PVC gets a fresh world-writable directory under
+# $VOLUME_ROOT and a hostPath PV bound to it, both deleted with the PVC.
 install_storage_class() {
   kubectl_admin apply -f - >/dev/null <<EOF
 apiVersion: storage.k8s.io/v1
@@ -74,7 +75,7 @@ metadata:
   name: standard
   annotations:
     storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
+provisioner: $PROVISIONER_NAME
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
 EOF
@@ -125,6 +126,7 @@ cmd_up() {
   start_coredns
   start_kubelet
   install_storage_class
+  start_volume_provisioner
   wait_or_die kube-controller-manager 60 "default ServiceAccount" default_service_account_exists
   log "cluster up in $((SECONDS - t0))s"
   print_kubeconfig_hint

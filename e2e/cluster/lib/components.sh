@@ -9,9 +9,9 @@ CONTAINERD_STATE="/run/finetune-e2e/containerd"
 CNI_CONF_DIR="$STATE_DIR/cni/net.d"
 CNI_BIN_DIR="/usr/lib/cni"                 # Debian's containernetworking-plugins
 KUBELET_ROOT="$STATE_DIR/kubelet"
-# The built-in hostPath provisioner of kube-controller-manager can only create (and
-# delete) volumes under /tmp; this is its hard-coded directory.
-HOSTPATH_PV_DIR="/tmp/hostpath_pv"
+# Where e2e/cluster/lib/hostdir-provisioner.sh puts the directories behind PVs.
+VOLUME_ROOT="$STATE_DIR/volumes"
+PROVISIONER_NAME="finetune-e2e.local/hostdir"
 
 # ---- host preparation -------------------------------------------------------------
 
@@ -88,8 +88,6 @@ start_apiserver() {
 }
 
 start_controller_manager() {
-  # --enable-hostpath-provisioner gives dynamic PVs (kubernetes.io/host-path) without
-  # any extra component; see install_storage_class.
   start_daemon kube-controller-manager "$LOG_DIR/kube-controller-manager.log" \
     "$K8S_BIN/kube-controller-manager" \
     --kubeconfig="$STATE_DIR/controller-manager.kubeconfig" \
@@ -102,7 +100,6 @@ start_controller_manager() {
     --root-ca-file="$PKI_DIR/ca.crt" \
     --cluster-signing-cert-file="$PKI_DIR/ca.crt" --cluster-signing-key-file="$PKI_DIR/ca.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
-    --enable-hostpath-provisioner=true \
     --profiling=false
 }
 
@@ -248,6 +245,14 @@ conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
   start_daemon kube-proxy "$LOG_DIR/kube-proxy.log" "$K8S_BIN/kube-proxy" \
     --config="$STATE_DIR/kube-proxy-config.yaml"
+}
+
+# ---- storage ---------------------------------------------------------------------------
+
+start_volume_provisioner() {
+  start_daemon hostdir-provisioner "$LOG_DIR/hostdir-provisioner.log" \
+    env KUBECTL="$KUBECTL" KUBECONFIG="$KUBECONFIG_ADMIN" VOLUME_ROOT="$VOLUME_ROOT" \
+        PROVISIONER="$PROVISIONER_NAME" bash "$CLUSTER_DIR/lib/hostdir-provisioner.sh"
 }
 
 # ---- DNS ----------------------------------------------------------------------------

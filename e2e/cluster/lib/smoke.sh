@@ -93,7 +93,8 @@ EOF
   wait_for 60 "PVC data Bound" pvc_bound data || return 1
   pod_manifest pvc-writer 'echo hello > /data/hello && sync && cat /data/hello' \
     '  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]' \
-    '    volumeMounts: [{name: data, mountPath: /data}]' \
+    '    volumeMounts: [{name: data, mountPath: /data}]
+    securityContext: {runAsUser: 1000, runAsGroup: 1000}' \
     | k apply -f - >/dev/null
   wait_pod_succeeded pvc-writer 120 && [[ "$(k logs pvc-writer)" == hello ]]
 }
@@ -148,7 +149,7 @@ run_smoke() {
   check "API server /readyz is ok" check_readyz
   check "node $NODE_NAME is Ready" check_node_ready
   check "pod from a locally built image ($SMOKE_IMAGE) ran to completion" check_local_image_pod
-  check "PVC bound (StorageClass standard) and a pod wrote to it" check_pvc_write
+  check "PVC bound (StorageClass standard) and a non-root pod wrote to it" check_pvc_write
   check "pod resolved <hostname>.<headless-svc> of another pod" check_headless_dns
   check "pod reached kubernetes.default.svc:443 (ClusterIP via kube-proxy)" check_service_vip
   if ((SMOKE_FAILED == 0)); then

@@ -113,7 +113,7 @@ teardown_cluster() {
   stop_daemon containerd
   stop_daemon kube-proxy
   local d
-  for d in coredns kube-controller-manager kube-scheduler kube-apiserver etcd; do
+  for d in hostdir-provisioner coredns kube-controller-manager kube-scheduler kube-apiserver etcd; do
     stop_daemon "$d"
   done
   remove_kube_proxy_iptables
@@ -124,5 +124,5 @@ teardown_cluster() {
   remove_pod_netns
   remove_links
   remove_kubepods_cgroups
-  rm -rf "$STATE_DIR" /run/finetune-e2e "$HOSTPATH_PV_DIR"
+  rm -rf "$STATE_DIR" /run/finetune-e2e
 }
