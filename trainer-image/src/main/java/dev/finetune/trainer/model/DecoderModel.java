@@ -126,11 +126,36 @@ public final class DecoderModel implements AutoCloseable {
     public NDArray hiddenStates(NDArray ids, NDArray positions, NDArray mask, KvCache cache, ForwardContext ctx) {
         NDArray x = embed(ids);
         NDArray[] cosSin = rotary.cosSin(kernels, positions, x);
+        NDArray windowMask = slidingMask(ids, mask, cache);
         for (DecoderLayer layer : layers) {
             ctx.seedLayer(layer.index);
-            x = layerForward(layer.index, x, cosSin, mask, cache, ctx);
+            NDArray layerMask = windowMask != null && config.slidingLayer(layer.index) ? windowMask : mask;
+            x = layerForward(layer.index, x, cosSin, layerMask, cache, ctx);
         }
         return norm(x);
+    }
+
+    /**
+     * The sliding-window mask when the keys reach further back than the window, else null: query i
+     * (absolute position past + i) may attend key j when {@code j <= past + i} and
+     * {@code past + i - j < window}, and, for packed rows, both lie in the same sequence.
+     */
+    NDArray slidingMask(NDArray ids, NDArray packed, KvCache cache) {
+        Integer window = config.slidingWindow();
+        if (window == null) {
+            return null;
+        }
+        long length = ids.getShape().get(1);
+        long past = cache == null ? 0 : cache.length();
+        long keys = past + length;
+        if (keys <= window) {
+            return null;
+        }
+        NDManager m = ids.getManager();
+        NDArray q = m.arange(past, past + length, 1, ai.djl.ndarray.types.DataType.INT64).expandDims(1);
+        NDArray k = m.arange(0, keys, 1, ai.djl.ndarray.types.DataType.INT64).expandDims(0);
+        NDArray allowed = q.gte(k).logicalAnd(q.sub(k).lt(window)).expandDims(0).expandDims(0);
+        return packed == null ? allowed : packed.logicalAnd(allowed);
     }
 
     /**

@@ -150,6 +150,41 @@ public record ModelConfig(
         return n.asInt();
     }
 
+    /**
+     * Sliding-window attention span, or null: Mistral's {@code sliding_window}; Qwen2/Qwen3 only with
+     * {@code use_sliding_window} (or {@code layer_types}). A token attends to the last {@code window}
+     * positions including itself, as HF's sliding-window causal mask.
+     */
+    public Integer slidingWindow() {
+        JsonNode w = raw.get("sliding_window");
+        if (w == null || w.isNull() || !w.canConvertToInt() || w.asInt() <= 0) {
+            return null;
+        }
+        if (modelType.equals("mistral")) {
+            return w.asInt();
+        }
+        if ((modelType.equals("qwen2") || modelType.equals("qwen3"))
+                && (raw.path("use_sliding_window").asBoolean(false) || raw.has("layer_types"))) {
+            return w.asInt();
+        }
+        return null;
+    }
+
+    /** Whether layer {@code layer} uses the sliding window (HF {@code layer_types}, else Qwen's max_window_layers rule). */
+    public boolean slidingLayer(int layer) {
+        if (slidingWindow() == null) {
+            return false;
+        }
+        JsonNode types = raw.get("layer_types");
+        if (types != null && types.isArray() && layer < types.size()) {
+            return "sliding_attention".equals(types.get(layer).asText());
+        }
+        if (modelType.equals("mistral")) {
+            return true;
+        }
+        return layer >= raw.path("max_window_layers").asInt(numLayers);
+    }
+
     public int queryWidth() {
         return numHeads * headDim;
     }
