@@ -156,7 +156,7 @@ public final class FineTuneRun {
         } catch (RuntimeException | IOException e) {
             String message = String.valueOf(e.getMessage());
             if (message.contains("out of memory") || message.contains("can't allocate memory")
-                    || message.contains("CUDA out of memory")) {
+                    || message.contains("not enough memory") || message.contains("CUDA out of memory")) {
                 return fail(reporter, FailureReason.OUT_OF_MEMORY, message, e);
             }
             return fail(reporter, FailureReason.INTERNAL, e.getClass().getSimpleName() + ": " + message, e);

@@ -165,6 +165,11 @@ class FinetuneCliTest {
         assertThat(invalid.err().toLowerCase(Locale.ROOT)).contains("spec.lora.rank");
 
         Files.writeString(yaml, job(1, ""));
+        Outcome dry = cli("run", "--dry-run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
+                "--volume", "outputs=" + tmp.resolve("dry"));
+        assertThat(dry.code()).as(dry.err()).isEqualTo(0);
+        assertThat(dry.out()).startsWith("ok: model");
+        assertThat(tmp.resolve("dry")).doesNotExist();
         Outcome missingVolume = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data);
         assertThat(missingVolume.code()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
         assertThat(missingVolume.err()).contains("outputs").contains("--volume");
