@@ -397,4 +397,33 @@ class TrainerTest {
             assertThat(end.globalStep()).isEqualTo(5);
         }
     }
+
+    @Test
+    void curriculumStagesScaleTheLearningRatePerEpoch() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+            TrainingSettings s = new TrainingSettings(2, 1e-2, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0, false, 42, 1,
+                    0, 0, 0, 0);
+            List<Double> lrs = new ArrayList<>();
+            List<Map<String, float[]>> afterEpoch = new ArrayList<>();
+            Trainer trainer = new Trainer(lora, s, new SyntheticBatches(8, 4, 64, 1), List.of(), List.of(new TrainingListener() {
+                @Override
+                public void onStep(Trainer t, StepMetrics metrics) {
+                    lrs.add(metrics.learningRate());
+                }
+
+                @Override
+                public void onEpochEnd(Trainer t, int epoch) {
+                    afterEpoch.add(weights(t.lora()));
+                }
+            }));
+            // stage 2 (epoch index 1) trains at rate 0: its epoch must leave the weights as they were
+            trainer.setLearningRateScale(epoch -> epoch == 0 ? 1.0 : 0.0);
+            trainer.run();
+            assertThat(lrs).containsExactly(1e-2, 1e-2, 0.0, 0.0);
+            assertThat(maxDiff(afterEpoch.get(0), afterEpoch.get(1))).isEqualTo(0.0);
+        }
+    }
 }
