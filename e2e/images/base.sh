@@ -82,7 +82,7 @@ build_jre_image() {
   cp -a "$runtime" "$ctx/java"
   cp "$IMAGES_DIR/jre/Dockerfile" "$ctx/Dockerfile"
   log "docker build -> $JRE_IMAGE"
-  docker build -q -t "$JRE_IMAGE" "$ctx" >/dev/null
+  docker_build "$JRE_IMAGE" "$ctx" || die "building $JRE_IMAGE failed"
   rm -rf "$ctx"
 }
 

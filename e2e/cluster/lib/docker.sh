@@ -18,6 +18,17 @@ ensure_docker() {
   wait_for 60 "dockerd to answer" docker info || die "dockerd did not start; see $DOCKERD_LOG"
 }
 
+# docker_build TAG CONTEXT [ARGS...]: 'docker build' that stays quiet unless it fails
+# (Debian's Docker prints a legacy-builder deprecation notice on every build).
+docker_build() {
+  local tag="$1" ctx="$2" out; shift 2
+  if ! out="$(docker build -t "$tag" "$@" "$ctx" 2>&1)"; then
+    printf '%s\n' "$out" | tail -n 30 >&2
+    log "docker build of $tag failed"
+    return 1
+  fi
+}
+
 docker_image_exists() {
   docker image inspect "$1" >/dev/null 2>&1
 }

@@ -75,7 +75,8 @@ check_node_ready() {
 # check_local_image_pod: base images -> docker build -> load-image -> pod runs it.
 check_local_image_pod() {
   bash "$IMAGES_DIR/base.sh" >&2 || return 1
-  docker build -q -t "$SMOKE_IMAGE" "$IMAGES_DIR/smoke" >/dev/null || return 1
+  ensure_docker
+  docker_build "$SMOKE_IMAGE" "$IMAGES_DIR/smoke" || return 1
   load_docker_image "$SMOKE_IMAGE" || return 1
   pod_manifest image-run 'exec sh -c "java -version 2>&1 | head -1 && echo smoke-image-ok"' | k apply -f - >/dev/null
   wait_pod_succeeded image-run 180 && [[ "$(k logs image-run)" == *smoke-image-ok* ]]
