@@ -147,7 +147,7 @@ state = "$CONTAINERD_STATE"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
+        SystemdCgroup = $([[ "$(host_cgroup_driver)" == systemd ]] && echo true || echo false)
 EOF
 }
 
@@ -183,7 +183,7 @@ authentication:
   webhook: {enabled: true}
   x509: {clientCAFile: "$PKI_DIR/ca.crt"}
 authorization: {mode: Webhook}
-cgroupDriver: cgroupfs
+cgroupDriver: $(host_cgroup_driver)
 containerRuntimeEndpoint: "unix://$CONTAINERD_SOCK"
 clusterDomain: "$CLUSTER_DOMAIN"
 clusterDNS: ["$DNS_IP"]
