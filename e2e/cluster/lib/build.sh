@@ -38,7 +38,7 @@ go_build_into() {
   local tmp="$out.tmp.$$"
   command -v go >/dev/null || die "Go toolchain not found (expected /usr/local/go/bin/go)"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  (cd "$moddir" && CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly -buildvcs=false" \
+  (cd "$moddir" && CGO_ENABLED=0 GOWORK=off GOFLAGS="-trimpath -mod=readonly -buildvcs=false" \
      nice -n 10 go build -ldflags "$ldflags" -o "$tmp/" "$@") \
      || { rm -rf "$tmp"; die "go build failed in $moddir"; }
   rm -rf "$out" && mv "$tmp" "$out"
@@ -77,7 +77,7 @@ build_pause_binary() {
   out="$(pause_bin_dir)"
   [[ -x "$out/pause" ]] && return 0
   mkdir -p "$out"
-  (cd "$CLUSTER_DIR/build/pause" && CGO_ENABLED=0 GO111MODULE=off go build -trimpath \
+  (cd "$CLUSTER_DIR/build/pause" && CGO_ENABLED=0 GOWORK=off GO111MODULE=off go build -trimpath \
      -ldflags "-s -w" -o "$out/pause" pause.go) || die "building pause failed"
 }
 
