@@ -268,7 +268,13 @@ public final class FineTuneRun {
                 throw new TrainingException("BAD_CONFIG", "resumeFrom " + from + ": " + checkpoint + " is not a checkpoint");
             }
         }
-        TrainingCheckpoint.restore(checkpoint, trainer);
+        try {
+            TrainingCheckpoint.restore(checkpoint, trainer);
+        } catch (IllegalArgumentException e) {
+            throw new TrainingException("BAD_CONFIG", "cannot resume from " + checkpoint + ": " + e.getMessage()
+                    + "; the checkpoint was made with different LoRA settings. Use another output path, or "
+                    + "`finetune run --resume none` to start over", e);
+        }
         out.println("resumed from " + checkpoint + " at step " + trainer.state().globalStep() + " (epoch "
                 + (trainer.state().epoch() + 1) + ")");
     }

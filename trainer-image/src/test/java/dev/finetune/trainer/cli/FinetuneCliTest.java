@@ -153,6 +153,14 @@ class FinetuneCliTest {
                 "--volume", "outputs=" + outputs);
         assertThat(again.code()).as(again.out() + again.err()).isEqualTo(0);
         assertThat(again.out()).contains("resumed from");
+
+        // a different LoRA rank cannot continue that run's checkpoint: a clear BAD_CONFIG, not a crash
+        Path changed = tmp.resolve("job-r8.yaml");
+        Files.writeString(changed, job(2, "").replace("rank: 4", "rank: 8"));
+        Outcome mismatch = cli("run", changed.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
+                "--volume", "outputs=" + outputs);
+        assertThat(mismatch.code()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(mismatch.err()).contains("cannot resume from").contains("--resume none");
     }
 
     @Test
