@@ -13,7 +13,7 @@ public class CheckpointRef {
     @JsonPropertyDescription("Optimizer steps completed when it was taken.")
     private long step;
 
-    @JsonPropertyDescription("Directory, relative to the output volume's root.")
+    @JsonPropertyDescription("Directory, relative to the run directory (spec.output.pvc.path).")
     private String path;
 
     @JsonPropertyDescription("When it was written (RFC 3339).")

@@ -3,8 +3,8 @@ package dev.finetune.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonClassDescription;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
-/** What the run produced, as paths relative to the output volume's root. */
-@JsonClassDescription("What the run produced, as directories or files relative to the output volume's root.")
+/** What the run produced, as paths relative to the run directory (spec.output.pvc.path). */
+@JsonClassDescription("What the run produced, as directories or files relative to the run directory (spec.output.pvc.path).")
 public class Outputs {
 
     @JsonPropertyDescription("The final PEFT adapter (adapter_config.json + adapter_model.safetensors).")

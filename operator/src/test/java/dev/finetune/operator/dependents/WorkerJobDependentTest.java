@@ -99,6 +99,8 @@ class WorkerJobDependentTest {
         assertThat(env(c).get("WORLD_SIZE").getValue()).isEqualTo("1");
         assertThat(env(c).get("RANK").getValueFrom().getFieldRef().getFieldPath())
                 .isEqualTo("metadata.annotations['batch.kubernetes.io/job-completion-index']");
+        assertThat(env(c).get("OMP_NUM_THREADS").getValueFrom().getResourceFieldRef().getResource()).isEqualTo("limits.cpu");
+        assertThat(env(c).get("OMP_NUM_THREADS").getValueFrom().getResourceFieldRef().getDivisor()).isEqualTo(new Quantity("1"));
         spec.getSpec().setImage("mine:2");
         assertThat(WorkerJobDependent.image(spec, settings)).isEqualTo("mine:2");
     }
