@@ -9,24 +9,12 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-venv="${FINETUNE_REF_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/finetune/refvenv}"
-python="${PYTHON:-python3}"
-export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-export PATH="$JAVA_HOME/bin:$PATH"
-
-if [[ ! -x "$venv/bin/python" ]]; then
-  "$python" -m venv "$venv"
-fi
-"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
-
-cd "$repo"
-mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile
+source "$here/../../tools/reference/lib.sh"
+reference_venv "$here/requirements.txt"
 cpfile="$(mktemp)"
 trap 'rm -f "$cpfile"' EXIT
-mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image dependency:build-classpath -Dmdep.outputFile="$cpfile.deps" >/dev/null
-echo "$repo/api/target/classes:$repo/trainer-image/target/classes:$(cat "$cpfile.deps")" > "$cpfile"
-rm -f "$cpfile.deps"
+trainer_classpath "$cpfile"
+cd "$repo"
 
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-$repo/trainer-image/target/djl-cache}"
 "$venv/bin/python" "$here/bench.py" --classpath-file "$cpfile" "$@"
