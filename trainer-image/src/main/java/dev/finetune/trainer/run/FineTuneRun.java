@@ -445,6 +445,11 @@ public final class FineTuneRun {
         m.set("spec", TrainerJson.json().valueToTree(spec));
         m.put("trainableParameters", lora.trainableParameterCount());
         m.put("steps", end.globalStep());
+        if (end.lossScale() != null) {
+            // fp16: steps whose gradients overflowed and whose update was skipped, and the final loss scale
+            m.put("skippedSteps", end.lossScale().skippedSteps());
+            m.put("lossScale", end.lossScale().scale());
+        }
         m.put("trainSeconds", seconds);
         if (end.bestEvalLoss() != null) {
             m.put("bestEvalLoss", end.bestEvalLoss());

@@ -8,7 +8,9 @@ import dev.finetune.api.v1alpha1.EpochRecord;
 import dev.finetune.api.v1alpha1.Outputs;
 import dev.finetune.api.v1alpha1.Progress;
 import dev.finetune.trainer.progress.ProgressSink;
+import dev.finetune.trainer.train.DynamicLossScaling;
 import dev.finetune.trainer.train.EvalRecord;
+import dev.finetune.trainer.train.LossScaleState;
 import dev.finetune.trainer.train.StepMetrics;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingListener;
@@ -96,10 +98,22 @@ public final class RunReporter implements TrainingListener {
         long done = m.step() - startStep;
         long eta = done <= 0 ? 0 : Math.round(elapsed / done * (m.totalSteps() - m.step()));
         progress.setEtaSeconds(eta);
-        out.println(String.format(Locale.ROOT, "%s step %d/%d | epoch %d (%3.0f%%) | loss %.4f | grad norm %.3f | lr %.3e | %,.0f tok/s | eta %s",
+        out.println(String.format(Locale.ROOT, "%s step %d/%d | epoch %d (%3.0f%%) | loss %.4f | grad norm %.3f | lr %.3e | %,.0f tok/s | eta %s%s",
                 bar(m.step(), m.totalSteps()), m.step(), m.totalSteps(), m.epoch(), 100 * m.epochProgress(), m.loss(),
-                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta)));
+                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta), lossScaling(m.lossScale())));
         publish(TrainerState.TRAINING, null);
+    }
+
+    /** fp16 only: the loss scale after the step, and the overflowed steps that were skipped. */
+    private static String lossScaling(LossScaleState scale) {
+        if (scale == null) {
+            return "";
+        }
+        String text = " | loss scale " + DynamicLossScaling.format(scale.scale());
+        if (scale.skippedSteps() > 0) {
+            text += " | " + scale.skippedSteps() + " skipped";
+        }
+        return scale.lastStepSkipped() ? text + " (this step: gradients overflowed, update skipped)" : text;
     }
 
     @Override

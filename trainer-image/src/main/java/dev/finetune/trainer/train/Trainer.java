@@ -17,9 +17,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The training loop (one process). Per optimizer step: the step's micro-batches are forwarded and
- * back-propagated with the loss scaled by {@code 1 / (label tokens of the whole step)}, so
- * accumulation gives exactly the gradient of the step's token-mean loss; then global-norm clipping,
- * AdamW with the scheduled learning rate, and zeroed gradients. Dropout masks depend only on
+ * back-propagated with the loss scaled by {@code lossScale / (label tokens of the whole step)}, so
+ * accumulation gives exactly the gradient of the step's token-mean loss (times the fp16 loss scale, 1
+ * otherwise); then global-norm clipping of the unscaled gradients, AdamW with the scheduled learning
+ * rate, and zeroed gradients. In fp16 a step whose gradients overflowed is skipped instead (see
+ * {@link DynamicLossScaling}). Dropout masks depend only on
  * (seed, micro-batch number, layer), data order only on (seed, epoch): a resumed run repeats an
  * uninterrupted one exactly.
  */
@@ -38,6 +40,7 @@ public final class Trainer {
     private final LrSchedule schedule;
     private final long totalSteps;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private DynamicLossScaling lossScaling;
     private TrainingState state;
     private java.util.function.IntToDoubleFunction lrScaleForEpoch = epoch -> 1.0;
     private dev.finetune.trainer.dist.Collective collective = dev.finetune.trainer.dist.Collective.single();
@@ -66,7 +69,25 @@ public final class Trainer {
         }
         this.totalSteps = steps;
         this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(), settings.resolvedWarmup(steps), steps);
-        this.state = TrainingState.start(settings.seed());
+        this.lossScaling = DynamicLossScaling.forDtype(model.dtype());
+        this.state = TrainingState.start(settings.seed()).withLossScale(lossScaling.initialState());
+    }
+
+    /**
+     * Replaces the loss-scaling policy chosen from the compute dtype (GradScaler's defaults for fp16, off
+     * otherwise). Call it before {@link #resume}: it resets the scaling state to the policy's initial one.
+     */
+    public void setLossScaling(DynamicLossScaling scaling) {
+        if (state.globalStep() > 0) {
+            throw new IllegalStateException("set the loss scaling before resuming or running, not at step "
+                    + state.globalStep());
+        }
+        this.lossScaling = scaling;
+        this.state = state.withLossScale(scaling.initialState());
+    }
+
+    public DynamicLossScaling lossScaling() {
+        return lossScaling;
     }
 
     private long stepsInEpoch(int epoch) {
@@ -80,7 +101,14 @@ public final class Trainer {
             throw new TrainingException("BAD_CONFIG", "checkpoint was made with seed " + saved.seed()
                     + " but training.seed is " + settings.seed() + "; resuming would not reproduce the run");
         }
-        this.state = saved;
+        if (!lossScaling.enabled()) {
+            this.state = saved.withLossScale(null);
+        } else if (saved.lossScale() == null) {
+            // a checkpoint written before loss scaling existed, or by a bf16/fp32 run: start from the default
+            this.state = saved.withLossScale(lossScaling.initialState());
+        } else {
+            this.state = saved;
+        }
     }
 
     /**
@@ -117,7 +145,7 @@ public final class Trainer {
             int index = epoch == state.epoch() ? state.nextBatch() : 0;
             if (epoch != state.epoch()) {
                 state = new TrainingState(epoch, 0, state.globalStep(), state.seed(), 0, 0, state.bestEvalLoss(),
-                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
+                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history(), state.lossScale());
             }
             while (index < batches) {
                 if (stopAgreed()) {
@@ -129,19 +157,24 @@ public final class Trainer {
                 for (int i = index; i < end; i++) {
                     group.add(train.batch(epoch, i));
                 }
-                double lr = schedule.at(state.globalStep()) * lrScaleForEpoch.applyAsDouble(epoch);
+                // as HF Trainer: a skipped fp16 step counts as a step (data, max_steps, eval and log cadence) but
+                // does not advance the learning-rate schedule, which follows the optimizer steps actually taken
+                double lr = schedule.at(state.globalStep() - state.skippedSteps()) * lrScaleForEpoch.applyAsDouble(epoch);
                 StepResult result = step(group, lr, epoch, index);
                 index = end;
+                LossScaleState scale = state.lossScale() == null ? null
+                        : lossScaling.next(state.lossScale(), result.gradientsFinite, state.globalStep() + 1);
                 state = new TrainingState(epoch, index, state.globalStep() + 1, state.seed(),
                         state.epochNll() + result.nll, state.epochTokens() + result.labelTokens, state.bestEvalLoss(),
-                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
+                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history(), scale);
                 tokensSinceLog += result.tokens;
                 long step = state.globalStep();
                 if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
                             result.labelTokens == 0 ? Double.NaN : result.nll / result.labelTokens, result.gradNorm, lr,
-                            tokensSinceLog / Math.max(seconds, 1e-9), (System.nanoTime() - startNanos) / 1e9);
+                            tokensSinceLog / Math.max(seconds, 1e-9), (System.nanoTime() - startNanos) / 1e9,
+                            state.lossScale());
                     listeners.forEach(l -> l.onStep(this, metrics));
                     tokensSinceLog = 0;
                     logStart = System.nanoTime();
@@ -164,7 +197,7 @@ public final class Trainer {
             // the epoch is complete: a checkpoint taken now resumes at the next epoch
             if (index >= batches) {
                 state = new TrainingState(epoch + 1, 0, state.globalStep(), state.seed(), 0, 0, state.bestEvalLoss(),
-                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history());
+                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history(), state.lossScale());
             }
             final int finishedEpoch = epoch;
             listeners.forEach(l -> l.onEpochEnd(this, finishedEpoch));
@@ -212,13 +245,14 @@ public final class Trainer {
         List<EvalRecord> history = new ArrayList<>(state.history());
         history.add(record);
         state = new TrainingState(state.epoch(), state.nextBatch(), state.globalStep(), state.seed(), state.epochNll(),
-                state.epochTokens(), best, bestEpoch, without, history);
+                state.epochTokens(), best, bestEpoch, without, history, state.lossScale());
         final boolean improvedFinal = improved;
         listeners.forEach(l -> l.onEvaluation(this, record, improvedFinal));
         return settings.earlyStoppingPatience() > 0 && without >= settings.earlyStoppingPatience();
     }
 
-    private record StepResult(double nll, long labelTokens, long tokens, double gradNorm) {}
+    /** {@code gradNorm} is unscaled; {@code gradientsFinite} false means the optimizer step was skipped (fp16). */
+    private record StepResult(double nll, long labelTokens, long tokens, double gradNorm, boolean gradientsFinite) {}
 
     private StepResult step(List<Batch> group, double lr, int epoch, int firstIndex) {
         long localLabelTokens = 0;
@@ -236,14 +270,17 @@ public final class Trainer {
             tokens = Math.round(counts[1]);
         }
         if (labelTokens == 0) {
-            return new StepResult(0, 0, tokens, 0);
+            return new StepResult(0, 0, tokens, 0, true);
         }
+        // fp16: the backward runs on loss x scale so that small activation gradients stay above fp16's
+        // smallest subnormal (2^-24); 1 in bf16/fp32, which leaves their arithmetic exactly as it was
+        double lossScale = state.lossScale() == null ? 1.0 : state.lossScale().scale();
         double nll = 0;
         for (int i = 0; i < group.size(); i++) {
             long microIndex = (state.globalStep() * settings.gradientAccumulationSteps() + i) * collective.worldSize()
                     + collective.rank();
             ForwardContext ctx = new ForwardContext(kernels, true, ForwardContext.mix(settings.seed(), microIndex));
-            nll += forwardBackward(group.get(i), ctx, 1.0 / labelTokens);
+            nll += forwardBackward(group.get(i), ctx, lossScale / labelTokens);
         }
         if (distributed) {
             nll = collective.allReduceSum(new double[] {nll})[0];
@@ -264,12 +301,19 @@ public final class Trainer {
             if (distributed) {
                 grads = allReduce(grads, scope);
             }
-            norm = GradientClipping.globalNorm(grads.values(), kernels);
+            // checked on the all-reduced gradients: every rank sees the same inf and takes the same decision
+            norm = GradientClipping.globalNorm(grads.values(), kernels) / lossScale;
             if (!Double.isFinite(norm)) {
-                throw new TrainingException("NAN_LOSS", "gradient norm is " + norm + " at step " + (state.globalStep() + 1));
+                if (!lossScaling.enabled()) {
+                    throw new TrainingException("NAN_LOSS", "gradient norm is " + norm + " at step " + (state.globalStep() + 1));
+                }
+                // overflow under fp16 loss scaling: skip the update (weights and AdamW moments untouched)
+                zeroGradients(localLabelTokens);
+                return new StepResult(nll, labelTokens, tokens, norm, false);
             }
-            double coef = GradientClipping.coefficient(norm, settings.maxGradNorm());
-            if (coef < 1) {
+            // unscaling is folded into the clipping factor: one pass over the gradients, as before
+            double coef = GradientClipping.coefficient(norm, settings.maxGradNorm()) / lossScale;
+            if (coef != 1) {
                 Map<String, NDArray> clipped = new LinkedHashMap<>();
                 grads.forEach((k, g) -> {
                     NDArray c = g.mul(coef);
@@ -282,13 +326,18 @@ public final class Trainer {
             try (ai.djl.ndarray.NDScope updateScope = new ai.djl.ndarray.NDScope()) {
                 optimizer.step(grads, lr);
             }
-            if (localLabelTokens > 0) {
-                for (NDArray p : params.values()) {
-                    JniUtils.zeroGrad((PtNDArray) p);
-                }
+            zeroGradients(localLabelTokens);
+        }
+        return new StepResult(nll, labelTokens, tokens, norm, true);
+    }
+
+    /** Parameters only have gradients when this rank ran a backward pass in the step. */
+    private void zeroGradients(long localLabelTokens) {
+        if (localLabelTokens > 0) {
+            for (NDArray p : params.values()) {
+                JniUtils.zeroGrad((PtNDArray) p);
             }
         }
-        return new StepResult(nll, labelTokens, tokens, norm);
     }
 
     /** Sums the gradients of all ranks (one message: every tensor flattened in a fixed order). */
