@@ -109,7 +109,7 @@ public record DynamicLossScaling(boolean enabled, double initialScale, double gr
         double lowered = s.scale() * backoffFactor;
         if (lowered < minScale) {
             throw new TrainingException("NAN_LOSS", String.format(Locale.ROOT,
-                    "fp16 gradients are non-finite at step %d even at loss scale %s (%d steps skipped in a row, %d in all):"
+                    "fp16 gradients are non-finite at step %d even at loss scale %s (%d overflowed steps in a row, %d in the run):"
                             + " the unscaled gradients overflow fp16, which loss scaling cannot fix. Train with"
                             + " training.precision bf16 (fp32's range; on GPUs since Ampere) or fp32, or lower"
                             + " training.learningRate",
