@@ -12,6 +12,7 @@ import dev.finetune.trainer.testing.Engine;
 import dev.finetune.trainer.testing.SyntheticBatches;
 import dev.finetune.trainer.testing.TinyModels;
 import dev.finetune.trainer.train.Batch;
+import dev.finetune.trainer.train.DynamicLossScaling;
 import dev.finetune.trainer.train.LrSchedule;
 import dev.finetune.trainer.train.StepMetrics;
 import dev.finetune.trainer.train.Trainer;
@@ -46,17 +47,42 @@ class TrainingCheckpointTest {
 
     @Test
     void resumedRunEndsExactlyWhereAnUninterruptedRunEnds() {
+        TrainingState end = assertResumeIsExact(DataType.FLOAT32, null);
+        assertThat(end.lossScale()).isNull();
+    }
+
+    @Test
+    void resumedFp16RunRepeatsTheLossScalingOfAnUninterruptedRun() {
+        // 2^22 overflows at first and backs off; growth after 2 clean steps then raises it again: the checkpoint
+        // holds a scale, clean-step count and skip total that differ from a fresh run's
+        DynamicLossScaling scaling = DynamicLossScaling.gradScalerDefaults().withInitialScale(Math.pow(2, 22))
+                .withGrowthInterval(2);
+        TrainingState end = assertResumeIsExact(DataType.FLOAT16, scaling);
+        assertThat(end.lossScale().skippedSteps()).isPositive().isLessThan(end.globalStep());
+    }
+
+    /**
+     * Trains 8 steps uninterrupted, then again stopping after step 2 with a checkpoint, resumes from it with
+     * a differently initialised adapter, and requires bit-identical weights and equal loop state at the end.
+     */
+    private TrainingState assertResumeIsExact(DataType dtype, DynamicLossScaling scaling) {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         SyntheticBatches data = new SyntheticBatches(14, 2, 64, 21); // 7 micro-batches: 4 steps per epoch, last one short
         List<Batch> eval = new SyntheticBatches(4, 2, 64, 22).inOrder();
         Path out = tmp.resolve("run");
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = DecoderModel.load(dir, dtype, m, Engine.kernels())) {
             Map<String, float[]> uninterrupted;
             TrainingState full;
+            long fullAdamSteps;
             try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
-                full = new Trainer(lora, settings(), data, eval, List.of()).run();
+                Trainer trainer = new Trainer(lora, settings(), data, eval, List.of());
+                if (scaling != null) {
+                    trainer.setLossScaling(scaling);
+                }
+                full = trainer.run();
                 uninterrupted = weights(lora);
+                fullAdamSteps = trainer.optimizer().stepCount();
             }
             // stop in the middle of epoch 1 (after step 2), checkpoint on the way out
             try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
@@ -74,16 +100,27 @@ class TrainingCheckpointTest {
                         TrainingCheckpoint.save(out, t, "tiny");
                     }
                 }));
+                if (scaling != null) {
+                    holder[0].setLossScaling(scaling);
+                }
                 assertThatThrownBy(holder[0]::run).isInstanceOf(TrainingException.class)
                         .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("INTERRUPTED"));
             }
             Path checkpoint = TrainingCheckpoint.latest(out).orElseThrow();
             assertThat(checkpoint.getFileName().toString()).isEqualTo("checkpoint-2");
-            assertThat(TrainingCheckpoint.readState(checkpoint).state().nextBatch()).isEqualTo(4);
+            TrainingState saved = TrainingCheckpoint.readState(checkpoint).state();
+            assertThat(saved.nextBatch()).isEqualTo(4);
+            if (scaling != null) {
+                assertThat(saved.lossScale()).isNotNull().isNotEqualTo(scaling.initialState());
+            }
             // a different init seed: everything must come from the checkpoint
             try (LoraModel lora = LoraModel.attach(model, LORA, 999)) {
                 Trainer resumed = new Trainer(lora, settings(), data, eval, List.of());
+                if (scaling != null) {
+                    resumed.setLossScaling(scaling);
+                }
                 TrainingCheckpoint.restore(checkpoint, resumed);
+                assertThat(resumed.state().lossScale()).isEqualTo(saved.lossScale());
                 TrainingState end = resumed.run();
                 Map<String, float[]> after = weights(lora);
                 for (String k : uninterrupted.keySet()) {
@@ -91,7 +128,39 @@ class TrainingCheckpointTest {
                 }
                 assertThat(end.globalStep()).isEqualTo(full.globalStep()).isEqualTo(8);
                 assertThat(end.history()).isEqualTo(full.history());
+                assertThat(end.lossScale()).isEqualTo(full.lossScale());
+                assertThat(resumed.optimizer().stepCount()).isEqualTo(fullAdamSteps);
+                return end;
             }
+        }
+    }
+
+    @Test
+    void anFp16CheckpointWithoutLossScaleStateResumesFromTheDefaultScale() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        Path out = tmp.resolve("run");
+        SyntheticBatches data = new SyntheticBatches(8, 2, 64, 3);
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel fp16 = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(fp16, LORA, 1)) {
+            Trainer trainer = new Trainer(lora, settings().withMaxSteps(1), data, List.of(), List.of());
+            trainer.setLossScaling(DynamicLossScaling.gradScalerDefaults().withInitialScale(Math.pow(2, 30)));
+            trainer.run();
+            Path checkpoint = TrainingCheckpoint.save(out, trainer, "tiny");
+            assertThat(TrainingCheckpoint.readState(checkpoint).state().lossScale().scale()).isEqualTo(Math.pow(2, 29));
+            // what a checkpoint written before loss scaling existed looks like
+            Path stateFile = checkpoint.resolve(TrainingCheckpoint.STATE);
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            com.fasterxml.jackson.databind.node.ObjectNode root =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(stateFile.toFile());
+            ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("state")).remove("lossScale");
+            json.writeValue(stateFile.toFile(), root);
+            assertThat(Files.readString(stateFile)).doesNotContain("lossScale");
+
+            Trainer resumed = new Trainer(lora, settings(), data, List.of(), List.of());
+            TrainingCheckpoint.restore(checkpoint, resumed);
+            assertThat(resumed.state().globalStep()).isEqualTo(1);
+            assertThat(resumed.state().lossScale()).isEqualTo(DynamicLossScaling.gradScalerDefaults().initialState());
         }
     }
 
