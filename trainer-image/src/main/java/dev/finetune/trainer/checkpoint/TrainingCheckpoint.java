@@ -26,9 +26,11 @@ import java.util.stream.Stream;
  * Full resumable checkpoints: {@code <output>/checkpoints/checkpoint-<step>/} holding the LoRA weights
  * (PEFT format, so any checkpoint is also a usable adapter), the AdamW moments and step count
  * ({@code optimizer.safetensors}), and {@code trainer_state.json} (epoch, position in the epoch,
- * global step, seed, running epoch loss, best eval loss, early-stopping counter, history).
- * Learning-rate schedule and dropout masks are functions of the step and seed, so nothing else is
- * needed to continue exactly. Each checkpoint is written into a temporary directory and renamed into
+ * global step, seed, running epoch loss, best eval loss, early-stopping counter, history, and in fp16 the
+ * loss-scaling state: scale, clean-step count, skipped steps). Learning-rate schedule and dropout masks are
+ * functions of the step, the skipped-step count and the seed, so nothing else is needed to continue exactly.
+ * A {@code trainer_state.json} without {@code lossScale} (written before fp16 loss scaling existed) resumes
+ * an fp16 run from the default scale. Each checkpoint is written into a temporary directory and renamed into
  * place, so a crash never leaves a half-written checkpoint that looks complete.
  */
 public final class TrainingCheckpoint {
