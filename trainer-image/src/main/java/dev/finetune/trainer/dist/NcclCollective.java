@@ -56,16 +56,17 @@ public final class NcclCollective implements Collective {
     }
 
     /**
-     * Checks this machine can run the process (libcudart, libnccl, GPU {@code localRank}), selects the GPU,
-     * forms the TCP group and joins the NCCL communicator.
+     * Checks this machine can run the process (libnccl, libcudart, GPU {@code localRank}, a CUDA libtorch),
+     * selects the GPU, forms the TCP group and joins the NCCL communicator.
      *
      * @throws GpuEnvironmentException when the machine or image cannot run a GPU process (permanent)
      * @throws CommunicationException when the rendezvous or the communicator init fails or times out
      */
     public static NcclCollective connect(Settings settings, NativeLibraryLocator locator) {
-        CudaRuntime cuda = CudaRuntime.load(locator);
         NcclLibrary nccl = NcclLibrary.load(locator);
+        CudaRuntime cuda = CudaRuntime.load(locator);
         selectGpu(cuda, settings.localRank());
+        requireCudaEngine();
         TcpCollective tcp = TcpCollective.connect(settings.rank(), settings.world(), settings.rendezvousHost(),
                 settings.rendezvousPort(), settings.rendezvousTimeout(), settings.collectiveTimeout());
         try {
@@ -85,7 +86,7 @@ public final class NcclCollective implements Collective {
      *
      * @throws GpuEnvironmentException when the loaded PyTorch engine has no CUDA support
      */
-    public static void requireCudaEngine() {
+    static void requireCudaEngine() {
         Engine engine = Engine.getEngine("PyTorch");
         if (!engine.hasCapability(StandardCapabilities.CUDA)) {
             throw new GpuEnvironmentException("the loaded libtorch " + engine.getVersion() + " has no CUDA support "

@@ -181,7 +181,6 @@ public final class FineTuneRun {
             case "nccl" -> {
                 int localRank = localRank();
                 try {
-                    dev.finetune.trainer.dist.NcclCollective.requireCudaEngine();
                     dev.finetune.trainer.dist.NcclCollective nccl = dev.finetune.trainer.dist.NcclCollective.connect(
                             new dev.finetune.trainer.dist.NcclCollective.Settings(rank, world, d.rendezvousHost(),
                                     d.rendezvousPort(), localRank, rendezvous, collectiveTimeout),

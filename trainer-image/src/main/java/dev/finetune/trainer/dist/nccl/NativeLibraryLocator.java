@@ -2,6 +2,8 @@ package dev.finetune.trainer.dist.nccl;
 
 import dev.finetune.trainer.dist.GpuEnvironmentException;
 import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
@@ -113,11 +115,25 @@ public final class NativeLibraryLocator {
             tried.add(file + ": no such file");
             return null;
         }
+        if (!isElf(file)) {
+            // checked here because the JVM prints a stack-guard warning when dlopen is handed a non-library
+            tried.add(file + ": not a shared library (no ELF header)");
+            return null;
+        }
         try {
             return new Located(SymbolLookup.libraryLookup(file, Arena.global()), file.toString());
         } catch (IllegalArgumentException e) {
             tried.add(file + ": cannot be loaded (" + e.getMessage() + ")");
             return null;
+        }
+    }
+
+    private static boolean isElf(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+        } catch (IOException e) {
+            return false;
         }
     }
 
