@@ -226,8 +226,10 @@ public final class NcclLibrary {
 
     /** NCCL's description of the last error of {@code comm} (or of the last failed call without one: NULL). */
     public String lastError(MemorySegment comm) {
+        // a local, not a conditional expression: invokeExact would see the conditional typed as Object
+        MemorySegment handle = comm == null ? MemorySegment.NULL : comm;
         try {
-            return cString((MemorySegment) getLastError.invokeExact(comm == null ? MemorySegment.NULL : comm)).orElse("");
+            return cString((MemorySegment) getLastError.invokeExact(handle)).orElse("");
         } catch (Throwable t) {
             throw rethrow(t);
         }
