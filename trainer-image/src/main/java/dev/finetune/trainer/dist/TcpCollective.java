@@ -15,12 +15,14 @@ import java.util.List;
 /**
  * Collectives over TCP for CPU workers: rank 0 listens on the rendezvous port, every other rank connects
  * (retrying until the timeout) and announces its rank. An all-reduce is a gather to rank 0, a sum in rank
- * order in fp64, and a broadcast of the result. LoRA gradients are a few MB, so a star is enough; GPUs
- * would use NCCL instead.
+ * order in fp64, and a broadcast of the result. LoRA gradients are a few MB, so a star is enough; GPU
+ * processes reduce gradients with NCCL ({@link NcclCollective}) and keep this group for the rendezvous and
+ * the small fp64 sums.
  */
 public final class TcpCollective implements Collective {
 
     private static final int MAGIC = 0x46544331; // "FTC1"
+    private static final int MAX_BROADCAST_BYTES = 1 << 20;
 
     private final int rank;
     private final int world;
@@ -42,6 +44,31 @@ public final class TcpCollective implements Collective {
 
     /** Forms the group; blocks until all {@code world} ranks are connected or {@code timeout} passes. */
     public static TcpCollective connect(int rank, int world, String host, int port, Duration timeout) {
+        return connect(rank, world, host, port, timeout, Duration.ZERO);
+    }
+
+    /**
+     * Forms the group as {@link #connect(int, int, String, int, Duration)}; afterwards a collective that
+     * waits longer than {@code collectiveTimeout} for a peer fails with {@link CommunicationException}
+     * (a peer that hangs without closing its socket would otherwise block the gang for ever).
+     * {@link Duration#ZERO} waits without limit.
+     */
+    public static TcpCollective connect(int rank, int world, String host, int port, Duration timeout,
+            Duration collectiveTimeout) {
+        TcpCollective group = form(rank, world, host, port, timeout);
+        try {
+            int millis = (int) Math.min(Integer.MAX_VALUE, collectiveTimeout.toMillis());
+            for (Socket s : group.peers) {
+                s.setSoTimeout(millis);
+            }
+        } catch (IOException e) {
+            group.close();
+            throw new CommunicationException("cannot set the collective timeout: " + e.getMessage(), e);
+        }
+        return group;
+    }
+
+    private static TcpCollective form(int rank, int world, String host, int port, Duration timeout) {
         if (rank < 0 || rank >= world) {
             throw new IllegalArgumentException("rank " + rank + " is outside world size " + world);
         }
@@ -148,6 +175,32 @@ public final class TcpCollective implements Collective {
             result[i] = (float) sum[i];
         }
         return result;
+    }
+
+    /**
+     * Rank 0's {@code bytes} on every rank (other ranks pass null); used to hand out NCCL's unique id.
+     */
+    public byte[] broadcastFromRankZero(byte[] bytes) {
+        try {
+            if (rank == 0) {
+                for (DataOutputStream o : out) {
+                    o.writeInt(bytes.length);
+                    o.write(bytes);
+                    o.flush();
+                }
+                return bytes.clone();
+            }
+            DataInputStream i = in.getFirst();
+            int n = i.readInt();
+            if (n < 0 || n > MAX_BROADCAST_BYTES) {
+                throw new IOException("rank 0 announced " + n + " bytes (ranks out of step)");
+            }
+            byte[] received = new byte[n];
+            i.readFully(received);
+            return received;
+        } catch (IOException e) {
+            throw new CommunicationException("broadcast from rank 0 failed on rank " + rank + ": " + e.getMessage(), e);
+        }
     }
 
     private static void writeDoubles(DataOutputStream o, double[] v) throws IOException {

@@ -115,15 +115,9 @@ public final class FineTuneRun {
             Files.createDirectories(outputDir);
             reporter.initializing("finetune: job " + config.job().name() + ", attempt " + config.attempt()
                     + ", output " + outputDir);
-            if (world > 1 && !"tcp".equals(config.distributed().backend())) {
-                throw new TrainingException("BAD_CONFIG", "resources: " + world + " GPU processes requested; data "
-                        + "parallelism over NCCL is not implemented yet (CPU workers use a TCP all-reduce)");
-            }
+            ai.djl.Device device = null; // null: DJL's default device (a single process)
             if (world > 1) {
-                collective = dev.finetune.trainer.dist.TcpCollective.connect(rank, world,
-                        config.distributed().rendezvousHost(), config.distributed().rendezvousPort(),
-                        java.time.Duration.ofMinutes(10));
-                out.println("rank " + rank + " of " + world + " connected");
+                device = joinGang(rank, world);
             }
             LoraSettings loraSettings = loraSettings(spec.getLora());
             Path modelDir = Path.of(config.paths().modelDir());
@@ -132,7 +126,7 @@ public final class FineTuneRun {
                     config.paths().evalPath() == null ? null : Path.of(config.paths().evalPath()), rank, world);
             stagesForNames.addAll(data.stages());
             out.println(DatasetReportRenderer.render(data.report()));
-            try (NDManager manager = NDManager.newBaseManager();
+            try (NDManager manager = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel model = DecoderModel.load(modelDir, dtype(spec.getTraining()), manager, kernels);
                     LoraModel lora = LoraModel.attach(model, loraSettings, spec.getTraining().getSeed())) {
@@ -165,6 +159,57 @@ public final class FineTuneRun {
             finished.countDown();
             sinks.forEach(ProgressSink::close);
         }
+    }
+
+    /**
+     * Connects this process to the other ranks: a TCP group on CPU workers, NCCL (with the TCP group for
+     * rendezvous and small sums) across GPUs, where each process trains on GPU {@code LOCAL_RANK}. Returns the
+     * device to train on, or null for DJL's default. A machine that cannot run a GPU process fails with
+     * BAD_CONFIG before it joins.
+     */
+    private ai.djl.Device joinGang(int rank, int world) {
+        TrainerConfig.Distributed d = config.distributed();
+        java.time.Duration rendezvous = java.time.Duration.ofMinutes(10);
+        java.time.Duration collectiveTimeout = dev.finetune.trainer.dist.CollectiveTimeout.fromEnvironment(System.getenv());
+        switch (d.backend()) {
+            case "tcp" -> {
+                collective = dev.finetune.trainer.dist.TcpCollective.connect(rank, world, d.rendezvousHost(),
+                        d.rendezvousPort(), rendezvous, collectiveTimeout);
+                out.println("rank " + rank + " of " + world + " connected");
+                return null;
+            }
+            case "nccl" -> {
+                int localRank = localRank();
+                try {
+                    dev.finetune.trainer.dist.NcclCollective nccl = dev.finetune.trainer.dist.NcclCollective.connect(
+                            new dev.finetune.trainer.dist.NcclCollective.Settings(rank, world, d.rendezvousHost(),
+                                    d.rendezvousPort(), localRank, rendezvous, collectiveTimeout),
+                            dev.finetune.trainer.dist.nccl.NativeLibraryLocator.ofProcess());
+                    collective = nccl;
+                    out.println("rank " + rank + " of " + world + " connected (NCCL, GPU " + localRank + ")");
+                    return nccl.device();
+                } catch (dev.finetune.trainer.dist.GpuEnvironmentException e) {
+                    throw new TrainingException("BAD_CONFIG", "rank " + rank + ": this machine cannot run a GPU "
+                            + "worker: " + e.getMessage(), e);
+                }
+            }
+            default -> throw new TrainingException("BAD_CONFIG", "distributed.backend " + d.backend()
+                    + " is not one of tcp (CPU workers), nccl (GPUs)");
+        }
+    }
+
+    /** The GPU of this process on its node (set per process by the launcher; 0 for one process per pod). */
+    private static int localRank() {
+        String value = System.getenv().getOrDefault("LOCAL_RANK", "0");
+        try {
+            int localRank = Integer.parseInt(value.strip());
+            if (localRank >= 0) {
+                return localRank;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new TrainingException("BAD_CONFIG", "LOCAL_RANK=" + value + " is not a GPU index (0, 1, ...)");
     }
 
     private Result train(FineTuneJobSpec spec, PreparedDataset data, DecoderModel model, LoraModel lora, Path outputDir,

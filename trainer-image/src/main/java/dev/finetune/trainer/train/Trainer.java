@@ -340,27 +340,30 @@ public final class Trainer {
         }
     }
 
-    /** Sums the gradients of all ranks (one message: every tensor flattened in a fixed order). */
+    /**
+     * Sums the gradients of all ranks: every gradient is flattened and concatenated, in a fixed order, into
+     * one contiguous fp32 tensor on its device, which the collective reduces in place (NCCL on the device
+     * memory; TCP through the host); the returned gradients are views of that tensor in their shapes.
+     */
     private Map<String, NDArray> allReduce(Map<String, NDArray> grads, NDManager scope) {
-        int total = 0;
+        List<NDArray> parts = new ArrayList<>();
         for (NDArray g : grads.values()) {
-            total += Math.toIntExact(g.size());
+            NDArray part = g.reshape(-1);
+            part.attach(scope);
+            parts.add(part);
         }
-        float[] flat = new float[total];
-        int offset = 0;
-        for (NDArray g : grads.values()) {
-            float[] v = g.toFloatArray();
-            System.arraycopy(v, 0, flat, offset, v.length);
-            offset += v.length;
-        }
-        float[] summed = collective.allReduceSum(flat);
+        NDArray flat = kernels.catRows(parts);
+        flat.attach(scope);
+        collective.allReduceSumInPlace(flat);
         Map<String, NDArray> out = new LinkedHashMap<>();
-        offset = 0;
+        long offset = 0;
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
-            int n = Math.toIntExact(e.getValue().size());
-            float[] part = java.util.Arrays.copyOfRange(summed, offset, offset + n);
+            long n = e.getValue().size();
+            NDArray summed = flat.get(new ai.djl.ndarray.index.NDIndex().addSliceDim(offset, offset + n))
+                    .reshape(e.getValue().getShape());
+            summed.attach(scope);
             offset += n;
-            out.put(e.getKey(), scope.create(part, e.getValue().getShape()));
+            out.put(e.getKey(), summed);
         }
         return out;
     }

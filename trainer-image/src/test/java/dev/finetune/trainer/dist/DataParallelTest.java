@@ -129,10 +129,19 @@ class DataParallelTest {
                     }
                 }));
             }
+            Map<String, float[]> rankZero = null;
             for (Future<Object[]> f : ranks) {
                 Object[] result = f.get(120, TimeUnit.SECONDS);
                 @SuppressWarnings("unchecked")
                 Map<String, float[]> w = (Map<String, float[]>) result[0];
+                if (rankZero == null) {
+                    rankZero = w;
+                } else {
+                    // every rank applies the same summed gradients: the replicas are bit-identical, not just close
+                    for (String key : rankZero.keySet()) {
+                        assertThat(w.get(key)).as(key).containsExactly(rankZero.get(key));
+                    }
+                }
                 TrainingState end = (TrainingState) result[1];
                 double maxDiff = 0;
                 for (String key : single.keySet()) {
