@@ -1,5 +1,6 @@
 package dev.finetune.trainer.launch;
 
+import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.trainer.run.TerminationLog;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -103,7 +105,7 @@ public final class Launcher {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             killAll();
-            exitCode = dev.finetune.api.trainer.FailureReason.INTERRUPTED.exitCode();
+            exitCode = FailureReason.INTERRUPTED.exitCode();
             return exitCode;
         } finally {
             killAll(); // none left unless something above threw: never leave ranks behind
@@ -137,7 +139,7 @@ public final class Launcher {
                 Thread.currentThread().interrupt();
             }
             int code = exitCode;
-            if (code >= 0 && code != dev.finetune.api.trainer.FailureReason.INTERRUPTED.exitCode()) {
+            if (code >= 0 && code != FailureReason.INTERRUPTED.exitCode()) {
                 out.flush();
                 err.flush();
                 Runtime.getRuntime().halt(code);
@@ -159,7 +161,7 @@ public final class Launcher {
                 process = builder.start();
             } catch (IOException e) {
                 err.println(PREFIX + "cannot start rank " + rank.globalRank() + ": " + e.getMessage());
-                exitQueue.add(new ChildExit(rank.localRank(), rank.globalRank(), dev.finetune.api.trainer.FailureReason.INTERNAL.exitCode(),
+                exitQueue.add(new ChildExit(rank.localRank(), rank.globalRank(), FailureReason.INTERNAL.exitCode(),
                         System.nanoTime(), false));
                 return true;
             }
@@ -173,8 +175,22 @@ public final class Launcher {
         pumps.add(stdout);
         pumps.add(stderr);
         out.println(PREFIX + "rank " + rank.globalRank() + " (local rank " + rank.localRank() + ") started, pid " + process.pid());
-        process.onExit().thenAccept(p -> exitQueue.add(new ChildExit(rank.localRank(), rank.globalRank(), p.exitValue(),
-                System.nanoTime(), wasKilled(rank.globalRank()))));
+        // one plain thread per rank blocked in waitFor: the exit must reach the loop, whatever the JDK's
+        // async machinery (Process.onExit runs on shared pools) is doing
+        Thread waiter = new Thread(() -> {
+            int code;
+            while (true) {
+                try {
+                    code = process.waitFor();
+                    break;
+                } catch (InterruptedException ignored) {
+                    // only the exit ends this thread
+                }
+            }
+            exitQueue.add(new ChildExit(rank.localRank(), rank.globalRank(), code, System.nanoTime(), wasKilled(rank.globalRank())));
+        }, "rank-" + rank.globalRank() + "-exit");
+        waiter.setDaemon(true);
+        waiter.start();
         return true;
     }
 
@@ -207,7 +223,9 @@ public final class Launcher {
         if (why != null) {
             out.println(PREFIX + why);
         }
-        running.values().forEach(Process::destroy); // SIGTERM
+        // SIGTERM through the handle: Process.destroy() would also close our end of the rank's output
+        // and lose what it prints while it checkpoints
+        running.values().forEach(p -> p.toHandle().destroy());
     }
 
     private synchronized void killIfOverdue() {
@@ -222,7 +240,7 @@ public final class Launcher {
     private synchronized void killAll() {
         running.forEach((rank, process) -> {
             killed.add(rank);
-            process.destroyForcibly();
+            process.toHandle().destroyForcibly();
         });
     }
 
@@ -254,6 +272,12 @@ public final class Launcher {
             return 0;
         }
         ChildExit c = cause.get();
+        if (c.exitCode() == FailureReason.INTERRUPTED.exitCode()) {
+            out.println(PREFIX + "worker " + plan.nodeRank() + " stopped: " + exits.stream()
+                    .sorted(Comparator.comparingInt(ChildExit::globalRank))
+                    .map(e -> "rank " + e.globalRank() + " " + e.describe()).collect(Collectors.joining(", ")));
+            return c.exitCode();
+        }
         List<String> others = exits.stream().filter(e -> e != c && e.failed())
                 .sorted(Comparator.comparingInt(ChildExit::globalRank))
                 .map(e -> "rank " + e.globalRank() + " " + e.describe() + (e.killedByLauncher() ? " (killed here)" : ""))
