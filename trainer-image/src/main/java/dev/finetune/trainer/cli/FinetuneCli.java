@@ -17,6 +17,7 @@ import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.launch.ChildCommand;
 import dev.finetune.trainer.launch.LaunchPlan;
 import dev.finetune.trainer.launch.Launcher;
+import dev.finetune.trainer.launch.LauncherWatch;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.Generator;
@@ -172,6 +173,9 @@ public final class FinetuneCli implements Callable<Integer> {
             }
             if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
                 return launch(config);
+            }
+            if (LaunchPlan.isRankProcess(System.getenv())) {
+                LauncherWatch.stopWhenLauncherExits();
             }
             FineTuneRun run = new FineTuneRun(config, out);
             run.stopOnShutdown(SHUTDOWN_GRACE_SECONDS);

@@ -15,6 +15,7 @@ import java.util.List;
  * ok                        print its environment, report SUCCEEDED, exit 0
  * fail CODE REASON MILLIS   after MILLIS, report REASON and exit CODE
  * wait                      wait up to a minute; on SIGTERM report INTERRUPTED and exit (143)
+ * orphan FILE               like a rank of the trainer, stop when the parent exits; write FILE on the way out
  * </pre>
  */
 public final class FakeRank {
@@ -45,6 +46,20 @@ public final class FakeRank {
                     report(sequence, TrainerState.FAILED, Failure.of(FailureReason.INTERRUPTED, "stopped on request"));
                 }));
                 System.out.println("waiting");
+                Thread.sleep(60_000);
+                System.exit(0);
+            }
+            case "orphan" -> {
+                java.nio.file.Path file = java.nio.file.Path.of(args[1]);
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        java.nio.file.Files.writeString(file, "stopped");
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }));
+                LauncherWatch.stopWhenLauncherExits();
+                System.out.println("watching");
                 Thread.sleep(60_000);
                 System.exit(0);
             }

@@ -114,4 +114,23 @@ class LauncherTest {
         assertThat(published().sequence()).isEqualTo(FakeRank.RANK_ZERO_SEQUENCE);
         assertThat(published().failure().reason()).isEqualTo(FailureReason.INTERRUPTED);
     }
+
+    @Test
+    void aRankStopsWhenItsLauncherIsKilled() throws Exception {
+        Path stopped = tmp.resolve("stopped");
+        String rank = String.join(" ", fake("orphan", stopped.toString()).stream().map(a -> "'" + a + "'").toList());
+        // sh stands in for a launcher that dies by SIGKILL and cannot stop its ranks itself
+        Path output = tmp.resolve("rank.out");
+        Process launcher = new ProcessBuilder("sh", "-c", "RANK=0 " + rank + " > '" + output + "' & echo $!; wait").start();
+        long pid = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(launcher.getInputStream())).readLine().strip());
+        ProcessHandle child = ProcessHandle.of(pid).orElseThrow();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(output) && Files.readString(output).contains("watching")) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        launcher.destroyForcibly();
+        child.onExit().get(20, TimeUnit.SECONDS);
+        assertThat(child.isAlive()).isFalse();
+        assertThat(stopped).as("the rank ran its shutdown hooks").hasContent("stopped");
+    }
 }
