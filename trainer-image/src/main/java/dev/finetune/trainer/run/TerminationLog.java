@@ -41,12 +41,13 @@ public final class TerminationLog {
             return;
         }
         String json = TrainerJson.write(report.withoutHistory());
-        int overflow = json.length() - ProgressReport.TERMINATION_MESSAGE_LIMIT;
-        if (overflow > 0 && report.failure() != null && report.failure().message() != null) {
-            Failure f = report.failure();
-            String message = f.message();
-            String shorter = message.substring(0, Math.max(0, message.length() - overflow - 3)) + "...";
-            json = TrainerJson.write(withFailure(report.withoutHistory(), new Failure(f.reason(), shorter, f.hint())));
+        Failure f = report.failure();
+        String message = f == null ? null : f.message();
+        // escapes make the JSON longer than the text: cut again until it fits
+        while (json.length() > ProgressReport.TERMINATION_MESSAGE_LIMIT && message != null && !message.isEmpty()) {
+            int overflow = json.length() - ProgressReport.TERMINATION_MESSAGE_LIMIT;
+            message = message.substring(0, Math.max(0, message.length() - overflow - 3));
+            json = TrainerJson.write(withFailure(report.withoutHistory(), new Failure(f.reason(), message + "...", f.hint())));
         }
         if (json.length() > ProgressReport.TERMINATION_MESSAGE_LIMIT) {
             json = json.substring(0, ProgressReport.TERMINATION_MESSAGE_LIMIT);
