@@ -14,6 +14,10 @@ import dev.finetune.trainer.checkpoint.MergedModelWriter;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
+import dev.finetune.trainer.launch.ChildCommand;
+import dev.finetune.trainer.launch.LaunchPlan;
+import dev.finetune.trainer.launch.Launcher;
+import dev.finetune.trainer.launch.LauncherWatch;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.Generator;
@@ -21,12 +25,15 @@ import dev.finetune.trainer.model.ModelConfig;
 import dev.finetune.trainer.model.ModelFormatException;
 import dev.finetune.trainer.model.WeightStore;
 import dev.finetune.trainer.run.FineTuneRun;
+import dev.finetune.trainer.run.TerminationLog;
 import dev.finetune.trainer.safetensors.SafetensorsException;
 import dev.finetune.trainer.script.Kernels;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,6 +84,15 @@ public final class FinetuneCli implements Callable<Integer> {
             "or a trainer config JSON (--config, what the operator hands a worker)."})
     static final class Run implements Callable<Integer> {
 
+        /**
+         * Time a run gets to checkpoint after SIGTERM: the operator's default terminationGracePeriodSeconds.
+         * A launcher gives its ranks 5 s less, so that it can still publish the termination message before
+         * the kubelet kills the container.
+         */
+        static final int SHUTDOWN_GRACE_SECONDS = 120;
+        /** After one rank fails, how long the others get to exit before SIGKILL (torchrun's default too). */
+        static final Duration SIBLING_STOP_TIMEOUT = Duration.ofSeconds(30);
+
         @Parameters(arity = "0..1", paramLabel = "JOB.yaml", description = "the FineTuneJob manifest")
         Path job;
 
@@ -94,9 +110,27 @@ public final class FinetuneCli implements Callable<Integer> {
         @Option(names = "--dry-run", description = "validate the job and the paths, then stop")
         boolean dryRun;
 
+        @Option(names = "--nproc", paramLabel = "N", description = {"training processes on this machine, data parallel "
+                + "(default 1): a TCP all-reduce on CPU, NCCL when the job asks for GPUs (resources.gpus > 0)"})
+        Integer nproc;
+
         @Override
         public Integer call() throws IOException {
             PrintStream out = System.out;
+            if (nproc != null && nproc < 1) {
+                System.err.println("finetune run: --nproc must be at least 1 (got " + nproc + ")");
+                return FailureReason.BAD_CONFIG.exitCode();
+            }
+            if (nproc != null && configFile != null) {
+                System.err.println("finetune run: --nproc goes with JOB.yaml; with --config the trainer config's "
+                        + "distributed.processesPerWorker says how many processes to start");
+                return FailureReason.BAD_CONFIG.exitCode();
+            }
+            if (nproc != null && nproc > 1 && LaunchPlan.isRankProcess(System.getenv())) {
+                System.err.println("finetune run: " + LaunchPlan.LOCAL_RANK + " is set in the environment, which marks a "
+                        + "process a launcher started; unset it to start --nproc " + nproc + " processes");
+                return FailureReason.BAD_CONFIG.exitCode();
+            }
             TrainerConfig config;
             if (configFile != null) {
                 config = TrainerJson.readConfig(configFile);
@@ -119,6 +153,9 @@ public final class FinetuneCli implements Callable<Integer> {
                     }
                     return root.toAbsolutePath();
                 }, resume.equals("none") ? null : resume);
+                if (nproc != null && nproc > 1) {
+                    config = withLocalProcesses(config, nproc);
+                }
             } else {
                 System.err.println("finetune run: give JOB.yaml or --config FILE");
                 return FailureReason.BAD_CONFIG.exitCode();
@@ -134,9 +171,64 @@ public final class FinetuneCli implements Callable<Integer> {
                         + ", output " + config.paths().outputDir());
                 return 0;
             }
+            if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
+                return launch(config);
+            }
+            if (LaunchPlan.isRankProcess(System.getenv())) {
+                LauncherWatch.stopWhenLauncherExits();
+            }
             FineTuneRun run = new FineTuneRun(config, out);
-            run.stopOnShutdown(120);
+            run.stopOnShutdown(SHUTDOWN_GRACE_SECONDS);
             return run.execute().exitCode();
+        }
+
+        /**
+         * Starts the worker's processesPerWorker ranks (child JVMs running this config) and supervises them.
+         * In a pod they read the mounted config; a local --nproc run hands them its config in a temp file.
+         */
+        private int launch(TrainerConfig config) throws IOException {
+            LaunchPlan plan = LaunchPlan.derive(config.distributed(), System.getenv(), Runtime.getRuntime().availableProcessors());
+            Path file = configFile;
+            if (file == null) {
+                file = Files.createTempFile("finetune-config-", ".json");
+                Files.writeString(file, TrainerJson.write(config));
+            }
+            try {
+                List<String> args = List.of("run", "--config", file.toAbsolutePath().toString());
+                Launcher launcher = new Launcher(plan, rank -> ChildCommand.sameJvm(FinetuneCli.class, args), System.out,
+                        System.err, new Launcher.Settings(SIBLING_STOP_TIMEOUT, Duration.ofSeconds(SHUTDOWN_GRACE_SECONDS - 5),
+                                TerminationLog.path(), config.attempt()));
+                Thread hook = launcher.shutdownHook();
+                Runtime.getRuntime().addShutdownHook(hook);
+                try {
+                    return launcher.run();
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook is running: it forwards the SIGTERM and ends the JVM
+                    }
+                }
+            } finally {
+                if (configFile == null) {
+                    Files.deleteIfExists(file);
+                }
+            }
+        }
+
+        /**
+         * A local run's config as one worker with {@code nproc} ranks meeting on a free local port (two
+         * runs on one machine must not collide on the default port).
+         */
+        static TrainerConfig withLocalProcesses(TrainerConfig config, int nproc) throws IOException {
+            var resources = config.spec().getResources();
+            String backend = resources != null && resources.getGpus() > 0 ? "nccl" : "tcp";
+            int port;
+            try (ServerSocket probe = new ServerSocket(0)) {
+                port = probe.getLocalPort();
+            }
+            return new TrainerConfig(config.schemaVersion(), config.job(), config.attempt(), config.paths(), config.spec(),
+                    new TrainerConfig.Distributed(1, nproc, backend, "127.0.0.1", port), config.resumeFrom(), config.progress());
         }
 
         static List<String> checkPaths(TrainerConfig config) {

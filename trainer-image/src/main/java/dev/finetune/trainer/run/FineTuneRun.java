@@ -451,21 +451,9 @@ public final class FineTuneRun {
         return new Result(reason.exitCode(), report);
     }
 
-    /** The kubelet shows /dev/termination-log as the container's termination message. */
+    /** The kubelet shows the termination log as the container's termination message. */
     private static void writeTerminationMessage(ProgressReport report) {
-        Path log = Path.of("/dev/termination-log");
-        if (!Files.exists(log)) {
-            return;
-        }
-        String json = TrainerJson.write(report.withoutHistory());
-        if (json.length() > ProgressReport.TERMINATION_MESSAGE_LIMIT) {
-            json = json.substring(0, ProgressReport.TERMINATION_MESSAGE_LIMIT);
-        }
-        try {
-            Files.writeString(log, json);
-        } catch (IOException e) {
-            System.err.println("warning: cannot write /dev/termination-log: " + e.getMessage());
-        }
+        TerminationLog.write(TerminationLog.path(), report);
     }
 
     private void writeManifest(Path file, FineTuneJobSpec spec, DecoderModel model, LoraModel lora, TrainingState end,
