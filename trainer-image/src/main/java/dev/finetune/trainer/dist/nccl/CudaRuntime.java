@@ -6,9 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import dev.finetune.trainer.dist.GpuEnvironmentException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
 
@@ -40,12 +38,10 @@ public final class CudaRuntime {
 
     private CudaRuntime(NativeLibraryLocator.Located located) {
         this.origin = located.origin();
-        SymbolLookup symbols = located.symbols();
-        Linker linker = Linker.nativeLinker();
-        getDeviceCount = bind(linker, symbols, "cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        setDevice = bind(linker, symbols, "cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        streamQuery = bind(linker, symbols, "cudaStreamQuery", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        getErrorString = bind(linker, symbols, "cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        getDeviceCount = located.bind("cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        setDevice = located.bind("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        streamQuery = located.bind("cudaStreamQuery", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        getErrorString = located.bind("cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     }
 
     /**
@@ -63,11 +59,6 @@ public final class CudaRuntime {
         }
     }
 
-    private static MethodHandle bind(Linker linker, SymbolLookup symbols, String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = symbols.find(name)
-                .orElseThrow(() -> new IllegalArgumentException("symbol " + name + " is missing"));
-        return linker.downcallHandle(symbol, descriptor);
-    }
 
     public String origin() {
         return origin;

@@ -39,7 +39,19 @@ public final class NativeLibraryLocator {
             String fix) {}
 
     /** An opened library and where it came from. */
-    public record Located(SymbolLookup symbols, String origin) {}
+    public record Located(SymbolLookup symbols, String origin) {
+
+        /**
+         * A downcall handle for {@code name} with the C signature {@code descriptor}.
+         *
+         * @throws IllegalArgumentException when the library lacks the symbol (wrong library or too old)
+         */
+        public java.lang.invoke.MethodHandle bind(String name, java.lang.foreign.FunctionDescriptor descriptor) {
+            java.lang.foreign.MemorySegment symbol = symbols.find(name)
+                    .orElseThrow(() -> new IllegalArgumentException("symbol " + name + " is missing"));
+            return java.lang.foreign.Linker.nativeLinker().downcallHandle(symbol, descriptor);
+        }
+    }
 
     private final Map<String, String> env;
     private final String jnaLibraryPath;

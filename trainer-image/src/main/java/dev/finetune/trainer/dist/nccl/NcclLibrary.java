@@ -7,11 +7,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
 import java.util.Optional;
@@ -65,21 +63,19 @@ public final class NcclLibrary {
 
     private NcclLibrary(NativeLibraryLocator.Located located) {
         this.origin = located.origin();
-        SymbolLookup symbols = located.symbols();
-        Linker linker = Linker.nativeLinker();
-        getVersion = bind(linker, symbols, "ncclGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        getUniqueId = bind(linker, symbols, "ncclGetUniqueId", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        getVersion = located.bind("ncclGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        getUniqueId = located.bind("ncclGetUniqueId", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         // ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank): the id by value
-        commInitRank = bind(linker, symbols, "ncclCommInitRank",
+        commInitRank = located.bind("ncclCommInitRank",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, UNIQUE_ID, JAVA_INT));
         // (const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t)
-        allReduce = bind(linker, symbols, "ncclAllReduce",
+        allReduce = located.bind("ncclAllReduce",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-        commGetAsyncError = bind(linker, symbols, "ncclCommGetAsyncError", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        commAbort = bind(linker, symbols, "ncclCommAbort", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        commDestroy = bind(linker, symbols, "ncclCommDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        getErrorString = bind(linker, symbols, "ncclGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        getLastError = bind(linker, symbols, "ncclGetLastError", FunctionDescriptor.of(ADDRESS, ADDRESS));
+        commGetAsyncError = located.bind("ncclCommGetAsyncError", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        commAbort = located.bind("ncclCommAbort", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        commDestroy = located.bind("ncclCommDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        getErrorString = located.bind("ncclGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        getLastError = located.bind("ncclGetLastError", FunctionDescriptor.of(ADDRESS, ADDRESS));
     }
 
     /**
@@ -105,11 +101,6 @@ public final class NcclLibrary {
         return nccl;
     }
 
-    private static MethodHandle bind(Linker linker, SymbolLookup symbols, String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = symbols.find(name)
-                .orElseThrow(() -> new IllegalArgumentException("symbol " + name + " is missing"));
-        return linker.downcallHandle(symbol, descriptor);
-    }
 
     /** Where the library was loaded from. */
     public String origin() {
