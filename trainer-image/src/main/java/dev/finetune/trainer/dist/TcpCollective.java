@@ -146,7 +146,13 @@ public final class TcpCollective implements Collective {
             if (rank == 0) {
                 double[] sum = values.clone();
                 for (int p = 0; p < in.size(); p++) {
-                    double[] other = readDoubles(in.get(p), values.length);
+                    double[] other;
+                    try {
+                        other = readDoubles(in.get(p), values.length);
+                    } catch (IOException e) {
+                        throw new CommunicationException("all-reduce failed on rank 0: rank " + (p + 1) + " "
+                                + cause(e), e);
+                    }
                     for (int i = 0; i < sum.length; i++) {
                         sum[i] += other[i];
                     }
@@ -159,7 +165,8 @@ public final class TcpCollective implements Collective {
             writeDoubles(out.getFirst(), values);
             return readDoubles(in.getFirst(), values.length);
         } catch (IOException e) {
-            throw new CommunicationException("all-reduce failed on rank " + rank + ": " + e.getMessage(), e);
+            throw new CommunicationException("all-reduce failed on rank " + rank + ": " + (rank == 0 ? "a peer " : "rank 0 ")
+                    + cause(e), e);
         }
     }
 
@@ -199,8 +206,20 @@ public final class TcpCollective implements Collective {
             i.readFully(received);
             return received;
         } catch (IOException e) {
-            throw new CommunicationException("broadcast from rank 0 failed on rank " + rank + ": " + e.getMessage(), e);
+            throw new CommunicationException("broadcast from rank 0 failed on rank " + rank + ": "
+                    + (rank == 0 ? "a peer " : "rank 0 ") + cause(e), e);
         }
+    }
+
+    /** Says what an I/O failure on a peer connection means; an EOF has no message of its own. */
+    private static String cause(IOException e) {
+        if (e instanceof java.io.EOFException) {
+            return "closed the connection (the peer process exited or its pod was deleted)";
+        }
+        if (e instanceof java.net.SocketTimeoutException) {
+            return "sent nothing within the collective timeout (" + e.getMessage() + ")";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static void writeDoubles(DataOutputStream o, double[] v) throws IOException {

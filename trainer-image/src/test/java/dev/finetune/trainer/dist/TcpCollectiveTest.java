@@ -61,11 +61,27 @@ class TcpCollectiveTest {
                 Duration.ofMillis(500))) {
             long start = System.nanoTime();
             assertThatThrownBy(() -> zero.allReduceSum(new double[] {1}))
-                    .isInstanceOf(CommunicationException.class).hasMessageContaining("all-reduce failed on rank 0");
+                    .isInstanceOf(CommunicationException.class)
+                    .hasMessageContaining("all-reduce failed on rank 0: rank 1 sent nothing within the collective timeout");
             assertThat((System.nanoTime() - start) / 1e9).isBetween(0.4, 10.0);
         } finally {
             done.countDown();
             silent.join(30_000);
+        }
+    }
+
+    @Test
+    void aPeerThatExitsIsNamedWithWhatHappened() throws Exception {
+        int port = DataParallelTest.freePort();
+        // rank 1 joins the group and leaves at once, as a killed worker would
+        Thread leaving = Thread.ofPlatform().start(() -> TcpCollective.connect(1, 2, "127.0.0.1", port,
+                Duration.ofSeconds(20)).close());
+        try (TcpCollective zero = TcpCollective.connect(0, 2, "127.0.0.1", port, Duration.ofSeconds(20))) {
+            leaving.join(20_000);
+            assertThatThrownBy(() -> zero.allReduceSum(new double[] {1}))
+                    .isInstanceOf(CommunicationException.class)
+                    .hasMessage("all-reduce failed on rank 0: rank 1 closed the connection (the peer process exited "
+                            + "or its pod was deleted)");
         }
     }
 }
