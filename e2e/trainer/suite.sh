@@ -215,6 +215,13 @@ check "quickstart: the output volume holds a PEFT adapter, manifest.json and rep
 check "quickstart: the newest 2 checkpoints are kept (keepCheckpoints: 2)" \
   equals "$(kubectl -n "$ns" exec reader -- ls /mnt/outputs/runs/quickstart/checkpoints | tr '\n' ' ')" "checkpoint-135 checkpoint-180 "
 
+# Said, not asserted: whether this cluster enforces NetworkPolicy at all (the e2e cluster's CNI bridge does not),
+# so that a reader knows what "default-deny" proved here.
+if kubectl -n "$ns" exec reader -- timeout 5 bash -c 'echo >/dev/tcp/kubernetes.default.svc/443' 2>/dev/null; then
+  echo "NOTE the reader pod (no allow rule under default-deny) reached the API server: this cluster does not enforce"
+  echo "     NetworkPolicy, so the jobs' policies were accepted but not exercised"
+fi
+
 # ---- 2. two CPU workers
 echo "== two-workers ($(elapsed))"
 check "two-workers: Succeeded" equals "$(wait_terminal two-workers 300)" Succeeded
