@@ -6,12 +6,14 @@ pass=0
 fail=0
 failed=()
 
-# check "what" command...: PASS/FAIL line; on FAIL the command's output (its reason), indented.
+# check "what" command...: PASS/FAIL line, then the command's output indented (on PASS what it compared, at most
+# 3 lines; on FAIL all of it: the reason).
 check() {
   local what="$1" out
   shift
   if out=$("$@" 2>&1); then
     echo "PASS $what"
+    [[ -n "$out" ]] && head -3 <<<"$out" | sed 's/^/     /'
     pass=$((pass + 1))
   else
     echo "FAIL $what"
