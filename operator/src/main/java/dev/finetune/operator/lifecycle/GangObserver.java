@@ -63,8 +63,12 @@ public final class GangObserver {
                     "The worker Job is suspended until its queue admits it (Kueue).", false, null);
         }
         int ready = (int) pods.stream().filter(GangObserver::isReady).count();
-        if (ready >= workers) {
-            return new GangStatus(GangStatus.Kind.RUNNING, ready, workers, null, null, false, null);
+        // A worker that exited 0 has done its part. On a real cluster the Job controller counts it a second or
+        // two later; until then the gang is finishing, not starting again (the phase went Training -> Initializing
+        // -> Succeeded before).
+        int finished = (int) pods.stream().filter(GangObserver::exitedCleanly).count();
+        if (ready + finished >= workers) {
+            return new GangStatus(GangStatus.Kind.RUNNING, ready + finished, workers, null, null, false, null);
         }
         for (Pod pod : pods) {
             Optional<GangStatus> problem = problem(pod, ready, workers);
@@ -197,6 +201,10 @@ public final class GangObserver {
         return pod.getStatus().getContainerStatuses().stream()
                 .filter(cs -> WorkerJobDependent.CONTAINER.equals(cs.getName()))
                 .toList();
+    }
+
+    static boolean exitedCleanly(Pod pod) {
+        return pod.getStatus() != null && "Succeeded".equals(pod.getStatus().getPhase());
     }
 
     static boolean isReady(Pod pod) {

@@ -62,6 +62,16 @@ class DeployManifestsTest {
         assertThat(helm.substring(helm.indexOf("rules:"))).isEqualTo(kustomize.substring(kustomize.indexOf("rules:")));
     }
 
+    /** Found on the e2e cluster: a restarted operator could never take over the existing Lease, so it never led. */
+    @Test
+    void leaderElectionMayPatchTheExistingLeaseInKustomizeAndHelm() throws Exception {
+        for (String file : List.of("deploy/kustomize/base/leader-election-rbac.yaml",
+                "deploy/helm/finetune-operator/templates/leader-election-rbac.yaml")) {
+            String rbac = Files.readString(REPO.resolve(file));
+            assertThat(rbac).as(file).contains("resources: [leases]").contains("verbs: [get, create, update, patch]");
+        }
+    }
+
     @Test
     void deploymentIsLockedDownAndProbed() throws Exception {
         JsonNode deployment = TrainerJson.yaml().readTree(Files.readString(REPO.resolve("deploy/kustomize/base/deployment.yaml")));

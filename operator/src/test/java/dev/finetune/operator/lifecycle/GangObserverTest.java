@@ -59,6 +59,18 @@ class GangObserverTest {
     }
 
     @Test
+    void workersThatExitedZeroBeforeTheJobCountsThemKeepTheGangRunningNotStarting() {
+        Pod done0 = exited(0, 0, "Completed", null);
+        GangStatus oneDone = GangObserver.observe(job(null, false), List.of(done0, ready(1)), Optional.empty(), 2);
+        assertThat(oneDone.kind()).isEqualTo(GangStatus.Kind.RUNNING);
+        GangStatus allDone = GangObserver.observe(job(null, false), List.of(done0, exited(1, 0, "Completed", null)),
+                Optional.empty(), 2);
+        assertThat(allDone.kind()).isEqualTo(GangStatus.Kind.RUNNING);
+        GangStatus oneDoneOneStarting = GangObserver.observe(job(null, false), List.of(done0, pod(1).build()), Optional.empty(), 2);
+        assertThat(oneDoneOneStarting.kind()).isEqualTo(GangStatus.Kind.STARTING);
+    }
+
+    @Test
     void badImageStallsAndUnschedulableWaits() {
         GangStatus image = GangObserver.observe(job(null, false), List.of(ready(0), waiting(1, "ImagePullBackOff")), Optional.empty(), 2);
         assertThat(image.problem()).isEqualTo("ImagePullBackOff");

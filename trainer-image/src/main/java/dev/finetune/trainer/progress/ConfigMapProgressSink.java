@@ -23,21 +23,36 @@ import javax.net.ssl.TrustManagerFactory;
  * In-cluster progress: a JSON merge-patch of one key of a ConfigMap, with the pod's ServiceAccount
  * token, over plain {@code java.net.http} (no Kubernetes client in the trainer). The operator watches
  * the ConfigMap. Failures are reported on stderr and do not stop training.
+ *
+ * <p>Reports are sent by one background thread, newest first: {@link #publish} only hands the report over, and a
+ * report that arrives while one is in flight replaces any still waiting (each report is complete, see
+ * {@link ProgressSink}). So training never waits for the API server, and the connect timeout can be generous: on
+ * a real cluster a worker with a small CPU limit needed more than 5 s for its first TLS connection while the JVM
+ * was still warming up, and its first reports were lost. {@link #close} sends what is still waiting, so the final
+ * report (SUCCEEDED or FAILED) is written before the process exits.
  */
 public final class ConfigMapProgressSink implements ProgressSink {
 
     public static final Path SERVICE_ACCOUNT = Path.of("/var/run/secrets/kubernetes.io/serviceaccount");
 
+    /** How long {@link #close} waits for the last report to go out (connect + request, with room to spare). */
+    static final Duration FLUSH_TIMEOUT = Duration.ofSeconds(45);
+
     private final HttpClient http;
     private final URI uri;
     private final String token;
     private final String key;
+    private final Object lock = new Object();
+    private ProgressReport waiting;
+    private boolean closed;
+    private final Thread sender;
 
     ConfigMapProgressSink(HttpClient http, URI apiServer, String token, String namespace, String configMap, String key) {
         this.http = http;
         this.uri = apiServer.resolve("/api/v1/namespaces/" + namespace + "/configmaps/" + configMap);
         this.token = token;
         this.key = key;
+        this.sender = Thread.ofPlatform().daemon().name("progress-configmap").start(this::sendLoop);
     }
 
     /** Uses KUBERNETES_SERVICE_HOST/PORT, the mounted token and CA. */
@@ -50,7 +65,7 @@ public final class ConfigMapProgressSink implements ProgressSink {
         String token = Files.readString(SERVICE_ACCOUNT.resolve("token")).trim();
         HttpClient client = HttpClient.newBuilder()
                 .sslContext(trusting(SERVICE_ACCOUNT.resolve("ca.crt")))
-                .connectTimeout(Duration.ofSeconds(5))
+                .connectTimeout(Duration.ofSeconds(20))
                 .build();
         String hostPart = host.contains(":") ? "[" + host + "]" : host;
         return new ConfigMapProgressSink(client, URI.create("https://" + hostPart + ":" + port), token, namespace,
@@ -87,8 +102,57 @@ public final class ConfigMapProgressSink implements ProgressSink {
         return patch.toString();
     }
 
+    /** Hands the report to the sender thread and returns at once. */
     @Override
     public void publish(ProgressReport report) {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            waiting = report;
+            lock.notifyAll();
+        }
+    }
+
+    /** Sends what is still waiting (at most {@link #FLUSH_TIMEOUT}), then stops the sender. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            lock.notifyAll();
+        }
+        try {
+            if (!sender.join(FLUSH_TIMEOUT)) {
+                System.err.println("warning: progress PATCH " + uri + " still not done after " + FLUSH_TIMEOUT.toSeconds()
+                        + " s at exit; the last report is in the termination message and progress.json");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void sendLoop() {
+        while (true) {
+            ProgressReport next;
+            synchronized (lock) {
+                while (waiting == null && !closed) {
+                    try {
+                        lock.wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (waiting == null) {
+                    return; // closed and nothing left
+                }
+                next = waiting;
+                waiting = null;
+            }
+            send(next);
+        }
+    }
+
+    private void send(ProgressReport report) {
         HttpRequest request = HttpRequest.newBuilder(uri)
                 .timeout(Duration.ofSeconds(10))
                 .header("Authorization", "Bearer " + token)

@@ -140,7 +140,8 @@ public final class FineTuneRun {
         } catch (dev.finetune.trainer.dist.CommunicationException e) {
             return fail(reporter, FailureReason.COMMUNICATION, e.getMessage(), e);
         } catch (DatasetException e) {
-            return fail(reporter, FailureReason.BAD_DATA, e.getMessage() + (e.hint() == null ? "" : " (" + e.hint() + ")"), e);
+            // the message already ends with "(fix: <hint>)"
+            return fail(reporter, FailureReason.BAD_DATA, e.getMessage(), e);
         } catch (ModelFormatException | SafetensorsException e) {
             return fail(reporter, FailureReason.BAD_MODEL, e.getMessage(), e);
         } catch (IllegalArgumentException e) {
@@ -156,8 +157,9 @@ public final class FineTuneRun {
             return fail(reporter, FailureReason.INTERNAL, e.getClass().getSimpleName() + ": " + message, e);
         } finally {
             collective.close();
-            finished.countDown();
+            // before releasing a SIGTERM hook waiting on `finished`: closing flushes the last report to the ConfigMap
             sinks.forEach(ProgressSink::close);
+            finished.countDown();
         }
     }
 

@@ -103,6 +103,9 @@ class FinetuneCliTest {
         JsonNode progress = new ObjectMapper().readTree(tmp.resolve("out-bad/runs/cli-test/progress.json").toFile());
         assertThat(progress.path("state").asText()).isEqualTo("FAILED");
         assertThat(progress.path("failure").path("reason").asText()).isEqualTo("BAD_DATA");
+        String message = progress.path("failure").path("message").asText();
+        assertThat(message).contains("train.jsonl:1:").contains("malformed JSON");
+        assertThat(message.split("fix the JSON syntax", -1)).as("the hint once: " + message).hasSize(2);
 
         Path emptyModels = tmp.resolve("nomodel");
         Files.createDirectories(emptyModels.resolve("tiny-qwen3"));

@@ -16,7 +16,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,6 +72,7 @@ class ProgressSinkTest {
             URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
             ConfigMapProgressSink sink = ConfigMapProgressSink.at(base, "tok3n", "team-a", "job-progress", "progress.json");
             sink.publish(report(TrainerState.TRAINING, null));
+            sink.close(); // sends what is waiting
         } finally {
             server.stop(0);
         }
@@ -84,5 +89,52 @@ class ProgressSinkTest {
     void anUnreachableApiServerDoesNotThrowIntoTraining() {
         ConfigMapProgressSink sink = ConfigMapProgressSink.at(URI.create("http://127.0.0.1:9"), "t", "ns", "cm", "k");
         sink.publish(report(TrainerState.TRAINING, null));
+        sink.close();
+    }
+
+    @Test
+    void aSlowApiServerNeverBlocksTrainingAndTheNewestReportWinsAndIsSentOnClose() throws Exception {
+        List<Long> sequences = new CopyOnWriteArrayList<>();
+        CountDownLatch firstArrived = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            JsonNode patch = new ObjectMapper().readTree(exchange.getRequestBody().readAllBytes());
+            sequences.add(new ObjectMapper().readTree(patch.path("data").path("k").asText()).path("sequence").asLong());
+            firstArrived.countDown();
+            try {
+                release.await(); // the API server takes its time (a cold TLS handshake, a busy server)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        server.setExecutor(java.util.concurrent.Executors.newSingleThreadExecutor());
+        server.start();
+        try {
+            URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+            ConfigMapProgressSink sink = ConfigMapProgressSink.at(base, "t", "ns", "cm", "k");
+            sink.publish(report(1, TrainerState.INITIALIZING));
+            assertThat(firstArrived.await(10, TimeUnit.SECONDS)).isTrue();
+
+            long start = System.nanoTime();
+            sink.publish(report(2, TrainerState.TRAINING));
+            sink.publish(report(3, TrainerState.EVALUATING));
+            sink.publish(report(4, TrainerState.SUCCEEDED));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+
+            release.countDown();
+            sink.close();
+        } finally {
+            server.stop(0);
+        }
+        // 2 and 3 were replaced while 1 was in flight; the final report went out before close returned
+        assertThat(sequences).containsExactly(1L, 4L);
+    }
+
+    static ProgressReport report(long sequence, TrainerState state) {
+        return new ProgressReport(ProgressReport.SCHEMA_VERSION, sequence, 1, state, new Progress(), List.of(), null,
+                null, null);
     }
 }

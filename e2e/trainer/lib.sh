@@ -1,0 +1,104 @@
+# Helpers of e2e/trainer/suite.sh: checks that say why they failed, waits with a deadline, and a dump of
+# everything a person needs to diagnose a failed run (status, events, pod logs, the operator's log).
+# Sourced, not run. Expects $ns (the test namespace).
+
+pass=0
+fail=0
+failed=()
+
+# check "what" command...: PASS/FAIL line, then the command's output indented (on PASS what it compared, at most
+# 3 lines; on FAIL all of it: the reason).
+check() {
+  local what="$1" out
+  shift
+  if out=$("$@" 2>&1); then
+    echo "PASS $what"
+    [[ -n "$out" ]] && head -3 <<<"$out" | sed 's/^/     /'
+    pass=$((pass + 1))
+  else
+    echo "FAIL $what"
+    [[ -n "$out" ]] && sed 's/^/     /' <<<"$out"
+    fail=$((fail + 1))
+    failed+=("$what")
+  fi
+}
+
+# equals ACTUAL EXPECTED / matches ACTUAL REGEX / contains TEXT NEEDLE: predicates for check that say what they saw.
+equals() { [[ "$1" == "$2" ]] || { echo "got '$1', expected '$2'"; return 1; }; }
+matches() { [[ "$1" =~ $2 ]] || { echo "got '$1', expected to match /$2/"; return 1; }; }
+contains() { grep -qF -- "$2" <<<"$1" || { echo "'$2' not in:"; echo "$1" | head -20; return 1; }; }
+
+# jp JOB JSONPATH: one field of a FineTuneJob.
+jp() { kubectl -n "$ns" get finetunejob "$1" -o jsonpath="$2"; }
+
+# wait_until SECONDS "what" command...: polls every second until the command succeeds; says what it last saw.
+wait_until() {
+  local limit="$1" what="$2" t=0
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    sleep 1
+    t=$((t + 1))
+    if ((t >= limit)); then
+      echo "timeout after ${limit}s waiting for $what"
+      return 1
+    fi
+  done
+}
+
+# phase_is JOB PHASE...: the job is in one of the phases.
+phase_is() {
+  local job="$1" phase
+  shift
+  phase=$(jp "$job" '{.status.phase}')
+  for want in "$@"; do [[ "$phase" == "$want" ]] && return 0; done
+  return 1
+}
+
+# wait_terminal JOB SECONDS: until Succeeded or Failed; prints the phase it ended in.
+wait_terminal() {
+  local job="$1" limit="$2"
+  if ! wait_until "$limit" "$job to finish" phase_is "$job" Succeeded Failed; then
+    echo "timeout after ${limit}s waiting for $job to finish (phase $(jp "$job" '{.status.phase}'))" >&2
+    return 1
+  fi
+  jp "$job" '{.status.phase}'
+}
+
+# status_json JOB: the job's status as JSON (for check.py).
+status_json() { kubectl -n "$ns" get finetunejob "$1" -o json; }
+
+# events_of JOB: "REASON<TAB>MESSAGE" of the Events recorded on this job (by UID: an earlier job of the same name
+# may have left Events behind).
+events_of() {
+  local uid
+  uid=$(jp "$1" '{.metadata.uid}')
+  kubectl -n "$ns" get events --field-selector "involvedObject.uid=$uid" \
+    -o jsonpath='{range .items[*]}{.reason}{"\t"}{.message}{"\n"}{end}'
+}
+
+# pods_of JOB [ATTEMPT]: worker pod names.
+pods_of() {
+  local selector="finetune.dev/job=$1"
+  [[ -n "${2:-}" ]] && selector+=",finetune.dev/attempt=$2"
+  kubectl -n "$ns" get pods -l "$selector" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
+}
+
+# dump: what a person reads after a failure.
+dump() {
+  echo
+  echo "===== diagnostics (namespace $ns) ====="
+  kubectl -n "$ns" get finetunejobs -o wide 2>&1 || true
+  kubectl -n "$ns" get jobs,pods -o wide 2>&1 || true
+  for job in $(kubectl -n "$ns" get finetunejobs -o name 2>/dev/null); do
+    echo "----- $job: status"
+    kubectl -n "$ns" get "$job" -o jsonpath='{.status}' 2>&1 | python3 -m json.tool 2>&1 | head -200 || true
+  done
+  echo "----- events"
+  kubectl -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | tail -80 || true
+  for pod in $(kubectl -n "$ns" get pods -o name 2>/dev/null); do
+    echo "----- $pod: log (last 40 lines)"
+    kubectl -n "$ns" logs "$pod" --tail=40 2>&1 || true
+  done
+  echo "----- operator log (last 80 lines)"
+  kubectl -n finetune-system logs deployment/finetune-operator --tail=80 2>&1 || true
+}

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# The end-to-end suite: FineTuneJobs applied to a real API server, reconciled by the operator image running in
+# the cluster, trained by the real CPU trainer image in pods the real kubelet runs, in a namespace with Pod
+# Security "restricted" and a default-deny NetworkPolicy. Five jobs run side by side:
+#   quickstart          examples/quickstart/finetunejob.yaml (happy path): history, PPL = exp(eval loss), printer
+#                       columns, <job>-progress written by rank 0, conditions, Events, the adapter on the volume
+#   two-workers         the same with resources.workers: 2: TCP all-reduce between pods through the headless Service
+#   resume              a longer run whose worker pod is deleted after its first checkpoint: gang restart (attempt
+#                       2, restarts 1), resume from the checkpoint, and the same eval losses as ...
+#   resume-reference    ... the same spec, never interrupted
+#   bad-data            a dataset with a malformed line: Failed, BadData, no restart, the file and line named
+# Files on the output volume are read through a pod that mounts it (kubectl exec ... tar), not from the host.
+#
+#   bash e2e/trainer/suite.sh
+# Needs: KUBECONFIG pointing at the cluster (bash e2e/cluster/cluster.sh up), kubectl, python3, and in the cluster's
+# containerd the operator image (finetune/operator:dev) and the trainer image (local/finetune-trainer:cpu)
+# (bash e2e/cluster/cluster.sh load-image ...). Exit 1 when a check fails; the namespace is then kept and
+# status, Events, pod logs and the operator's log are printed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=e2e/trainer
+ns=ft-e2e
+trainer_image="${TRAINER_IMAGE:-local/finetune-trainer:cpu}"
+# The node has 2 CPUs shared by everything: six trainer pods of 300m and the operator's 100m request fit.
+# One libtorch thread each (the operator derives OMP_NUM_THREADS from the limit).
+cpu=300m
+memory=1536Mi
+source "$here/lib.sh"
+work=$(mktemp -d)
+started=$(date +%s)
+elapsed() { echo "$(($(date +%s) - started))s"; }
+on_exit() {
+  local rc=$?
+  if ((rc != 0 || fail > 0)); then dump; fi
+  rm -rf "$work"
+}
+trap on_exit EXIT
+
+echo "== operator from deploy/kustomize/base, CPU jobs on $trainer_image ($here/operator)"
+kubectl apply -k "$here/operator" >/dev/null
+kubectl -n finetune-system rollout status deployment/finetune-operator --timeout=180s >/dev/null
+check "operator Deployment runs CPU jobs on $trainer_image" bash -c "kubectl -n finetune-system get deployment \
+  finetune-operator -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"FINETUNE_TRAINER_CPU_IMAGE\")].value}' \
+  | grep -qx '$trainer_image'"
+
+echo "== namespace $ns (restricted, default-deny), volumes, assets ($(elapsed))"
+if kubectl get namespace "$ns" >/dev/null 2>&1; then
+  kubectl delete namespace "$ns" --wait=true --timeout=180s >/dev/null
+fi
+restricted_pod_security='{runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: {type: RuntimeDefault}}'
+restricted_container='{allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}'
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: $ns, labels: {pod-security.kubernetes.io/enforce: restricted}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: $ns}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: models, namespace: $ns}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: $ns}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: outputs, namespace: $ns}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+---
+# The trainer image's own quickstart-assets fills the claims: the quickstart model and dataset, a 2000-record
+# dataset for the (longer) resume run, and a copy of the quickstart dataset whose line 21 is cut short.
+apiVersion: batch/v1
+kind: Job
+metadata: {name: assets, namespace: $ns}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      securityContext: $restricted_pod_security
+      containers:
+        - name: assets
+          image: $trainer_image
+          imagePullPolicy: Never
+          command: [bash, -ec]
+          args:
+            - |
+              finetune() { java -jar /opt/finetune/finetune-trainer.jar "\$@"; }
+              finetune quickstart-assets --models /mnt/models --data /mnt/data
+              finetune quickstart-assets --models /tmp/unused --data /mnt/data/long --records 2000
+              mkdir -p /mnt/data/bad
+              { head -n 20 /mnt/data/quickstart/train.jsonl
+                echo '{"instruction": "Continue the sequence", "input": "3 4 5",'
+                tail -n +21 /mnt/data/quickstart/train.jsonl; } > /mnt/data/bad/train.jsonl
+          resources: {requests: {cpu: 500m, memory: 512Mi}, limits: {cpu: "1", memory: 1Gi}}
+          securityContext: $restricted_container
+          volumeMounts:
+            - {name: models, mountPath: /mnt/models}
+            - {name: data, mountPath: /mnt/data}
+      volumes:
+        - {name: models, persistentVolumeClaim: {claimName: models}}
+        - {name: data, persistentVolumeClaim: {claimName: data}}
+YAML
+check "assets Job (quickstart-assets in the trainer image) completes" \
+  kubectl -n "$ns" wait --for=condition=Complete job/assets --timeout=180s
+
+# job NAME SETTINGS: examples/quickstart/finetunejob.yaml, in $ns, sized for this node, with SETTINGS
+# (Python assignments on the parsed document `j`) applied.
+job() {
+  local name="$1" settings="${2:-}"
+  kubectl create --dry-run=client -o json -f examples/quickstart/finetunejob.yaml | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+j['metadata'] = {'name': '$name', 'namespace': '$ns'}
+j['spec']['resources'].update({'cpu': '$cpu', 'memory': '$memory'})
+j['spec']['output']['pvc']['path'] = 'runs/$name'
+$settings
+json.dump(j, sys.stdout)" | kubectl apply -f - >/dev/null
+}
+echo "== five FineTuneJobs ($(elapsed))"
+job quickstart
+job two-workers "j['spec']['resources']['workers'] = 2"
+long="j['spec']['dataset']['pvc']['path'] = 'long/quickstart/train.jsonl'; j['spec']['training']['epochs'] = 3"
+job resume-reference "$long"
+job resume "$long"
+job bad-data "j['spec']['dataset']['pvc']['path'] = 'bad/train.jsonl'"
+
+# ---- 3. preemption, first: it has to act while the job runs
+echo "== resume: delete the worker after the first checkpoint ($(elapsed))"
+checkpointed() { equals "$(jp resume '{.status.conditions[?(@.type=="Checkpointed")].status}')" True; }
+check "resume: Checkpointed=True during attempt 1" wait_until 300 "resume's first checkpoint" checkpointed
+checkpoint=$(jp resume '{.status.lastCheckpoint.path} (epoch {.status.lastCheckpoint.epoch})')
+check "resume: still training when interrupted (phase Training, before the last epoch ended)" \
+  matches "$(jp resume '{.status.phase} epoch {.status.progress.epoch}')" '^Training epoch [123]$'
+victim=$(pods_of resume 1 | head -1)
+echo "     deleting pod $victim (last checkpoint: $checkpoint)"
+kubectl -n "$ns" delete pod "$victim" --wait=false >/dev/null
+
+# ---- 4. bad data
+echo "== bad-data ($(elapsed))"
+check "bad-data: ends Failed" equals "$(wait_terminal bad-data 300)" Failed
+failed_condition='{.status.conditions[?(@.type=="Failed")]'
+check "bad-data: Failed=True, reason BadData" equals "$(jp bad-data "$failed_condition.status} $failed_condition.reason}")" "True BadData"
+message=$(jp bad-data "$failed_condition.message}")
+echo "     message: $message"
+check "bad-data: the message names the line (file:line:column)" contains "$message" "bad/train.jsonl:21:"
+check "bad-data: no restart (attempt 1, restarts 0)" equals "$(jp bad-data '{.status.attempt} {.status.restarts}')" "1 0"
+check "bad-data: Stalled=True" equals "$(jp bad-data '{.status.conditions[?(@.type=="Stalled")].status}')" True
+check "bad-data: Warning event Failed" contains "$(events_of bad-data)" "Failed	"
+check "bad-data: one worker pod, exit code 65 (BAD_DATA)" equals \
+  "$(kubectl -n "$ns" get pods -l finetune.dev/job=bad-data -o jsonpath='{range .items[*]}{.status.containerStatuses[0].state.terminated.exitCode}{" "}{end}')" "65 "
+
+# ---- 1. happy path
+echo "== quickstart ($(elapsed))"
+check "quickstart: Succeeded" equals "$(wait_terminal quickstart 300)" Succeeded
+status_json quickstart >"$work/quickstart.json"
+check "quickstart: eval loss falls every epoch, PPL = exp(eval loss)" python3 "$here/check.py" history "$work/quickstart.json" 4
+kubectl -n "$ns" get finetunejob quickstart >"$work/columns.txt"
+sed 's/^/     /' "$work/columns.txt"
+check "quickstart: kubectl get shows PHASE GPUS EPOCH EVAL-LOSS PPL of the final state" \
+  python3 "$here/check.py" columns "$work/quickstart.json" "$work/columns.txt"
+kubectl -n "$ns" get configmap quickstart-progress -o json --show-managed-fields >"$work/progress-cm.json"
+check "quickstart: <job>-progress holds rank 0's final report, patched by the trainer itself" \
+  python3 "$here/check.py" progress-configmap "$work/progress-cm.json" "$work/quickstart.json"
+check "quickstart: every progress PATCH of the worker succeeded" \
+  equals "$(kubectl -n "$ns" logs "$(pods_of quickstart 1 | head -1)" | grep 'warning: progress PATCH' || true)" ""
+condition() { jp quickstart "{.status.conditions[?(@.type==\"$1\")].status} {.status.conditions[?(@.type==\"$1\")].reason}"; }
+check "quickstart: Succeeded=True Succeeded" equals "$(condition Succeeded)" "True Succeeded"
+check "quickstart: Ready=True Succeeded" equals "$(condition Ready)" "True Succeeded"
+check "quickstart: Stalled=False, Failed=False" equals "$(condition Stalled) / $(condition Failed)" "False Succeeded / False NoFailure"
+check "quickstart: Checkpointed=True" equals "$(condition Checkpointed)" "True CheckpointSaved"
+check "quickstart: attempt 1, no restart" equals "$(jp quickstart '{.status.attempt} {.status.restarts}')" "1 0"
+events=$(events_of quickstart)
+for reason in WorkersStarted Evaluated CheckpointSaved Succeeded; do
+  check "quickstart: event $reason" contains "$events" "$reason	"
+done
+check "quickstart: one Evaluated event per epoch" equals "$(grep -c '^Evaluated' <<<"$events")" 4
+
+# The output volume, read through a pod that mounts it (and the model, for the expected shapes).
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: reader, namespace: $ns}
+spec:
+  restartPolicy: Never
+  securityContext: $restricted_pod_security
+  containers:
+    - name: reader
+      image: $trainer_image
+      imagePullPolicy: Never
+      command: [sleep, "600"]
+      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
+      securityContext: $restricted_container
+      volumeMounts:
+        - {name: outputs, mountPath: /mnt/outputs, readOnly: true}
+        - {name: models, mountPath: /mnt/models, readOnly: true}
+  volumes:
+    - {name: outputs, persistentVolumeClaim: {claimName: outputs, readOnly: true}}
+    - {name: models, persistentVolumeClaim: {claimName: models, readOnly: true}}
+YAML
+kubectl -n "$ns" wait --for=condition=Ready pod/reader --timeout=120s >/dev/null
+mkdir -p "$work/volume"
+kubectl -n "$ns" exec reader -- tar cf - -C /mnt/outputs --exclude=checkpoints --exclude=epochs runs/quickstart \
+  | tar xf - -C "$work/volume"
+kubectl -n "$ns" exec reader -- tar cf - -C /mnt/models quickstart-llama/config.json | tar xf - -C "$work/volume"
+check "quickstart: the output volume holds a PEFT adapter, manifest.json and report.html" \
+  python3 "$here/check.py" adapter "$work/volume/runs/quickstart" "$work/volume/quickstart-llama" "$work/quickstart.json"
+check "quickstart: the newest 2 checkpoints are kept (keepCheckpoints: 2)" \
+  equals "$(kubectl -n "$ns" exec reader -- ls /mnt/outputs/runs/quickstart/checkpoints | tr '\n' ' ')" "checkpoint-135 checkpoint-180 "
+
+# Said, not asserted: whether this cluster enforces NetworkPolicy at all (the e2e cluster's CNI bridge does not),
+# so that a reader knows what "default-deny" proved here.
+if kubectl -n "$ns" exec reader -- timeout 5 bash -c 'echo >/dev/tcp/kubernetes.default.svc/443' 2>/dev/null; then
+  echo "NOTE the reader pod (no allow rule under default-deny) reached the API server: this cluster does not enforce"
+  echo "     NetworkPolicy, so the jobs' policies were accepted but not exercised"
+fi
+
+# ---- 2. two CPU workers
+echo "== two-workers ($(elapsed))"
+check "two-workers: Succeeded" equals "$(wait_terminal two-workers 300)" Succeeded
+status_json two-workers >"$work/two-workers.json"
+check "two-workers: eval loss falls every epoch, PPL = exp(eval loss)" python3 "$here/check.py" history "$work/two-workers.json" 4
+check "two-workers: GPUS column 2xcpu" equals "$(jp two-workers '{.status.display.gpus}')" 2xcpu
+for rank in 0 1; do
+  pod=$(pods_of two-workers 1 | grep -- "-attempt-1-$rank-" || true)
+  log=$(kubectl -n "$ns" logs "$pod" 2>&1 || true)
+  check "two-workers: pod $pod (rank $rank) connected to the ring" contains "$log" "rank $rank of 2 connected"
+  if ((rank == 1)); then
+    # rank 0 reports the steps in status; rank 1 says where it stopped: the same step, in lockstep
+    check "two-workers: rank 1 finished at the step rank 0 reports" contains "$log" "rank 1 done at step $(jp two-workers '{.status.progress.totalSteps}')"
+  fi
+done
+
+# ---- 3. preemption, continued
+echo "== resume, continued ($(elapsed))"
+check "resume: Succeeded" equals "$(wait_terminal resume 420)" Succeeded
+check "resume-reference: Succeeded" equals "$(wait_terminal resume-reference 420)" Succeeded
+check "resume: gang restarted once (attempt 2, restarts 1)" equals "$(jp resume '{.status.attempt} {.status.restarts}')" "2 1"
+events=$(events_of resume)
+restarted=$(grep '^Restarted' <<<"$events" || true)
+echo "     $restarted"
+check "resume: Restarted event: attempt 1 interrupted, resumed from a checkpoint" \
+  matches "$restarted" 'Attempt 1 failed \(Interrupted\).*as attempt 2 from checkpoint checkpoints/checkpoint-[0-9]+'
+log=$(kubectl -n "$ns" logs "$(pods_of resume 2 | head -1)" 2>&1 || true)
+check "resume: attempt 2 resumed from the checkpoint" contains "$log" "resumed from"
+status_json resume >"$work/resume.json"
+status_json resume-reference >"$work/resume-reference.json"
+check "resume: eval loss falls every epoch, PPL = exp(eval loss)" python3 "$here/check.py" history "$work/resume.json" 3
+check "resume: every epoch's eval loss equals the uninterrupted run's" \
+  python3 "$here/check.py" resumed-equals "$work/resume-reference.json" "$work/resume.json"
+
+echo
+echo "trainer e2e: $pass passed, $fail failed ($(elapsed))"
+for f in "${failed[@]}"; do echo "  failed: $f"; done
+if ((fail == 0)); then
+  kubectl delete namespace "$ns" --wait=false >/dev/null
+fi
+((fail == 0))
