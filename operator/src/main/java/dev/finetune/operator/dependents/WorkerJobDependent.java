@@ -183,15 +183,14 @@ public final class WorkerJobDependent {
         env.add(value("NPROC_PER_NODE", Integer.toString(Math.max(resources.getGpus(), 1))));
         env.add(fieldRef("POD_NAME", "metadata.name"));
         env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
-        // NCCL hygiene: fail fast on a dead peer instead of hanging, quiet but useful logs.
-        env.add(value("NCCL_ASYNC_ERROR_HANDLING", "1"));
-        env.add(value("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1"));
+        // Read by libnccl itself: quiet but useful logs, and InfiniBand retries that outlast a switch hiccup.
+        // A dead peer is the trainer's watchdog's job (FINETUNE_COLLECTIVE_TIMEOUT_SECONDS, docs/distributed.md).
         env.add(value("NCCL_DEBUG", "WARN"));
-        env.add(value("TORCH_NCCL_BLOCKING_WAIT", "0"));
         env.add(value("NCCL_IB_TIMEOUT", "22"));
-        env.add(value("TORCH_NCCL_HEARTBEAT_TIMEOUT_SEC", Long.toString(settings.collectiveTimeoutSeconds())));
         env.add(value("FINETUNE_COLLECTIVE_TIMEOUT_SECONDS", Long.toString(settings.collectiveTimeoutSeconds())));
         env.add(value("FINETUNE_RENDEZVOUS_TIMEOUT_SECONDS", Long.toString(settings.rendezvousTimeoutSeconds())));
+        // the trainer's SIGTERM checkpoint may take as long as the kubelet waits before SIGKILL
+        env.add(value("FINETUNE_TERMINATION_GRACE_SECONDS", Long.toString(settings.terminationGracePeriodSeconds())));
         // The root filesystem is read-only: everything that writes goes to the scratch volumes.
         env.add(value("HOME", "/tmp"));
         env.add(value("TMPDIR", "/tmp"));

@@ -67,10 +67,11 @@ class WorkerJobDependentTest {
         assertThat(env).doesNotContainKey("RANK"); // 4 processes per pod: the trainer sets each one's rank
         assertThat(env.get("FINETUNE_CONFIG").getValue()).isEqualTo("/etc/finetune/trainer-config.json");
         assertThat(env.get("FINETUNE_ATTEMPT").getValue()).isEqualTo("3");
-        assertThat(env.get("NCCL_ASYNC_ERROR_HANDLING").getValue()).isEqualTo("1");
-        assertThat(env.get("TORCH_NCCL_ASYNC_ERROR_HANDLING").getValue()).isEqualTo("1");
+        // PyTorch's process-group variables would do nothing: the trainer runs its own NCCL watchdog
+        assertThat(env.keySet()).noneMatch(k -> k.startsWith("TORCH_NCCL_") || k.equals("NCCL_ASYNC_ERROR_HANDLING"));
         assertThat(env.get("NCCL_DEBUG").getValue()).isEqualTo("WARN");
         assertThat(env.get("FINETUNE_COLLECTIVE_TIMEOUT_SECONDS").getValue()).isEqualTo("1800");
+        assertThat(env.get("FINETUNE_TERMINATION_GRACE_SECONDS").getValue()).isEqualTo("120");
         assertThat(c.getImage()).isEqualTo("registry.example/trainer:1.0");
         assertThat(c.getTerminationMessagePolicy()).isEqualTo("FallbackToLogsOnError");
     }

@@ -85,11 +85,31 @@ public final class FinetuneCli implements Callable<Integer> {
     static final class Run implements Callable<Integer> {
 
         /**
-         * Time a run gets to checkpoint after SIGTERM: the operator's default terminationGracePeriodSeconds.
-         * A launcher gives its ranks 5 s less, so that it can still publish the termination message before
-         * the kubelet kills the container.
+         * Time a run gets to checkpoint after SIGTERM when {@link #GRACE_ENV} is unset: the operator's default
+         * terminationGracePeriodSeconds. A launcher gives its ranks 5 s less, so that it can still publish the
+         * termination message before the kubelet kills the container.
          */
         static final int SHUTDOWN_GRACE_SECONDS = 120;
+        /** Set by the operator to the pod's terminationGracePeriodSeconds, so the trainer waits as long as the kubelet. */
+        static final String GRACE_ENV = "FINETUNE_TERMINATION_GRACE_SECONDS";
+
+        /** The SIGTERM grace of this process: {@link #GRACE_ENV}, else {@link #SHUTDOWN_GRACE_SECONDS}. */
+        static int shutdownGraceSeconds(Map<String, String> env) {
+            String value = env.get(GRACE_ENV);
+            if (value == null || value.isBlank()) {
+                return SHUTDOWN_GRACE_SECONDS;
+            }
+            try {
+                int seconds = Integer.parseInt(value.trim());
+                if (seconds >= 10) {
+                    return seconds;
+                }
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            throw new IllegalArgumentException(GRACE_ENV + "=" + value + " is not a number of seconds >= 10; set it "
+                    + "to the pod's terminationGracePeriodSeconds (the operator's finetune.worker.termination-grace-period-seconds)");
+        }
         /** After one rank fails, how long the others get to exit before SIGKILL (torchrun's default too). */
         static final Duration SIBLING_STOP_TIMEOUT = Duration.ofSeconds(30);
 
@@ -178,7 +198,7 @@ public final class FinetuneCli implements Callable<Integer> {
                 LauncherWatch.stopWhenLauncherExits();
             }
             FineTuneRun run = new FineTuneRun(config, out);
-            run.stopOnShutdown(SHUTDOWN_GRACE_SECONDS);
+            run.stopOnShutdown(shutdownGraceSeconds(System.getenv()));
             return run.execute().exitCode();
         }
 
@@ -196,7 +216,7 @@ public final class FinetuneCli implements Callable<Integer> {
             try {
                 List<String> args = List.of("run", "--config", file.toAbsolutePath().toString());
                 Launcher launcher = new Launcher(plan, rank -> ChildCommand.sameJvm(FinetuneCli.class, args), System.out,
-                        System.err, new Launcher.Settings(SIBLING_STOP_TIMEOUT, Duration.ofSeconds(SHUTDOWN_GRACE_SECONDS - 5),
+                        System.err, new Launcher.Settings(SIBLING_STOP_TIMEOUT, Duration.ofSeconds(shutdownGraceSeconds(System.getenv()) - 5),
                                 TerminationLog.path(), config.attempt()));
                 Thread hook = launcher.shutdownHook();
                 Runtime.getRuntime().addShutdownHook(hook);

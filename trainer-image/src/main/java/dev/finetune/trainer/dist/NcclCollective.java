@@ -217,7 +217,7 @@ public final class NcclCollective implements Collective {
             if (System.nanoTime() - deadline > 0) {
                 throw abort("the gradient all-reduce of " + count + " floats did not finish within "
                         + timeout.toSeconds() + " s on rank " + rank() + " of " + worldSize()
-                        + " (a peer stopped or the network failed; " + CollectiveTimeout.VARIABLE + " sets the limit)",
+                        + " (a peer stopped or the network failed; " + GangTimeouts.COLLECTIVE_VARIABLE + " sets the limit)",
                         null);
             }
             LockSupport.parkNanos(pauseNanos);

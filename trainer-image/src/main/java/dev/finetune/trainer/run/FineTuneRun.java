@@ -171,8 +171,8 @@ public final class FineTuneRun {
      */
     private ai.djl.Device joinGang(int rank, int world) {
         TrainerConfig.Distributed d = config.distributed();
-        java.time.Duration rendezvous = java.time.Duration.ofMinutes(10);
-        java.time.Duration collectiveTimeout = dev.finetune.trainer.dist.CollectiveTimeout.fromEnvironment(System.getenv());
+        java.time.Duration rendezvous = dev.finetune.trainer.dist.GangTimeouts.rendezvous(System.getenv());
+        java.time.Duration collectiveTimeout = dev.finetune.trainer.dist.GangTimeouts.collective(System.getenv());
         switch (d.backend()) {
             case "tcp" -> {
                 collective = dev.finetune.trainer.dist.TcpCollective.connect(rank, world, d.rendezvousHost(),

@@ -65,13 +65,23 @@ class InPlaceAllReduceTest {
 
     @Test
     void collectiveTimeoutComesFromTheOperatorsVariable() {
-        assertThat(CollectiveTimeout.fromEnvironment(java.util.Map.of())).isEqualTo(Duration.ofMinutes(30));
-        assertThat(CollectiveTimeout.fromEnvironment(java.util.Map.of(CollectiveTimeout.VARIABLE, " 90 ")))
+        assertThat(GangTimeouts.collective(java.util.Map.of())).isEqualTo(Duration.ofMinutes(30));
+        assertThat(GangTimeouts.collective(java.util.Map.of(GangTimeouts.COLLECTIVE_VARIABLE, " 90 ")))
                 .isEqualTo(Duration.ofSeconds(90));
-        assertThatThrownBy(() -> CollectiveTimeout.fromEnvironment(java.util.Map.of(CollectiveTimeout.VARIABLE, "30m")))
+        assertThatThrownBy(() -> GangTimeouts.collective(java.util.Map.of(GangTimeouts.COLLECTIVE_VARIABLE, "30m")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("FINETUNE_COLLECTIVE_TIMEOUT_SECONDS=30m is not a number of seconds");
-        assertThatThrownBy(() -> CollectiveTimeout.fromEnvironment(java.util.Map.of(CollectiveTimeout.VARIABLE, "0")))
+        assertThatThrownBy(() -> GangTimeouts.collective(java.util.Map.of(GangTimeouts.COLLECTIVE_VARIABLE, "0")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("positive");
+    }
+
+    @Test
+    void rendezvousTimeoutComesFromTheOperatorsVariable() {
+        assertThat(GangTimeouts.rendezvous(java.util.Map.of())).isEqualTo(Duration.ofMinutes(15));
+        assertThat(GangTimeouts.rendezvous(java.util.Map.of(GangTimeouts.RENDEZVOUS_VARIABLE, "900")))
+                .isEqualTo(Duration.ofSeconds(900));
+        assertThatThrownBy(() -> GangTimeouts.rendezvous(java.util.Map.of(GangTimeouts.RENDEZVOUS_VARIABLE, "-1")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("FINETUNE_RENDEZVOUS_TIMEOUT_SECONDS=-1 must be a positive number of seconds (e.g. 900)");
     }
 }
