@@ -342,7 +342,7 @@ public final class LifecyclePlanner {
             String from = checkpointPath();
             current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
             start(next, restarts, from, deadlineBase().orElse(now), "Restarted");
-            String message = "Attempt " + (next - 1) + " failed (" + failure.reason() + "): " + failure.message()
+            String message = "Attempt " + (next - 1) + " failed (" + failure.reason() + "): " + sentence(failure.message())
                     + " Restarted the gang as attempt " + next + " "
                     + (from == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + from)
                     + "; restart " + restarts + " of spec.backoffLimit " + spec.getBackoffLimit() + ".";
@@ -453,5 +453,11 @@ public final class LifecyclePlanner {
         } catch (NumberFormatException e) {
             return 0;
         }
+    }
+
+    /** A trainer message as a sentence, so the operator's own sentence can follow it. */
+    static String sentence(String message) {
+        String m = message == null ? "" : message.strip();
+        return m.isEmpty() || m.endsWith(".") || m.endsWith("!") || m.endsWith("?") ? m : m + ".";
     }
 }

@@ -122,7 +122,8 @@ class LifecycleTest {
         Condition failed = condition(job, ConditionType.FAILED);
         assertThat(failed.getStatus()).isEqualTo("False");
         assertThat(failed.getReason()).isEqualTo("Restarted");
-        assertThat(failed.getMessage()).contains("Communication", "attempt 2", "runs/ckpt/step-100");
+        assertThat(failed.getMessage()).contains("Communication", "attempt 2", "runs/ckpt/step-100")
+                .contains("NCCL timeout on rank 5. Restarted the gang"); // two sentences, not one run-on
         assertThat(condition(job, ConditionType.VALIDATED).getLastTransitionTime()).isEqualTo(firstTransition);
         SimulatedCluster.awaitGone(() -> cluster.workerJob(ns, "run", 1));
 
