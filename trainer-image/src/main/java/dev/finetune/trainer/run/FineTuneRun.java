@@ -125,14 +125,18 @@ public final class FineTuneRun {
                     Path.of(config.paths().datasetPath()),
                     config.paths().evalPath() == null ? null : Path.of(config.paths().evalPath()), rank, world);
             stagesForNames.addAll(data.stages());
-            out.println(DatasetReportRenderer.render(data.report()));
+            if (rank == 0) { // every rank prepares the same report: one copy in the pod logs is enough
+                out.println(DatasetReportRenderer.render(data.report()));
+            }
             try (NDManager manager = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel model = DecoderModel.load(modelDir, dtype(spec.getTraining()), manager, kernels);
                     LoraModel lora = LoraModel.attach(model, loraSettings, spec.getTraining().getSeed())) {
-                out.println("model: " + model.config().modelType() + ", " + model.config().numLayers() + " layers, hidden "
-                        + model.config().hiddenSize() + ", " + spec.getTraining().getPrecision().name().toLowerCase(Locale.ROOT));
-                out.println(lora.trainableSummary());
+                if (rank == 0) {
+                    out.println("model: " + model.config().modelType() + ", " + model.config().numLayers() + " layers, hidden "
+                            + model.config().hiddenSize() + ", " + spec.getTraining().getPrecision().name().toLowerCase(Locale.ROOT));
+                    out.println(lora.trainableSummary());
+                }
                 return train(spec, data, model, lora, outputDir, reporter);
             }
         } catch (TrainingException e) {
