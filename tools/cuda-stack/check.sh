@@ -7,6 +7,9 @@
 #
 #   bash tools/cuda-stack/check.sh
 #
+# Needs gcc and nm (binutils) for the stand-in libcuda.so.1 (trainer-image/libcuda-stub.sh), as the image
+# build does: DJL cannot load the CUDA libtorch on a machine without the NVIDIA driver otherwise.
+#
 # Prints one PASS/FAIL line per check and exits 1 when any failed. FINETUNE_CUDA_STACK_KEEP=1 keeps the
 # scratch directory (logs, outputs, LD_DEBUG traces). What it cannot check: docs/distributed.md, "The CUDA
 # stack without a GPU".
@@ -53,6 +56,12 @@ image_env() {
     PYTORCH_VERSION="$image_PYTORCH_VERSION" DJL_OFFLINE="$image_DJL_OFFLINE" \
     JAVA_TOOL_OPTIONS="$image_JAVA_TOOL_OPTIONS" DJL_CACHE_DIR="$work/djl-cache" "$@"
 }
+for tool in gcc nm readelf; do
+  command -v "$tool" >/dev/null || { echo "cuda-stack: $tool is needed for the stand-in libcuda.so.1 (Debian/Ubuntu: apt-get install gcc binutils)" >&2; exit 1; }
+done
+stub="$work/libcuda-stub"
+sh trainer-image/libcuda-stub.sh "$sp/torch/lib" "$stub" >/dev/null
+with_stub=(LD_LIBRARY_PATH="$stub")   # for a process that loads libtorch, as the Dockerfile's warm-up step
 # the files a process initialised, from the dynamic loader's own trace (LD_DEBUG=libs), one per line
 loaded_libraries() { sed -n 's/.*calling init: //p' "$@" | sort -u; }
 only_under() {      # only_under DIR PATTERN FILE: every line of FILE matching PATTERN lies in DIR, and one does
@@ -76,10 +85,11 @@ check "d. every symbol DJL's cu128 JNI needs is defined by this libtorch (ldd -r
   bash -c '! grep -q -e "undefined symbol" -e "not found" "$1"' _ "$work/ldd-jni.txt"
 
 echo "== a. DJL loads the CUDA libtorch from PYTORCH_LIBRARY_PATH"
-image_env java -cp "$classpath" "$here/EngineProbe.java" > "$work/probe.txt" 2> "$work/probe.err" || true
+image_env java -cp "$classpath" "$here/EngineProbe.java" > "$work/probe-nodriver.txt" 2>&1 || true
+echo "   without libcuda.so.1: $(grep -m1 -o 'UnsatisfiedLinkError: .*' "$work/probe-nodriver.txt" || echo 'the engine loaded')"
+image_env "${with_stub[@]}" java -cp "$classpath" "$here/EngineProbe.java" > "$work/probe.txt" 2> "$work/probe.err" || true
 sed 's/^/   /' "$work/probe.txt"
-check "a. engine PyTorch 2.7.1 loaded" grep -qx "engine: PyTorch 2.7.1" "$work/probe.txt"
-check "a. the engine reports CUDA support (a CUDA build of libtorch)" grep -qx "cuda capability: true" "$work/probe.txt"
+check "a. engine PyTorch 2.7.1 loaded (with the stand-in libcuda.so.1)" grep -qx "engine: PyTorch 2.7.1" "$work/probe.txt"
 check "a. the engine sees no GPU" grep -qx "gpu count: 0" "$work/probe.txt"
 check "a. libtorch_cuda.so is mapped from PYTORCH_LIBRARY_PATH" \
   grep -qx "mapped: $sp/torch/lib/libtorch_cuda.so" "$work/probe.txt"
@@ -103,7 +113,7 @@ outputs="$work/out-cpu"
 quickstart trainer-image/finetune > "$work/quickstart-cpu.log" 2>&1 || true
 cpu_seconds=$((SECONDS - run_started))
 outputs="$work/out-cuda"
-quickstart image_env LD_DEBUG=libs LD_DEBUG_OUTPUT="$work/ld-quickstart" java -jar "$jar" \
+quickstart image_env "${with_stub[@]}" LD_DEBUG=libs LD_DEBUG_OUTPUT="$work/ld-quickstart" java -jar "$jar" \
   > "$work/quickstart-cuda.log" 2>&1 || true
 cuda_seconds=$((SECONDS - run_started))
 loaded_libraries "$work"/ld-quickstart.* > "$work/quickstart-libs.txt"
@@ -164,7 +174,7 @@ check "c. libcudart.so.12 likewise, one copy" \
   test "$(grep libcudart "$work/gang-libs.txt" || true)" = "$sp/nvidia/cuda_runtime/lib/libcudart.so.12"
 # The worker stops before it loads the model, so libtorch is not in that process. The probe loads the engine
 # first and then sets up the same gang member in its JVM: the CUDA libtorch, libnccl and libcudart together.
-image_env java -cp "$classpath" "$here/EngineProbe.java" --gang "$port" > "$work/probe-gang.txt" 2> "$work/probe-gang.err" || true
+image_env "${with_stub[@]}" java -cp "$classpath" "$here/EngineProbe.java" --gang "$port" > "$work/probe-gang.txt" 2> "$work/probe-gang.err" || true
 grep '^gang:' "$work/probe-gang.txt" | sed 's/^/   /' || true
 check "c. with the CUDA libtorch loaded, the gang setup fails with 'CUDA is not usable' (an exception, no abort)" \
   grep -q "^gang: GpuEnvironmentException: CUDA is not usable on this machine" "$work/probe-gang.txt"
@@ -172,18 +182,25 @@ check "c. ... and libtorch_cuda, libnccl and one libcudart (the wheel's) share t
   grep -qx "mapped: $1/torch/lib/libtorch_cuda.so" "$2" && grep -qx "mapped: $1/nvidia/nccl/lib/libnccl.so.2" "$2" &&
   test "$(grep -E "^mapped: .*libcudart" "$2")" = "mapped: $1/nvidia/cuda_runtime/lib/libcudart.so.12"' _ "$sp" "$work/probe-gang.txt"
 
-echo "== d. the Dockerfile's warm-up as uid 1000 (workers run as uid 1000 on a read-only root filesystem)"
-# DJL unpacks its JNI into directories of mode 0700; the Dockerfile opens them with chmod and loads again
-# as uid 1000. Here that needs the venv readable by uid 1000 (not so under a private home directory).
+echo "== d. the Dockerfile's warm-up: DJL's cache filled as root, then read as uid 1000"
+# Workers run as uid 1000 on a read-only root filesystem; DJL unpacks its JNI into directories of mode 0700,
+# so the Dockerfile fills the cache as root, opens it (chmod a+rX) and loads the engine again as uid 1000.
+# Same steps here on a fresh cache. uid 1000 must be able to read the venv (not so under a private home).
 if command -v setpriv >/dev/null && [[ "$(id -u)" == 0 ]] \
    && setpriv --reuid=1000 --regid=1000 --clear-groups test -r "$sp/torch/lib/libtorch_cuda.so" -a -r "$jar"; then
-  chmod -R a+rX "$work"
-  uid_rc=0
-  image_env HOME=/tmp setpriv --reuid=1000 --regid=1000 --clear-groups java -jar "$jar" generate \
-    --model "$work/models/quickstart-llama" --prompt "1 2 3" --max-new-tokens 1 > "$work/uid1000.log" 2>&1 || uid_rc=$?
-  check "d. as uid 1000, generate runs on the warmed, read-only DJL cache (exit $uid_rc)" test "$uid_rc" = 0
+  warm_cache="$work/warm-djl-cache"
+  warm() { image_env "${with_stub[@]}" DJL_CACHE_DIR="$warm_cache" "$@" java -jar "$jar" generate \
+    --model "$work/models/quickstart-llama" --prompt "1 2 3" --max-new-tokens 1; }
+  warm_rc=0
+  warm > "$work/warm-root.log" 2>&1 || warm_rc=$?
+  chmod -R a+rX "$warm_cache" "$work/models" "$stub"
+  chmod a+rx "$work"
+  warm HOME=/tmp setpriv --reuid=1000 --regid=1000 --clear-groups > "$work/warm-uid1000.log" 2>&1 || warm_rc=$?
+  check "d. generate as root then as uid 1000 on the root-owned DJL cache (exit $warm_rc)" test "$warm_rc" = 0
+  check "d. the cache holds DJL's cu128 JNI (DJL_CACHE_DIR/pytorch/2.7.1-cu128-linux-x86_64)" \
+    test -f "$warm_cache/pytorch/2.7.1-cu128-linux-x86_64/0.35.1-libdjl_torch.so"
 else
-  echo "NOT CHECKED d. uid 1000 run: the venv is not readable by uid 1000 (set FINETUNE_CUDA_STACK_DIR to a directory others can read, e.g. under /var/tmp)"
+  echo "NOT CHECKED d. uid 1000 run: needs root, setpriv and a venv uid 1000 can read (FINETUNE_CUDA_STACK_DIR=/var/tmp/... does)"
 fi
 
 echo "== figures"
