@@ -48,8 +48,12 @@ check() {   # check NAME CONDITION-COMMAND... : one PASS/FAIL line
 
 # The image's ENV, read from the Dockerfile, with its site-packages mapped to the venv. The local JDK stands
 # in for the image's /opt/java; a fresh DJL cache proves nothing is picked up from an earlier CPU run.
-eval "$(python3 "$here/dockerfile_env.py" trainer-image/Dockerfile "$sp" env JAVA_HOME,PATH,DJL_CACHE_DIR \
-  | sed 's/^export /image_/')"
+image_exports="$(python3 "$here/dockerfile_env.py" trainer-image/Dockerfile "$sp" env JAVA_HOME,PATH,DJL_CACHE_DIR)"
+eval "$(sed 's/^export /image_/' <<<"$image_exports")"
+for name in PYTORCH_LIBRARY_PATH PYTORCH_FLAVOR PYTORCH_VERSION DJL_OFFLINE JAVA_TOOL_OPTIONS; do
+  var="image_$name"
+  [[ -n "${!var:-}" ]] || { echo "cuda-stack: trainer-image/Dockerfile sets no ENV $name; this check runs the trainer with the image's settings" >&2; exit 1; }
+done
 image_env() {
   env -u FINETUNE_NCCL_LIBRARY -u FINETUNE_CUDART_LIBRARY -u LD_LIBRARY_PATH \
     PYTORCH_LIBRARY_PATH="$image_PYTORCH_LIBRARY_PATH" PYTORCH_FLAVOR="$image_PYTORCH_FLAVOR" \
@@ -75,7 +79,7 @@ while read -r required; do
 done < <(python3 "$here/dockerfile_env.py" trainer-image/Dockerfile "$sp" required-files)
 jna_dir="$(sed -n 's/.*-Djna.library.path=\([^: ]*\).*/\1/p' <<<"$image_JAVA_TOOL_OPTIONS")"
 check "d. jna.library.path's first directory holds libcudart.so.12 ($jna_dir)" test -f "$jna_dir/libcudart.so.12"
-ldd "$sp/torch/lib/libtorch_cuda.so" > "$work/ldd-libtorch_cuda.txt"
+env -u LD_LIBRARY_PATH ldd "$sp/torch/lib/libtorch_cuda.so" > "$work/ldd-libtorch_cuda.txt"
 check "d. libtorch_cuda.so resolves every library it needs through its own RPATH (no LD_LIBRARY_PATH)" \
   bash -c '! grep -q "not found" "$1"' _ "$work/ldd-libtorch_cuda.txt"
 (cd "$work" && unzip -q -o "$repo/trainer-image/target/lib/pytorch-jni-"*.jar 'jnilib/linux-x86_64/cu128/libdjl_torch.so')
