@@ -154,12 +154,14 @@ job bad-data "j['spec']['dataset']['pvc']['path'] = 'bad/train.jsonl'"
 # per-job policy is what opens exactly what a worker needs. Probed only after the ring formed: rank 0's rendezvous
 # port stays bound (connections then wait in its backlog) but must not see a stray connection during rendezvous.
 echo "== NetworkPolicy: default-deny enforced, the job's policy opens what training needs ($(elapsed))"
+rank_pod() { pods_of two-workers 1 | grep -- "-attempt-1-$1-" || true; }
 ring_formed() {
-  rank0=$(pods_of two-workers 1 | grep -- "-attempt-1-0-" || true)
-  rank1=$(pods_of two-workers 1 | grep -- "-attempt-1-1-" || true)
+  local rank0 rank1
+  rank0=$(rank_pod 0) rank1=$(rank_pod 1)
   [[ -n "$rank0" && -n "$rank1" ]] && log_has "$rank0" "rank 0 of 2 connected" && log_has "$rank1" "rank 1 of 2 connected"
 }
 check "two-workers: the ring formed (both ranks connected)" wait_until 240 "two-workers' ring" ring_formed
+rank0=$(rank_pod 0) rank1=$(rank_pod 1)
 kubectl -n "$ns" wait --for=condition=Ready pod/netpol-probe --timeout=60s >/dev/null
 rank0_ip=$(kubectl -n "$ns" get pod "$rank0" -o jsonpath='{.status.podIP}')
 node_ip=$(kubectl get pod -n "$ns" "$rank0" -o jsonpath='{.status.hostIP}')
