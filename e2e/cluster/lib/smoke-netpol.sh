@@ -4,7 +4,8 @@
 # pod probes, by kubectl exec (which does not go through the pod network), three
 # destinations a training job needs: another pod, the API server through the kubernetes
 # Service's ClusterIP, and the host CoreDNS on $DNS_IP. With no policy all three answer
-# (so the probes work); under default-deny none does; with allow rules all three do again.
+# (so the probes work); under default-deny none does; a rule naming the Service's ClusterIP
+# does not open the API server; with allow rules all three work again.
 # Without an enforcer the default-deny checks fail. Sourced after smoke.sh.
 
 NETPOL_NS="e2e-smoke-netpol"
@@ -70,6 +71,33 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
 EOF
 }
 
+# apply_api_by_clusterip: an egress rule naming the kubernetes Service's ClusterIP and port.
+# Policies see traffic after kube-proxy translated it to the endpoint, so this opens nothing:
+# the reason the operator's policy names the endpoint (reconcile/ApiServerEndpoints.java).
+apply_api_by_clusterip() {
+  kn apply -f - >/dev/null <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-api-by-clusterip}
+spec:
+  podSelector: {matchLabels: {app: np-client}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: $KUBERNETES_SVC_IP/32}}]
+    ports: [{protocol: TCP, port: 443}]
+EOF
+}
+
+# stays_blocked PROBE: still fails 5 s after a policy change (the enforcer applies one in
+# well under a second here), twice in a row.
+stays_blocked() {
+  sleep 5
+  if "$1" || "$1"; then
+    echo "  $1 succeeded" >&2
+    return 1
+  fi
+}
+
 # apply_allow: what a job's policy allows, here for the client: the server pod's port,
 # the API server's endpoint (the node IP, port 6443: policies see traffic after kube-proxy
 # translated 10.96.0.1:443) and DNS on port 53 anywhere; and the server's ingress from it.
@@ -113,6 +141,9 @@ run_netpol_smoke() {
   check "default-deny: pod cannot reach another pod" becomes_blocked probe_pod
   check "default-deny: pod cannot reach the API server ($KUBERNETES_SVC_IP:443)" becomes_blocked probe_api
   check "default-deny: pod cannot resolve names (host CoreDNS $DNS_IP)" becomes_blocked probe_dns
+  apply_api_by_clusterip
+  check "a rule naming the Service's ClusterIP ($KUBERNETES_SVC_IP/32:443) does not open the API server" \
+    stays_blocked probe_api
   apply_allow
   check "allow rules: pod reaches the other pod's port $NETPOL_PORT" becomes_reachable probe_pod
   check "allow rules: pod reaches the API server (ipBlock node IP/32, port 6443)" becomes_reachable probe_api
