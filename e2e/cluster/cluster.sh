@@ -26,16 +26,17 @@ source "$CLUSTER_SH_DIR/lib/teardown.sh"
 source "$CLUSTER_SH_DIR/lib/docker.sh"
 
 DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns
-         hostdir-provisioner)
+         netpol hostdir-provisioner)
 
 # Debian packages the cluster runs on (binaries we do not build ourselves).
 HOST_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack ethtool socat
-               iproute2 openssl curl ca-certificates kmod)
+               iproute2 openssl curl ca-certificates kmod ipset)
 
-# resolve_binaries: sets K8S_BIN, COREDNS_BIN, PAUSE_BIN and KUBECTL from the cache.
+# resolve_binaries: sets K8S_BIN, COREDNS_BIN, NETPOL_BIN, PAUSE_BIN and KUBECTL from the cache.
 resolve_binaries() {
   K8S_BIN="$(k8s_bin_dir)"
   COREDNS_BIN="$(coredns_bin_dir)"
+  NETPOL_BIN="$(netpol_bin_dir)"
   PAUSE_BIN="$(pause_bin_dir)"
   KUBECTL="$K8S_BIN/kubectl"
 }
@@ -125,6 +126,7 @@ cmd_up() {
   start_kube_proxy
   start_coredns
   start_kubelet
+  start_network_policy_enforcer
   install_storage_class
   start_volume_provisioner
   wait_or_die kube-controller-manager 60 "default ServiceAccount" default_service_account_exists
@@ -192,7 +194,8 @@ main() {
     up)           take_lock; cmd_up ;;
     down)         take_lock; cmd_down ;;
     status)       cmd_status ;;
-    smoke)        resolve_binaries; source "$CLUSTER_SH_DIR/lib/smoke.sh"; run_smoke ;;
+    smoke)        resolve_binaries; source "$CLUSTER_SH_DIR/lib/smoke.sh"
+                  source "$CLUSTER_SH_DIR/lib/smoke-netpol.sh"; run_smoke ;;
     load-image)   cmd_load_image "$@" ;;
     load-tarball) cmd_load_tarball "$@" ;;
     kubeconfig)   echo "$KUBECONFIG_ADMIN" ;;

@@ -102,3 +102,24 @@ dump() {
   echo "----- operator log (last 80 lines)"
   kubectl -n finetune-system logs deployment/finetune-operator --tail=80 2>&1 || true
 }
+
+# tcp_from POD ADDRESS PORT: one TCP connect from inside POD (bash's /dev/tcp), 3 s at most.
+tcp_from() {
+  kubectl -n "$ns" exec "$1" -- timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" >/dev/null 2>&1
+}
+
+# dns_from POD NAME: POD resolves NAME (through the cluster DNS its resolv.conf names), 5 s at most.
+dns_from() {
+  kubectl -n "$ns" exec "$1" -- timeout 5 getent hosts "$2" >/dev/null 2>&1
+}
+
+# blocked PROBE ARGS...: the probe fails twice in a row (one failure could be a slow pod, not a rule).
+blocked() {
+  if "$@" || "$@"; then
+    echo "$* succeeded: the NetworkPolicy did not block it (does the cluster enforce NetworkPolicy?)"
+    return 1
+  fi
+}
+
+# log_has POD TEXT: the pod's log contains TEXT.
+log_has() { kubectl -n "$ns" logs "$1" 2>/dev/null | grep -qF -- "$2"; }

@@ -10,6 +10,9 @@
 #   resume-reference    ... the same spec, never interrupted
 #   bad-data            a dataset with a malformed line: Failed, BadData, no restart, the file and line named
 # Files on the output volume are read through a pod that mounts it (kubectl exec ... tar), not from the host.
+# The cluster enforces NetworkPolicy (e2e/cluster runs kube-router's policy controller): while two-workers trains,
+# probes show that default-deny blocks a pod without a job's labels (rank 0's rendezvous port, the API server, DNS)
+# and that the operator's per-job policy opens the gang, DNS and the API server, and not the kubelet.
 #
 #   bash e2e/trainer/suite.sh
 # Needs: KUBECONFIG pointing at the cluster (bash e2e/cluster/cluster.sh up), kubectl, python3, and in the cluster's
@@ -58,6 +61,21 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: default-deny, namespace: $ns}
 spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+# Probes the policies from inside the namespace without any job's labels: only default-deny applies to it.
+apiVersion: v1
+kind: Pod
+metadata: {name: netpol-probe, namespace: $ns, labels: {app: netpol-probe}}
+spec:
+  securityContext: $restricted_pod_security
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: probe
+      image: $trainer_image
+      imagePullPolicy: Never
+      command: [sleep, "3600"]
+      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
+      securityContext: $restricted_container
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -131,6 +149,55 @@ long="j['spec']['dataset']['pvc']['path'] = 'long/quickstart/train.jsonl'; j['sp
 job resume-reference "$long"
 job resume "$long"
 job bad-data "j['spec']['dataset']['pvc']['path'] = 'bad/train.jsonl'"
+
+# ---- 0. NetworkPolicy, while two-workers trains: the namespace's default-deny is enforced, and the operator's
+# per-job policy is what opens exactly what a worker needs. Probed only after the ring formed: rank 0's rendezvous
+# port stays bound (connections then wait in its backlog) but must not see a stray connection during rendezvous.
+# The probes run in the background, so that they do not delay the preemption below (it must act while `resume`
+# still trains); record writes each verdict to a file, reported with two-workers.
+rank_pod() { pods_of two-workers 1 | grep -- "-attempt-1-$1-" || true; }
+ring_formed() {
+  local rank0 rank1
+  rank0=$(rank_pod 0) rank1=$(rank_pod 1)
+  [[ -n "$rank0" && -n "$rank1" ]] && log_has "$rank0" "rank 0 of 2 connected" && log_has "$rank1" "rank 1 of 2 connected"
+}
+# record "what" command...: runs the command, appends "what<TAB>exit code<TAB>its output on one line".
+record() {
+  local what="$1" out rc=0
+  shift
+  out=$("$@" 2>&1) || rc=$?
+  printf '%s\t%s\t%s\n' "$what" "$rc" "$(tr '\n\t' '  ' <<<"$out")" >>"$work/netpol.tsv"
+}
+netpol_probes() {
+  trap - EXIT
+  record "two-workers: the ring formed (both ranks connected)" wait_until 240 "two-workers' ring" ring_formed
+  kubectl -n "$ns" wait --for=condition=Ready pod/netpol-probe --timeout=60s >/dev/null || true
+  local rank0 rank1 rank0_ip node_ip api_ip
+  rank0=$(rank_pod 0) rank1=$(rank_pod 1)
+  rank0_ip=$(kubectl -n "$ns" get pod "$rank0" -o jsonpath='{.status.podIP}' || true)
+  node_ip=$(kubectl -n "$ns" get pod "$rank0" -o jsonpath='{.status.hostIP}' || true)
+  api_ip=$(kubectl -n default get service kubernetes -o jsonpath='{.spec.clusterIP}' || true)
+  record "NetworkPolicy: rank 1 reaches rank 0's rendezvous port ($rank0_ip:29500; the job's policy allows the gang)" \
+    tcp_from "$rank1" "$rank0_ip" 29500
+  record "NetworkPolicy: a pod without the job's labels cannot reach rank 0's rendezvous port (default-deny enforced)" \
+    blocked tcp_from netpol-probe "$rank0_ip" 29500
+  record "NetworkPolicy: rank 1 still reaches rank 0's port after that (so the probe was refused by policy)" \
+    tcp_from "$rank1" "$rank0_ip" 29500
+  record "NetworkPolicy: the pod without the job's labels cannot reach the API server ($api_ip:443)" \
+    blocked tcp_from netpol-probe "$api_ip" 443
+  record "NetworkPolicy: the pod without the job's labels cannot resolve names" \
+    blocked dns_from netpol-probe "kubernetes.default.svc.cluster.local"
+  record "NetworkPolicy: rank 0 resolves names (the job's policy allows port 53)" \
+    dns_from "$rank0" "kubernetes.default.svc.cluster.local"
+  record "NetworkPolicy: rank 0 reaches the API server through $api_ip:443 (the policy names the endpoint behind it)" \
+    tcp_from "$rank0" "$api_ip" 443
+  # kubectl exec reaches kubelet at the node's address on 10250, so it listens there; the policy does not open it.
+  record "NetworkPolicy: rank 0 cannot reach what its policy does not open (kubelet, $node_ip:10250)" \
+    blocked tcp_from "$rank0" "$node_ip" 10250
+}
+: >"$work/netpol.tsv"
+netpol_probes &
+netpol_pid=$!
 
 # ---- 3. preemption, first: it has to act while the job runs
 echo "== resume: delete the worker after the first checkpoint ($(elapsed))"
@@ -215,12 +282,12 @@ check "quickstart: the output volume holds a PEFT adapter, manifest.json and rep
 check "quickstart: the newest 2 checkpoints are kept (keepCheckpoints: 2)" \
   equals "$(kubectl -n "$ns" exec reader -- ls /mnt/outputs/runs/quickstart/checkpoints | tr '\n' ' ')" "checkpoint-135 checkpoint-180 "
 
-# Said, not asserted: whether this cluster enforces NetworkPolicy at all (the e2e cluster's CNI bridge does not),
-# so that a reader knows what "default-deny" proved here.
-if kubectl -n "$ns" exec reader -- timeout 5 bash -c 'echo >/dev/tcp/kubernetes.default.svc/443' 2>/dev/null; then
-  echo "NOTE the reader pod (no allow rule under default-deny) reached the API server: this cluster does not enforce"
-  echo "     NetworkPolicy, so the jobs' policies were accepted but not exercised"
-fi
+# ---- 0. NetworkPolicy, the verdicts
+echo "== NetworkPolicy, probed while two-workers trained ($(elapsed))"
+wait "$netpol_pid" || true
+verdict() { [[ -n "$2" ]] && echo "$2"; [[ "$1" == 0 ]]; }
+while IFS=$'\t' read -r what rc out; do check "$what" verdict "$rc" "$out"; done <"$work/netpol.tsv"
+check "NetworkPolicy: all 9 probes ran" equals "$(wc -l <"$work/netpol.tsv")" 9
 
 # ---- 2. two CPU workers
 echo "== two-workers ($(elapsed))"

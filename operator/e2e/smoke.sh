@@ -3,7 +3,7 @@
 # bash e2e/cluster/cluster.sh up). Installs the operator from deploy/kustomize/base, then in a namespace
 # with Pod Security "restricted" and a default-deny NetworkPolicy runs a CPU FineTuneJob whose "trainer"
 # is a stand-in image that exits 0 (the image under test here is the operator, not the trainer), and checks:
-# children, worker pod hardening, the workers' RBAC (may patch <job>-progress, nothing else), status and
+# children, the job's NetworkPolicy naming the API server's endpoint, worker pod hardening, the workers' RBAC (may patch <job>-progress, nothing else), status and
 # conditions through to Succeeded, and that the operator's status reads what rank 0 writes.
 #
 #   bash operator/e2e/smoke.sh [trainer-stand-in-image]     (default local/e2e-smoke:1)
@@ -71,6 +71,14 @@ for child in configmap/$job-config configmap/$job-progress service/$job-workers 
              role/$job-trainer rolebinding/$job-trainer networkpolicy/$job job/$job-attempt-1; do
   check "child $child" kubectl -n "$ns" get "$child"
 done
+# The cluster enforces NetworkPolicy (e2e/cluster runs kube-router's policy controller), and policies see traffic
+# after kube-proxy translated the kubernetes Service: the job's policy must name the API server's endpoint.
+api_endpoint=$(kubectl -n default get endpointslices -l kubernetes.io/service-name=kubernetes \
+  -o jsonpath='{.items[0].endpoints[0].addresses[0]}/32:{.items[0].ports[0].port}')
+policy_api_rule=$(kubectl -n "$ns" get networkpolicy "$job" \
+  -o jsonpath='{.spec.egress[?(@.to[0].ipBlock)].to[0].ipBlock.cidr}:{.spec.egress[?(@.to[0].ipBlock)].ports[0].port}')
+check "NetworkPolicy $job opens the API server's endpoint ($api_endpoint), not the Service's ClusterIP" \
+  test "$policy_api_rule" = "$api_endpoint"
 sa=system:serviceaccount:$ns:$job-trainer
 check "workers may patch their progress ConfigMap" kubectl auth can-i patch configmap/$job-progress -n "$ns" --as "$sa"
 check "workers may not patch other ConfigMaps" bash -c "! kubectl auth can-i patch configmap/$job-config -n $ns --as $sa"

@@ -2,7 +2,8 @@
 # Builds (once) and caches every binary the cluster needs that Debian does not ship:
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl
 # and etcd from the Go module proxy (e2e/cluster/build/k8s), a minimal CoreDNS
-# (e2e/cluster/build/coredns) and the pause binary (e2e/cluster/build/pause).
+# (e2e/cluster/build/coredns), the NetworkPolicy enforcer (e2e/cluster/build/netpol:
+# kube-router's policy controller alone) and the pause binary (e2e/cluster/build/pause).
 # Outputs go to $CACHE_ROOT/bin/<name>-<version>-<hash of the build inputs>, so a
 # change of version or go.sum rebuilds and an unchanged tree reuses the cache.
 # Sourced after common.sh.
@@ -17,6 +18,7 @@ inputs_hash() {
 k8s_bin_dir()     { echo "$CACHE_ROOT/bin/k8s-$K8S_VERSION-$(inputs_hash "$CLUSTER_DIR/build/k8s")"; }
 coredns_bin_dir() { echo "$CACHE_ROOT/bin/coredns-$COREDNS_VERSION-$(inputs_hash "$CLUSTER_DIR/build/coredns")"; }
 pause_bin_dir()   { echo "$CACHE_ROOT/bin/pause-$(inputs_hash "$CLUSTER_DIR/build/pause")"; }
+netpol_bin_dir()  { echo "$CACHE_ROOT/bin/netpol-kube-router-$KUBE_ROUTER_VERSION-$(inputs_hash "$CLUSTER_DIR/build/netpol")"; }
 
 # k8s_version_ldflags: stamps the release into the binaries; without it they report
 # v0.0.0-master, which kubelet/apiserver version checks and kubectl skew warnings dislike.
@@ -72,6 +74,17 @@ build_coredns_binary() {
   log "CoreDNS built in $((SECONDS - t0))s"
 }
 
+build_netpol_binary() {
+  local out
+  out="$(netpol_bin_dir)"
+  [[ -x "$out/netpol" ]] && return 0
+  log "building the NetworkPolicy enforcer (kube-router $KUBE_ROUTER_VERSION policy controller; cold: ~2 min)"
+  local t0=$SECONDS
+  go_build_into "$out" "$CLUSTER_DIR/build/netpol" "-s -w" .
+  mv "$out/netpolbuild" "$out/netpol"
+  log "NetworkPolicy enforcer built in $((SECONDS - t0))s"
+}
+
 build_pause_binary() {
   local out
   out="$(pause_bin_dir)"
@@ -81,14 +94,15 @@ build_pause_binary() {
      -ldflags "-s -w" -o "$out/pause" pause.go) || die "building pause failed"
 }
 
-# build_all: CoreDNS builds in the background while Kubernetes builds: the Kubernetes
-# build has long single-threaded stretches (linking seven big binaries) that the
-# CoreDNS compile fills, which saves a few minutes of a cold build on 2 cores.
+# build_all: CoreDNS and then the NetworkPolicy enforcer build in the background while
+# Kubernetes builds: the Kubernetes build has long single-threaded stretches (linking
+# seven big binaries) that their compiles fill, which saves minutes of a cold build on 2
+# cores. One after the other, not both at once: three parallel builds would only thrash.
 build_all() {
   build_pause_binary
-  local coredns_pid
-  build_coredns_binary &
-  coredns_pid=$!
+  local side_pid
+  (build_coredns_binary && build_netpol_binary) &
+  side_pid=$!
   build_k8s_binaries
-  wait "$coredns_pid" || die "CoreDNS build failed"
+  wait "$side_pid" || die "CoreDNS or NetworkPolicy enforcer build failed"
 }

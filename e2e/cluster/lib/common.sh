@@ -6,6 +6,7 @@
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"       # must match e2e/cluster/build/k8s/go.mod
 ETCD_VERSION="v3.6.4"                       # built from the same module graph
 COREDNS_VERSION="v1.12.4"                   # must match e2e/cluster/build/coredns/go.mod
+KUBE_ROUTER_VERSION="v2.1.0"                # must match e2e/cluster/build/netpol/go.mod
 
 # ---- paths --------------------------------------------------------------------
 E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"        # .../e2e
@@ -31,6 +32,8 @@ KUBERNETES_SVC_IP="10.96.0.1"
 DNS_IP="169.254.20.10"
 CLUSTER_DOMAIN="cluster.local"
 CNI_BRIDGE="fte2e0"
+# The NetworkPolicy enforcer's health endpoint (kube-router's default port).
+NETPOL_HEALTH_PORT=20244
 NODE_NAME="${FINETUNE_E2E_NODE_NAME:-e2e-node}"
 
 export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"

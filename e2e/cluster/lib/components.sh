@@ -283,3 +283,25 @@ EOF
 coredns_listening() {
   [[ "$(ss -Hlun "sport = :53")" == *"$DNS_IP:53"* ]]
 }
+
+# ---- NetworkPolicy ---------------------------------------------------------------------
+
+# The bridge CNI does not enforce NetworkPolicy; kube-router's policy controller does, as
+# a host process (e2e/cluster/build/netpol): it renders each policy into iptables chains
+# and ipsets that filter the pods' traffic on the bridge (FORWARD, via br_netfilter) and
+# to the host (INPUT: the API server on the node IP, CoreDNS on $DNS_IP). It reads the
+# Node object, so it starts after kubelet has registered it, and before any test pod.
+start_network_policy_enforcer() {
+  start_daemon netpol "$LOG_DIR/netpol.log" "$NETPOL_BIN/netpol" \
+    --kubeconfig="$KUBECONFIG_ADMIN" \
+    --hostname-override="$NODE_NAME" \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --health-port="$NETPOL_HEALTH_PORT" \
+    --v=1
+  wait_or_die netpol 60 "NetworkPolicy enforcer healthy, its chains installed" netpol_ready
+}
+
+netpol_ready() {
+  curl -fsS "http://127.0.0.1:$NETPOL_HEALTH_PORT/healthz" >/dev/null \
+    && iptables -S FORWARD | grep -q -- '-j KUBE-ROUTER-FORWARD'
+}

@@ -149,10 +149,12 @@ run_smoke() {
   wait_for 30 "default ServiceAccount in $SMOKE_NS" k get serviceaccount default || true
   check "API server /readyz is ok" check_readyz
   check "node $NODE_NAME is Ready" check_node_ready
+  check "NetworkPolicy enforcer is healthy and hooked into INPUT/FORWARD/OUTPUT" netpol_ready
   check "pod from a locally built image ($SMOKE_IMAGE) ran to completion" check_local_image_pod
   check "PVC bound (StorageClass standard) and a non-root pod wrote to it" check_pvc_write
   check "pod resolved <hostname>.<headless-svc> of another pod" check_headless_dns
   check "pod reached kubernetes.default.svc:443 (ClusterIP via kube-proxy)" check_service_vip
+  run_netpol_smoke
   if ((SMOKE_FAILED == 0)); then
     kubectl_admin delete namespace "$SMOKE_NS" --wait=false >/dev/null 2>&1 || true
   else

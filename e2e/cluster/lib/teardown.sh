@@ -93,6 +93,26 @@ remove_kubelet_iptables() {
   done
 }
 
+# remove_netpol_rules: what the NetworkPolicy enforcer (kube-router's policy controller)
+# leaves in the filter table and in ipset when it stops: the jumps from INPUT, FORWARD
+# and OUTPUT (commented "kube-router netpol"), its chains, and its KUBE-SRC-/KUBE-DST-
+# sets. kube-proxy's own KUBE-SVC-/KUBE-SEP- chains are not touched here.
+remove_netpol_rules() {
+  local rule chain set chains
+  { iptables-save -t filter 2>/dev/null || true; } \
+    | awk '/^-A (INPUT|FORWARD|OUTPUT) / && /kube-router netpol/' | sed 's/^-A /-D /' \
+    | while read -r rule; do eval "iptables $rule" 2>/dev/null || true; done
+  chains="$({ iptables-save -t filter 2>/dev/null || true; } \
+    | awk '/^:KUBE-(ROUTER-|POD-FW-|NWPLCY-)/ {print substr($1, 2)}')"
+  # Flush all before deleting any: the chains jump to one another.
+  for chain in $chains; do iptables -F "$chain" 2>/dev/null || true; done
+  for chain in $chains; do iptables -X "$chain" 2>/dev/null || true; done
+  command -v ipset >/dev/null || return 0
+  for set in $(ipset list -n 2>/dev/null | grep -E '^KUBE-(SRC|DST)-' || true); do
+    ipset destroy "$set" 2>/dev/null || true
+  done
+}
+
 remove_links() {
   ip link delete "$CNI_BRIDGE" 2>/dev/null || true
   ip addr delete "$DNS_IP/32" dev lo 2>/dev/null || true
@@ -113,12 +133,13 @@ teardown_cluster() {
   stop_daemon containerd
   stop_daemon kube-proxy
   local d
-  for d in hostdir-provisioner coredns kube-controller-manager kube-scheduler kube-apiserver etcd; do
+  for d in hostdir-provisioner netpol coredns kube-controller-manager kube-scheduler kube-apiserver etcd; do
     stop_daemon "$d"
   done
   remove_kube_proxy_iptables
   remove_cni_iptables
   remove_kubelet_iptables
+  remove_netpol_rules
   unmount_under "$STATE_DIR"
   unmount_under /run/finetune-e2e
   remove_pod_netns
