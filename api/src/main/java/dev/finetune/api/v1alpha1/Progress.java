@@ -47,11 +47,34 @@ public class Progress {
     @JsonPropertyDescription("Training tokens (input tokens, padding excluded) per second across all processes.")
     private Double tokensPerSecond;
 
+    @JsonPropertyDescription("fp16 only: the dynamic loss scale after the latest logged step (halved on each overflow, "
+            + "doubled after 2000 clean steps).")
+    private Double lossScale;
+
+    @JsonPropertyDescription("fp16 only: optimizer steps skipped so far because their gradients overflowed.")
+    private Long skippedSteps;
+
     @JsonPropertyDescription("Estimated seconds until training ends.")
     private Long etaSeconds;
 
     @JsonPropertyDescription("When the trainer produced these numbers (RFC 3339).")
     private String updated;
+
+    public Double getLossScale() {
+        return lossScale;
+    }
+
+    public void setLossScale(Double lossScale) {
+        this.lossScale = lossScale;
+    }
+
+    public Long getSkippedSteps() {
+        return skippedSteps;
+    }
+
+    public void setSkippedSteps(Long skippedSteps) {
+        this.skippedSteps = skippedSteps;
+    }
 
     public Integer getEpoch() {
         return epoch;

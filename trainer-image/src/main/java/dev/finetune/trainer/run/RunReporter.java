@@ -94,6 +94,8 @@ public final class RunReporter implements TrainingListener {
         progress.setLearningRate(m.learningRate());
         progress.setGradNorm(finite(m.gradNorm()));
         progress.setTokensPerSecond(m.tokensPerSecond());
+        progress.setLossScale(m.lossScale() == null ? null : m.lossScale().scale());
+        progress.setSkippedSteps(m.lossScale() == null ? null : m.lossScale().skippedSteps());
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         long done = m.step() - startStep;
         long eta = done <= 0 ? 0 : Math.round(elapsed / done * (m.totalSteps() - m.step()));

@@ -41,5 +41,9 @@ class Fp16RunTest {
         // 2^16 at the start, halved per skip; growth needs 2000 clean steps
         assertThat(manifest.get("lossScale").asDouble())
                 .isEqualTo(65536.0 / Math.pow(2, manifest.get("skippedSteps").asLong()));
+        // the same figures reach status.progress through the progress report (kubectl get -o yaml)
+        JsonNode progress = new ObjectMapper().readTree(outputs.resolve("runs/cli-test/progress.json").toFile()).get("progress");
+        assertThat(progress.get("skippedSteps").asLong()).isEqualTo(manifest.get("skippedSteps").asLong());
+        assertThat(progress.get("lossScale").asDouble()).isEqualTo(manifest.get("lossScale").asDouble());
     }
 }
