@@ -4,16 +4,16 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.safetensors.DType;
 import dev.finetune.trainer.safetensors.SafetensorsWriter;
 import dev.finetune.trainer.script.Kernels;
-import dev.finetune.trainer.train.Batch;
-import dev.finetune.trainer.train.BatchSource;
-import dev.finetune.trainer.train.LrSchedule;
-import dev.finetune.trainer.train.TokenBatch;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingSettings;
 import java.io.IOException;
@@ -63,20 +63,22 @@ public final class ThroughputBenchmark {
 
             @Override
             public Batch batch(int epoch, int index) {
-                long[] ids = new long[batch * seq];
-                long[] pos = new long[batch * seq];
+                int[] ids = new int[batch * seq];
+                int[] pos = new int[batch * seq];
+                int[] segments = new int[batch * seq];
                 for (int i = 0; i < ids.length; i++) {
                     ids[i] = random.nextInt(vocab);
                     pos[i] = i % seq;
+                    segments[i] = 1;
                 }
-                return new TokenBatch(batch, seq, ids, ids.clone(), pos, null);
+                return new Batch(batch, seq, ids, ids.clone(), pos, segments);
             }
         };
         try (NDManager manager = NDManager.newBaseManager();
                 Kernels kernels = Kernels.load(manager);
                 DecoderModel model = DecoderModel.load(dir, dtype, manager, kernels);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, List.of("all-linear")), 1)) {
-            TrainingSettings settings = new TrainingSettings(1, 1e-4, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0,
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, TargetModule.ALL_LINEAR), 1)) {
+            TrainingSettings settings = new TrainingSettings(1, 1e-4, Scheduler.CONSTANT, 0, null, 1, 1.0, 0,
                     checkpointing, 1, 0, 0, 0, 0, 0);
             // warmup steps (first calls compile the kernels and grow the allocator), then the timed steps
             if (warmup > 0) {

@@ -17,6 +17,7 @@ import dev.finetune.trainer.data.format.RawRecord;
 import dev.finetune.trainer.data.format.RecordReader;
 import dev.finetune.trainer.data.label.ConversationEncoder;
 import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.data.template.ChatTemplate;
 import dev.finetune.trainer.data.template.jinja.JinjaException;
@@ -392,9 +393,9 @@ public final class DatasetPipeline {
         StringBuilder sb = new StringBuilder();
         int k = 0;
         while (k < ids.length) {
-            boolean learned = labels[k] != EncodedSample.IGNORE;
+            boolean learned = labels[k] != Labels.IGNORE;
             int s = k;
-            while (k < ids.length && (labels[k] != EncodedSample.IGNORE) == learned) {
+            while (k < ids.length && (labels[k] != Labels.IGNORE) == learned) {
                 k++;
             }
             String text = tokenizer.decode(Arrays.copyOfRange(ids, s, k));

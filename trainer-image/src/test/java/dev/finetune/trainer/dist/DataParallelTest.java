@@ -4,15 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.script.Kernels;
 import dev.finetune.trainer.testing.SyntheticBatches;
 import dev.finetune.trainer.testing.TinyModels;
-import dev.finetune.trainer.train.Batch;
-import dev.finetune.trainer.train.BatchSource;
-import dev.finetune.trainer.train.LrSchedule;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingSettings;
 import dev.finetune.trainer.train.TrainingState;
@@ -80,7 +81,7 @@ class DataParallelTest {
     }
 
     static TrainingSettings settings(int accumulation) {
-        return new TrainingSettings(2, 1e-2, LrSchedule.Kind.COSINE, 1, null, accumulation, 1.0, 0.01, false, 5, 0, 0, 0,
+        return new TrainingSettings(2, 1e-2, Scheduler.COSINE, 1, null, accumulation, 1.0, 0.01, false, 5, 0, 0, 0,
                 0, 0);
     }
 
@@ -95,7 +96,7 @@ class DataParallelTest {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         SyntheticBatches full = new SyntheticBatches(16, 2, 64, 9); // 8 micro-batches of 2 rows, varying label counts
         List<Batch> eval = new SyntheticBatches(6, 2, 64, 10).inOrder();
-        LoraSettings lora = LoraSettings.of(4, 8, List.of("all-linear"));
+        LoraSettings lora = LoraSettings.of(4, 8, TargetModule.ALL_LINEAR);
         Map<String, float[]> single;
         TrainingState singleEnd;
         try (NDManager m = NDManager.newBaseManager();
@@ -122,8 +123,8 @@ class DataParallelTest {
                         for (int i = rank; i < eval.size(); i += 2) {
                             shardEval.add(eval.get(i));
                         }
-                        Trainer t = new Trainer(l, settings(1), new Shard(full, rank, 2), shardEval, List.of());
-                        t.setCollective(c);
+                        Trainer t = new Trainer(l, settings(1), new Shard(full, rank, 2), shardEval, List.of(),
+                                Trainer.Options.defaults().withCollective(c));
                         TrainingState end = t.run();
                         return new Object[] {weights(l), end};
                     }

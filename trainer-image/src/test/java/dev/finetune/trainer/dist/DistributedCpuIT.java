@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
@@ -49,7 +50,7 @@ class DistributedCpuIT {
             port = s.getLocalPort();
         }
         TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, "tcp", "127.0.0.1", port), null, local.progress());
+                new TrainerConfig.Distributed(2, 1, CollectiveBackend.TCP, "127.0.0.1", port), null, local.progress());
         Path configFile = tmp.resolve("trainer-config.json");
         Files.writeString(configFile, TrainerJson.write(config));
         List<Process> procs = new ArrayList<>();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
@@ -34,7 +35,7 @@ class Fp16DataParallelTest {
     @TempDir
     Path tmp;
 
-    static final LoraSettings LORA = LoraSettings.of(4, 8, List.of("all-linear"));
+    static final LoraSettings LORA = LoraSettings.of(4, 8, TargetModule.ALL_LINEAR);
     // overflows for the first steps, then backs off to a scale that fits
     static final DynamicLossScaling SCALING = DynamicLossScaling.gradScalerDefaults().withInitialScale(Math.pow(2, 22));
 
@@ -47,8 +48,8 @@ class Fp16DataParallelTest {
                 Kernels k = Kernels.load(m);
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT16, m, k);
                 LoraModel l = LoraModel.attach(model, LORA, 1)) {
-            Trainer t = new Trainer(l, DataParallelTest.settings(2), full, List.of(), List.of());
-            t.setLossScaling(SCALING);
+            Trainer t = new Trainer(l, DataParallelTest.settings(2), full, List.of(), List.of(),
+                    Trainer.Options.defaults().withLossScaling(SCALING));
             single = t.run();
         }
         assertThat(single.lossScale().skippedSteps()).isPositive().isLessThan(single.globalStep());
@@ -65,9 +66,7 @@ class Fp16DataParallelTest {
                             LoraModel l = LoraModel.attach(model, LORA, 1);
                             TcpCollective c = TcpCollective.connect(rank, 2, "127.0.0.1", port, Duration.ofSeconds(30))) {
                         Trainer t = new Trainer(l, DataParallelTest.settings(1), new DataParallelTest.Shard(full, rank, 2),
-                                List.of(), List.of());
-                        t.setCollective(c);
-                        t.setLossScaling(SCALING);
+                                List.of(), List.of(), Trainer.Options.defaults().withCollective(c).withLossScaling(SCALING));
                         TrainingState end = t.run();
                         return new Object[] {DataParallelTest.weights(l), end, t.optimizer().stepCount()};
                     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
@@ -45,7 +46,7 @@ final class GpuGangSetupTest {
                 "outputs", tmp.resolve("outputs"));
         TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
         TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, "nccl", "127.0.0.1", DataParallelTest.freePort()), null,
+                new TrainerConfig.Distributed(2, 1, CollectiveBackend.NCCL, "127.0.0.1", DataParallelTest.freePort()), null,
                 local.progress());
         Path configFile = tmp.resolve("trainer-config.json");
         Files.writeString(configFile, TrainerJson.write(config));

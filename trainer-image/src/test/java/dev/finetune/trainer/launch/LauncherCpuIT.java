@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfig;
@@ -123,7 +124,7 @@ class LauncherCpuIT {
         TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
 
         // the pod: no arguments, the mounted config, the operator's variables for worker 0 of 1 with 2 GPUs' worth of ranks
-        Path pod = config(local, "pod", new TrainerConfig.Distributed(1, 2, "tcp", "127.0.0.1", freePort()));
+        Path pod = config(local, "pod", new TrainerConfig.Distributed(1, 2, CollectiveBackend.TCP, "127.0.0.1", freePort()));
         Path podLog = tmp.resolve("pod.log");
         Process launcher = java(List.of(), Map.of("FINETUNE_CONFIG", pod.toString(), "NODE_RANK", "0", "LOCAL_WORLD_SIZE", "2",
                 "NPROC_PER_NODE", "2", "WORLD_SIZE", "2"), podLog);
@@ -139,7 +140,7 @@ class LauncherCpuIT {
         assertThat(published.outputs().getAdapter()).isEqualTo("adapter");
 
         // the same gang as two one-rank workers (RANK=0/1), the path DistributedCpuIT checks
-        Path workers = config(local, "workers", new TrainerConfig.Distributed(2, 1, "tcp", "127.0.0.1", freePort()));
+        Path workers = config(local, "workers", new TrainerConfig.Distributed(2, 1, CollectiveBackend.TCP, "127.0.0.1", freePort()));
         List<Process> ranks = new ArrayList<>();
         for (int rank = 0; rank < 2; rank++) {
             ranks.add(java(List.of(), Map.of("FINETUNE_CONFIG", workers.toString(), "RANK", Integer.toString(rank),

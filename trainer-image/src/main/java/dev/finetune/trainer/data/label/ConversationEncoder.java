@@ -108,7 +108,7 @@ public final class ConversationEncoder {
         int k = 0;
         if (withBos) {
             ids[k] = special.bosId();
-            labels[k++] = EncodedSample.IGNORE;
+            labels[k++] = Labels.IGNORE;
         }
         for (int id : t.ids()) {
             ids[k] = id;
@@ -233,7 +233,7 @@ public final class ConversationEncoder {
     private EncodedSample tokenize(String text, List<int[]> spans) {
         ModelTokenizer.Tokens t = tokenizer.encode(text);
         int[] labels = new int[t.size()];
-        Arrays.fill(labels, EncodedSample.IGNORE);
+        Arrays.fill(labels, Labels.IGNORE);
         for (int[] span : spans) {
             int cpStart = text.codePointCount(0, span[0]);
             int cpEnd = text.codePointCount(0, span[1]);
