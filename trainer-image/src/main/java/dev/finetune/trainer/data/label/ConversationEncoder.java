@@ -6,7 +6,7 @@ import dev.finetune.trainer.data.format.Conversation;
 import dev.finetune.trainer.data.format.Message;
 import dev.finetune.trainer.data.format.Role;
 import dev.finetune.trainer.data.template.ChatTemplate;
-import dev.finetune.trainer.data.template.jinja.JinjaException;
+import dev.finetune.jinja.JinjaException;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
 import java.util.ArrayList;
