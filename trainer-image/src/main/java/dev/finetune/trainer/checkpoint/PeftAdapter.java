@@ -213,11 +213,4 @@ public final class PeftAdapter {
             }
         }
     }
-
-    /** Expected PEFT keys and shapes for a LoRA model. */
-    public static Map<String, long[]> expectedShapes(LoraModel lora) {
-        Map<String, long[]> out = new LinkedHashMap<>();
-        lora.trainable().forEach((k, v) -> out.put(k, v.getShape().getShape()));
-        return out;
-    }
 }

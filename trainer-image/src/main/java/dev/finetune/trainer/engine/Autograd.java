@@ -67,11 +67,6 @@ public final class Autograd {
         JniUtils.zeroGrad(pt(parameter));
     }
 
-    /** Whether autograd tracks {@code x} (true for trained parameters only). */
-    public static boolean requiresGradient(NDArray x) {
-        return JniUtils.requiresGrad(pt(x));
-    }
-
     /** Seeds libtorch's global generator (dropout masks). */
     public static void seed(long seed) {
         JniUtils.setSeed(seed);

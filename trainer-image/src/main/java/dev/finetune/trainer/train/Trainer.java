@@ -137,7 +137,7 @@ public final class Trainer {
         if (!lossScaling.enabled()) {
             this.state = saved.withLossScale(null);
         } else if (saved.lossScale() == null) {
-            // a state without a loss scale (saved by a bf16/fp32 run, or without one) starts from the default
+            // a state without a loss scale (a bf16 or fp32 run saves none) starts from the default scale
             this.state = saved.withLossScale(lossScaling.initialState());
         } else {
             this.state = saved;

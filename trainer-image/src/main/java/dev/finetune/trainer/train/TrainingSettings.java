@@ -67,12 +67,6 @@ public record TrainingSettings(
         return (int) Math.ceil(ratio * totalSteps);
     }
 
-    public TrainingSettings withGradientCheckpointing(boolean on) {
-        return new TrainingSettings(epochs, learningRate, scheduler, warmupSteps, warmupRatio, gradientAccumulationSteps,
-                maxGradNorm, weightDecay, on, seed, logEverySteps, evalEverySteps, maxSteps, earlyStoppingPatience,
-                earlyStoppingMinDelta);
-    }
-
     public TrainingSettings withMaxSteps(long steps) {
         return new TrainingSettings(epochs, learningRate, scheduler, warmupSteps, warmupRatio, gradientAccumulationSteps,
                 maxGradNorm, weightDecay, gradientCheckpointing, seed, logEverySteps, evalEverySteps, steps,

@@ -149,7 +149,7 @@ class TrainingCheckpointTest {
             trainer.run();
             Path checkpoint = TrainingCheckpoint.save(out, trainer, "tiny");
             assertThat(TrainingCheckpoint.readState(checkpoint).state().lossScale().scale()).isEqualTo(Math.pow(2, 29));
-            // what a checkpoint written before loss scaling existed looks like
+            // a state without lossScale (as a bf16 or fp32 run saves it)
             Path stateFile = checkpoint.resolve(TrainingCheckpoint.STATE);
             com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
             com.fasterxml.jackson.databind.node.ObjectNode root =
