@@ -11,8 +11,7 @@ import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
-import dev.finetune.trainer.safetensors.DType;
-import dev.finetune.trainer.safetensors.SafetensorsWriter;
+import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.script.Kernels;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingSettings;
@@ -135,38 +134,7 @@ public final class ThroughputBenchmark {
         c.put("tie_word_embeddings", false);
         c.put("torch_dtype", "float32");
         mapper.writeValue(dir.resolve("config.json").toFile(), c);
-        Random r = new Random(7);
-        SafetensorsWriter w = new SafetensorsWriter();
-        int hd = hidden / heads;
-        add(w, r, "model.embed_tokens.weight", vocab, hidden);
-        for (int i = 0; i < layers; i++) {
-            String p = "model.layers." + i + ".";
-            w.addFloats(p + "input_layernorm.weight", DType.F32, new long[] {hidden}, ones(hidden));
-            w.addFloats(p + "post_attention_layernorm.weight", DType.F32, new long[] {hidden}, ones(hidden));
-            add(w, r, p + "self_attn.q_proj.weight", heads * hd, hidden);
-            add(w, r, p + "self_attn.k_proj.weight", kvHeads * hd, hidden);
-            add(w, r, p + "self_attn.v_proj.weight", kvHeads * hd, hidden);
-            add(w, r, p + "self_attn.o_proj.weight", hidden, heads * hd);
-            add(w, r, p + "mlp.gate_proj.weight", intermediate, hidden);
-            add(w, r, p + "mlp.up_proj.weight", intermediate, hidden);
-            add(w, r, p + "mlp.down_proj.weight", hidden, intermediate);
-        }
-        w.addFloats("model.norm.weight", DType.F32, new long[] {hidden}, ones(hidden));
-        add(w, r, "lm_head.weight", vocab, hidden);
-        w.write(dir.resolve("model.safetensors"));
-    }
-
-    private static float[] ones(int n) {
-        float[] v = new float[n];
-        java.util.Arrays.fill(v, 1f);
-        return v;
-    }
-
-    private static void add(SafetensorsWriter w, Random r, String name, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (r.nextGaussian() * 0.02);
-        }
-        w.addFloats(name, DType.F32, new long[] {rows, cols}, v);
+        QuickstartAssets.writeWeights(dir.resolve("model.safetensors"),
+                new QuickstartAssets.Shape(hidden, intermediate, layers, heads, kvHeads), vocab, 7, 0.02);
     }
 }

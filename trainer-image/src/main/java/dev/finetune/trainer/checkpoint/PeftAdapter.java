@@ -11,6 +11,7 @@ import dev.finetune.api.v1alpha1.LoraInit;
 import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
+import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.safetensors.DType;
 import dev.finetune.trainer.safetensors.SafetensorsFile;
 import dev.finetune.trainer.safetensors.SafetensorsWriter;
@@ -146,6 +147,14 @@ public final class PeftAdapter {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write adapter to " + dir, e);
         }
+    }
+
+    /** Reads the adapter in {@code dir} and attaches it, with its trained weights, to {@code base}. */
+    public static LoraModel attach(DecoderModel base, Path dir) {
+        Loaded loaded = read(dir);
+        LoraModel lora = LoraModel.attach(base, loaded.settings(), 0);
+        lora.load(loaded.tensors());
+        return lora;
     }
 
     public static Loaded read(Path dir) {

@@ -316,12 +316,7 @@ public final class FinetuneCli implements Callable<Integer> {
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel base = DecoderModel.load(model.model, model.dtype(), manager, kernels);
                     ModelTokenizer tokenizer = ModelTokenizer.load(model.model)) {
-                LoraModel lora = null;
-                if (model.adapter != null) {
-                    PeftAdapter.Loaded loaded = PeftAdapter.read(model.adapter);
-                    lora = LoraModel.attach(base, loaded.settings(), 0);
-                    lora.load(loaded.tensors());
-                }
+                LoraModel lora = model.adapter == null ? null : PeftAdapter.attach(base, model.adapter);
                 String text = chat ? ChatPrompt.render(tokenizer, prompt) : prompt;
                 System.out.println(new TextGenerator(base, tokenizer).continuation(text,
                         new Generator.Options(maxNewTokens, temperature, topK, topP, seed)));
@@ -349,9 +344,7 @@ public final class FinetuneCli implements Callable<Integer> {
             try (NDManager manager = NDManager.newBaseManager();
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel base = DecoderModel.load(model.model, DataType.FLOAT32, manager, kernels)) {
-                PeftAdapter.Loaded loaded = PeftAdapter.read(model.adapter);
-                try (LoraModel lora = LoraModel.attach(base, loaded.settings(), 0)) {
-                    lora.load(loaded.tensors());
+                try (LoraModel lora = PeftAdapter.attach(base, model.adapter)) {
                     MergedModelWriter.write(lora, out);
                 }
             }

@@ -1,5 +1,6 @@
 package dev.finetune.trainer.run;
 
+import dev.finetune.api.v1alpha1.OutputSpec;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.train.EvalRecord;
@@ -17,18 +18,16 @@ public final class RunOutputs implements TrainingListener {
 
     private final Path outputDir;
     private final String baseModel;
-    private final int keepCheckpoints;
-    private final boolean saveEveryEpoch;
+    private final OutputSpec spec;
     private final RunReporter reporter;
     private final PrintStream out;
     private boolean bestWritten;
 
-    public RunOutputs(Path outputDir, String baseModel, int keepCheckpoints, boolean saveEveryEpoch, RunReporter reporter,
-            PrintStream out) {
+    /** {@code spec}: how many checkpoints to keep, and whether every epoch leaves an adapter. */
+    public RunOutputs(Path outputDir, String baseModel, OutputSpec spec, RunReporter reporter, PrintStream out) {
         this.outputDir = outputDir;
         this.baseModel = baseModel;
-        this.keepCheckpoints = keepCheckpoints;
-        this.saveEveryEpoch = saveEveryEpoch;
+        this.spec = spec;
         this.reporter = reporter;
         this.out = out;
     }
@@ -55,7 +54,7 @@ public final class RunOutputs implements TrainingListener {
 
     @Override
     public void onEpochEnd(Trainer trainer, int epoch) {
-        if (saveEveryEpoch) {
+        if (spec.isSaveEveryEpoch()) {
             Path dir = outputDir.resolve("epochs").resolve("epoch-" + (epoch + 1));
             PeftAdapter.write(dir, trainer.lora(), baseModel, true);
             out.println("adapter for epoch " + (epoch + 1) + ": " + dir);
@@ -71,7 +70,7 @@ public final class RunOutputs implements TrainingListener {
 
     private void checkpoint(Trainer trainer, int epoch) {
         Path saved = TrainingCheckpoint.save(outputDir, trainer, baseModel);
-        TrainingCheckpoint.retain(outputDir, keepCheckpoints, saved);
+        TrainingCheckpoint.retain(outputDir, spec.getKeepCheckpoints(), saved);
         reporter.checkpointed(epoch + 1, trainer.state().globalStep(), outputDir.relativize(saved).toString());
     }
 }

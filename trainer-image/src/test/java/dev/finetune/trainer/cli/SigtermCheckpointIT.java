@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -26,11 +26,8 @@ class SigtermCheckpointIT {
     Path tmp;
 
     Process start(Path yaml, Path log) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
-                "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName(), "run", yaml.toString(),
-                "--volume", "models=" + tmp.resolve("models"), "--volume", "data=" + tmp.resolve("data"),
-                "--volume", "outputs=" + tmp.resolve("outputs")));
+        List<String> cmd = TrainerProcesses.command("run", yaml.toString(), "--volume", "models=" + tmp.resolve("models"),
+                "--volume", "data=" + tmp.resolve("data"), "--volume", "outputs=" + tmp.resolve("outputs"));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OMP_NUM_THREADS", "1");
         return pb.start();

@@ -5,16 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.trainer.CollectiveBackend;
-import dev.finetune.api.trainer.TrainerConfig;
-import dev.finetune.api.trainer.TrainerConfigs;
-import dev.finetune.api.trainer.TrainerJson;
-import dev.finetune.trainer.cli.FinetuneCli;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,22 +39,10 @@ class DistributedCpuIT {
                   resources: {gpus: 0, workers: 2}
                   output: {pvc: {claimName: outputs, path: run}}
                 """);
-        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"), "outputs", tmp.resolve("outputs"));
-        TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
-        int port;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, CollectiveBackend.TCP, "127.0.0.1", port), null, local.progress());
-        Path configFile = tmp.resolve("trainer-config.json");
-        Files.writeString(configFile, TrainerJson.write(config));
+        Path configFile = TrainerProcesses.gangConfig(tmp, yaml, 2, CollectiveBackend.TCP, DataParallelTest.freePort());
         List<Process> procs = new ArrayList<>();
         for (int rank = 0; rank < 2; rank++) {
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
-                    "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName())
-                    .redirectErrorStream(true).redirectOutput(tmp.resolve("rank" + rank + ".log").toFile());
+            ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command()).redirectErrorStream(true).redirectOutput(tmp.resolve("rank" + rank + ".log").toFile());
             pb.environment().put("FINETUNE_CONFIG", configFile.toString());
             pb.environment().put("RANK", Integer.toString(rank));
             pb.environment().put("OMP_NUM_THREADS", "1");

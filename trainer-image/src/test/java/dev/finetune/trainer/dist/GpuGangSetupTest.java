@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.trainer.CollectiveBackend;
-import dev.finetune.api.trainer.TrainerConfig;
-import dev.finetune.api.trainer.TrainerConfigs;
-import dev.finetune.api.trainer.TrainerJson;
-import dev.finetune.trainer.cli.FinetuneCli;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,18 +39,8 @@ final class GpuGangSetupTest {
                   resources: {gpus: 1, workers: 2}
                   output: {pvc: {claimName: outputs, path: run}}
                 """);
-        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"),
-                "outputs", tmp.resolve("outputs"));
-        TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
-        TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, CollectiveBackend.NCCL, "127.0.0.1", DataParallelTest.freePort()), null,
-                local.progress());
-        Path configFile = tmp.resolve("trainer-config.json");
-        Files.writeString(configFile, TrainerJson.write(config));
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("rank0.log").toFile());
+        Path configFile = TrainerProcesses.gangConfig(tmp, yaml, 2, CollectiveBackend.NCCL, DataParallelTest.freePort());
+        ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command()).redirectErrorStream(true).redirectOutput(tmp.resolve("rank0.log").toFile());
         pb.environment().putAll(Map.of("FINETUNE_CONFIG", configFile.toString(), "RANK", "0", "LOCAL_RANK", "0"));
         pb.environment().putAll(env);
         Process p = pb.start();

@@ -13,9 +13,9 @@ import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
-import dev.finetune.trainer.cli.FinetuneCli;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.run.TerminationLog;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,11 +66,7 @@ class LauncherCpuIT {
     }
 
     Process java(List<String> args, Map<String, String> env, Path log) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
-                "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName()));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command(args.toArray(String[]::new))).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeAll(List.of("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"));
         pb.environment().put("OMP_NUM_THREADS", "2"); // one thread per rank
         pb.environment().put(TerminationLog.PATH_ENV, terminationLog.toString());
@@ -120,7 +116,7 @@ class LauncherCpuIT {
     void aPodWithTwoRanksTrainsExactlyLikeTwoOneRankWorkers() throws Exception {
         Path yaml = tmp.resolve("job.yaml");
         Files.writeString(yaml, job("unused", "small.jsonl", 2, 4));
-        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"), "outputs", tmp.resolve("outputs"));
+        Map<String, Path> roots = TrainerProcesses.volumes(tmp);
         TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
 
         // the pod: no arguments, the mounted config, the operator's variables for worker 0 of 1 with 2 GPUs' worth of ranks

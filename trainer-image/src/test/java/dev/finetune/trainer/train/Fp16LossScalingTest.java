@@ -259,19 +259,7 @@ class Fp16LossScalingTest {
     @Test
     void aNonFiniteLossStillFailsInFp16InsteadOfBeingSkipped() throws Exception {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
-        try (var f = dev.finetune.trainer.safetensors.SafetensorsFile.open(dir.resolve("model.safetensors"))) {
-            dev.finetune.trainer.safetensors.SafetensorsWriter w = new dev.finetune.trainer.safetensors.SafetensorsWriter();
-            for (var e : f.entries().values()) {
-                float[] v = f.readFloats(e.name());
-                if (e.name().equals("model.norm.weight")) {
-                    java.util.Arrays.fill(v, Float.NaN);
-                }
-                w.addFloats(e.name(), "F32", e.shape(), v);
-            }
-            w.write(dir.resolve("poisoned.safetensors"));
-        }
-        java.nio.file.Files.move(dir.resolve("poisoned.safetensors"), dir.resolve("model.safetensors"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        TinyModels.poison(dir, "model.norm.weight");
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {

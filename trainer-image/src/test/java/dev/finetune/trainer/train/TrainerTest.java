@@ -355,19 +355,7 @@ class TrainerTest {
     void aNanInTheModelStopsTrainingWithNanLoss() throws Exception {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         // poison one embedding row that the data uses
-        try (var f = dev.finetune.trainer.safetensors.SafetensorsFile.open(dir.resolve("model.safetensors"))) {
-            dev.finetune.trainer.safetensors.SafetensorsWriter w = new dev.finetune.trainer.safetensors.SafetensorsWriter();
-            for (var e : f.entries().values()) {
-                float[] v = f.readFloats(e.name());
-                if (e.name().equals("model.embed_tokens.weight")) {
-                    java.util.Arrays.fill(v, Float.NaN);
-                }
-                w.addFloats(e.name(), "F32", e.shape(), v);
-            }
-            w.write(dir.resolve("poisoned.safetensors"));
-        }
-        java.nio.file.Files.move(dir.resolve("poisoned.safetensors"), dir.resolve("model.safetensors"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        TinyModels.poison(dir, "model.embed_tokens.weight");
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
