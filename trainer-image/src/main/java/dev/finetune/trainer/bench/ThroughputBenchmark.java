@@ -3,7 +3,7 @@ package dev.finetune.trainer.bench;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.finetune.api.v1alpha1.Scheduler;
 import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.data.batch.Batch;
@@ -29,6 +29,15 @@ import java.util.Random;
  * intermediate, vocab, seq, batch, precision (fp32|bf16), checkpointing (true|false), steps, warmup.
  */
 public final class ThroughputBenchmark {
+
+    /** One configuration's figures: the JSON line printed (fields in this order). */
+    record Result(String name, long parameters, long trainable, String precision, boolean checkpointing, int seq,
+            int batch, int steps, double seconds, double tokensPerSecond, double peakRssMiB) {}
+
+    /** The HF config.json of the benchmark's model (snake_case keys). */
+    record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers,
+            int numAttentionHeads, int numKeyValueHeads, double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings,
+            String torchDtype) {}
 
     public static void main(String[] args) throws IOException {
         java.util.Map<String, String> a = new java.util.HashMap<>();
@@ -86,19 +95,9 @@ public final class ThroughputBenchmark {
             long started = System.nanoTime();
             new Trainer(lora, settings.withMaxSteps(steps), source, List.of(), List.of()).run();
             double seconds = (System.nanoTime() - started) / 1e9;
-            ObjectNode out = new ObjectMapper().createObjectNode();
-            out.put("name", name);
-            out.put("parameters", model.parameterCount());
-            out.put("trainable", lora.trainableParameterCount());
-            out.put("precision", precision);
-            out.put("checkpointing", checkpointing);
-            out.put("seq", seq);
-            out.put("batch", batch);
-            out.put("steps", steps);
-            out.put("seconds", seconds);
-            out.put("tokensPerSecond", steps * (double) batch * seq / seconds);
-            out.put("peakRssMiB", peakRssKiB() / 1024.0);
-            System.out.println(out);
+            System.out.println(new ObjectMapper().writeValueAsString(new Result(name, model.parameterCount(),
+                    lora.trainableParameterCount(), precision, checkpointing, seq, batch, steps, seconds,
+                    steps * (double) batch * seq / seconds, peakRssKiB() / 1024.0)));
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {
@@ -120,20 +119,9 @@ public final class ThroughputBenchmark {
 
     static void writeModel(Path dir, int hidden, int layers, int heads, int kvHeads, int intermediate, int vocab)
             throws IOException {
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode c = mapper.createObjectNode();
-        c.put("model_type", "llama");
-        c.put("vocab_size", vocab);
-        c.put("hidden_size", hidden);
-        c.put("intermediate_size", intermediate);
-        c.put("num_hidden_layers", layers);
-        c.put("num_attention_heads", heads);
-        c.put("num_key_value_heads", kvHeads);
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 10000.0);
-        c.put("tie_word_embeddings", false);
-        c.put("torch_dtype", "float32");
-        mapper.writeValue(dir.resolve("config.json").toFile(), c);
+        new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE).writeValue(
+                dir.resolve("config.json").toFile(), new LlamaConfig("llama", vocab, hidden, intermediate, layers, heads,
+                        kvHeads, 1e-5, 10000.0, false, "float32"));
         QuickstartAssets.writeWeights(dir.resolve("model.safetensors"),
                 new QuickstartAssets.Shape(hidden, intermediate, layers, heads, kvHeads), vocab, 7, 0.02);
     }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,21 +34,11 @@ class SigtermCheckpointIT {
 
     @Test
     void sigtermCheckpointsAndTheNextRunResumes() throws Exception {
-        QuickstartAssets.writeModel(tmp.resolve("models/tiny"), QuickstartAssets.Shape.quickstart(), 1);
-        QuickstartAssets.writeDataset(tmp.resolve("data/train.jsonl"), 400, 2);
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, """
-                apiVersion: finetune.dev/v1alpha1
-                kind: FineTuneJob
-                metadata: {name: sigterm}
-                spec:
-                  model: {pvc: {claimName: models, path: tiny}}
-                  dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca, evalSplit: 0.05, maxSeqLength: 64}
-                  lora: {rank: 4, alpha: 8, dropout: 0.0, targetModules: [all-linear]}
-                  training: {epochs: 3, learningRate: 3.0e-3, batchSize: 2, precision: fp32, logEverySteps: 1,
-                             samplePrompts: 0}
-                  resources: {gpus: 0}
-                  output: {pvc: {claimName: outputs, path: run}, keepCheckpoints: 3}
+        Path yaml = TrainerProcesses.quickstartLoraJob(tmp, 400, "sigterm", 0.05, """
+                training: {epochs: 3, learningRate: 3.0e-3, batchSize: 2, precision: fp32, logEverySteps: 1,
+                           samplePrompts: 0}
+                resources: {gpus: 0}
+                output: {pvc: {claimName: outputs, path: run}, keepCheckpoints: 3}
                 """);
         Path run = tmp.resolve("outputs/run");
         Path log = tmp.resolve("first.log");

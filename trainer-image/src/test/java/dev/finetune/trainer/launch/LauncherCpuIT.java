@@ -96,6 +96,20 @@ class LauncherCpuIT {
         return file;
     }
 
+    /** A {@code --nproc 2} run under way. */
+    record Started(Path yaml, Path run, Path log, Process launcher) {}
+
+    /** Starts job {@code name} (3 epochs, batch 2) with two ranks and waits until it has taken {@code step} steps. */
+    Started startNprocUntilStep(String name, long step) throws Exception {
+        Path yaml = tmp.resolve("job.yaml");
+        Files.writeString(yaml, job(name, "train.jsonl", 3, 2));
+        Path run = tmp.resolve("outputs").resolve(name);
+        Path log = tmp.resolve(name + ".log");
+        Process launcher = runNproc(yaml, log);
+        awaitStep(launcher, run, step, log);
+        return new Started(yaml, run, log, launcher);
+    }
+
     static long step(Path run) {
         try {
             return new ObjectMapper().readTree(run.resolve("progress.json").toFile()).path("progress").path("step").asLong();
@@ -160,12 +174,11 @@ class LauncherCpuIT {
 
     @Test
     void sigtermToTheLauncherReachesEveryRankRankZeroCheckpointsAndTheNextRunResumes() throws Exception {
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, job("run", "train.jsonl", 3, 2));
-        Path run = tmp.resolve("outputs/run");
-        Path log = tmp.resolve("first.log");
-        Process launcher = runNproc(yaml, log);
-        awaitStep(launcher, run, 3, log);
+        Started first = startNprocUntilStep("run", 3);
+        Path yaml = first.yaml();
+        Path run = first.run();
+        Path log = first.log();
+        Process launcher = first.launcher();
         launcher.destroy(); // SIGTERM, what the kubelet sends the container's first process
         assertThat(launcher.waitFor(150, TimeUnit.SECONDS)).isTrue();
         String out = Files.readString(log);
@@ -193,12 +206,9 @@ class LauncherCpuIT {
 
     @Test
     void aKilledRankStopsItsSiblingAndTheWorkerExitsWithTheKillsCode() throws Exception {
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, job("killed", "train.jsonl", 3, 2));
-        Path run = tmp.resolve("outputs/killed");
-        Path log = tmp.resolve("killed.log");
-        Process launcher = runNproc(yaml, log);
-        awaitStep(launcher, run, 2, log);
+        Started started = startNprocUntilStep("killed", 2);
+        Path log = started.log();
+        Process launcher = started.launcher();
         Matcher pid = Pattern.compile("\\[launcher] rank 1 \\(local rank 1\\) started, pid (\\d+)").matcher(Files.readString(log));
         assertThat(pid.find()).isTrue();
         long killedAt = System.nanoTime();

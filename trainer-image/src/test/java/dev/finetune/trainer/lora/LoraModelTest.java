@@ -72,9 +72,8 @@ class LoraModelTest {
 
     @Test
     void zeroInitialisedBLeavesTheModelUnchanged() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen2());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32, m)) {
             float[] before = logits(model, m, 1, 2, 3, 4);
             try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
                 assertThat(logits(model, m, 1, 2, 3, 4)).containsExactly(before);
@@ -84,9 +83,8 @@ class LoraModelTest {
 
     @Test
     void adaptedLinearEqualsDirectComputation() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, new LoraSettings(2, 6, 0, Set.of(TargetModule.Q_PROJ), LoraBias.NONE, true, false, LoraInit.DEFAULT), 3)) {
             randomizeB(lora, 5);
             Linear q = model.layers().get(0).linears().get(0);
@@ -121,9 +119,8 @@ class LoraModelTest {
 
     @Test
     void initialisationFollowsPeft() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(8, 16, TargetModule.Q_PROJ, TargetModule.DOWN_PROJ), 9)) {
             assertThat(lora.adapters()).hasSize(4);
             for (LoraAdapter a : lora.adapters()) {
@@ -146,9 +143,8 @@ class LoraModelTest {
 
     @Test
     void trainableSummaryCountsLikePeft() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(2, 4, TargetModule.ALL_LINEAR), 1)) {
             // per layer: q 2*(32+32) k 2*(32+16) v 2*(32+16) o 2*(32+32) gate 2*(32+64) up 2*(32+64) down 2*(64+32)
             long perLayer = 2 * (64 + 48 + 48 + 64 + 96 + 96 + 96);
@@ -164,9 +160,8 @@ class LoraModelTest {
 
     @Test
     void mergedForwardEqualsUnmergedAndUnmergeRestores() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen3());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32, m)) {
             float[] baseLogits = logits(model, m, 5, 6, 7);
             try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 2)) {
                 randomizeB(lora, 3);
@@ -183,9 +178,8 @@ class LoraModelTest {
 
     @Test
     void onlyLoraParametersReceiveGradients() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(2, 4, TargetModule.V_PROJ, TargetModule.UP_PROJ), 1)) {
             LoraModelTest.backwardOfSquaredLogits(model, m, 1, 2, 3, 4);
             for (LoraAdapter a : lora.adapters()) {
@@ -227,8 +221,7 @@ class LoraModelTest {
             assertThat(loaded.shapes().get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")).containsExactly(4, 32);
             assertThat(loaded.shapes().get("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight")).containsExactly(16, 4);
             assertThat(loaded.shapes()).hasSize(8);
-            try (LoraModel again = LoraModel.attach(model, loaded.settings(), 99)) {
-                again.load(loaded.tensors());
+            try (LoraModel again = PeftAdapter.attach(model, out)) {
                 assertThat(logits(model, m, 3, 1, 4)).containsExactly(adapted);
             }
             // the file is aligned and tagged like the Python writer's

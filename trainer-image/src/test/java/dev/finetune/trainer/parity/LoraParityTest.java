@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.v1alpha1.LoraBias;
 import dev.finetune.api.v1alpha1.LoraInit;
@@ -98,14 +97,7 @@ class LoraParityTest {
             // the Java trainer adapts exactly the modules PEFT adapted (all-linear never includes lm_head)
             assertThat(new TreeSet<>(lora.trainable().keySet())).containsExactlyElementsOf(peftShapes(lcase).keySet());
             lora.load(PeftAdapter.read(dir(lcase).resolve("adapter")).tensors());
-            Goldens.Tensor ids = base.get("batch_ids");
-            Shape shape = new Shape(ids.shape());
-            float[] logits = model.logits(m.create(ids.longs(), shape), m.create(base.get("batch_positions").longs(), shape))
-                    .toFloatArray();
-            long[] mask = base.get("batch_attention_mask").longs();
-            int v = model.config().vocabSize();
-            Tolerance.of("logits").check(lcase + " adapted logits_batch (real tokens)", Rows.valid(logits, mask, v),
-                    Rows.valid(g.get("logits_batch").floats(), mask, v));
+            ModelParityTest.checkBatchLogits(lcase + " adapted logits_batch (real tokens)", model, m, base, g);
         }
     }
 

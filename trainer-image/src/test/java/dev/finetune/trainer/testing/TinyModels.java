@@ -1,7 +1,10 @@
 package dev.finetune.trainer.testing;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.safetensors.SafetensorsFile;
 import dev.finetune.trainer.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -50,6 +53,11 @@ public final class TinyModels {
     }
 
     private TinyModels() {}
+
+    /** Writes a model of {@code spec} into {@code dir/m} and loads it in {@code dtype} into {@code manager}. */
+    public static DecoderModel load(Path dir, Spec spec, DataType dtype, NDManager manager) {
+        return DecoderModel.load(write(dir.resolve("m"), spec), dtype, manager, Engine.kernels());
+    }
 
     /** Fills the model tensor {@code name} with NaN, so the first forward pass that uses it yields NaN. */
     public static void poison(Path dir, String name) {

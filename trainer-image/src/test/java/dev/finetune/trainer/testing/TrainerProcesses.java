@@ -5,6 +5,7 @@ import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.trainer.cli.FinetuneCli;
+import dev.finetune.trainer.quickstart.QuickstartAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,5 +43,30 @@ public final class TrainerProcesses {
         Path file = dir.resolve("trainer-config.json");
         Files.writeString(file, TrainerJson.write(config));
         return file;
+    }
+
+    /**
+     * The quickstart's synthetic model ({@code dir/models/tiny}) and {@code records} records of its dataset
+     * ({@code dir/data/train.jsonl}), and {@code dir/job.yaml}: a FineTuneJob {@code name} on that model whose
+     * spec continues with {@code specLines} (YAML at the spec's indentation).
+     */
+    public static Path quickstartJob(Path dir, int records, String name, String specLines) throws IOException {
+        QuickstartAssets.writeModel(dir.resolve("models/tiny"), QuickstartAssets.Shape.quickstart(), 1);
+        QuickstartAssets.writeDataset(dir.resolve("data/train.jsonl"), records, 2);
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, "apiVersion: finetune.dev/v1alpha1\nkind: FineTuneJob\nmetadata: {name: " + name
+                + "}\nspec:\n  model: {pvc: {claimName: models, path: tiny}}\n" + specLines.indent(2));
+        return yaml;
+    }
+
+    /**
+     * {@link #quickstartJob(Path, int, String, String)} with the gang tests' data and adapter: the alpaca records
+     * with {@code evalSplit} held out, sequences up to 64 tokens, LoRA rank 4 on every linear layer.
+     */
+    public static Path quickstartLoraJob(Path dir, int records, String name, double evalSplit, String specLines)
+            throws IOException {
+        return quickstartJob(dir, records, name, "dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca, "
+                + "evalSplit: " + evalSplit + ", maxSeqLength: 64}\n"
+                + "lora: {rank: 4, alpha: 8, dropout: 0.0, targetModules: [all-linear]}\n" + specLines);
     }
 }

@@ -240,9 +240,8 @@ class Fp16LossScalingTest {
 
     @Test
     void overflowAfterOverflowFailsWithNanLossAndAHint() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT16, m);
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
             // 2^40 overflows for many halvings; allow only 3 skips in a row
             Trainer trainer = new Trainer(lora, settings(1), new SyntheticBatches(16, 4, 64, 11), List.of(), List.of(),
@@ -272,9 +271,8 @@ class Fp16LossScalingTest {
 
     @Test
     void fp32RunsHaveNoLossScaleState() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
             List<StepMetrics> metrics = new ArrayList<>();
             Trainer trainer = new Trainer(lora, settings(1), new SyntheticBatches(8, 4, 64, 1), List.of(),

@@ -127,9 +127,8 @@ class TrainerTest {
 
     @Test
     void lossDropsRowsWithoutLabelsAndIsExact() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m)) {
             Batch batch = Batches.padded(List.of(new int[] {1, 5, 9, 12}, new int[] {1, 7}),
                     List.of(new int[] {-100, -100, 9, 12}, new int[] {-100, 7}), 0);
             CausalLmLoss.Targets t = CausalLmLoss.targets(batch);
@@ -163,9 +162,8 @@ class TrainerTest {
 
     @Test
     void chunkedLossGradientEqualsSoftmaxMinusOneHot() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m)) {
             NDArray hidden = m.randomNormal(new Shape(1, 3, 32));
             hidden.setRequiresGradient(true);
             CausalLmLoss.Targets t = new CausalLmLoss.Targets(new long[] {0, 2}, new long[] {5, 6});
@@ -203,6 +201,15 @@ class TrainerTest {
         }
     }
 
+    /** The adapter weights after training fresh adapters (init seed 1) on {@code model}. */
+    static Map<String, float[]> trainedWeights(DecoderModel model, LoraSettings settings, TrainingSettings training,
+            BatchSource data) {
+        try (LoraModel lora = LoraModel.attach(model, settings, 1)) {
+            new Trainer(lora, training, data, List.of(), List.of()).run();
+            return weights(lora);
+        }
+    }
+
     @Test
     void accumulationNormalisesByLabelTokensSoSplittingAStepChangesNothing() {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
@@ -213,18 +220,13 @@ class TrainerTest {
         assertThat(split.get(0).labelTokens()).isNotEqualTo(split.get(1).labelTokens());
         Map<String, float[]> whole;
         Map<String, float[]> accumulated;
+        LoraSettings lora = LoraSettings.of(4, 8, TargetModule.ALL_LINEAR);
+        List<Batch> micro = new ArrayList<>(split);
+        micro.addAll(split);
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
-            try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
-                new Trainer(lora, settings(1, 1, false).withMaxSteps(2), new Fixed(List.of(all, all)), List.of(), List.of()).run();
-                whole = weights(lora);
-            }
-            try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
-                List<Batch> micro = new ArrayList<>(split);
-                micro.addAll(split);
-                new Trainer(lora, settings(1, 2, false).withMaxSteps(2), new Fixed(micro), List.of(), List.of()).run();
-                accumulated = weights(lora);
-            }
+            whole = trainedWeights(model, lora, settings(1, 1, false).withMaxSteps(2), new Fixed(List.of(all, all)));
+            accumulated = trainedWeights(model, lora, settings(1, 2, false).withMaxSteps(2), new Fixed(micro));
         }
         assertThat(maxDiff(whole, accumulated)).isLessThan(2e-6);
     }
@@ -238,14 +240,8 @@ class TrainerTest {
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
             LoraSettings lora = new LoraSettings(4, 8, 0.1, Set.of(TargetModule.ALL_LINEAR), LoraBias.NONE, false, false, LoraInit.DEFAULT);
-            try (LoraModel l = LoraModel.attach(model, lora, 1)) {
-                new Trainer(l, settings(1, 1, false), data, List.of(), List.of()).run();
-                plain = weights(l);
-            }
-            try (LoraModel l = LoraModel.attach(model, lora, 1)) {
-                new Trainer(l, settings(1, 1, true), data, List.of(), List.of()).run();
-                checkpointed = weights(l);
-            }
+            plain = trainedWeights(model, lora, settings(1, 1, false), data);
+            checkpointed = trainedWeights(model, lora, settings(1, 1, true), data);
         }
         assertThat(maxDiff(plain, checkpointed)).isLessThan(1e-6);
     }
@@ -313,9 +309,8 @@ class TrainerTest {
 
     @Test
     void frozenBaseHasNoGradientAfterTraining() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen2());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ, TargetModule.V_PROJ), 1)) {
             new Trainer(lora, settings(1, 1, false), new SyntheticBatches(4, 2, 64, 1), List.of(), List.of()).run();
             assertThat(model.linears().get(0).weight().hasGradient()).isFalse();
@@ -397,9 +392,8 @@ class TrainerTest {
 
     @Test
     void curriculumStagesScaleTheLearningRatePerEpoch() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
             TrainingSettings s = new TrainingSettings(2, 1e-2, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false, 42, 1,
                     0, 0, 0, 0);
