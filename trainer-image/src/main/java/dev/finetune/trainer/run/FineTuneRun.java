@@ -148,7 +148,7 @@ public final class FineTuneRun {
         TrainingSpec t = spec.getTraining();
         String baseModel = spec.getModel().getName() != null ? spec.getModel().getName() : spec.getModel().getPvc().getPath();
         boolean leader = collective.rank() == 0;
-        RunOutputs outputs = new RunOutputs(outputDir, baseModel, spec.getOutput(), reporter, out);
+        RunOutputs outputs = new RunOutputs(outputDir, baseModel, spec.getOutput(), reporter);
         List<double[]> stepLosses = new ArrayList<>();
         TrainingListener lossCurve = new TrainingListener() {
             @Override

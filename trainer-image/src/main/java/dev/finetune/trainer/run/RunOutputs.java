@@ -6,7 +6,6 @@ import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.train.EvalRecord;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingListener;
-import java.io.PrintStream;
 import java.nio.file.Path;
 
 /**
@@ -20,16 +19,14 @@ public final class RunOutputs implements TrainingListener {
     private final String baseModel;
     private final OutputSpec spec;
     private final RunReporter reporter;
-    private final PrintStream out;
     private boolean bestWritten;
 
     /** {@code spec}: how many checkpoints to keep, and whether every epoch leaves an adapter. */
-    public RunOutputs(Path outputDir, String baseModel, OutputSpec spec, RunReporter reporter, PrintStream out) {
+    public RunOutputs(Path outputDir, String baseModel, OutputSpec spec, RunReporter reporter) {
         this.outputDir = outputDir;
         this.baseModel = baseModel;
         this.spec = spec;
         this.reporter = reporter;
-        this.out = out;
     }
 
     public Path finalAdapter() {
@@ -57,14 +54,14 @@ public final class RunOutputs implements TrainingListener {
         if (spec.isSaveEveryEpoch()) {
             Path dir = outputDir.resolve("epochs").resolve("epoch-" + (epoch + 1));
             PeftAdapter.write(dir, trainer.lora(), baseModel, true);
-            out.println("adapter for epoch " + (epoch + 1) + ": " + dir);
+            reporter.note("adapter for epoch " + (epoch + 1) + ": " + dir);
         }
         checkpoint(trainer, epoch);
     }
 
     @Override
     public void onInterrupt(Trainer trainer) {
-        out.println("stop requested: writing a checkpoint at step " + trainer.state().globalStep());
+        reporter.note("stop requested: writing a checkpoint at step " + trainer.state().globalStep());
         checkpoint(trainer, trainer.state().epoch());
     }
 
