@@ -1,3 +1,4 @@
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
@@ -29,7 +30,7 @@ public final class GangConfig {
             return root;
         }, null);
         TrainerConfig gang = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, "nccl", "127.0.0.1", Integer.parseInt(args[4])), null, local.progress());
+                new TrainerConfig.Distributed(2, 1, CollectiveBackend.NCCL, "127.0.0.1", Integer.parseInt(args[4])), null, local.progress());
         Files.writeString(Path.of(args[5]), TrainerJson.write(gang));
     }
 }

@@ -16,10 +16,11 @@ reference_venv() {
 # test dependencies too) to the file $1.
 trainer_classpath() {
   local out="$1" scope="${2:-runtime}" extra=""
-  (cd "$repo" && mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile)
   [[ "$scope" == test ]] && extra=":$repo/trainer-image/target/test-classes"
-  (cd "$repo" && mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image dependency:build-classpath -Dmdep.includeScope="$scope" \
-    -Dmdep.outputFile="$out.deps" >/dev/null)
-  echo "$repo/api/target/classes:$repo/trainer-image/target/classes$extra:$(cat "$out.deps")" > "$out"
+  # one reactor build, so the project's own modules (api, jinja) resolve to their target/classes; each module
+  # writes the file in turn and trainer-image, built last, leaves its classpath
+  (cd "$repo" && mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile dependency:build-classpath \
+    -Dmdep.includeScope="$scope" -Dmdep.outputFile="$out.deps" >/dev/null)
+  echo "$repo/trainer-image/target/classes$extra:$(cat "$out.deps")" > "$out"
   rm -f "$out.deps"
 }

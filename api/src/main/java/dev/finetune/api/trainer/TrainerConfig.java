@@ -45,7 +45,7 @@ public record TrainerConfig(
      * @param rendezvousHost rank 0's stable DNS name (a headless Service record), or localhost
      * @param rendezvousPort port rank 0 listens on for the rendezvous
      */
-    public record Distributed(int workers, int processesPerWorker, String backend, String rendezvousHost, int rendezvousPort) {
+    public record Distributed(int workers, int processesPerWorker, CollectiveBackend backend, String rendezvousHost, int rendezvousPort) {
 
         public int worldSize() {
             return workers * processesPerWorker;

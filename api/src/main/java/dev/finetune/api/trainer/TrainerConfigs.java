@@ -46,7 +46,7 @@ public final class TrainerConfigs {
         FineTuneJobSpec spec = job.getSpec();
         int gpus = spec.getResources().getGpus();
         Distributed distributed = new Distributed(spec.getResources().getWorkers(), Math.max(gpus, 1),
-                gpus > 0 ? "nccl" : "tcp", rendezvousHost, DEFAULT_RENDEZVOUS_PORT);
+                CollectiveBackend.forGpus(gpus), rendezvousHost, DEFAULT_RENDEZVOUS_PORT);
         String name = job.getMetadata().getName();
         String namespace = job.getMetadata().getNamespace();
         Paths paths = resolvePaths(spec, VolumeResolver.inCluster());
@@ -66,7 +66,7 @@ public final class TrainerConfigs {
         String name = job.getMetadata() != null && job.getMetadata().getName() != null ? job.getMetadata().getName() : "local";
         Paths paths = resolvePaths(spec, volumes);
         ProgressChannel progress = new ProgressChannel(null, null, PROGRESS_KEY, Path.of(paths.outputDir(), PROGRESS_FILE).toString());
-        Distributed single = new Distributed(1, 1, "tcp", "localhost", DEFAULT_RENDEZVOUS_PORT);
+        Distributed single = new Distributed(1, 1, CollectiveBackend.TCP, "localhost", DEFAULT_RENDEZVOUS_PORT);
         return new TrainerConfig(TrainerConfig.SCHEMA_VERSION, new JobRef(name, null, null), 1, paths, spec, single,
                 resumeFrom, progress);
     }

@@ -8,7 +8,6 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
@@ -64,14 +63,16 @@ public class LoraSpec {
 
     /** The concrete module names, with all-linear expanded. */
     public Set<TargetModule> resolvedTargetModules() {
-        if (targetModules == null || targetModules.contains(TargetModule.ALL_LINEAR)) {
-            return EnumSet.range(TargetModule.Q_PROJ, TargetModule.DOWN_PROJ);
-        }
-        return EnumSet.copyOf(targetModules);
+        return TargetModule.expand(targetModules);
     }
 
     /** The factor the adapter's output is multiplied by. */
     public double scaling() {
+        return scaling(alpha, rank, useRslora);
+    }
+
+    /** PEFT's scaling: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
+    public static double scaling(double alpha, int rank, boolean useRslora) {
         return useRslora ? alpha / Math.sqrt(rank) : alpha / rank;
     }
 

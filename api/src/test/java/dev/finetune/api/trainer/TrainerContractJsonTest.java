@@ -47,7 +47,8 @@ class TrainerContractJsonTest {
         assertThat(back.resumeFrom()).isEqualTo("checkpoints/step-120");
         assertThat(back.paths()).isEqualTo(new TrainerConfig.Paths("/mnt/volumes/models/Qwen3-0.6B",
                 "/mnt/volumes/data/sets/cvpr.json", "/mnt/volumes/data/sets/cvpr-eval.json", "/mnt/volumes/outputs/runs/qwen3"));
-        assertThat(back.distributed()).isEqualTo(new TrainerConfig.Distributed(2, 4, "nccl",
+        assertThat(TrainerJson.write(config)).contains("\"backend\":\"nccl\"");
+        assertThat(back.distributed()).isEqualTo(new TrainerConfig.Distributed(2, 4, CollectiveBackend.NCCL,
                 "qwen3-summary-0.qwen3-summary-workers", 29500));
         assertThat(back.distributed().worldSize()).isEqualTo(8);
         assertThat(back.spec().getLora().getRank()).isEqualTo(16);
@@ -66,7 +67,7 @@ class TrainerContractJsonTest {
         assertThat(config.paths().modelDir()).isEqualTo("/home/me/models/Qwen3-0.6B");
         assertThat(config.paths().evalPath()).isEqualTo("/home/me/data/sets/cvpr-eval.json");
         assertThat(config.distributed().worldSize()).isEqualTo(1);
-        assertThat(config.distributed().backend()).isEqualTo("tcp");
+        assertThat(config.distributed().backend()).isEqualTo(CollectiveBackend.TCP);
         assertThat(config.progress().configMapName()).isNull();
         assertThat(config.progress().file()).isEqualTo("/tmp/out/runs/qwen3/progress.json");
     }

@@ -27,7 +27,7 @@ class ChildrenRenderingTest {
         assertThat(config.resumeFrom()).isEqualTo("runs/qwen/checkpoint-100");
         assertThat(config.distributed().rendezvousHost()).isEqualTo("qwen-attempt-2-0.qwen-workers.team-a.svc");
         assertThat(config.distributed().worldSize()).isEqualTo(8);
-        assertThat(config.distributed().backend()).isEqualTo("nccl");
+        assertThat(config.distributed().backend()).isEqualTo(dev.finetune.api.trainer.CollectiveBackend.NCCL);
         assertThat(config.progress().configMapName()).isEqualTo("qwen-progress");
         assertThat(config.paths().outputDir()).isEqualTo("/mnt/volumes/outputs/runs/qwen");
         assertThat(TrainerConfigMapDependent.matches(cm, TrainerConfigMapDependent.desired(job, 2, "runs/qwen/checkpoint-100"))).isTrue();

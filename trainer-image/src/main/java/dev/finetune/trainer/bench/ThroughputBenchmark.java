@@ -3,17 +3,16 @@ package dev.finetune.trainer.bench;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
-import dev.finetune.trainer.safetensors.DType;
-import dev.finetune.trainer.safetensors.SafetensorsWriter;
+import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.script.Kernels;
-import dev.finetune.trainer.train.Batch;
-import dev.finetune.trainer.train.BatchSource;
-import dev.finetune.trainer.train.LrSchedule;
-import dev.finetune.trainer.train.TokenBatch;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingSettings;
 import java.io.IOException;
@@ -30,6 +29,15 @@ import java.util.Random;
  * intermediate, vocab, seq, batch, precision (fp32|bf16), checkpointing (true|false), steps, warmup.
  */
 public final class ThroughputBenchmark {
+
+    /** One configuration's figures: the JSON line printed (fields in this order). */
+    record Result(String name, long parameters, long trainable, String precision, boolean checkpointing, int seq,
+            int batch, int steps, double seconds, double tokensPerSecond, double peakRssMiB) {}
+
+    /** The HF config.json of the benchmark's model (snake_case keys). */
+    record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers,
+            int numAttentionHeads, int numKeyValueHeads, double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings,
+            String torchDtype) {}
 
     public static void main(String[] args) throws IOException {
         java.util.Map<String, String> a = new java.util.HashMap<>();
@@ -63,20 +71,22 @@ public final class ThroughputBenchmark {
 
             @Override
             public Batch batch(int epoch, int index) {
-                long[] ids = new long[batch * seq];
-                long[] pos = new long[batch * seq];
+                int[] ids = new int[batch * seq];
+                int[] pos = new int[batch * seq];
+                int[] segments = new int[batch * seq];
                 for (int i = 0; i < ids.length; i++) {
                     ids[i] = random.nextInt(vocab);
                     pos[i] = i % seq;
+                    segments[i] = 1;
                 }
-                return new TokenBatch(batch, seq, ids, ids.clone(), pos, null);
+                return new Batch(batch, seq, ids, ids.clone(), pos, segments);
             }
         };
         try (NDManager manager = NDManager.newBaseManager();
                 Kernels kernels = Kernels.load(manager);
                 DecoderModel model = DecoderModel.load(dir, dtype, manager, kernels);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, List.of("all-linear")), 1)) {
-            TrainingSettings settings = new TrainingSettings(1, 1e-4, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0,
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, TargetModule.ALL_LINEAR), 1)) {
+            TrainingSettings settings = new TrainingSettings(1, 1e-4, Scheduler.CONSTANT, 0, null, 1, 1.0, 0,
                     checkpointing, 1, 0, 0, 0, 0, 0);
             // warmup steps (first calls compile the kernels and grow the allocator), then the timed steps
             if (warmup > 0) {
@@ -85,19 +95,9 @@ public final class ThroughputBenchmark {
             long started = System.nanoTime();
             new Trainer(lora, settings.withMaxSteps(steps), source, List.of(), List.of()).run();
             double seconds = (System.nanoTime() - started) / 1e9;
-            ObjectNode out = new ObjectMapper().createObjectNode();
-            out.put("name", name);
-            out.put("parameters", model.parameterCount());
-            out.put("trainable", lora.trainableParameterCount());
-            out.put("precision", precision);
-            out.put("checkpointing", checkpointing);
-            out.put("seq", seq);
-            out.put("batch", batch);
-            out.put("steps", steps);
-            out.put("seconds", seconds);
-            out.put("tokensPerSecond", steps * (double) batch * seq / seconds);
-            out.put("peakRssMiB", peakRssKiB() / 1024.0);
-            System.out.println(out);
+            System.out.println(new ObjectMapper().writeValueAsString(new Result(name, model.parameterCount(),
+                    lora.trainableParameterCount(), precision, checkpointing, seq, batch, steps, seconds,
+                    steps * (double) batch * seq / seconds, peakRssKiB() / 1024.0)));
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {
@@ -119,52 +119,10 @@ public final class ThroughputBenchmark {
 
     static void writeModel(Path dir, int hidden, int layers, int heads, int kvHeads, int intermediate, int vocab)
             throws IOException {
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode c = mapper.createObjectNode();
-        c.put("model_type", "llama");
-        c.put("vocab_size", vocab);
-        c.put("hidden_size", hidden);
-        c.put("intermediate_size", intermediate);
-        c.put("num_hidden_layers", layers);
-        c.put("num_attention_heads", heads);
-        c.put("num_key_value_heads", kvHeads);
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 10000.0);
-        c.put("tie_word_embeddings", false);
-        c.put("torch_dtype", "float32");
-        mapper.writeValue(dir.resolve("config.json").toFile(), c);
-        Random r = new Random(7);
-        SafetensorsWriter w = new SafetensorsWriter();
-        int hd = hidden / heads;
-        add(w, r, "model.embed_tokens.weight", vocab, hidden);
-        for (int i = 0; i < layers; i++) {
-            String p = "model.layers." + i + ".";
-            w.addFloats(p + "input_layernorm.weight", DType.F32, new long[] {hidden}, ones(hidden));
-            w.addFloats(p + "post_attention_layernorm.weight", DType.F32, new long[] {hidden}, ones(hidden));
-            add(w, r, p + "self_attn.q_proj.weight", heads * hd, hidden);
-            add(w, r, p + "self_attn.k_proj.weight", kvHeads * hd, hidden);
-            add(w, r, p + "self_attn.v_proj.weight", kvHeads * hd, hidden);
-            add(w, r, p + "self_attn.o_proj.weight", hidden, heads * hd);
-            add(w, r, p + "mlp.gate_proj.weight", intermediate, hidden);
-            add(w, r, p + "mlp.up_proj.weight", intermediate, hidden);
-            add(w, r, p + "mlp.down_proj.weight", hidden, intermediate);
-        }
-        w.addFloats("model.norm.weight", DType.F32, new long[] {hidden}, ones(hidden));
-        add(w, r, "lm_head.weight", vocab, hidden);
-        w.write(dir.resolve("model.safetensors"));
-    }
-
-    private static float[] ones(int n) {
-        float[] v = new float[n];
-        java.util.Arrays.fill(v, 1f);
-        return v;
-    }
-
-    private static void add(SafetensorsWriter w, Random r, String name, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (r.nextGaussian() * 0.02);
-        }
-        w.addFloats(name, DType.F32, new long[] {rows, cols}, v);
+        new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE).writeValue(
+                dir.resolve("config.json").toFile(), new LlamaConfig("llama", vocab, hidden, intermediate, layers, heads,
+                        kvHeads, 1e-5, 10000.0, false, "float32"));
+        QuickstartAssets.writeWeights(dir.resolve("model.safetensors"),
+                new QuickstartAssets.Shape(hidden, intermediate, layers, heads, kvHeads), vocab, 7, 0.02);
     }
 }

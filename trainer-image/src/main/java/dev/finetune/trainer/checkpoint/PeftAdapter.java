@@ -5,8 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.v1alpha1.LoraBias;
+import dev.finetune.api.v1alpha1.LoraInit;
+import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
+import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.safetensors.DType;
 import dev.finetune.trainer.safetensors.SafetensorsFile;
 import dev.finetune.trainer.safetensors.SafetensorsWriter;
@@ -19,10 +24,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
- * The HF PEFT adapter format (see notes/peft-adapter-format.md): {@code adapter_config.json} and
+ * The HF PEFT adapter format (docs/djl.md, "The PEFT adapter format"): {@code adapter_config.json} and
  * {@code adapter_model.safetensors} with keys {@code base_model.model.<module>.lora_A.weight} [r, in]
  * and {@code lora_B.weight} [out, r], fp32, scaling not baked in.
  */
@@ -56,13 +62,41 @@ public final class PeftAdapter {
             return out;
         }
 
+        /** The settings to attach the adapter with (dropout and initialisation play no part in a loaded one). */
         public LoraSettings settings() {
-            return new LoraSettings(rank(), alpha(), 0.0, targetModules(), config.path("bias").asText("none"), rslora(),
-                    config.path("use_dora").asBoolean(false), false);
+            Set<TargetModule> targets = targetModules().stream().map(PeftAdapter::targetModule).collect(Collectors.toSet());
+            return new LoraSettings(rank(), alpha(), 0.0, targets, bias(config.path("bias").asText("none")), rslora(),
+                    config.path("use_dora").asBoolean(false), LoraInit.DEFAULT);
         }
     }
 
     private PeftAdapter() {}
+
+    /** The module a PEFT target name denotes: q_proj ... down_proj, or all-linear. */
+    public static TargetModule targetModule(String name) {
+        for (TargetModule m : TargetModule.values()) {
+            if (peftName(m).equals(name)) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("lora.targetModules: unknown module \"" + name + "\"; use any of "
+                + Arrays.stream(TargetModule.values()).map(PeftAdapter::peftName).toList());
+    }
+
+    private static LoraBias bias(String name) {
+        for (LoraBias b : LoraBias.values()) {
+            if (peftName(b).equals(name)) {
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("lora.bias must be one of "
+                + Arrays.stream(LoraBias.values()).map(PeftAdapter::peftName).toList() + ", not \"" + name + "\"");
+    }
+
+    /** The API enums carry PEFT's own spellings as their JSON names. */
+    private static String peftName(Enum<?> value) {
+        return TrainerJson.json().convertValue(value, String.class);
+    }
 
     /** Writes the adapter, then reads it back and verifies it (names, shapes, non-zero lora_B unless allowed). */
     public static void write(Path dir, LoraModel lora, String baseModelName, boolean allowZeroB) {
@@ -77,14 +111,14 @@ public final class PeftAdapter {
             c.put("r", s.rank());
             c.put("lora_alpha", s.alpha());
             c.put("lora_dropout", s.dropout());
-            c.put("bias", s.bias());
+            c.put("bias", peftName(s.bias()));
             c.put("use_rslora", s.useRslora());
             c.put("use_dora", s.useDora());
             var targets = c.putArray("target_modules");
-            new TreeSet<>(s.resolvedTargets()).forEach(targets::add);
+            s.moduleNames().forEach(targets::add);
             c.putNull("modules_to_save");
             c.put("fan_in_fan_out", false);
-            if (s.gaussianInit()) {
+            if (s.init() == LoraInit.GAUSSIAN) {
                 c.put("init_lora_weights", "gaussian");
             } else {
                 c.put("init_lora_weights", true);
@@ -113,6 +147,14 @@ public final class PeftAdapter {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write adapter to " + dir, e);
         }
+    }
+
+    /** Reads the adapter in {@code dir} and attaches it, with its trained weights, to {@code base}. */
+    public static LoraModel attach(DecoderModel base, Path dir) {
+        Loaded loaded = read(dir);
+        LoraModel lora = LoraModel.attach(base, loaded.settings(), 0);
+        lora.load(loaded.tensors());
+        return lora;
     }
 
     public static Loaded read(Path dir) {
@@ -179,12 +221,5 @@ public final class PeftAdapter {
                         + ": every lora_B is zero, so the adapter would not change the model (did training update it?)");
             }
         }
-    }
-
-    /** Expected PEFT keys and shapes for a LoRA model. */
-    public static Map<String, long[]> expectedShapes(LoraModel lora) {
-        Map<String, long[]> out = new LinkedHashMap<>();
-        lora.trainable().forEach((k, v) -> out.put(k, v.getShape().getShape()));
-        return out;
     }
 }

@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * global step, seed, running epoch loss, best eval loss, early-stopping counter, history, and in fp16 the
  * loss-scaling state: scale, clean-step count, skipped steps). Learning-rate schedule and dropout masks are
  * functions of the step, the skipped-step count and the seed, so nothing else is needed to continue exactly.
- * A {@code trainer_state.json} without {@code lossScale} (written before fp16 loss scaling existed) resumes
+ * A {@code trainer_state.json} without {@code lossScale} resumes
  * an fp16 run from the default scale. Each checkpoint is written into a temporary directory and renamed into
  * place, so a crash never leaves a half-written checkpoint that looks complete.
  */

@@ -3,6 +3,7 @@ package dev.finetune.trainer.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
@@ -14,6 +15,7 @@ import dev.finetune.trainer.checkpoint.MergedModelWriter;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
+import dev.finetune.trainer.generate.TextGenerator;
 import dev.finetune.trainer.launch.ChildCommand;
 import dev.finetune.trainer.launch.LaunchPlan;
 import dev.finetune.trainer.launch.Launcher;
@@ -39,13 +41,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code finetune}: the trainer's command line and the container entrypoint.
@@ -242,7 +242,7 @@ public final class FinetuneCli implements Callable<Integer> {
          */
         static TrainerConfig withLocalProcesses(TrainerConfig config, int nproc) throws IOException {
             var resources = config.spec().getResources();
-            String backend = resources != null && resources.getGpus() > 0 ? "nccl" : "tcp";
+            CollectiveBackend backend = CollectiveBackend.forGpus(resources == null ? 0 : resources.getGpus());
             int port;
             try (ServerSocket probe = new ServerSocket(0)) {
                 port = probe.getLocalPort();
@@ -316,20 +316,10 @@ public final class FinetuneCli implements Callable<Integer> {
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel base = DecoderModel.load(model.model, model.dtype(), manager, kernels);
                     ModelTokenizer tokenizer = ModelTokenizer.load(model.model)) {
-                LoraModel lora = null;
-                if (model.adapter != null) {
-                    PeftAdapter.Loaded loaded = PeftAdapter.read(model.adapter);
-                    lora = LoraModel.attach(base, loaded.settings(), 0);
-                    lora.load(loaded.tensors());
-                }
+                LoraModel lora = model.adapter == null ? null : PeftAdapter.attach(base, model.adapter);
                 String text = chat ? ChatPrompt.render(tokenizer, prompt) : prompt;
-                long[] ids = java.util.Arrays.stream(tokenizer.encode(text).ids()).asLongStream().toArray();
-                Set<Long> stops = tokenizer.specialTokens().stopIds().stream().map(Integer::longValue)
-                        .collect(Collectors.toSet());
-                List<Long> out = new Generator(base).generate(ids,
-                        new Generator.Options(maxNewTokens, temperature, topK, topP, seed), stops);
-                int[] tokens = out.stream().filter(t -> !stops.contains(t)).mapToInt(Long::intValue).toArray();
-                System.out.println(tokenizer.decode(tokens));
+                System.out.println(new TextGenerator(base, tokenizer).continuation(text,
+                        new Generator.Options(maxNewTokens, temperature, topK, topP, seed)));
                 if (lora != null) {
                     lora.close();
                 }
@@ -354,9 +344,7 @@ public final class FinetuneCli implements Callable<Integer> {
             try (NDManager manager = NDManager.newBaseManager();
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel base = DecoderModel.load(model.model, DataType.FLOAT32, manager, kernels)) {
-                PeftAdapter.Loaded loaded = PeftAdapter.read(model.adapter);
-                try (LoraModel lora = LoraModel.attach(base, loaded.settings(), 0)) {
-                    lora.load(loaded.tensors());
+                try (LoraModel lora = PeftAdapter.attach(base, model.adapter)) {
                     MergedModelWriter.write(lora, out);
                 }
             }

@@ -6,6 +6,7 @@ import dev.finetune.api.v1alpha1.DatasetFormat;
 import dev.finetune.api.v1alpha1.DatasetSpec;
 import dev.finetune.api.v1alpha1.SelectionKey;
 import dev.finetune.api.v1alpha1.TrainingSpec;
+import dev.finetune.jinja.JinjaException;
 import dev.finetune.trainer.data.batch.Batcher;
 import dev.finetune.trainer.data.batch.TokenizedSample;
 import dev.finetune.trainer.data.curriculum.CurriculumPlanner;
@@ -17,9 +18,9 @@ import dev.finetune.trainer.data.format.RawRecord;
 import dev.finetune.trainer.data.format.RecordReader;
 import dev.finetune.trainer.data.label.ConversationEncoder;
 import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.data.template.ChatTemplate;
-import dev.finetune.trainer.data.template.jinja.JinjaException;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
 import java.nio.file.Path;
@@ -37,16 +38,11 @@ import java.util.stream.IntStream;
  * From dataset files to token ids, labels, stages and a report.
  *
  * <pre>
- * PreparedDataset data = DatasetPipeline.prepare(spec.getDataset(), spec.getTraining(), modelDir,
+ * PreparedDataset data = DatasetPipeline.prepare(spec.getDataset(), spec.getTraining(), tokenizer,
  *         datasetPath, evalPath, rank, worldSize);
  * System.out.println(DatasetReportRenderer.render(data.report()));
- * for (StagePlan stage : data.stages()) {
- *     Batcher batcher = data.batcher(stage);
- *     for (int epoch = 0; epoch &lt; stage.epochs(); epoch++) {
- *         for (Batch b : batcher.trainEpoch(epoch)) { ... }      // same count on every rank
- *     }
- * }
- * for (Batch b : data.evalBatcher().evalBatches()) { ... }        // sum NLL and b.labelTokens(), all-reduce
+ * BatchSource train = data.trainBatches();   // every stage in turn, data.totalEpochs() epochs; same count on every rank
+ * for (Batch b : data.evalBatches()) { ... }  // sum NLL and b.labelTokens(), all-reduce
  * </pre>
  *
  * Steps: read records (JSON/JSONL, file or directory) → convert each by its format (declared, or detected per
@@ -61,14 +57,6 @@ public final class DatasetPipeline {
     private static final int SKIPPED_EXAMPLES = 5;
 
     private DatasetPipeline() {
-    }
-
-    /** Loads the model's tokenizer from {@code modelDir} and prepares the data (see the class comment). */
-    public static PreparedDataset prepare(DatasetSpec dataset, TrainingSpec training, Path modelDir, Path datasetPath,
-            Path evalPath, int rank, int worldSize) {
-        try (ModelTokenizer tokenizer = ModelTokenizer.load(modelDir)) {
-            return prepare(dataset, training, tokenizer, datasetPath, evalPath, rank, worldSize);
-        }
     }
 
     /**
@@ -392,9 +380,9 @@ public final class DatasetPipeline {
         StringBuilder sb = new StringBuilder();
         int k = 0;
         while (k < ids.length) {
-            boolean learned = labels[k] != EncodedSample.IGNORE;
+            boolean learned = labels[k] != Labels.IGNORE;
             int s = k;
-            while (k < ids.length && (labels[k] != EncodedSample.IGNORE) == learned) {
+            while (k < ids.length && (labels[k] != Labels.IGNORE) == learned) {
                 k++;
             }
             String text = tokenizer.decode(Arrays.copyOfRange(ids, s, k));

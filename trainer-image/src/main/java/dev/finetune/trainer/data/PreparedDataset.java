@@ -1,7 +1,9 @@
 package dev.finetune.trainer.data;
 
+import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.Batcher;
 import dev.finetune.trainer.data.batch.TokenizedSample;
+import dev.finetune.trainer.data.curriculum.StageEpoch;
 import dev.finetune.trainer.data.curriculum.StagePlan;
 import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
@@ -30,5 +32,25 @@ public record PreparedDataset(List<TokenizedSample> train, List<TokenizedSample>
     /** Eval batches for this rank (no shuffling, no repeats). */
     public Batcher evalBatcher() {
         return new Batcher(eval, options);
+    }
+
+    /** This rank's training batches, stage after stage, for {@link #totalEpochs()} epochs. */
+    public TrainBatches trainBatches() {
+        return new TrainBatches(this);
+    }
+
+    /** This rank's eval batches (none when evaluation is off). */
+    public List<Batch> evalBatches() {
+        return eval.isEmpty() ? List.of() : evalBatcher().evalBatches();
+    }
+
+    /** Epochs of all stages together. */
+    public int totalEpochs() {
+        return StageEpoch.totalEpochs(stages);
+    }
+
+    /** The stage that trains epoch {@code epoch} (0-based, over all stages). */
+    public StagePlan stageAt(int epoch) {
+        return StageEpoch.of(stages, epoch).stage();
     }
 }

@@ -4,7 +4,7 @@
  * <p>Entry point: {@link dev.finetune.trainer.data.DatasetPipeline#prepare}, returning a
  * {@link dev.finetune.trainer.data.PreparedDataset} (train / eval samples, curriculum stages, a
  * {@link dev.finetune.trainer.data.report.DatasetReport}) whose batchers yield
- * {@link dev.finetune.trainer.data.batch.Batch}es. The contract with the trainer:
+ * {@link dev.finetune.trainer.data.batch.Batch}es, the train loop's own batch type. The contract with the trainer:
  * <ul>
  *   <li>labels are aligned with input ids ({@code -100} where not learned) and the trainer shifts them;</li>
  *   <li>the loss is normalised by learned tokens ({@code Batch.labelTokens()} summed over accumulation steps and
@@ -16,8 +16,8 @@
  *   <li>bad data is a {@link dev.finetune.trainer.data.DatasetException} (a permanent failure) with location,
  *       field and {@code hint()}.</li>
  * </ul>
- * Sub-packages by concern: {@code format} (reading and record shapes), {@code template} (chat templates and the
- * Jinja2 renderer), {@code tokenize} (the model's tokenizer), {@code label} (rendering and masking),
+ * Sub-packages by concern: {@code format} (reading and record shapes), {@code template} (chat templates, rendered by
+ * the {@code jinja} module), {@code tokenize} (the model's tokenizer), {@code label} (rendering and masking),
  * {@code batch} (padding, packing, shuffling, sharding), {@code curriculum} (selection and stages),
  * {@code report}. User documentation: docs/data.md.
  */

@@ -2,8 +2,7 @@ package dev.finetune.trainer.dist;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.TensorMemory;
+import dev.finetune.trainer.engine.NativeMemory;
 
 /**
  * The buffer an in-place all-reduce works on: one flat, contiguous fp32 tensor (all LoRA gradients of a
@@ -14,11 +13,8 @@ public final class FlatFloat32 {
 
     private FlatFloat32() {}
 
-    /** Checks {@code array} is a 1-D fp32 tensor of DJL's PyTorch engine with at least one element. */
-    public static PtNDArray require(NDArray array) {
-        if (!(array instanceof PtNDArray pt)) {
-            throw new IllegalArgumentException("all-reduce needs a PyTorch-engine array, got " + array.getClass().getName());
-        }
+    /** Checks {@code array} is a 1-D fp32 tensor with at least one element. */
+    public static void require(NDArray array) {
         if (array.getDataType() != DataType.FLOAT32) {
             throw new IllegalArgumentException("all-reduce buffer must be float32, got " + array.getDataType()
                     + " (gradients are summed in fp32; cast them first)");
@@ -27,7 +23,6 @@ public final class FlatFloat32 {
             throw new IllegalArgumentException("all-reduce buffer must be one flat non-empty vector, got shape "
                     + array.getShape() + " (flatten and concatenate the gradients first)");
         }
-        return pt;
     }
 
     /**
@@ -36,6 +31,7 @@ public final class FlatFloat32 {
      * @throws IllegalArgumentException when the buffer is not a flat contiguous fp32 vector
      */
     public static long address(NDArray array) {
-        return TensorMemory.dataAddress(require(array));
+        require(array);
+        return NativeMemory.dataAddress(array);
     }
 }

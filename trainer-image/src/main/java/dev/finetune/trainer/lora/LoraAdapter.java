@@ -2,14 +2,14 @@ package dev.finetune.trainer.lora;
 
 import ai.djl.ndarray.NDArray;
 import dev.finetune.trainer.model.ForwardContext;
-import dev.finetune.trainer.model.Linear;
 import dev.finetune.trainer.model.LinearAdapter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * {@code y = W x + B(A(dropout(x))) * scaling}, A [r, in] and B [out, r] trainable in fp32 while W stays
- * frozen in the model dtype; with DoRA also a trainable magnitude m [out] that rescales each output row
- * to {@code m / ||W + scaling B A||_row}. While merged, W already holds the adapted weight and the
- * adapter is a no-op.
+ * A LoRA adapter on one frozen linear layer, PEFT's layout: A [r, in] and B [out, r], trainable in fp32 while
+ * W stays frozen in the model dtype, dropout on the adapter input only; its {@link LoraVariant} says how it
+ * combines with W. While merged, W already holds the adapted weight and the adapter is a no-op.
  */
 public final class LoraAdapter implements LinearAdapter {
 
@@ -18,56 +18,34 @@ public final class LoraAdapter implements LinearAdapter {
     private final NDArray b;
     private final double scaling;
     private final double dropout;
-    private final NDArray magnitude;
-    private final Linear linear;
-    private final NDArray zeroBias;
-    private NDArray mergeFactor;
+    private final LoraVariant variant;
     private boolean merged;
 
-    LoraAdapter(String modulePath, NDArray a, NDArray b, double scaling, double dropout, NDArray magnitude,
-            Linear linear, NDArray zeroBias) {
+    LoraAdapter(String modulePath, NDArray a, NDArray b, double scaling, double dropout, LoraVariant variant) {
         this.modulePath = modulePath;
         this.a = a;
         this.b = b;
         this.scaling = scaling;
         this.dropout = dropout;
-        this.magnitude = magnitude;
-        this.linear = linear;
-        this.zeroBias = zeroBias;
+        this.variant = variant;
     }
 
     @Override
     public NDArray apply(NDArray x, NDArray base, ForwardContext context) {
-        if (merged) {
-            return base;
-        }
-        if (magnitude != null) {
-            NDArray bias = linear.bias() != null ? linear.bias() : zeroBias;
-            return context.kernels().doraDelta(x, base, linear.weight(), bias, a, b, magnitude, scaling, dropout,
-                    context.training());
-        }
-        return context.kernels().loraDelta(x, base, a, b, scaling, dropout, context.training());
+        return merged ? base : variant.forward(this, x, base, context);
     }
 
-    /** DoRA's trainable magnitude vector [out] (null for plain LoRA). */
-    public NDArray magnitude() {
-        return magnitude;
+    /** The trained tensors by PEFT key: A, B, then the variant's. */
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        out.put(keyA(), a);
+        out.put(keyB(), b);
+        out.putAll(variant.parameters(modulePath));
+        return out;
     }
 
-    /** PEFT state-dict key of the DoRA magnitude (no ".weight" suffix). */
-    public String keyMagnitude() {
-        return "base_model.model." + modulePath + ".lora_magnitude_vector";
-    }
-
-    NDArray mergeFactor() {
-        return mergeFactor;
-    }
-
-    void setMergeFactor(NDArray factor) {
-        if (mergeFactor != null && mergeFactor != factor) {
-            mergeFactor.close();
-        }
-        mergeFactor = factor;
+    public LoraVariant variant() {
+        return variant;
     }
 
     public String modulePath() {
@@ -84,6 +62,10 @@ public final class LoraAdapter implements LinearAdapter {
 
     public double scaling() {
         return scaling;
+    }
+
+    public double dropout() {
+        return dropout;
     }
 
     public boolean merged() {

@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.api.v1alpha1.LoraBias;
+import dev.finetune.api.v1alpha1.LoraInit;
+import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
 import dev.finetune.trainer.model.Linear;
@@ -22,7 +24,8 @@ import java.util.SplittableRandom;
  * LoRA adapters attached to a frozen {@link DecoderModel}, like PEFT's {@code get_peft_model}: the
  * chosen linear layers get an adapter with A initialised kaiming-uniform(a=sqrt(5)) (bound
  * {@code 1/sqrt(in)}) or N(0, 1/r), and B zeros, so the adapted model starts equal to the base model.
- * Only A and B require gradients; they and their optimizer state stay fp32.
+ * Only the adapters' tensors (and biases, when trained) require gradients; they and their optimizer
+ * state stay fp32.
  */
 public final class LoraModel implements AutoCloseable {
 
@@ -48,7 +51,7 @@ public final class LoraModel implements AutoCloseable {
     /** Attaches fresh adapters; initial values are a pure function of {@code seed} and the module path. */
     public static LoraModel attach(DecoderModel base, LoraSettings settings, long seed) {
         NDManager manager = base.manager().newSubManager();
-        Set<String> targets = settings.resolvedTargets();
+        Set<String> targets = Set.copyOf(settings.moduleNames());
         List<LoraAdapter> adapters = new ArrayList<>();
         List<Linear> adapted = new ArrayList<>();
         int r = settings.rank();
@@ -63,7 +66,7 @@ public final class LoraModel implements AutoCloseable {
             int out = Math.toIntExact(linear.outFeatures());
             SplittableRandom random = new SplittableRandom(ForwardContext.mix(seed, linear.path().hashCode()));
             float[] aInit = new float[r * in];
-            if (settings.gaussianInit()) {
+            if (settings.init() == LoraInit.GAUSSIAN) {
                 for (int i = 0; i < aInit.length; i++) {
                     aInit[i] = (float) (gaussian(random) / r);
                 }
@@ -75,31 +78,23 @@ public final class LoraModel implements AutoCloseable {
             }
             NDArray a = manager.create(aInit, new Shape(r, in));
             NDArray b = manager.zeros(new Shape(out, r), DataType.FLOAT32);
-            NDArray magnitude = null;
-            NDArray zeroBias = null;
-            if (settings.useDora()) {
-                // m starts at ||W + s B A||_row = ||W||_row (B = 0), so DoRA also starts equal to the base model
-                magnitude = base.kernels().rowNorm(linear.weight());
-                magnitude.attach(manager);
-                zeroBias = manager.zeros(new Shape(1), DataType.FLOAT32);
-            }
-            LoraAdapter adapter = new LoraAdapter(linear.path(), a, b, settings.scaling(), settings.dropout(), magnitude,
-                    linear, zeroBias);
+            LoraVariant variant = settings.useDora() ? DoraVariant.init(linear, base.kernels(), manager) : LoraVariant.PLAIN;
+            LoraAdapter adapter = new LoraAdapter(linear.path(), a, b, settings.scaling(), settings.dropout(), variant);
             adapters.add(adapter);
             adapted.add(linear);
         }
         if (adapters.isEmpty()) {
             manager.close();
-            throw new IllegalArgumentException("lora.targetModules " + settings.targetModules() + " match no layer of the model");
+            throw new IllegalArgumentException("lora.targetModules " + settings.moduleNames() + " match no layer of the model");
         }
         // PEFT's bias modes: the chosen biases train (fp32 copies); keys follow PEFT's state dict, where an
         // adapted layer's own bias sits under base_layer
         Map<String, NDArray> biases = new LinkedHashMap<>();
         List<Linear> biasLayers = new ArrayList<>();
-        if (!settings.bias().equals("none")) {
+        if (settings.bias() != LoraBias.NONE) {
             for (Linear linear : base.linears()) {
                 boolean isAdapted = adapted.contains(linear);
-                if (linear.bias() == null || (settings.bias().equals("lora_only") && !isAdapted)) {
+                if (linear.bias() == null || (settings.bias() == LoraBias.LORA_ONLY && !isAdapted)) {
                     continue;
                 }
                 NDArray b32;
@@ -114,11 +109,7 @@ public final class LoraModel implements AutoCloseable {
             }
         }
         for (int i = 0; i < adapters.size(); i++) {
-            adapters.get(i).a().setRequiresGradient(true);
-            adapters.get(i).b().setRequiresGradient(true);
-            if (adapters.get(i).magnitude() != null) {
-                adapters.get(i).magnitude().setRequiresGradient(true);
-            }
+            adapters.get(i).parameters().values().forEach(p -> p.setRequiresGradient(true));
             adapted.get(i).setAdapter(adapters.get(i));
         }
         return new LoraModel(base, settings, manager, Collections.unmodifiableList(adapters), Collections.unmodifiableList(adapted),
@@ -135,11 +126,7 @@ public final class LoraModel implements AutoCloseable {
     public Map<String, NDArray> trainable() {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (LoraAdapter a : adapters) {
-            out.put(a.keyA(), a.a());
-            out.put(a.keyB(), a.b());
-            if (a.magnitude() != null) {
-                out.put(a.keyMagnitude(), a.magnitude());
-            }
+            out.putAll(a.parameters());
         }
         out.putAll(biases);
         return out;
@@ -166,22 +153,20 @@ public final class LoraModel implements AutoCloseable {
     }
 
     /**
-     * Folds every adapter into its base weight, computed in fp32 and cast to W's dtype:
-     * {@code W += scaling B A}; with DoRA {@code W = m / ||W + scaling B A||_row * (W + scaling B A)}.
+     * Folds every adapter into its base weight, computed in fp32 and cast to W's dtype: {@code W += scaling B A}
+     * for plain LoRA, as its {@link LoraVariant} says otherwise.
      */
     public void merge() {
         mergeOrUnmerge(1);
     }
 
-    /** Reverts {@link #merge()}: {@code W -= scaling B A}. */
+    /** Reverts {@link #merge()}. */
     public void unmerge() {
         mergeOrUnmerge(-1);
     }
 
     private void mergeOrUnmerge(int sign) {
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
+        Autograd.withoutGrad(() -> {
             Kernels k = base.kernels();
             for (int i = 0; i < adapters.size(); i++) {
                 LoraAdapter adapter = adapters.get(i);
@@ -194,18 +179,8 @@ public final class LoraModel implements AutoCloseable {
                     w32.attach(scope);
                     NDArray delta = adapter.b().matMul(adapter.a()).mul(adapter.scaling());
                     delta.attach(scope);
-                    NDArray result;
-                    if (adapter.magnitude() == null) {
-                        result = sign > 0 ? w32.add(delta) : w32.sub(delta);
-                    } else if (sign > 0) {
-                        NDArray adapted = w32.add(delta);
-                        NDArray factor = adapter.magnitude().div(k.rowNorm(adapted)).expandDims(1);
-                        factor.attach(manager);
-                        adapter.setMergeFactor(factor);
-                        result = adapted.mul(factor);
-                    } else {
-                        result = w32.div(adapter.mergeFactor()).sub(delta);
-                    }
+                    NDArray result = sign > 0 ? adapter.variant().merge(w32, delta, k, manager)
+                            : adapter.variant().unmerge(w32, delta);
                     result.attach(scope);
                     NDArray updated = k.cast(result, base.dtype());
                     updated.attach(base.manager());
@@ -213,9 +188,7 @@ public final class LoraModel implements AutoCloseable {
                 }
                 adapter.setMerged(sign > 0);
             }
-        } finally {
-            JniUtils.setGradMode(grad);
-        }
+        });
     }
 
     /** Copies values into the adapters (resume / loading a saved adapter); shapes must match. */
@@ -229,13 +202,12 @@ public final class LoraModel implements AutoCloseable {
                 throw new IllegalArgumentException("adapter tensor " + e.getKey() + " has " + v.length
                         + " values, expected shape " + e.getValue().getShape());
             }
-            boolean grad = JniUtils.isGradMode();
-            JniUtils.setGradMode(false);
-            try (NDArray src = manager.create(v, e.getValue().getShape())) {
-                e.getValue().set(src.toByteBuffer());
-            } finally {
-                JniUtils.setGradMode(grad);
-            }
+            NDArray target = e.getValue();
+            Autograd.withoutGrad(() -> {
+                try (NDArray src = manager.create(v, target.getShape())) {
+                    target.set(src.toByteBuffer());
+                }
+            });
         }
     }
 

@@ -1,26 +1,25 @@
 package dev.finetune.trainer.lora;
 
+import dev.finetune.api.v1alpha1.LoraBias;
+import dev.finetune.api.v1alpha1.LoraInit;
+import dev.finetune.api.v1alpha1.LoraSpec;
+import dev.finetune.api.v1alpha1.TargetModule;
 import java.util.List;
 import java.util.Set;
 
 /**
- * LoRA hyperparameters, PEFT's meaning: {@code scaling = alpha / r} (or {@code alpha / sqrt(r)} with
- * rsLoRA); dropout on the adapter input only.
+ * LoRA hyperparameters, PEFT's meaning, in the API's types: {@code scaling = alpha / r} (or
+ * {@code alpha / sqrt(r)} with rsLoRA, {@link LoraSpec#scaling(double, int, boolean)}); dropout on the
+ * adapter input only.
  *
- * @param targetModules short module names (q_proj ... down_proj); {@link #ALL_LINEAR} for every
- *     linear layer of the decoder (never lm_head, as in PEFT)
- * @param bias PEFT's bias mode: "none"; "all" trains every bias of the model; "lora_only" the biases of
- *     the adapted layers (biases train in fp32 and are saved in the adapter)
- * @param useDora weight-decomposed LoRA (DoRA): a trainable per-output-row magnitude on top of LoRA
- * @param gaussianInit A ~ N(0, (1/r)^2) instead of kaiming-uniform(a=sqrt(5))
+ * @param targetModules the linear layers adapted, all-linear expanded (never lm_head, as in PEFT)
+ * @param bias PEFT's bias mode: none; all trains every bias of the model; lora_only the biases of the
+ *     adapted layers (biases train in fp32 and are saved in the adapter)
+ * @param useDora weight-decomposed LoRA ({@link DoraVariant})
+ * @param init how A starts: kaiming-uniform(a=sqrt(5)), or gaussian N(0, (1/r)^2); B starts at zero
  */
-public record LoraSettings(int rank, double alpha, double dropout, List<String> targetModules, String bias,
-        boolean useRslora, boolean useDora, boolean gaussianInit) {
-
-    public static final String ALL_LINEAR = "all-linear";
-    public static final List<String> BIAS_MODES = List.of("none", "all", "lora_only");
-    public static final List<String> LINEAR_MODULES =
-            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+public record LoraSettings(int rank, double alpha, double dropout, Set<TargetModule> targetModules, LoraBias bias,
+        boolean useRslora, boolean useDora, LoraInit init) {
 
     public LoraSettings {
         if (rank <= 0) {
@@ -35,28 +34,28 @@ public record LoraSettings(int rank, double alpha, double dropout, List<String> 
         if (targetModules == null || targetModules.isEmpty()) {
             throw new IllegalArgumentException("lora.targetModules must name at least one module (or all-linear)");
         }
-        for (String m : targetModules) {
-            if (!m.equals(ALL_LINEAR) && !LINEAR_MODULES.contains(m)) {
-                throw new IllegalArgumentException("lora.targetModules: unknown module \"" + m + "\"; use any of "
-                        + LINEAR_MODULES + " or " + ALL_LINEAR);
-            }
-        }
-        if (!BIAS_MODES.contains(bias)) {
-            throw new IllegalArgumentException("lora.bias must be one of " + BIAS_MODES + ", not \"" + bias + "\"");
-        }
-        targetModules = List.copyOf(targetModules);
+        targetModules = Set.copyOf(TargetModule.expand(targetModules));
+        bias = bias == null ? LoraBias.NONE : bias;
+        init = init == null ? LoraInit.DEFAULT : init;
     }
 
-    public static LoraSettings of(int rank, double alpha, List<String> targets) {
-        return new LoraSettings(rank, alpha, 0.0, targets, "none", false, false, false);
+    /** The spec's {@code lora} section. */
+    public static LoraSettings of(LoraSpec spec) {
+        return new LoraSettings(spec.getRank(), spec.getAlpha(), spec.getDropout(), Set.copyOf(spec.resolvedTargetModules()),
+                spec.getBias(), spec.isUseRslora(), spec.isUseDora(), spec.getInitWeights());
+    }
+
+    /** Plain LoRA without dropout or trained biases. */
+    public static LoraSettings of(int rank, double alpha, TargetModule... targets) {
+        return new LoraSettings(rank, alpha, 0.0, Set.copyOf(List.of(targets)), LoraBias.NONE, false, false, LoraInit.DEFAULT);
     }
 
     public double scaling() {
-        return useRslora ? alpha / Math.sqrt(rank) : alpha / rank;
+        return LoraSpec.scaling(alpha, rank, useRslora);
     }
 
-    /** The concrete module names adapted. */
-    public Set<String> resolvedTargets() {
-        return targetModules.contains(ALL_LINEAR) ? Set.copyOf(LINEAR_MODULES) : Set.copyOf(targetModules);
+    /** The HF names of the adapted modules (q_proj ... down_proj), sorted. */
+    public List<String> moduleNames() {
+        return targetModules.stream().map(TargetModule::moduleName).sorted().toList();
     }
 }

@@ -1,6 +1,6 @@
 package dev.finetune.trainer.model;
 
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.script.Kernels;
 
 /**
@@ -18,7 +18,7 @@ public record ForwardContext(Kernels kernels, boolean training, long dropoutSeed
     /** Seeds libtorch's generator for layer {@code layer}; no-op outside training. */
     public void seedLayer(int layer) {
         if (training) {
-            JniUtils.setSeed(mix(dropoutSeed, layer));
+            Autograd.seed(mix(dropoutSeed, layer));
         }
     }
 

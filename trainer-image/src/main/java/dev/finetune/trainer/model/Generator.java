@@ -3,7 +3,7 @@ package dev.finetune.trainer.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.engine.Autograd;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,8 +35,10 @@ public final class Generator {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("generation needs at least one prompt token");
         }
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
+        return Autograd.withoutGrad(() -> decode(prompt, options, stopTokens));
+    }
+
+    private List<Long> decode(long[] prompt, Options options, Set<Long> stopTokens) {
         Random random = new Random(options.seed());
         List<Long> out = new ArrayList<>();
         try (NDManager scope = model.manager().newSubManager();
@@ -64,8 +66,6 @@ public final class Generator {
                     step = new long[] {next};
                 }
             }
-        } finally {
-            JniUtils.setGradMode(grad);
         }
         return out;
     }

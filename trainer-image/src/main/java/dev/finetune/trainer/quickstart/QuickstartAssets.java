@@ -86,6 +86,18 @@ public final class QuickstartAssets {
 
         writeTokenizer(dir, vocab, mapper);
 
+        // a wider lm head than HF's 0.02 init: random logits stay small (std ~1.6), but a LoRA-adapted hidden
+        // state can reach confident predictions; with 0.02 the head caps every logit near 1.3 and the
+        // loss cannot fall below ~3.3 even when the answers are right
+        writeWeights(dir.resolve("model.safetensors"), shape, v, seed, 0.2);
+        return dir;
+    }
+
+    /**
+     * Random Llama weights in HF's layout: N(0, 0.02) for embeddings and every linear layer, N(0, lmHeadStd) for
+     * the lm head, RMSNorm weights 1; drawn from {@code Random(seed)} in a fixed order.
+     */
+    public static void writeWeights(Path file, Shape shape, int v, long seed, double lmHeadStd) throws IOException {
         Random r = new Random(seed);
         SafetensorsWriter w = new SafetensorsWriter();
         int d = shape.hidden();
@@ -104,12 +116,8 @@ public final class QuickstartAssets {
             normal(w, r, p + "mlp.down_proj.weight", 0.02, d, shape.intermediate());
         }
         ones(w, "model.norm.weight", d);
-        // a wider lm head than HF's 0.02 init: random logits stay small (std ~1.6), but a LoRA-adapted hidden
-        // state can reach confident predictions; with 0.02 the head caps every logit near 1.3 and the
-        // loss cannot fall below ~3.3 even when the answers are right
-        normal(w, r, "lm_head.weight", 0.2, v, d);
-        w.write(dir.resolve("model.safetensors"));
-        return dir;
+        normal(w, r, "lm_head.weight", lmHeadStd, v, d);
+        w.write(file);
     }
 
     private static void writeTokenizer(Path dir, List<String> vocab, ObjectMapper mapper) throws IOException {

@@ -1,11 +1,11 @@
 package dev.finetune.trainer.run;
 
+import dev.finetune.api.v1alpha1.OutputSpec;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.train.EvalRecord;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingListener;
-import java.io.PrintStream;
 import java.nio.file.Path;
 
 /**
@@ -17,20 +17,16 @@ public final class RunOutputs implements TrainingListener {
 
     private final Path outputDir;
     private final String baseModel;
-    private final int keepCheckpoints;
-    private final boolean saveEveryEpoch;
+    private final OutputSpec spec;
     private final RunReporter reporter;
-    private final PrintStream out;
     private boolean bestWritten;
 
-    public RunOutputs(Path outputDir, String baseModel, int keepCheckpoints, boolean saveEveryEpoch, RunReporter reporter,
-            PrintStream out) {
+    /** {@code spec}: how many checkpoints to keep, and whether every epoch leaves an adapter. */
+    public RunOutputs(Path outputDir, String baseModel, OutputSpec spec, RunReporter reporter) {
         this.outputDir = outputDir;
         this.baseModel = baseModel;
-        this.keepCheckpoints = keepCheckpoints;
-        this.saveEveryEpoch = saveEveryEpoch;
+        this.spec = spec;
         this.reporter = reporter;
-        this.out = out;
     }
 
     public Path finalAdapter() {
@@ -55,23 +51,23 @@ public final class RunOutputs implements TrainingListener {
 
     @Override
     public void onEpochEnd(Trainer trainer, int epoch) {
-        if (saveEveryEpoch) {
+        if (spec.isSaveEveryEpoch()) {
             Path dir = outputDir.resolve("epochs").resolve("epoch-" + (epoch + 1));
             PeftAdapter.write(dir, trainer.lora(), baseModel, true);
-            out.println("adapter for epoch " + (epoch + 1) + ": " + dir);
+            reporter.note("adapter for epoch " + (epoch + 1) + ": " + dir);
         }
         checkpoint(trainer, epoch);
     }
 
     @Override
     public void onInterrupt(Trainer trainer) {
-        out.println("stop requested: writing a checkpoint at step " + trainer.state().globalStep());
+        reporter.note("stop requested: writing a checkpoint at step " + trainer.state().globalStep());
         checkpoint(trainer, trainer.state().epoch());
     }
 
     private void checkpoint(Trainer trainer, int epoch) {
         Path saved = TrainingCheckpoint.save(outputDir, trainer, baseModel);
-        TrainingCheckpoint.retain(outputDir, keepCheckpoints, saved);
+        TrainingCheckpoint.retain(outputDir, spec.getKeepCheckpoints(), saved);
         reporter.checkpointed(epoch + 1, trainer.state().globalStep(), outputDir.relativize(saved).toString());
     }
 }

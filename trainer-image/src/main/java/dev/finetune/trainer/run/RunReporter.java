@@ -63,6 +63,11 @@ public final class RunReporter implements TrainingListener {
                 lastCheckpoint, outputs, failure);
     }
 
+    /** A line for the person watching the terminal (outputs written, a stop on the way). */
+    public void note(String line) {
+        out.println(line);
+    }
+
     public void initializing(String message) {
         out.println(message);
         publish(TrainerState.INITIALIZING, null);

@@ -53,14 +53,6 @@ public final class SafetensorsWriter {
         return add(name, dtype, shape, DType.encode(dtype, values));
     }
 
-    public SafetensorsWriter addLongs(String name, long[] shape, long[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        for (long v : values) {
-            b.putLong(v);
-        }
-        return add(name, DType.I64, shape, b.array());
-    }
-
     public void write(Path file) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode header = mapper.createObjectNode();

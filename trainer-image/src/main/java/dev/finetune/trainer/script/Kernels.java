@@ -3,19 +3,11 @@ package dev.finetune.trainer.script;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.pytorch.jni.ScriptMethodCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.finetune.trainer.engine.ScriptModule;
 
 /**
  * The tensor primitives DJL 0.35.1 lacks or cannot run safely in bf16, written as TorchScript
- * source that we generate here and compile with libtorch at load time (see notes/djl.md).
+ * source that we generate here and compile with libtorch at load time (docs/djl.md).
  *
  * <p>Every method runs with autograd when the thread's grad mode is on, so the training graph
  * passes through these kernels. The semantics follow Hugging Face Transformers line by line
@@ -122,42 +114,26 @@ public final class Kernels implements AutoCloseable {
                 return g.to(7).pow(2).sum()
             """;
 
-    private final PtNDManager manager;
-    private final PtSymbolBlock module;
+    private final ScriptModule module;
 
-    private Kernels(PtNDManager manager, PtSymbolBlock module) {
-        this.manager = manager;
+    private Kernels(ScriptModule module) {
         this.module = module;
     }
 
     /**
      * Compiles the kernels for the device of {@code manager}. Calls follow the calling thread's
-     * autograd mode ({@link JniUtils#setGradMode}): on while a training forward runs, off otherwise.
+     * autograd mode ({@link dev.finetune.trainer.engine.Autograd}): on while a training forward runs, off otherwise.
      */
     public static Kernels load(NDManager manager) {
-        PtNDManager pt = (PtNDManager) manager;
-        // The profiling executor would specialise (and differentiate) these small graphs per input
-        // pattern; plain interpretation is what we want. The setting is per thread in libtorch.
-        JniUtils.setGraphExecutorOptimize(false);
-        byte[] archive = TorchScriptArchive.build("Kernels", SOURCE);
-        try {
-            PtSymbolBlock module = JniUtils.loadModule(pt, new ByteArrayInputStream(archive), true, false);
-            return new Kernels(pt, module);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot load the generated TorchScript kernels", e);
-        }
+        return new Kernels(ScriptModule.load(manager, TorchScriptArchive.build("Kernels", SOURCE)));
     }
 
-    private static IValue t(NDArray array) {
-        return ScriptMethodCalls.tensor((PtNDArray) array);
+    private NDArray call(String method, Object... args) {
+        return module.call(method, args);
     }
 
-    private PtNDArray call(String method, IValue... args) {
-        return ScriptMethodCalls.runTensor(module, method, manager, true, args);
-    }
-
-    private PtNDArray[] callTuple(String method, IValue... args) {
-        return ScriptMethodCalls.runTensors(module, method, manager, true, args);
+    private NDArray[] callTuple(String method, Object... args) {
+        return module.callTuple(method, args);
     }
 
     /** Attaches results to the manager of the first input so scopes clean them up. */
@@ -167,20 +143,19 @@ public final class Kernels implements AutoCloseable {
     }
 
     public NDArray embedding(NDArray weight, NDArray ids) {
-        return adopt(ids, call("embedding", t(weight), t(ids)));
+        return adopt(ids, call("embedding", weight, ids));
     }
 
     /** {@code x W^T + b}; an fp32 (trainable) bias is cast to W's dtype inside the graph. */
     public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         return bias == null
-                ? adopt(x, call("linear", t(x), t(weight)))
-                : adopt(x, call("linear_bias", t(x), t(weight), t(bias)));
+                ? adopt(x, call("linear", x, weight))
+                : adopt(x, call("linear_bias", x, weight, bias));
     }
 
     /** {@code (base + B(A(dropout(x))) * scaling)} computed in the LoRA weights' dtype, cast back to base's. */
     public NDArray loraDelta(NDArray x, NDArray base, NDArray a, NDArray b, double scaling, double dropout, boolean train) {
-        return adopt(x, call("lora_delta", t(x), t(base), t(a), t(b),
-                ScriptMethodCalls.real(scaling), ScriptMethodCalls.real(dropout), ScriptMethodCalls.bool(train)));
+        return adopt(x, call("lora_delta", x, base, a, b, scaling, dropout, train));
     }
 
     /**
@@ -191,81 +166,79 @@ public final class Kernels implements AutoCloseable {
      */
     public NDArray doraDelta(NDArray x, NDArray base, NDArray weight, NDArray bias, NDArray a, NDArray b,
             NDArray magnitude, double scaling, double dropout, boolean train) {
-        return adopt(x, call("dora_delta", t(x), t(base), t(weight), t(bias), t(a), t(b), t(magnitude),
-                ScriptMethodCalls.real(scaling), ScriptMethodCalls.real(dropout), ScriptMethodCalls.bool(train)));
+        return adopt(x, call("dora_delta", x, base, weight, bias, a, b, magnitude, scaling, dropout, train));
     }
 
     /** fp32 L2 norm of each row of a matrix (DoRA's column-wise weight norm in nn.Linear layout). */
     public NDArray rowNorm(NDArray w) {
-        return adopt(w, call("row_norm", t(w)));
+        return adopt(w, call("row_norm", w));
     }
 
     public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
-        return adopt(x, call("rms_norm", t(x), t(weight), ScriptMethodCalls.real(eps)));
+        return adopt(x, call("rms_norm", x, weight, eps));
     }
 
     public NDArray ropeInvFreq(double theta, int dim) {
-        return call("rope_inv_freq", ScriptMethodCalls.real(theta), ScriptMethodCalls.integer(dim));
+        return call("rope_inv_freq", theta, dim);
     }
 
     /** Returns {cos, sin}, shape [B, T, headDim], in the dtype of {@code like}. */
     public NDArray[] ropeCosSin(NDArray invFreq, NDArray positions, double attentionScaling, NDArray like) {
-        PtNDArray[] out = callTuple("rope_cos_sin", t(invFreq), t(positions), ScriptMethodCalls.real(attentionScaling), t(like));
+        NDArray[] out = callTuple("rope_cos_sin", invFreq, positions, attentionScaling, like);
         adopt(positions, out[0]);
         adopt(positions, out[1]);
         return out;
     }
 
     public NDArray applyRope(NDArray x, NDArray cos, NDArray sin) {
-        return adopt(x, call("apply_rope", t(x), t(cos), t(sin)));
+        return adopt(x, call("apply_rope", x, cos, sin));
     }
 
     /** Scaled-dot-product attention, q [B,Hq,T,D], k/v [B,Hkv,S,D] (grouped-query through enable_gqa). */
     public NDArray attention(NDArray q, NDArray k, NDArray v, boolean causal) {
-        return adopt(q, call("attention", t(q), t(k), t(v), ScriptMethodCalls.bool(causal)));
+        return adopt(q, call("attention", q, k, v, causal));
     }
 
     /** Attention with a boolean mask [B,1,T,S] (true = may attend). */
     public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray allowed) {
-        return adopt(q, call("attention_masked", t(q), t(k), t(v), t(allowed)));
+        return adopt(q, call("attention_masked", q, k, v, allowed));
     }
 
     public NDArray swiglu(NDArray gate, NDArray up) {
-        return adopt(gate, call("swiglu", t(gate), t(up)));
+        return adopt(gate, call("swiglu", gate, up));
     }
 
     /** dtype cast that keeps the autograd graph; use instead of DJL's toType (which aborts on bf16). */
     public NDArray cast(NDArray x, DataType type) {
-        return adopt(x, call("cast", t(x), ScriptMethodCalls.integer(code(type))));
+        return adopt(x, call("cast", x, code(type)));
     }
 
     public NDArray cat(NDArray a, NDArray b, int dim) {
-        return adopt(a, call("cat", t(a), t(b), ScriptMethodCalls.integer(dim)));
+        return adopt(a, call("cat", a, b, dim));
     }
 
     /** Concatenates along dim 0 (any dtype). */
     public NDArray catRows(java.util.List<NDArray> parts) {
-        PtNDArray[] arrays = parts.toArray(new PtNDArray[0]);
-        return adopt(parts.getFirst(), call("cat_rows", ScriptMethodCalls.tensors(arrays)));
+        return adopt(parts.getFirst(), call("cat_rows", parts));
     }
 
     public NDArray selectRows(NDArray h, NDArray rows) {
-        return adopt(h, call("select_rows", t(h), t(rows)));
+        return adopt(h, call("select_rows", h, rows));
     }
 
     /** fp32 logits of hidden states against the lm head. */
     public NDArray logits(NDArray h, NDArray weight) {
-        return adopt(h, call("logits", t(h), t(weight)));
+        return adopt(h, call("logits", h, weight));
     }
 
     /** Sum over rows of -log softmax(h W^T)[target], in fp64. */
     public NDArray nllSum(NDArray h, NDArray weight, NDArray targets) {
-        return adopt(h, call("nll_sum", t(h), t(weight), t(targets)));
+        return adopt(h, call("nll_sum", h, weight, targets));
     }
 
     /** {sum NLL (fp64 scalar), d(sum NLL * gradScale)/dh}; computed without building a graph. */
     public NDArray[] nllSumAndGrad(NDArray h, NDArray weight, NDArray targets, double gradScale) {
-        PtNDArray[] out = callTuple("nll_sum_and_grad", t(h), t(weight), t(targets), ScriptMethodCalls.real(gradScale));
+        NDArray[] out = callTuple("nll_sum_and_grad", h, weight, targets, gradScale);
         adopt(h, out[0]);
         adopt(h, out[1]);
         return out;
@@ -273,7 +246,7 @@ public final class Kernels implements AutoCloseable {
 
     /** Sum of squares in fp64 (for global-norm clipping). */
     public double squaredSum(NDArray g) {
-        try (NDArray s = call("grad_sq_sum", t(g))) {
+        try (NDArray s = call("grad_sq_sum", g)) {
             return s.getDouble();
         }
     }
@@ -282,18 +255,16 @@ public final class Kernels implements AutoCloseable {
      * The tensor's real dtype. DJL 0.35.1 reports bf16 tensors as {@code UNKNOWN}, so ask libtorch.
      */
     public DataType dtypeOf(NDArray x) {
-        try (IValue out = ScriptMethodCalls.run(module, "dtype_code", true, t(x))) {
-            int code = (int) out.toLong();
-            return switch (code) {
-                case FLOAT32 -> DataType.FLOAT32;
-                case FLOAT16 -> DataType.FLOAT16;
-                case BFLOAT16 -> DataType.BFLOAT16;
-                case INT64 -> DataType.INT64;
-                case UINT8 -> DataType.UINT8;
-                case BOOL -> DataType.BOOLEAN;
-                default -> DataType.UNKNOWN;
-            };
-        }
+        int code = (int) module.callLong("dtype_code", x);
+        return switch (code) {
+            case FLOAT32 -> DataType.FLOAT32;
+            case FLOAT16 -> DataType.FLOAT16;
+            case BFLOAT16 -> DataType.BFLOAT16;
+            case INT64 -> DataType.INT64;
+            case UINT8 -> DataType.UINT8;
+            case BOOL -> DataType.BOOLEAN;
+            default -> DataType.UNKNOWN;
+        };
     }
 
     public static int code(DataType type) {

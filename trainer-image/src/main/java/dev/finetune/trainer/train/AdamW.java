@@ -3,7 +3,7 @@ package dev.finetune.trainer.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.engine.Autograd;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -38,9 +38,7 @@ public final class AdamW {
         step++;
         double bc1 = 1 - Math.pow(BETA1, step);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(BETA2, step));
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
+        Autograd.withoutGrad(() -> {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 String name = e.getKey();
                 NDArray p = e.getValue();
@@ -58,9 +56,7 @@ public final class AdamW {
                     p.subi(update);
                 }
             }
-        } finally {
-            JniUtils.setGradMode(grad);
-        }
+        });
     }
 
     public long stepCount() {
@@ -78,14 +74,10 @@ public final class AdamW {
     /** Restores state saved by a checkpoint. */
     public void restore(long stepCount, Map<String, float[]> firstMoments, Map<String, float[]> secondMoments) {
         this.step = stepCount;
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
+        Autograd.withoutGrad(() -> {
             copy(firstMoments, m);
             copy(secondMoments, v);
-        } finally {
-            JniUtils.setGradMode(grad);
-        }
+        });
     }
 
     private static void copy(Map<String, float[]> from, Map<String, NDArray> to) {

@@ -2,8 +2,9 @@ package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.label.Labels;
+import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.script.Kernels;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,15 +38,15 @@ public final class CausalLmLoss {
 
     public static Targets targets(Batch batch) {
         int len = batch.length();
-        long[] labels = batch.labels();
+        int[] labels = batch.labels();
         List<Long> rows = new ArrayList<>();
         List<Long> tokens = new ArrayList<>();
         for (int r = 0; r < batch.rows(); r++) {
             for (int t = 0; t + 1 < len; t++) {
-                long label = labels[r * len + t + 1];
-                if (label != Batch.IGNORE) {
+                int label = labels[r * len + t + 1];
+                if (label != Labels.IGNORE) {
                     rows.add((long) r * len + t);
-                    tokens.add(label);
+                    tokens.add((long) label);
                 }
             }
         }
@@ -58,22 +59,20 @@ public final class CausalLmLoss {
         if (targets.size() == 0) {
             return 0;
         }
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try (NDManager scope = hidden.getManager().newSubManager()) {
-            NDArray selected = kernels.selectRows(hidden, scope.create(targets.rows()));
-            NDArray ids = scope.create(targets.tokens());
-            double sum = 0;
-            for (int start = 0; start < targets.size(); start += chunkRows) {
-                int end = Math.min(targets.size(), start + chunkRows);
-                NDArray h = selected.get(start + ":" + end);
-                NDArray nll = kernels.nllSum(h, lmHead, ids.get(start + ":" + end));
-                sum += nll.getDouble();
+        return Autograd.withoutGrad(() -> {
+            try (NDManager scope = hidden.getManager().newSubManager()) {
+                NDArray selected = kernels.selectRows(hidden, scope.create(targets.rows()));
+                NDArray ids = scope.create(targets.tokens());
+                double sum = 0;
+                for (int start = 0; start < targets.size(); start += chunkRows) {
+                    int end = Math.min(targets.size(), start + chunkRows);
+                    NDArray h = selected.get(start + ":" + end);
+                    NDArray nll = kernels.nllSum(h, lmHead, ids.get(start + ":" + end));
+                    sum += nll.getDouble();
+                }
+                return sum;
             }
-            return sum;
-        } finally {
-            JniUtils.setGradMode(grad);
-        }
+        });
     }
 
     /**
@@ -85,18 +84,12 @@ public final class CausalLmLoss {
             return 0;
         }
         try (NDManager scope = hidden.getManager().newSubManager()) {
-            boolean grad = JniUtils.isGradMode();
-            NDArray selected;
-            JniUtils.setGradMode(true);
-            try {
-                selected = kernels.selectRows(hidden, scope.create(targets.rows()));
-            } finally {
-                JniUtils.setGradMode(false);
-            }
-            double sum = 0;
-            List<NDArray> grads = new ArrayList<>();
-            NDArray ids = scope.create(targets.tokens());
-            try {
+            // the rows are selected on the graph; the loss and its gradient are computed beside it
+            return Autograd.withoutGrad(() -> {
+                NDArray selected = Autograd.withGrad(() -> kernels.selectRows(hidden, scope.create(targets.rows())));
+                double sum = 0;
+                List<NDArray> grads = new ArrayList<>();
+                NDArray ids = scope.create(targets.tokens());
                 for (int start = 0; start < targets.size(); start += chunkRows) {
                     int end = Math.min(targets.size(), start + chunkRows);
                     NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
@@ -105,11 +98,9 @@ public final class CausalLmLoss {
                     grads.add(out[1]);
                 }
                 NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);
-                JniUtils.backward((PtNDArray) selected, (PtNDArray) dSelected, false, false);
-            } finally {
-                JniUtils.setGradMode(grad);
-            }
-            return sum;
+                Autograd.backward(selected, dSelected);
+                return sum;
+            });
         }
     }
 }

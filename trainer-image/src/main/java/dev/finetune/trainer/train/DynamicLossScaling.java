@@ -1,6 +1,7 @@
 package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.trainer.FailureReason;
 import java.util.Locale;
 
 /**
@@ -108,7 +109,7 @@ public record DynamicLossScaling(boolean enabled, double initialScale, double gr
         int consecutive = s.consecutiveSkips() + 1;
         double lowered = s.scale() * backoffFactor;
         if (lowered < minScale) {
-            throw new TrainingException("NAN_LOSS", String.format(Locale.ROOT,
+            throw new TrainingException(FailureReason.NAN_LOSS, String.format(Locale.ROOT,
                     "fp16 gradients are non-finite at step %d even at loss scale %s (%d overflowed steps in a row, %d in the run):"
                             + " the unscaled gradients overflow fp16, which loss scaling cannot fix. Train with"
                             + " training.precision bf16 (fp32's range; on GPUs since Ampere) or fp32, or lower"
@@ -116,7 +117,7 @@ public record DynamicLossScaling(boolean enabled, double initialScale, double gr
                     step, format(s.scale()), consecutive, s.skippedSteps() + 1));
         }
         if (consecutive >= maxConsecutiveSkips) {
-            throw new TrainingException("NAN_LOSS", String.format(Locale.ROOT,
+            throw new TrainingException(FailureReason.NAN_LOSS, String.format(Locale.ROOT,
                     "fp16 gradients were non-finite for %d steps in a row (step %d; loss scale lowered to %s):"
                             + " training has diverged. Train with training.precision bf16 (fp32's range; on GPUs since"
                             + " Ampere) or fp32, or lower training.learningRate",

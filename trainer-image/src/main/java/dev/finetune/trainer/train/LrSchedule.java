@@ -1,13 +1,13 @@
 package dev.finetune.trainer.train;
 
+import dev.finetune.api.v1alpha1.Scheduler;
+
 /**
  * Learning rate per optimizer step, as HF Transformers' schedulers compute it: the step with index
  * {@code k} (0-based) uses {@code peak * lambda(k)}; warmup is linear from 0, then
  * cosine ({@code 0.5 (1 + cos(pi * progress))}), linear decay to 0, or constant.
  */
-public record LrSchedule(Kind kind, double peak, long warmupSteps, long totalSteps) {
-
-    public enum Kind { COSINE, LINEAR, CONSTANT }
+public record LrSchedule(Scheduler kind, double peak, long warmupSteps, long totalSteps) {
 
     public LrSchedule {
         if (warmupSteps < 0 || totalSteps <= 0) {

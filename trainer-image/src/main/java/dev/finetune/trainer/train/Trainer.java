@@ -2,9 +2,14 @@ package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
+import dev.finetune.trainer.dist.Collective;
+import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
@@ -14,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * The training loop (one process). Per optimizer step: the step's micro-batches are forwarded and
@@ -26,6 +32,38 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * uninterrupted one exactly.
  */
 public final class Trainer {
+
+    /**
+     * How the loop runs beyond its hyperparameters.
+     *
+     * @param collective data parallelism: this process trains on its shard (the {@link BatchSource} must
+     *     already be this rank's share, with the same number of micro-batches on every rank); label-token
+     *     counts, gradients, NLL sums and stop requests are summed over all ranks, so every replica takes the
+     *     same step
+     * @param learningRateScale a factor on the scheduled learning rate per epoch (curriculum stages with their
+     *     own peak learning rate: stage rate / base rate)
+     * @param lossScaling the loss-scaling policy; null chooses it from the compute dtype (GradScaler's defaults
+     *     for fp16, off otherwise)
+     */
+    public record Options(Collective collective, IntToDoubleFunction learningRateScale, DynamicLossScaling lossScaling) {
+
+        /** One process, the scheduled learning rate, loss scaling by dtype. */
+        public static Options defaults() {
+            return new Options(Collective.single(), epoch -> 1.0, null);
+        }
+
+        public Options withCollective(Collective c) {
+            return new Options(c, learningRateScale, lossScaling);
+        }
+
+        public Options withLearningRateScale(IntToDoubleFunction scale) {
+            return new Options(collective, scale, lossScaling);
+        }
+
+        public Options withLossScaling(DynamicLossScaling scaling) {
+            return new Options(collective, learningRateScale, scaling);
+        }
+    }
 
     private final LoraModel lora;
     private final DecoderModel model;
@@ -40,13 +78,19 @@ public final class Trainer {
     private final LrSchedule schedule;
     private final long totalSteps;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
-    private DynamicLossScaling lossScaling;
+    private final DynamicLossScaling lossScaling;
+    private final IntToDoubleFunction lrScaleForEpoch;
+    private final Collective collective;
     private TrainingState state;
-    private java.util.function.IntToDoubleFunction lrScaleForEpoch = epoch -> 1.0;
-    private dev.finetune.trainer.dist.Collective collective = dev.finetune.trainer.dist.Collective.single();
 
+    /** A trainer with {@link Options#defaults()}. */
     public Trainer(LoraModel lora, TrainingSettings settings, BatchSource train, List<Batch> eval,
             List<TrainingListener> listeners) {
+        this(lora, settings, train, eval, listeners, Options.defaults());
+    }
+
+    public Trainer(LoraModel lora, TrainingSettings settings, BatchSource train, List<Batch> eval,
+            List<TrainingListener> listeners, Options options) {
         this.lora = lora;
         this.model = lora.base();
         this.kernels = model.kernels();
@@ -54,6 +98,8 @@ public final class Trainer {
         this.train = train;
         this.eval = eval;
         this.listeners = List.copyOf(listeners);
+        this.collective = options.collective();
+        this.lrScaleForEpoch = options.learningRateScale();
         this.params = lora.trainable();
         this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager());
         this.loss = new CausalLmLoss(kernels, model.lmHead(), model.config().vocabSize());
@@ -65,25 +111,12 @@ public final class Trainer {
             steps = Math.min(steps, settings.maxSteps());
         }
         if (steps == 0) {
-            throw new TrainingException("BAD_DATA", "the training set yields no batches");
+            throw new TrainingException(FailureReason.BAD_DATA, "the training set yields no batches");
         }
         this.totalSteps = steps;
         this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(), settings.resolvedWarmup(steps), steps);
-        this.lossScaling = DynamicLossScaling.forDtype(model.dtype());
+        this.lossScaling = options.lossScaling() != null ? options.lossScaling() : DynamicLossScaling.forDtype(model.dtype());
         this.state = TrainingState.start(settings.seed()).withLossScale(lossScaling.initialState());
-    }
-
-    /**
-     * Replaces the loss-scaling policy chosen from the compute dtype (GradScaler's defaults for fp16, off
-     * otherwise). Call it before {@link #resume}: it resets the scaling state to the policy's initial one.
-     */
-    public void setLossScaling(DynamicLossScaling scaling) {
-        if (state.globalStep() > 0) {
-            throw new IllegalStateException("set the loss scaling before resuming or running, not at step "
-                    + state.globalStep());
-        }
-        this.lossScaling = scaling;
-        this.state = state.withLossScale(scaling.initialState());
     }
 
     public DynamicLossScaling lossScaling() {
@@ -98,34 +131,17 @@ public final class Trainer {
     /** Continue from a checkpoint's state (weights and optimizer moments restored by the caller). */
     public void resume(TrainingState saved) {
         if (saved.seed() != settings.seed()) {
-            throw new TrainingException("BAD_CONFIG", "checkpoint was made with seed " + saved.seed()
+            throw new TrainingException(FailureReason.BAD_CONFIG, "checkpoint was made with seed " + saved.seed()
                     + " but training.seed is " + settings.seed() + "; resuming would not reproduce the run");
         }
         if (!lossScaling.enabled()) {
             this.state = saved.withLossScale(null);
         } else if (saved.lossScale() == null) {
-            // a checkpoint written before loss scaling existed, or by a bf16/fp32 run: start from the default
+            // a state without a loss scale (a bf16 or fp32 run saves none) starts from the default scale
             this.state = saved.withLossScale(lossScaling.initialState());
         } else {
             this.state = saved;
         }
-    }
-
-    /**
-     * Scales the scheduled learning rate per epoch (curriculum stages with their own peak learning
-     * rate: scale = stage rate / base rate).
-     */
-    public void setLearningRateScale(java.util.function.IntToDoubleFunction scaleForEpoch) {
-        this.lrScaleForEpoch = scaleForEpoch;
-    }
-
-    /**
-     * Data parallelism: this process trains on its shard (the {@link BatchSource} must already be this
-     * rank's share, with the same number of micro-batches on every rank); label-token counts, gradients,
-     * NLL sums and stop requests are summed over all ranks, so every replica takes the same step.
-     */
-    public void setCollective(dev.finetune.trainer.dist.Collective collective) {
-        this.collective = collective;
     }
 
     /** Ask the loop to stop at the next step boundary (SIGTERM handler). */
@@ -144,13 +160,12 @@ public final class Trainer {
             int batches = train.batchesPerEpoch(epoch);
             int index = epoch == state.epoch() ? state.nextBatch() : 0;
             if (epoch != state.epoch()) {
-                state = new TrainingState(epoch, 0, state.globalStep(), state.seed(), 0, 0, state.bestEvalLoss(),
-                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history(), state.lossScale());
+                state = state.atEpochStart(epoch);
             }
             while (index < batches) {
                 if (stopAgreed()) {
                     listeners.forEach(l -> l.onInterrupt(this));
-                    throw new TrainingException("INTERRUPTED", "stopped at step " + state.globalStep() + " on request");
+                    throw new TrainingException(FailureReason.INTERRUPTED, "stopped at step " + state.globalStep() + " on request");
                 }
                 int end = Math.min(batches, index + settings.gradientAccumulationSteps());
                 List<Batch> group = new ArrayList<>();
@@ -164,9 +179,7 @@ public final class Trainer {
                 index = end;
                 LossScaleState scale = state.lossScale() == null ? null
                         : lossScaling.next(state.lossScale(), result.gradientsFinite, state.globalStep() + 1);
-                state = new TrainingState(epoch, index, state.globalStep() + 1, state.seed(),
-                        state.epochNll() + result.nll, state.epochTokens() + result.labelTokens, state.bestEvalLoss(),
-                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history(), scale);
+                state = state.afterStep(index, result.nll, result.labelTokens, scale);
                 tokensSinceLog += result.tokens;
                 long step = state.globalStep();
                 if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
@@ -196,8 +209,7 @@ public final class Trainer {
             }
             // the epoch is complete: a checkpoint taken now resumes at the next epoch
             if (index >= batches) {
-                state = new TrainingState(epoch + 1, 0, state.globalStep(), state.seed(), 0, 0, state.bestEvalLoss(),
-                        state.bestEpoch(), state.evalsWithoutImprovement(), state.history(), state.lossScale());
+                state = state.atEpochStart(epoch + 1);
             }
             final int finishedEpoch = epoch;
             listeners.forEach(l -> l.onEpochEnd(this, finishedEpoch));
@@ -229,7 +241,7 @@ public final class Trainer {
         int without = state.evalsWithoutImprovement();
         if (evalLoss != null) {
             if (!Double.isFinite(evalLoss)) {
-                throw new TrainingException("NAN_LOSS", "eval loss is " + evalLoss + " at step " + state.globalStep());
+                throw new TrainingException(FailureReason.NAN_LOSS, "eval loss is " + evalLoss + " at step " + state.globalStep());
             }
             if (best == null || evalLoss < best - settings.earlyStoppingMinDelta()) {
                 improved = true;
@@ -242,10 +254,7 @@ public final class Trainer {
                 bestEpoch = epoch + 1;
             }
         }
-        List<EvalRecord> history = new ArrayList<>(state.history());
-        history.add(record);
-        state = new TrainingState(state.epoch(), state.nextBatch(), state.globalStep(), state.seed(), state.epochNll(),
-                state.epochTokens(), best, bestEpoch, without, history, state.lossScale());
+        state = state.afterEvaluation(record, best, bestEpoch, without);
         final boolean improvedFinal = improved;
         listeners.forEach(l -> l.onEvaluation(this, record, improvedFinal));
         return settings.earlyStoppingPatience() > 0 && without >= settings.earlyStoppingPatience();
@@ -286,7 +295,7 @@ public final class Trainer {
             nll = collective.allReduceSum(new double[] {nll})[0];
         }
         if (!Double.isFinite(nll)) {
-            throw new TrainingException("NAN_LOSS", "train loss is " + nll + " at step " + (state.globalStep() + 1)
+            throw new TrainingException(FailureReason.NAN_LOSS, "train loss is " + nll + " at step " + (state.globalStep() + 1)
                     + " (epoch " + (epoch + 1) + ", micro-batch " + firstIndex + ")");
         }
         double norm;
@@ -294,7 +303,7 @@ public final class Trainer {
             Map<String, NDArray> grads = new LinkedHashMap<>();
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 NDArray g = localLabelTokens > 0 ? e.getValue().getGradient()
-                        : scope.zeros(e.getValue().getShape(), ai.djl.ndarray.types.DataType.FLOAT32);
+                        : scope.zeros(e.getValue().getShape(), DataType.FLOAT32);
                 g.attach(scope);
                 grads.put(e.getKey(), g);
             }
@@ -305,13 +314,13 @@ public final class Trainer {
             norm = GradientClipping.globalNorm(grads.values(), kernels) / lossScale;
             if (!Double.isFinite(norm)) {
                 if (!lossScaling.enabled()) {
-                    throw new TrainingException("NAN_LOSS", "gradient norm is " + norm + " at step " + (state.globalStep() + 1));
+                    throw new TrainingException(FailureReason.NAN_LOSS, "gradient norm is " + norm + " at step " + (state.globalStep() + 1));
                 }
                 // overflow under fp16 loss scaling: skip the update (weights and AdamW moments untouched)
                 zeroGradients(localLabelTokens);
                 return new StepResult(nll, labelTokens, tokens, norm, false);
             }
-            // unscaling is folded into the clipping factor: one pass over the gradients, as before
+            // unscaling is folded into the clipping factor: one pass over the gradients
             double coef = GradientClipping.coefficient(norm, settings.maxGradNorm()) / lossScale;
             if (coef != 1) {
                 Map<String, NDArray> clipped = new LinkedHashMap<>();
@@ -323,7 +332,7 @@ public final class Trainer {
                 grads = clipped;
             }
             // temporaries of the update (scalars, products) are freed with the scope; moments are not
-            try (ai.djl.ndarray.NDScope updateScope = new ai.djl.ndarray.NDScope()) {
+            try (NDScope updateScope = new NDScope()) {
                 optimizer.step(grads, lr);
             }
             zeroGradients(localLabelTokens);
@@ -335,7 +344,7 @@ public final class Trainer {
     private void zeroGradients(long localLabelTokens) {
         if (localLabelTokens > 0) {
             for (NDArray p : params.values()) {
-                JniUtils.zeroGrad((PtNDArray) p);
+                Autograd.zeroGradient(p);
             }
         }
     }
@@ -359,7 +368,7 @@ public final class Trainer {
         long offset = 0;
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
             long n = e.getValue().size();
-            NDArray summed = flat.get(new ai.djl.ndarray.index.NDIndex().addSliceDim(offset, offset + n))
+            NDArray summed = flat.get(new NDIndex().addSliceDim(offset, offset + n))
                     .reshape(e.getValue().getShape());
             summed.attach(scope);
             offset += n;
@@ -375,21 +384,12 @@ public final class Trainer {
             return 0;
         }
         try (NDManager scope = model.manager().newSubManager()) {
-            NDArray ids = scope.create(batch.inputIds(), new Shape(batch.rows(), batch.length()));
-            NDArray positions = scope.create(batch.positionIds(), new Shape(batch.rows(), batch.length()));
-            NDArray mask = batch.segmentIds() == null ? null
-                    : DecoderModel.packedMask(scope, batch.segmentIds(), batch.rows(), batch.length());
+            BatchTensors t = BatchTensors.of(scope, batch);
             if (!settings.gradientCheckpointing()) {
-                NDArray hidden;
-                JniUtils.setGradMode(true);
-                try {
-                    hidden = model.hiddenStates(ids, positions, mask, null, ctx);
-                } finally {
-                    JniUtils.setGradMode(false);
-                }
+                NDArray hidden = Autograd.withGrad(() -> model.hiddenStates(t.ids(), t.positions(), t.mask(), null, ctx));
                 return loss.backward(hidden, targets, gradScale);
             }
-            return checkpointedForwardBackward(ids, positions, mask, ctx, targets, gradScale);
+            return checkpointedForwardBackward(t, ctx, targets, gradScale);
         }
     }
 
@@ -398,11 +398,12 @@ public final class Trainer {
      * walk back: recompute one layer with a graph (same dropout seed), back-propagate the incoming
      * gradient through it, and hand its input gradient to the layer below.
      */
-    private double checkpointedForwardBackward(NDArray ids, NDArray positions, NDArray mask, ForwardContext ctx,
-            CausalLmLoss.Targets targets, double gradScale) {
-        JniUtils.setGradMode(false);
-        NDArray x = model.embed(ids);
-        NDArray[] cosSin = model.cosSin(positions, x);
+    private double checkpointedForwardBackward(BatchTensors t, ForwardContext ctx, CausalLmLoss.Targets targets,
+            double gradScale) {
+        Autograd.disable();
+        NDArray mask = t.mask();
+        NDArray x = model.embed(t.ids());
+        NDArray[] cosSin = model.cosSin(t.positions(), x);
         int layers = model.layers().size();
         NDArray[] inputs = new NDArray[layers];
         for (int l = 0; l < layers; l++) {
@@ -410,31 +411,22 @@ public final class Trainer {
             ctx.seedLayer(l);
             x = model.layerForward(l, x, cosSin, mask, null, ctx);
         }
-        NDArray top = leaf(x);
-        NDArray hidden;
-        JniUtils.setGradMode(true);
-        try {
-            hidden = model.norm(top);
-        } finally {
-            JniUtils.setGradMode(false);
-        }
+        NDArray top = Autograd.leaf(x);
+        NDArray hidden = Autograd.withGrad(() -> model.norm(top));
         double nll = loss.backward(hidden, targets, gradScale);
         NDArray upstream = top.getGradient();
-        NDManager outer = ids.getManager();
+        NDManager outer = t.ids().getManager();
         for (int l = layers - 1; l >= 0; l--) {
             // everything of this layer's recomputation is freed before the next layer down is recomputed
             try (NDManager layerScope = outer.newSubManager()) {
-                NDArray in = leaf(inputs[l]);
+                NDArray in = Autograd.leaf(inputs[l]);
                 in.attach(layerScope);
-                NDArray out;
-                JniUtils.setGradMode(true);
-                try {
-                    ctx.seedLayer(l);
-                    out = model.layers().get(l).forward(in, cosSin, mask, null, ctx);
-                } finally {
-                    JniUtils.setGradMode(false);
-                }
-                JniUtils.backward((PtNDArray) out, (PtNDArray) upstream, false, false);
+                int layer = l;
+                NDArray out = Autograd.withGrad(() -> {
+                    ctx.seedLayer(layer);
+                    return model.layers().get(layer).forward(in, cosSin, mask, null, ctx);
+                });
+                Autograd.backward(out, upstream);
                 upstream.close();
                 inputs[l].close();
                 if (l > 0) {
@@ -446,13 +438,6 @@ public final class Trainer {
         return nll;
     }
 
-    private static NDArray leaf(NDArray x) {
-        NDArray detached = JniUtils.detachGradient((PtNDArray) x);
-        detached.attach(x.getManager());
-        detached.setRequiresGradient(true);
-        return detached;
-    }
-
     /** Exact eval loss: sum of token NLL over the whole eval set / number of label tokens. */
     public double evaluate() {
         return evaluateOn(eval);
@@ -461,7 +446,7 @@ public final class Trainer {
     private double evaluateOn(List<Batch> eval) {
         double sum = 0;
         long count = 0;
-        JniUtils.setGradMode(false);
+        Autograd.disable();
         ForwardContext ctx = ForwardContext.inference(kernels);
         for (Batch batch : eval) {
             CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
@@ -469,11 +454,8 @@ public final class Trainer {
                 continue;
             }
             try (NDManager scope = model.manager().newSubManager()) {
-                NDArray ids = scope.create(batch.inputIds(), new Shape(batch.rows(), batch.length()));
-                NDArray positions = scope.create(batch.positionIds(), new Shape(batch.rows(), batch.length()));
-                NDArray mask = batch.segmentIds() == null ? null
-                        : DecoderModel.packedMask(scope, batch.segmentIds(), batch.rows(), batch.length());
-                NDArray hidden = model.hiddenStates(ids, positions, mask, null, ctx);
+                BatchTensors t = BatchTensors.of(scope, batch);
+                NDArray hidden = model.hiddenStates(t.ids(), t.positions(), t.mask(), null, ctx);
                 sum += loss.nllSum(hidden, targets);
                 count += targets.size();
             }
@@ -484,7 +466,7 @@ public final class Trainer {
             count = Math.round(reduced[1]);
         }
         if (count == 0) {
-            throw new TrainingException("BAD_DATA", "the eval set has no label tokens (every label is -100)");
+            throw new TrainingException(FailureReason.BAD_DATA, "the eval set has no label tokens (every label is -100)");
         }
         return sum / count;
     }

@@ -1,24 +1,23 @@
 package dev.finetune.trainer.train;
 
-/**
- * A training failure with its classification. {@code reason} is the name of a
- * {@code dev.finetune.api.trainer.FailureReason} (BAD_DATA, NAN_LOSS, OUT_OF_MEMORY, INTERRUPTED, ...).
- */
+import dev.finetune.api.trainer.FailureReason;
+
+/** A failure of the run whose cause is known where it is thrown (bad data, NaN loss, a stop request, ...). */
 public class TrainingException extends RuntimeException {
 
-    private final String reason;
+    private final FailureReason reason;
 
-    public TrainingException(String reason, String message) {
+    public TrainingException(FailureReason reason, String message) {
         super(message);
         this.reason = reason;
     }
 
-    public TrainingException(String reason, String message, Throwable cause) {
+    public TrainingException(FailureReason reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
     }
 
-    public String reason() {
+    public FailureReason reason() {
         return reason;
     }
 }

@@ -1,5 +1,8 @@
 package dev.finetune.trainer.train;
 
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TrainingSpec;
+
 /**
  * The loop's hyperparameters (HF Trainer meanings).
  *
@@ -11,7 +14,7 @@ package dev.finetune.trainer.train;
 public record TrainingSettings(
         int epochs,
         double learningRate,
-        LrSchedule.Kind scheduler,
+        Scheduler scheduler,
         Integer warmupSteps,
         Double warmupRatio,
         int gradientAccumulationSteps,
@@ -37,8 +40,23 @@ public record TrainingSettings(
         }
     }
 
+    /**
+     * The spec's {@code training} section; {@code epochs} counts the epochs of all curriculum stages. Warmup
+     * comes from warmupSteps, else warmupRatio, else {@link TrainingSpec#DEFAULT_WARMUP_RATIO}.
+     */
+    public static TrainingSettings of(TrainingSpec t, int epochs) {
+        Double ratio = t.getWarmupSteps() == null
+                ? (t.getWarmupRatio() != null ? t.getWarmupRatio() : TrainingSpec.DEFAULT_WARMUP_RATIO) : null;
+        int patience = t.getEarlyStopping() == null ? 0 : t.getEarlyStopping().getPatience();
+        double minDelta = t.getEarlyStopping() == null ? 0 : t.getEarlyStopping().getMinDelta();
+        return new TrainingSettings(epochs, t.getLearningRate(), t.getScheduler(), t.getWarmupSteps(), ratio,
+                t.getGradientAccumulationSteps(), t.getMaxGradNorm(), t.getWeightDecay(), t.isGradientCheckpointing(),
+                t.getSeed(), t.getLogEverySteps(), t.getEvalEverySteps() == null ? 0 : t.getEvalEverySteps(),
+                t.getMaxSteps() == null ? 0 : t.getMaxSteps(), patience, minDelta);
+    }
+
     public static TrainingSettings defaults(int epochs, double lr) {
-        return new TrainingSettings(epochs, lr, LrSchedule.Kind.COSINE, 0, null, 1, 1.0, 0.0, false, 42, 10, 0, 0, 0, 0);
+        return new TrainingSettings(epochs, lr, Scheduler.COSINE, 0, null, 1, 1.0, 0.0, false, 42, 10, 0, 0, 0, 0);
     }
 
     public int resolvedWarmup(long totalSteps) {
@@ -47,12 +65,6 @@ public record TrainingSettings(
         }
         double ratio = warmupRatio == null ? 0.0 : warmupRatio;
         return (int) Math.ceil(ratio * totalSteps);
-    }
-
-    public TrainingSettings withGradientCheckpointing(boolean on) {
-        return new TrainingSettings(epochs, learningRate, scheduler, warmupSteps, warmupRatio, gradientAccumulationSteps,
-                maxGradNorm, weightDecay, on, seed, logEverySteps, evalEverySteps, maxSteps, earlyStoppingPatience,
-                earlyStoppingMinDelta);
     }
 
     public TrainingSettings withMaxSteps(long steps) {

@@ -5,15 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.v1alpha1.LoraBias;
+import dev.finetune.api.v1alpha1.LoraInit;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.testing.Engine;
 import dev.finetune.trainer.testing.SyntheticBatches;
 import dev.finetune.trainer.testing.TinyModels;
-import dev.finetune.trainer.train.Batch;
 import dev.finetune.trainer.train.DynamicLossScaling;
-import dev.finetune.trainer.train.LrSchedule;
 import dev.finetune.trainer.train.StepMetrics;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingException;
@@ -25,6 +29,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,10 +38,15 @@ class TrainingCheckpointTest {
     @TempDir
     Path tmp;
 
-    static final LoraSettings LORA = new LoraSettings(4, 8, 0.1, List.of("all-linear"), "none", false, false, false);
+    static final LoraSettings LORA = new LoraSettings(4, 8, 0.1, Set.of(TargetModule.ALL_LINEAR), LoraBias.NONE, false, false, LoraInit.DEFAULT);
+
+    /** The default options, with {@code scaling} when given (null: the policy of the model's dtype). */
+    static Trainer.Options options(DynamicLossScaling scaling) {
+        return Trainer.Options.defaults().withLossScaling(scaling);
+    }
 
     static TrainingSettings settings() {
-        return new TrainingSettings(2, 5e-3, LrSchedule.Kind.COSINE, 2, null, 2, 1.0, 0.01, false, 7, 1, 0, 0, 0, 0);
+        return new TrainingSettings(2, 5e-3, Scheduler.COSINE, 2, null, 2, 1.0, 0.01, false, 7, 1, 0, 0, 0, 0);
     }
 
     static Map<String, float[]> weights(LoraModel lora) {
@@ -76,10 +86,7 @@ class TrainingCheckpointTest {
             TrainingState full;
             long fullAdamSteps;
             try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
-                Trainer trainer = new Trainer(lora, settings(), data, eval, List.of());
-                if (scaling != null) {
-                    trainer.setLossScaling(scaling);
-                }
+                Trainer trainer = new Trainer(lora, settings(), data, eval, List.of(), options(scaling));
                 full = trainer.run();
                 uninterrupted = weights(lora);
                 fullAdamSteps = trainer.optimizer().stepCount();
@@ -99,12 +106,9 @@ class TrainingCheckpointTest {
                     public void onInterrupt(Trainer t) {
                         TrainingCheckpoint.save(out, t, "tiny");
                     }
-                }));
-                if (scaling != null) {
-                    holder[0].setLossScaling(scaling);
-                }
+                }), options(scaling));
                 assertThatThrownBy(holder[0]::run).isInstanceOf(TrainingException.class)
-                        .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("INTERRUPTED"));
+                        .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.INTERRUPTED));
             }
             Path checkpoint = TrainingCheckpoint.latest(out).orElseThrow();
             assertThat(checkpoint.getFileName().toString()).isEqualTo("checkpoint-2");
@@ -115,10 +119,7 @@ class TrainingCheckpointTest {
             }
             // a different init seed: everything must come from the checkpoint
             try (LoraModel lora = LoraModel.attach(model, LORA, 999)) {
-                Trainer resumed = new Trainer(lora, settings(), data, eval, List.of());
-                if (scaling != null) {
-                    resumed.setLossScaling(scaling);
-                }
+                Trainer resumed = new Trainer(lora, settings(), data, eval, List.of(), options(scaling));
                 TrainingCheckpoint.restore(checkpoint, resumed);
                 assertThat(resumed.state().lossScale()).isEqualTo(saved.lossScale());
                 TrainingState end = resumed.run();
@@ -143,12 +144,12 @@ class TrainingCheckpointTest {
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel fp16 = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
                 LoraModel lora = LoraModel.attach(fp16, LORA, 1)) {
-            Trainer trainer = new Trainer(lora, settings().withMaxSteps(1), data, List.of(), List.of());
-            trainer.setLossScaling(DynamicLossScaling.gradScalerDefaults().withInitialScale(Math.pow(2, 30)));
+            Trainer trainer = new Trainer(lora, settings().withMaxSteps(1), data, List.of(), List.of(),
+                    Trainer.Options.defaults().withLossScaling(DynamicLossScaling.gradScalerDefaults().withInitialScale(Math.pow(2, 30))));
             trainer.run();
             Path checkpoint = TrainingCheckpoint.save(out, trainer, "tiny");
             assertThat(TrainingCheckpoint.readState(checkpoint).state().lossScale().scale()).isEqualTo(Math.pow(2, 29));
-            // what a checkpoint written before loss scaling existed looks like
+            // a state without lossScale (as a bf16 or fp32 run saves it)
             Path stateFile = checkpoint.resolve(TrainingCheckpoint.STATE);
             com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
             com.fasterxml.jackson.databind.node.ObjectNode root =

@@ -17,6 +17,13 @@ final class CliHarness {
     private CliHarness() {
     }
 
+    /** The directories a job's PVC claims map to (models, data, outputs) under one scratch directory. */
+    record Volumes(Path models, Path data, Path outputs) {
+        static Volumes under(Path dir) {
+            return new Volumes(dir.resolve("models"), dir.resolve("data"), dir.resolve("outputs"));
+        }
+    }
+
     static String job(int epochs, String extraTraining) {
         return """
                 apiVersion: finetune.dev/v1alpha1
@@ -81,6 +88,10 @@ final class CliHarness {
      *
      * @return the run directory
      */
+    static Path runAndCheckOutputs(Path tmp, Volumes volumes) throws Exception {
+        return runAndCheckOutputs(tmp, volumes.models(), volumes.data(), volumes.outputs());
+    }
+
     static Path runAndCheckOutputs(Path tmp, Path models, Path data, Path outputs) throws Exception {
         Path yaml = tmp.resolve("job.yaml");
         Files.writeString(yaml, job(2, ""));

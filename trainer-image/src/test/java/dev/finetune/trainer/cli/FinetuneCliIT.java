@@ -24,21 +24,17 @@ class FinetuneCliIT {
     @TempDir
     static Path tmp;
 
-    static Path models;
-    static Path data;
-    static Path outputs;
+    static CliHarness.Volumes volumes;
 
     @BeforeAll
     static void setUp() throws Exception {
-        models = tmp.resolve("models");
-        data = tmp.resolve("data");
-        outputs = tmp.resolve("outputs");
-        Path model = models.resolve("tiny-qwen3");
+        volumes = CliHarness.Volumes.under(tmp);
+        Path model = volumes.models().resolve("tiny-qwen3");
         TinyModels.write(model, TinyModels.Spec.qwen3().withSize(151936, 32, 48, 1, 4, 2));
         Path tokenizers = dev.finetune.trainer.data.TestModels.dir(dev.finetune.trainer.data.TestModels.QWEN3);
         Files.copy(tokenizers.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
         Files.copy(tokenizers.resolve("tokenizer_config.json"), model.resolve("tokenizer_config.json"));
-        Files.createDirectories(data);
+        Files.createDirectories(volumes.data());
         List<String> lines = new ArrayList<>();
         String[] words = {"apple", "river", "stone", "cloud", "green", "seven", "music", "paper", "light", "ocean",
             "tiger", "bread", "chair", "glass", "honey", "lemon", "mouse", "piano", "quilt", "sugar"};
@@ -47,20 +43,20 @@ class FinetuneCliIT {
             lines.add(json.writeValueAsString(java.util.Map.of("instruction", "Repeat the word twice.", "input", w,
                     "output", w + " " + w)));
         }
-        Files.write(data.resolve("train.jsonl"), lines);
+        Files.write(volumes.data().resolve("train.jsonl"), lines);
     }
 
     @Test
     void runWritesAdapterCheckpointsReportManifestAndProgress() throws Exception {
-        Path run = CliHarness.runAndCheckOutputs(tmp, models, data, outputs);
+        Path run = CliHarness.runAndCheckOutputs(tmp, volumes);
         Path yaml = tmp.resolve("job.yaml");
-        Outcome gen = cli("generate", "--model", models.resolve("tiny-qwen3").toString(), "--adapter",
+        Outcome gen = cli("generate", "--model", volumes.models().resolve("tiny-qwen3").toString(), "--adapter",
                 run.resolve("adapter").toString(), "--prompt", "Repeat", "--max-new-tokens", "3");
         assertThat(gen.code()).as(gen.err()).isEqualTo(0);
 
         // a second run resumes from the last checkpoint: nothing left to train, same final eval
-        Outcome again = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
-                "--volume", "outputs=" + outputs);
+        Outcome again = cli("run", yaml.toString(), "--volume", "models=" + volumes.models(), "--volume",
+                "data=" + volumes.data(), "--volume", "outputs=" + volumes.outputs());
         assertThat(again.code()).as(again.out() + again.err()).isEqualTo(0);
         assertThat(again.out()).contains("resumed from");
     }

@@ -3,6 +3,7 @@ package dev.finetune.trainer.cli;
 import static dev.finetune.trainer.cli.CliHarness.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
@@ -48,7 +49,7 @@ class RunNprocTest {
         assertThat(four.distributed().workers()).isEqualTo(1);
         assertThat(four.distributed().processesPerWorker()).isEqualTo(4);
         assertThat(four.distributed().worldSize()).isEqualTo(4);
-        assertThat(four.distributed().backend()).as("resources.gpus: 0").isEqualTo("tcp");
+        assertThat(four.distributed().backend()).as("resources.gpus: 0").isEqualTo(CollectiveBackend.TCP);
         assertThat(four.distributed().rendezvousHost()).isEqualTo("127.0.0.1");
         assertThat(four.distributed().rendezvousPort()).isBetween(1024, 65535);
         assertThat(four.paths()).isEqualTo(local.paths());

@@ -6,10 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -26,11 +25,8 @@ class SigtermCheckpointIT {
     Path tmp;
 
     Process start(Path yaml, Path log) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
-                "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName(), "run", yaml.toString(),
-                "--volume", "models=" + tmp.resolve("models"), "--volume", "data=" + tmp.resolve("data"),
-                "--volume", "outputs=" + tmp.resolve("outputs")));
+        List<String> cmd = TrainerProcesses.command("run", yaml.toString(), "--volume", "models=" + tmp.resolve("models"),
+                "--volume", "data=" + tmp.resolve("data"), "--volume", "outputs=" + tmp.resolve("outputs"));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OMP_NUM_THREADS", "1");
         return pb.start();
@@ -38,21 +34,11 @@ class SigtermCheckpointIT {
 
     @Test
     void sigtermCheckpointsAndTheNextRunResumes() throws Exception {
-        QuickstartAssets.writeModel(tmp.resolve("models/tiny"), QuickstartAssets.Shape.quickstart(), 1);
-        QuickstartAssets.writeDataset(tmp.resolve("data/train.jsonl"), 400, 2);
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, """
-                apiVersion: finetune.dev/v1alpha1
-                kind: FineTuneJob
-                metadata: {name: sigterm}
-                spec:
-                  model: {pvc: {claimName: models, path: tiny}}
-                  dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca, evalSplit: 0.05, maxSeqLength: 64}
-                  lora: {rank: 4, alpha: 8, dropout: 0.0, targetModules: [all-linear]}
-                  training: {epochs: 3, learningRate: 3.0e-3, batchSize: 2, precision: fp32, logEverySteps: 1,
-                             samplePrompts: 0}
-                  resources: {gpus: 0}
-                  output: {pvc: {claimName: outputs, path: run}, keepCheckpoints: 3}
+        Path yaml = TrainerProcesses.quickstartLoraJob(tmp, 400, "sigterm", 0.05, """
+                training: {epochs: 3, learningRate: 3.0e-3, batchSize: 2, precision: fp32, logEverySteps: 1,
+                           samplePrompts: 0}
+                resources: {gpus: 0}
+                output: {pvc: {claimName: outputs, path: run}, keepCheckpoints: 3}
                 """);
         Path run = tmp.resolve("outputs/run");
         Path log = tmp.resolve("first.log");

@@ -9,6 +9,7 @@ import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.trainer.data.format.Formats;
 import dev.finetune.trainer.data.format.RawRecord;
 import dev.finetune.trainer.data.format.RecordReader;
+import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -203,6 +204,12 @@ class BadInputTest {
         assertThat(d.report().skippedExamples().get(1)).contains("mixed.jsonl:2").contains("output");
     }
 
+    static PreparedDataset prepareWithTokenizerOf(Path model, DatasetSpec s, Path data) {
+        try (ModelTokenizer tokenizer = ModelTokenizer.load(model)) {
+            return DatasetPipeline.prepare(s, new TrainingSpec(), tokenizer, data, null, 0, 1);
+        }
+    }
+
     @Test
     void modelWithoutChatTemplateFallsBackToTheTemplateItsTokensWereMadeFor(@TempDir Path model) throws IOException {
         Path src = TestModels.dir(TestModels.QWEN3);
@@ -211,7 +218,7 @@ class BadInputTest {
         Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
         DatasetSpec s = spec();
         s.setTemplate("model");
-        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1);
+        PreparedDataset d = prepareWithTokenizerOf(model, s, p);
         assertThat(d.report().template()).isEqualTo("chatml (fallback: the model has no chat_template)");
         assertThat(d.report().sample().overlay()).endsWith("⟦b<|im_end|>⟧\n");
     }
@@ -226,7 +233,7 @@ class BadInputTest {
         Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
         DatasetSpec s = spec();
         s.setTemplate("model");
-        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1);
+        PreparedDataset d = prepareWithTokenizerOf(model, s, p);
         assertThat(d.report().template()).startsWith("llama3 (fallback");
         assertThat(d.report().sample().overlay()).endsWith("⟦b<|eot_id|>⟧");
     }

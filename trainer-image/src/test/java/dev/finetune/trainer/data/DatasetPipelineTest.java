@@ -12,6 +12,7 @@ import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.TokenizedSample;
 import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.data.report.DatasetReportRenderer;
+import dev.finetune.trainer.testing.Rows;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -165,7 +166,7 @@ class DatasetPipelineTest {
             assertThat(batches).hasSize(steps);
             for (Batch b : batches) {
                 for (int r = 0; r < b.rows(); r++) {
-                    seen.add(java.util.Arrays.toString(java.util.Arrays.copyOf(b.inputIds()[r], b.lengths()[r])));
+                    seen.add(java.util.Arrays.toString(java.util.Arrays.copyOf(Rows.ids(b, r), Rows.length(b, r))));
                 }
             }
         }

@@ -1,6 +1,7 @@
 package dev.finetune.trainer.data;
 
 import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,12 +17,12 @@ public final class Samples {
         List<String> runs = new ArrayList<>();
         int k = 0;
         while (k < ids.length) {
-            if (labels[k] == EncodedSample.IGNORE) {
+            if (labels[k] == Labels.IGNORE) {
                 k++;
                 continue;
             }
             int s = k;
-            while (k < ids.length && labels[k] != EncodedSample.IGNORE) {
+            while (k < ids.length && labels[k] != Labels.IGNORE) {
                 k++;
             }
             runs.add(tok.decode(Arrays.copyOfRange(ids, s, k)));

@@ -4,15 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.script.Kernels;
 import dev.finetune.trainer.testing.SyntheticBatches;
 import dev.finetune.trainer.testing.TinyModels;
-import dev.finetune.trainer.train.Batch;
-import dev.finetune.trainer.train.BatchSource;
-import dev.finetune.trainer.train.LrSchedule;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingSettings;
 import dev.finetune.trainer.train.TrainingState;
@@ -80,7 +81,7 @@ class DataParallelTest {
     }
 
     static TrainingSettings settings(int accumulation) {
-        return new TrainingSettings(2, 1e-2, LrSchedule.Kind.COSINE, 1, null, accumulation, 1.0, 0.01, false, 5, 0, 0, 0,
+        return new TrainingSettings(2, 1e-2, Scheduler.COSINE, 1, null, accumulation, 1.0, 0.01, false, 5, 0, 0, 0,
                 0, 0);
     }
 
@@ -90,78 +91,92 @@ class DataParallelTest {
         return out;
     }
 
-    @Test
-    void twoRanksTakeTheSameStepsAsOneProcessAccumulatingBothShards() throws Exception {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
-        SyntheticBatches full = new SyntheticBatches(16, 2, 64, 9); // 8 micro-batches of 2 rows, varying label counts
-        List<Batch> eval = new SyntheticBatches(6, 2, 64, 10).inOrder();
-        LoraSettings lora = LoraSettings.of(4, 8, List.of("all-linear"));
-        Map<String, float[]> single;
-        TrainingState singleEnd;
+    /** What one process ended with. */
+    record RankRun(Map<String, float[]> weights, TrainingState end, long optimizerSteps) {}
+
+    /** One process training on all of {@code full}, accumulating two micro-batches per step. */
+    static RankRun trainAlone(Path dir, DataType dtype, LoraSettings lora, BatchSource full, List<Batch> eval,
+            Trainer.Options options) {
         try (NDManager m = NDManager.newBaseManager();
                 Kernels k = Kernels.load(m);
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, k);
+                DecoderModel model = DecoderModel.load(dir, dtype, m, k);
                 LoraModel l = LoraModel.attach(model, lora, 1)) {
-            singleEnd = new Trainer(l, settings(2), full, eval, List.of()).run();
-            single = weights(l);
+            Trainer t = new Trainer(l, settings(2), full, eval, List.of(), options);
+            TrainingState end = t.run();
+            return new RankRun(weights(l), end, t.optimizer().stepCount());
         }
+    }
+
+    /**
+     * Ranks 0 and 1 of a TCP gang, one micro-batch per step each, on their shards of {@code full}; each rank
+     * evaluates every other eval batch and the loss is reduced over both.
+     */
+    static List<RankRun> trainTwoRanks(Path dir, DataType dtype, LoraSettings lora, BatchSource full, List<Batch> eval,
+            Trainer.Options options) throws Exception {
         int port = freePort();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
-            List<Future<Object[]>> ranks = new ArrayList<>();
+            List<Future<RankRun>> ranks = new ArrayList<>();
             for (int r = 0; r < 2; r++) {
                 int rank = r;
                 ranks.add(pool.submit(() -> {
                     try (NDManager m = NDManager.newBaseManager();
                             Kernels k = Kernels.load(m);
-                            DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, k);
+                            DecoderModel model = DecoderModel.load(dir, dtype, m, k);
                             LoraModel l = LoraModel.attach(model, lora, 1);
                             TcpCollective c = TcpCollective.connect(rank, 2, "127.0.0.1", port, Duration.ofSeconds(30))) {
-                        // each rank evaluates half of the eval set; the loss is reduced over both
                         List<Batch> shardEval = new ArrayList<>();
                         for (int i = rank; i < eval.size(); i += 2) {
                             shardEval.add(eval.get(i));
                         }
-                        Trainer t = new Trainer(l, settings(1), new Shard(full, rank, 2), shardEval, List.of());
-                        t.setCollective(c);
+                        Trainer t = new Trainer(l, settings(1), new Shard(full, rank, 2), shardEval, List.of(),
+                                options.withCollective(c));
                         TrainingState end = t.run();
-                        return new Object[] {weights(l), end};
+                        return new RankRun(weights(l), end, t.optimizer().stepCount());
                     }
                 }));
             }
-            Map<String, float[]> rankZero = null;
-            for (Future<Object[]> f : ranks) {
-                Object[] result = f.get(120, TimeUnit.SECONDS);
-                @SuppressWarnings("unchecked")
-                Map<String, float[]> w = (Map<String, float[]>) result[0];
-                if (rankZero == null) {
-                    rankZero = w;
-                } else {
-                    // every rank applies the same summed gradients: the replicas are bit-identical, not just close
-                    for (String key : rankZero.keySet()) {
-                        assertThat(w.get(key)).as(key).containsExactly(rankZero.get(key));
-                    }
-                }
-                TrainingState end = (TrainingState) result[1];
-                double maxDiff = 0;
-                for (String key : single.keySet()) {
-                    float[] a = single.get(key);
-                    float[] b = w.get(key);
-                    for (int i = 0; i < a.length; i++) {
-                        maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-                    }
-                }
-                assertThat(maxDiff).isLessThan(1e-5);
-                assertThat(end.globalStep()).isEqualTo(singleEnd.globalStep());
-                for (int i = 0; i < end.history().size(); i++) {
-                    assertThat(end.history().get(i).evalLoss())
-                            .isCloseTo(singleEnd.history().get(i).evalLoss(), org.assertj.core.api.Assertions.within(1e-9));
-                    assertThat(end.history().get(i).trainLoss())
-                            .isCloseTo(singleEnd.history().get(i).trainLoss(), org.assertj.core.api.Assertions.within(1e-6));
-                }
+            List<RankRun> runs = new ArrayList<>();
+            for (Future<RankRun> f : ranks) {
+                runs.add(f.get(120, TimeUnit.SECONDS));
             }
+            return runs;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void twoRanksTakeTheSameStepsAsOneProcessAccumulatingBothShards() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches full = new SyntheticBatches(16, 2, 64, 9); // 8 micro-batches of 2 rows, varying label counts
+        List<Batch> eval = new SyntheticBatches(6, 2, 64, 10).inOrder();
+        LoraSettings lora = LoraSettings.of(4, 8, TargetModule.ALL_LINEAR);
+        RankRun single = trainAlone(dir, DataType.FLOAT32, lora, full, eval, Trainer.Options.defaults());
+        List<RankRun> ranks = trainTwoRanks(dir, DataType.FLOAT32, lora, full, eval, Trainer.Options.defaults());
+        Map<String, float[]> rankZero = ranks.getFirst().weights();
+        for (RankRun run : ranks) {
+            // every rank applies the same summed gradients: the replicas are bit-identical, not just close
+            for (String key : rankZero.keySet()) {
+                assertThat(run.weights().get(key)).as(key).containsExactly(rankZero.get(key));
+            }
+            double maxDiff = 0;
+            for (String key : single.weights().keySet()) {
+                float[] a = single.weights().get(key);
+                float[] b = run.weights().get(key);
+                for (int i = 0; i < a.length; i++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+                }
+            }
+            assertThat(maxDiff).isLessThan(1e-5);
+            TrainingState end = run.end();
+            assertThat(end.globalStep()).isEqualTo(single.end().globalStep());
+            for (int i = 0; i < end.history().size(); i++) {
+                assertThat(end.history().get(i).evalLoss())
+                        .isCloseTo(single.end().history().get(i).evalLoss(), org.assertj.core.api.Assertions.within(1e-9));
+                assertThat(end.history().get(i).trainLoss())
+                        .isCloseTo(single.end().history().get(i).trainLoss(), org.assertj.core.api.Assertions.within(1e-6));
+            }
         }
     }
 }

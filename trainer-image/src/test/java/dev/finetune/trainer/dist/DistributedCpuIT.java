@@ -4,16 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.finetune.api.trainer.TrainerConfig;
-import dev.finetune.api.trainer.TrainerConfigs;
-import dev.finetune.api.trainer.TrainerJson;
-import dev.finetune.trainer.cli.FinetuneCli;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.api.trainer.CollectiveBackend;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,38 +22,17 @@ class DistributedCpuIT {
 
     @Test
     void twoProcessesTrainTogetherAndRankZeroWritesTheOutputs() throws Exception {
-        QuickstartAssets.writeModel(tmp.resolve("models/tiny"), QuickstartAssets.Shape.quickstart(), 1);
-        QuickstartAssets.writeDataset(tmp.resolve("data/train.jsonl"), 120, 2);
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, """
-                apiVersion: finetune.dev/v1alpha1
-                kind: FineTuneJob
-                metadata: {name: dist}
-                spec:
-                  model: {pvc: {claimName: models, path: tiny}}
-                  dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca, evalSplit: 0.1, maxSeqLength: 64}
-                  lora: {rank: 4, alpha: 8, dropout: 0.0, targetModules: [all-linear]}
-                  training: {epochs: 2, learningRate: 3.0e-3, batchSize: 4, precision: fp32, logEverySteps: 5,
-                             samplePrompts: 1, sampleMaxNewTokens: 4}
-                  resources: {gpus: 0, workers: 2}
-                  output: {pvc: {claimName: outputs, path: run}}
+        Path yaml = TrainerProcesses.quickstartLoraJob(tmp, 120, "dist", 0.1, """
+                training: {epochs: 2, learningRate: 3.0e-3, batchSize: 4, precision: fp32, logEverySteps: 5,
+                           samplePrompts: 1, sampleMaxNewTokens: 4}
+                resources: {gpus: 0, workers: 2}
+                output: {pvc: {claimName: outputs, path: run}}
                 """);
-        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"), "outputs", tmp.resolve("outputs"));
-        TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
-        int port;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, "tcp", "127.0.0.1", port), null, local.progress());
-        Path configFile = tmp.resolve("trainer-config.json");
-        Files.writeString(configFile, TrainerJson.write(config));
+        Path configFile = TrainerProcesses.gangConfig(tmp, yaml, 2, CollectiveBackend.TCP, DataParallelTest.freePort());
         List<Process> procs = new ArrayList<>();
         for (int rank = 0; rank < 2; rank++) {
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
-                    "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName())
-                    .redirectErrorStream(true).redirectOutput(tmp.resolve("rank" + rank + ".log").toFile());
+            ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command()).redirectErrorStream(true)
+                    .redirectOutput(tmp.resolve("rank" + rank + ".log").toFile());
             pb.environment().put("FINETUNE_CONFIG", configFile.toString());
             pb.environment().put("RANK", Integer.toString(rank));
             pb.environment().put("OMP_NUM_THREADS", "1");

@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.finetune.api.trainer.TrainerConfig;
-import dev.finetune.api.trainer.TrainerConfigs;
-import dev.finetune.api.trainer.TrainerJson;
-import dev.finetune.trainer.cli.FinetuneCli;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.api.trainer.CollectiveBackend;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,32 +24,15 @@ final class GpuGangSetupTest {
 
     /** Runs rank 0 of a two-process NCCL gang with {@code env} added to this JVM's environment. */
     static Exit runRankZero(Path tmp, Map<String, String> env) throws Exception {
-        QuickstartAssets.writeModel(tmp.resolve("models/tiny"), QuickstartAssets.Shape.quickstart(), 1);
-        QuickstartAssets.writeDataset(tmp.resolve("data/train.jsonl"), 8, 2);
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, """
-                apiVersion: finetune.dev/v1alpha1
-                kind: FineTuneJob
-                metadata: {name: gpu-gang}
-                spec:
-                  model: {pvc: {claimName: models, path: tiny}}
-                  dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca}
-                  training: {epochs: 1, precision: fp32}
-                  resources: {gpus: 1, workers: 2}
-                  output: {pvc: {claimName: outputs, path: run}}
+        Path yaml = TrainerProcesses.quickstartJob(tmp, 8, "gpu-gang", """
+                dataset: {pvc: {claimName: data, path: train.jsonl}, format: alpaca}
+                training: {epochs: 1, precision: fp32}
+                resources: {gpus: 1, workers: 2}
+                output: {pvc: {claimName: outputs, path: run}}
                 """);
-        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"),
-                "outputs", tmp.resolve("outputs"));
-        TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
-        TrainerConfig config = new TrainerConfig(local.schemaVersion(), local.job(), 1, local.paths(), local.spec(),
-                new TrainerConfig.Distributed(2, 1, "nccl", "127.0.0.1", DataParallelTest.freePort()), null,
-                local.progress());
-        Path configFile = tmp.resolve("trainer-config.json");
-        Files.writeString(configFile, TrainerJson.write(config));
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("rank0.log").toFile());
+        Path configFile = TrainerProcesses.gangConfig(tmp, yaml, 2, CollectiveBackend.NCCL, DataParallelTest.freePort());
+        ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("rank0.log").toFile());
         pb.environment().putAll(Map.of("FINETUNE_CONFIG", configFile.toString(), "RANK", "0", "LOCAL_RANK", "0"));
         pb.environment().putAll(env);
         Process p = pb.start();

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * DJL 0.35.1 aborts the JVM (std::terminate, no exception) when some NDArray operations meet a bf16
- * tensor (notes/djl.md). These tests read the trainer's compiled bytecode and fail when a call path
+ * tensor (docs/djl.md, "bf16: the sharp edge"). These tests read the trainer's compiled bytecode and fail when a call path
  * that can kill the process appears: the trainer must cast, create and print bf16 tensors only
  * through the TorchScript kernels.
  */

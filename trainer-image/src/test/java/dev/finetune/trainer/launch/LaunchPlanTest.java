@@ -3,6 +3,7 @@ package dev.finetune.trainer.launch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.TrainerConfig.Distributed;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class LaunchPlanTest {
 
-    static final Distributed TWO_BY_FOUR = new Distributed(2, 4, "nccl", "job-0.job.ns.svc", 29500);
+    static final Distributed TWO_BY_FOUR = new Distributed(2, 4, CollectiveBackend.NCCL, "job-0.job.ns.svc", 29500);
 
     @Test
     void secondWorkerOfTwoWithFourProcessesRunsGlobalRanksFourToSeven() {
@@ -28,7 +29,7 @@ class LaunchPlanTest {
 
     @Test
     void aSingleWorkerNeedsNoNodeRank() {
-        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, 2, "tcp", "127.0.0.1", 40000), Map.of(), 8);
+        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, 2, CollectiveBackend.TCP, "127.0.0.1", 40000), Map.of(), 8);
         assertThat(plan.nodeRank()).isZero();
         assertThat(plan.ranks()).extracting(r -> r.env().get("RANK")).containsExactly("0", "1");
         assertThat(plan.ranks()).extracting(r -> r.env().get("MASTER_PORT")).containsOnly("40000");
@@ -36,23 +37,23 @@ class LaunchPlanTest {
 
     @Test
     void withoutOmpNumThreadsTheCoresTheJvmSeesAreSplit() {
-        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, 3, "tcp", "127.0.0.1", 29500), Map.of(), 8);
+        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, 3, CollectiveBackend.TCP, "127.0.0.1", 29500), Map.of(), 8);
         assertThat(plan.threadBudget()).isEqualTo(8);
         assertThat(plan.ranks()).extracting(r -> r.env().get("OMP_NUM_THREADS")).containsOnly("2");
     }
 
     @Test
     void fewerThreadsThanRanksStillGivesEachRankOne() {
-        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, 4, "tcp", "127.0.0.1", 29500), Map.of("OMP_NUM_THREADS", "3"), 8);
+        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, 4, CollectiveBackend.TCP, "127.0.0.1", 29500), Map.of("OMP_NUM_THREADS", "3"), 8);
         assertThat(plan.ranks()).extracting(r -> r.env().get("OMP_NUM_THREADS")).containsOnly("1");
     }
 
     @Test
     void childMarkerIsLocalRank() {
-        Distributed d = new Distributed(1, 2, "tcp", "127.0.0.1", 29500);
+        Distributed d = new Distributed(1, 2, CollectiveBackend.TCP, "127.0.0.1", 29500);
         assertThat(LaunchPlan.needsLauncher(d, Map.of())).isTrue();
         assertThat(LaunchPlan.needsLauncher(d, Map.of("LOCAL_RANK", "1"))).isFalse();
-        assertThat(LaunchPlan.needsLauncher(new Distributed(4, 1, "tcp", "h", 29500), Map.of())).isFalse();
+        assertThat(LaunchPlan.needsLauncher(new Distributed(4, 1, CollectiveBackend.TCP, "h", 29500), Map.of())).isFalse();
         assertThat(LaunchPlan.needsLauncher(null, Map.of())).isFalse();
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfig;
@@ -12,9 +13,9 @@ import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
-import dev.finetune.trainer.cli.FinetuneCli;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.run.TerminationLog;
+import dev.finetune.trainer.testing.TrainerProcesses;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,11 +66,7 @@ class LauncherCpuIT {
     }
 
     Process java(List<String> args, Map<String, String> env, Path log) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
-                "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName()));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command(args.toArray(String[]::new))).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeAll(List.of("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"));
         pb.environment().put("OMP_NUM_THREADS", "2"); // one thread per rank
         pb.environment().put(TerminationLog.PATH_ENV, terminationLog.toString());
@@ -99,6 +96,20 @@ class LauncherCpuIT {
         return file;
     }
 
+    /** A {@code --nproc 2} run under way. */
+    record Started(Path yaml, Path run, Path log, Process launcher) {}
+
+    /** Starts job {@code name} (3 epochs, batch 2) with two ranks and waits until it has taken {@code step} steps. */
+    Started startNprocUntilStep(String name, long step) throws Exception {
+        Path yaml = tmp.resolve("job.yaml");
+        Files.writeString(yaml, job(name, "train.jsonl", 3, 2));
+        Path run = tmp.resolve("outputs").resolve(name);
+        Path log = tmp.resolve(name + ".log");
+        Process launcher = runNproc(yaml, log);
+        awaitStep(launcher, run, step, log);
+        return new Started(yaml, run, log, launcher);
+    }
+
     static long step(Path run) {
         try {
             return new ObjectMapper().readTree(run.resolve("progress.json").toFile()).path("progress").path("step").asLong();
@@ -119,11 +130,11 @@ class LauncherCpuIT {
     void aPodWithTwoRanksTrainsExactlyLikeTwoOneRankWorkers() throws Exception {
         Path yaml = tmp.resolve("job.yaml");
         Files.writeString(yaml, job("unused", "small.jsonl", 2, 4));
-        Map<String, Path> roots = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"), "outputs", tmp.resolve("outputs"));
+        Map<String, Path> roots = TrainerProcesses.volumes(tmp);
         TrainerConfig local = TrainerConfigs.forLocalRun(TrainerJson.readJob(yaml), roots::get, null);
 
         // the pod: no arguments, the mounted config, the operator's variables for worker 0 of 1 with 2 GPUs' worth of ranks
-        Path pod = config(local, "pod", new TrainerConfig.Distributed(1, 2, "tcp", "127.0.0.1", freePort()));
+        Path pod = config(local, "pod", new TrainerConfig.Distributed(1, 2, CollectiveBackend.TCP, "127.0.0.1", freePort()));
         Path podLog = tmp.resolve("pod.log");
         Process launcher = java(List.of(), Map.of("FINETUNE_CONFIG", pod.toString(), "NODE_RANK", "0", "LOCAL_WORLD_SIZE", "2",
                 "NPROC_PER_NODE", "2", "WORLD_SIZE", "2"), podLog);
@@ -139,7 +150,7 @@ class LauncherCpuIT {
         assertThat(published.outputs().getAdapter()).isEqualTo("adapter");
 
         // the same gang as two one-rank workers (RANK=0/1), the path DistributedCpuIT checks
-        Path workers = config(local, "workers", new TrainerConfig.Distributed(2, 1, "tcp", "127.0.0.1", freePort()));
+        Path workers = config(local, "workers", new TrainerConfig.Distributed(2, 1, CollectiveBackend.TCP, "127.0.0.1", freePort()));
         List<Process> ranks = new ArrayList<>();
         for (int rank = 0; rank < 2; rank++) {
             ranks.add(java(List.of(), Map.of("FINETUNE_CONFIG", workers.toString(), "RANK", Integer.toString(rank),
@@ -163,12 +174,11 @@ class LauncherCpuIT {
 
     @Test
     void sigtermToTheLauncherReachesEveryRankRankZeroCheckpointsAndTheNextRunResumes() throws Exception {
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, job("run", "train.jsonl", 3, 2));
-        Path run = tmp.resolve("outputs/run");
-        Path log = tmp.resolve("first.log");
-        Process launcher = runNproc(yaml, log);
-        awaitStep(launcher, run, 3, log);
+        Started first = startNprocUntilStep("run", 3);
+        Path yaml = first.yaml();
+        Path run = first.run();
+        Path log = first.log();
+        Process launcher = first.launcher();
         launcher.destroy(); // SIGTERM, what the kubelet sends the container's first process
         assertThat(launcher.waitFor(150, TimeUnit.SECONDS)).isTrue();
         String out = Files.readString(log);
@@ -196,12 +206,9 @@ class LauncherCpuIT {
 
     @Test
     void aKilledRankStopsItsSiblingAndTheWorkerExitsWithTheKillsCode() throws Exception {
-        Path yaml = tmp.resolve("job.yaml");
-        Files.writeString(yaml, job("killed", "train.jsonl", 3, 2));
-        Path run = tmp.resolve("outputs/killed");
-        Path log = tmp.resolve("killed.log");
-        Process launcher = runNproc(yaml, log);
-        awaitStep(launcher, run, 2, log);
+        Started started = startNprocUntilStep("killed", 2);
+        Path log = started.log();
+        Process launcher = started.launcher();
         Matcher pid = Pattern.compile("\\[launcher] rank 1 \\(local rank 1\\) started, pid (\\d+)").matcher(Files.readString(log));
         assertThat(pid.find()).isTrue();
         long killedAt = System.nanoTime();

@@ -2,6 +2,7 @@ package dev.finetune.trainer.launch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfig.Distributed;
@@ -32,7 +33,7 @@ class LauncherTest {
 
     Launcher launcher(Map<Integer, List<String>> commands, Duration siblingStop) throws Exception {
         Path log = Files.createFile(tmp.resolve("termination-log"));
-        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, commands.size(), "tcp", "127.0.0.1", 29500),
+        LaunchPlan plan = LaunchPlan.derive(new Distributed(1, commands.size(), CollectiveBackend.TCP, "127.0.0.1", 29500),
                 Map.of("OMP_NUM_THREADS", "4"), 8);
         return new Launcher(plan, rank -> commands.get(rank.globalRank()), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), new Launcher.Settings(siblingStop, Duration.ofSeconds(20), log, 2));

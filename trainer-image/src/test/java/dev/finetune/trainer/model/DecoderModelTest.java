@@ -2,6 +2,7 @@ package dev.finetune.trainer.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
@@ -62,11 +63,24 @@ class DecoderModelTest {
         }
     }
 
+    /** Replaces {@code from} by {@code to} in the config.json of the model in {@code dir}; returns {@code dir}. */
+    static Path editConfig(Path dir, String from, String to) throws java.io.IOException {
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace(from, to));
+        return dir;
+    }
+
+    /** What loading the model in {@code dir} throws (it must fail). */
+    static Throwable loadFailure(Path dir) {
+        try (NDManager m = Engine.manager().newSubManager()) {
+            return catchThrowable(() -> DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels()));
+        }
+    }
+
     @Test
     void changingATokenNeverChangesEarlierLogits() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m)) {
             long[] a = {3, 4, 5, 6, 7, 8};
             long[] b = {3, 4, 5, 40, 7, 8};
             float[] la = logits(model, m, a);
@@ -85,9 +99,8 @@ class DecoderModelTest {
 
     @Test
     void cachedGreedyGenerationEqualsRecomputingTheWholeSequence() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen3());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32, m)) {
             long[] prompt = {1, 10, 20, 30};
             List<Long> cached = new Generator(model).generate(prompt, Generator.Options.greedy(6), Set.of());
             List<Long> slow = new ArrayList<>();
@@ -115,9 +128,8 @@ class DecoderModelTest {
 
     @Test
     void packedSegmentsSeeOnlyThemselves() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m)) {
             long[] second = {9, 8, 7};
             float[] alone = logits(model, m, second);
             long[] packed = {1, 2, 3, 4, 9, 8, 7};
@@ -172,43 +184,34 @@ class DecoderModelTest {
         String index = Files.readString(dir.resolve("model.safetensors.index.json"));
         Files.writeString(dir.resolve("model.safetensors.index.json"),
                 index.replace("\"model.norm.weight\"", "\"model.norm.weightX\""));
-        try (NDManager m = Engine.manager().newSubManager()) {
-            assertThatThrownBy(() -> DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels()))
-                    .isInstanceOf(ModelFormatException.class)
-                    .hasMessageContaining("model.safetensors.index.json")
-                    .hasMessageContaining("model.norm.weightX");
-        }
+        assertThat(loadFailure(dir)).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("model.safetensors.index.json")
+                .hasMessageContaining("model.norm.weightX");
     }
 
     @Test
     void shapeThatContradictsConfigIsRejected() throws Exception {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
-        String config = Files.readString(dir.resolve("config.json"));
-        Files.writeString(dir.resolve("config.json"), config.replace("\"intermediate_size\" : 64", "\"intermediate_size\" : 60"));
-        try (NDManager m = Engine.manager().newSubManager()) {
-            assertThatThrownBy(() -> DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels()))
-                    .isInstanceOf(ModelFormatException.class)
-                    .hasMessageContaining("model.safetensors")
-                    .hasMessageContaining("model.layers.0.mlp.gate_proj.weight")
-                    .hasMessageContaining("[64, 32]")
-                    .hasMessageContaining("[60, 32]");
-        }
+        Path dir = editConfig(TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama()), "\"intermediate_size\" : 64",
+                "\"intermediate_size\" : 60");
+        assertThat(loadFailure(dir)).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("model.safetensors")
+                .hasMessageContaining("model.layers.0.mlp.gate_proj.weight")
+                .hasMessageContaining("[64, 32]")
+                .hasMessageContaining("[60, 32]");
     }
 
     @Test
     void unsupportedArchitectureAndMissingFilesAreExplained() throws Exception {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         String config = Files.readString(dir.resolve("config.json"));
-        Files.writeString(dir.resolve("config.json"), config.replace("\"llama\"", "\"gpt2\""));
+        editConfig(dir, "\"llama\"", "\"gpt2\"");
         assertThatThrownBy(() -> ModelConfig.read(dir)).hasMessageContaining("gpt2").hasMessageContaining("llama, mistral, qwen2, qwen3");
         Files.delete(dir.resolve("config.json"));
         assertThatThrownBy(() -> ModelConfig.read(dir)).hasMessageContaining("no config.json");
         Files.writeString(dir.resolve("config.json"), config);
         Files.delete(dir.resolve("model.safetensors"));
-        try (NDManager m = Engine.manager().newSubManager()) {
-            assertThatThrownBy(() -> DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels()))
-                    .hasMessageContaining("neither model.safetensors nor model.safetensors.index.json");
-        }
+        assertThat(loadFailure(dir))
+                .hasMessageContaining("neither model.safetensors nor model.safetensors.index.json");
     }
 
     @Test

@@ -72,17 +72,25 @@ class ModelParityTest {
     @MethodSource("archs")
     void logitsOfARightPaddedBatchAtRealTokens(String arch) {
         Map<String, Goldens.Tensor> g = Goldens.tensors(dir(arch).resolve("base.safetensors"));
-        Goldens.Tensor ids = g.get("batch_ids");
-        long[] mask = g.get("batch_attention_mask").longs();
         try (NDManager m = ParityEngine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir(arch).resolve("model"), DataType.FLOAT32, m, ParityEngine.kernels())) {
-            Shape shape = new Shape(ids.shape());
-            float[] logits = model.logits(m.create(ids.longs(), shape), m.create(g.get("batch_positions").longs(), shape))
-                    .toFloatArray();
-            int v = model.config().vocabSize();
-            Tolerance.of("logits").check(arch + " logits_batch (real tokens)", Rows.valid(logits, mask, v),
-                    Rows.valid(g.get("logits_batch").floats(), mask, v));
+            checkBatchLogits(arch + " logits_batch (real tokens)", model, m, g, g);
         }
+    }
+
+    /**
+     * The model's logits for the golden batch in {@code inputs} (batch_ids, batch_positions) against
+     * {@code golden}'s logits_batch, at the real tokens (batch_attention_mask).
+     */
+    static void checkBatchLogits(String what, DecoderModel model, NDManager m, Map<String, Goldens.Tensor> inputs,
+            Map<String, Goldens.Tensor> golden) {
+        Goldens.Tensor ids = inputs.get("batch_ids");
+        long[] mask = inputs.get("batch_attention_mask").longs();
+        Shape shape = new Shape(ids.shape());
+        float[] logits = model.logits(m.create(ids.longs(), shape), m.create(inputs.get("batch_positions").longs(), shape))
+                .toFloatArray();
+        int v = model.config().vocabSize();
+        Tolerance.of("logits").check(what, Rows.valid(logits, mask, v), Rows.valid(golden.get("logits_batch").floats(), mask, v));
     }
 
     /** Two sequences packed in one row: block-diagonal mask + restarting positions = HF with restarting position_ids. */

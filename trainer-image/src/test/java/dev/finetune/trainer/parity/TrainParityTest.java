@@ -5,22 +5,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
+import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
 import dev.finetune.trainer.script.Kernels;
+import dev.finetune.trainer.testing.Batches;
 import dev.finetune.trainer.train.AdamW;
-import dev.finetune.trainer.train.Batch;
-import dev.finetune.trainer.train.BatchSource;
+import dev.finetune.trainer.train.BatchTensors;
 import dev.finetune.trainer.train.CausalLmLoss;
 import dev.finetune.trainer.train.LrSchedule;
 import dev.finetune.trainer.train.StepMetrics;
-import dev.finetune.trainer.train.TokenBatch;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingListener;
 import dev.finetune.trainer.train.TrainingSettings;
@@ -57,22 +59,20 @@ class TrainParityTest {
         return DecoderModel.load(modelDir.normalize(), DataType.FLOAT32, m, ParityEngine.kernels());
     }
 
-    private static TokenBatch batch(Map<String, Goldens.Tensor> base) {
+    private static Batch batch(Map<String, Goldens.Tensor> base) {
         Goldens.Tensor ids = base.get("batch_ids");
-        return new TokenBatch(ids.dim(0), ids.dim(1), ids.longs(), base.get("batch_labels").longs(),
-                base.get("batch_positions").longs(), null);
+        return Batches.fullRows(ids.dim(0), ids.dim(1), ids.longs(), base.get("batch_labels").longs(),
+                base.get("batch_positions").longs());
     }
 
     private static NDArray hidden(DecoderModel model, NDManager m, Batch b, boolean grad) {
-        Shape shape = new Shape(b.rows(), b.length());
         Kernels k = model.kernels();
-        JniUtils.setGradMode(grad);
-        try {
-            return model.hiddenStates(m.create(b.inputIds(), shape), m.create(b.positionIds(), shape), null, null,
-                    grad ? new ForwardContext(k, true, 7) : ForwardContext.inference(k));
-        } finally {
-            JniUtils.setGradMode(false);
+        BatchTensors t = BatchTensors.of(m, b);
+        if (!grad) {
+            Autograd.disable();
+            return model.hiddenStates(t.ids(), t.positions(), t.mask(), null, ForwardContext.inference(k));
         }
+        return Autograd.withGrad(() -> model.hiddenStates(t.ids(), t.positions(), t.mask(), null, new ForwardContext(k, true, 7)));
     }
 
     /** HF: {@code model(ids, attention_mask, labels).loss} = sum NLL over shifted labels != -100 / their count. */
@@ -83,7 +83,7 @@ class TrainParityTest {
         JsonNode meta = Goldens.json(root().resolve(arch).resolve("base.json"));
         try (NDManager m = ParityEngine.manager().newSubManager();
                 DecoderModel model = load(root().resolve(arch).resolve("model"), m)) {
-            TokenBatch b = batch(g);
+            Batch b = batch(g);
             CausalLmLoss.Targets targets = CausalLmLoss.targets(b);
             assertThat((long) targets.size()).isEqualTo(meta.get("label_tokens").asLong()).isEqualTo(b.labelTokens());
             double nll = new CausalLmLoss(model.kernels(), model.lmHead(), model.config().vocabSize())
@@ -105,7 +105,7 @@ class TrainParityTest {
                 DecoderModel model = load(dir.resolve(meta.get("model_dir").asText()), m);
                 LoraModel lora = LoraModel.attach(model, LoraParityTest.settings(meta), 1)) {
             lora.load(PeftAdapter.read(dir.resolve("adapter")).tensors());
-            TokenBatch b = batch(base);
+            Batch b = batch(base);
             CausalLmLoss.Targets targets = CausalLmLoss.targets(b);
             double nll = new CausalLmLoss(model.kernels(), model.lmHead(), model.config().vocabSize())
                     .backward(hidden(model, m, b, true), targets, 1.0 / targets.size());
@@ -153,8 +153,8 @@ class TrainParityTest {
         List<Batch> micro = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int from = i * rows * len;
-            micro.add(new TokenBatch(rows, len, Arrays.copyOfRange(allIds, from, from + rows * len),
-                    Arrays.copyOfRange(allLabels, from, from + rows * len), positions, null));
+            micro.add(Batches.fullRows(rows, len, Arrays.copyOfRange(allIds, from, from + rows * len),
+                    Arrays.copyOfRange(allLabels, from, from + rows * len), positions));
         }
         BatchSource source = new BatchSource() {
             @Override
@@ -167,7 +167,7 @@ class TrainParityTest {
                 return micro.get(index);
             }
         };
-        TrainingSettings settings = new TrainingSettings(1, hp.get("learning_rate").asDouble(), LrSchedule.Kind.COSINE,
+        TrainingSettings settings = new TrainingSettings(1, hp.get("learning_rate").asDouble(), Scheduler.COSINE,
                 hp.get("warmup_steps").asInt(), null, hp.get("micro_batches_per_step").asInt(),
                 hp.get("max_grad_norm").asDouble(), hp.get("weight_decay").asDouble(), gradientCheckpointing, 42, 1, 0, maxSteps, 0, 0);
         List<StepMetrics> steps = new ArrayList<>();
@@ -284,7 +284,7 @@ class TrainParityTest {
         Tolerance tol = Tolerance.of("lr");
         int compared = 0;
         for (JsonNode s : doc.get("schedules")) {
-            LrSchedule.Kind kind = LrSchedule.Kind.valueOf(s.get("scheduler").asText().toUpperCase(Locale.ROOT));
+            Scheduler kind = Scheduler.valueOf(s.get("scheduler").asText().toUpperCase(Locale.ROOT));
             int warmup = s.get("warmup_steps").asInt();
             int total = s.get("total_steps").asInt();
             LrSchedule schedule = new LrSchedule(kind, 1.0, warmup, total);
@@ -305,7 +305,7 @@ class TrainParityTest {
     void warmupRatioRoundsUpLikeTrainingArguments() {
         JsonNode doc = Goldens.json(root().resolve("schedules.json"));
         for (JsonNode r : doc.get("warmup_ratio_to_steps")) {
-            TrainingSettings s = new TrainingSettings(1, 1e-4, LrSchedule.Kind.COSINE, null, r.get("warmup_ratio").asDouble(),
+            TrainingSettings s = new TrainingSettings(1, 1e-4, Scheduler.COSINE, null, r.get("warmup_ratio").asDouble(),
                     1, 1.0, 0.0, false, 42, 1, 0, 0, 0, 0);
             assertThat(s.resolvedWarmup(r.get("total_steps").asLong()))
                     .as("warmup_ratio %s of %s steps", r.get("warmup_ratio"), r.get("total_steps"))
@@ -327,13 +327,13 @@ class TrainParityTest {
         int batchSize = meta.get("batch_size").asInt();
         List<Batch> eval = new ArrayList<>();
         for (int s = 0; s < samples; s += batchSize) {
-            List<long[]> ids = new ArrayList<>();
-            List<long[]> labels = new ArrayList<>();
+            List<int[]> ids = new ArrayList<>();
+            List<int[]> labels = new ArrayList<>();
             for (int i = s; i < Math.min(samples, s + batchSize); i++) {
-                ids.add(g.get("sample" + i + ".input_ids").longs());
-                labels.add(g.get("sample" + i + ".labels").longs());
+                ids.add(Batches.ints(g.get("sample" + i + ".input_ids").longs()));
+                labels.add(Batches.ints(g.get("sample" + i + ".labels").longs()));
             }
-            eval.add(TokenBatch.padded(ids, labels, 0));
+            eval.add(Batches.padded(ids, labels, 0));
         }
         BatchSource source = new BatchSource() {
             @Override
@@ -350,7 +350,7 @@ class TrainParityTest {
         try (NDManager m = ParityEngine.manager().newSubManager();
                 DecoderModel model = load(dir.resolve(meta.get("model_dir").asText()), m);
                 // B starts at zero, so the adapted model is the base model the golden evaluated
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
             Trainer trainer = new Trainer(lora, TrainingSettings.defaults(1, 1e-4), source, eval, List.of());
             loss = trainer.evaluate();
         }

@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.trainer.engine.Autograd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,15 +58,8 @@ class KernelsTest {
         NDArray x = manager.create(new float[] {1, 2, 3, 4}, new Shape(1, 4));
         NDArray w = manager.create(new float[] {1, 1, 1, 1});
         w.setRequiresGradient(true);
-        boolean before = JniUtils.isGradMode();
-        JniUtils.setGradMode(true);
-        try {
-            NDArray r = kernels.rmsNorm(x, w, 0);
-            NDArray y = r.sum();
-            JniUtils.backward((PtNDArray) y, (PtNDArray) manager.ones(new Shape()), false, false);
-        } finally {
-            JniUtils.setGradMode(before);
-        }
+        NDArray y = Autograd.withGrad(() -> kernels.rmsNorm(x, w, 0).sum());
+        Autograd.backward(y, manager.ones(new Shape()));
         double rms = Math.sqrt(30 / 4.0);
         assertThat(w.getGradient().toFloatArray()).containsExactly(
                 new float[] {(float) (1 / rms), (float) (2 / rms), (float) (3 / rms), (float) (4 / rms)}, within(1e-6f));

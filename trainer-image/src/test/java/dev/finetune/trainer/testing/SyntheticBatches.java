@@ -1,8 +1,8 @@
 package dev.finetune.trainer.testing;
 
-import dev.finetune.trainer.train.Batch;
-import dev.finetune.trainer.train.BatchSource;
-import dev.finetune.trainer.train.TokenBatch;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
+import dev.finetune.trainer.data.label.Labels;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -15,8 +15,8 @@ import java.util.Random;
  */
 public final class SyntheticBatches implements BatchSource {
 
-    private final List<long[]> ids = new ArrayList<>();
-    private final List<long[]> labels = new ArrayList<>();
+    private final List<int[]> ids = new ArrayList<>();
+    private final List<int[]> labels = new ArrayList<>();
     private final int batchSize;
     private final long seed;
 
@@ -27,15 +27,15 @@ public final class SyntheticBatches implements BatchSource {
         for (int e = 0; e < examples; e++) {
             int promptLen = 2 + r.nextInt(3);
             int answerLen = 4 + r.nextInt(4);
-            long[] row = new long[promptLen + answerLen];
-            long[] lab = new long[row.length];
+            int[] row = new int[promptLen + answerLen];
+            int[] lab = new int[row.length];
             for (int i = 0; i < promptLen; i++) {
                 row[i] = 3 + r.nextInt(vocab - 3);
-                lab[i] = Batch.IGNORE;
+                lab[i] = Labels.IGNORE;
             }
-            long start = row[promptLen - 1];
+            int start = row[promptLen - 1];
             for (int i = promptLen; i < row.length; i++) {
-                row[i] = (start + 3L * (i - promptLen + 1)) % vocab;
+                row[i] = (int) ((start + 3L * (i - promptLen + 1)) % vocab);
                 lab[i] = row[i];
             }
             ids.add(row);
@@ -59,13 +59,13 @@ public final class SyntheticBatches implements BatchSource {
             order.add(i);
         }
         Collections.shuffle(order, new Random(seed * 31 + epoch));
-        List<long[]> bIds = new ArrayList<>();
-        List<long[]> bLabels = new ArrayList<>();
+        List<int[]> bIds = new ArrayList<>();
+        List<int[]> bLabels = new ArrayList<>();
         for (int i = index * batchSize; i < Math.min(ids.size(), (index + 1) * batchSize); i++) {
             bIds.add(ids.get(order.get(i)));
             bLabels.add(labels.get(order.get(i)));
         }
-        return TokenBatch.padded(bIds, bLabels, 0);
+        return Batches.padded(bIds, bLabels, 0);
     }
 
     /** All examples in fixed order, {@code batchSize} per batch (eval sets). */
@@ -73,7 +73,7 @@ public final class SyntheticBatches implements BatchSource {
         List<Batch> out = new ArrayList<>();
         for (int start = 0; start < ids.size(); start += batchSize) {
             int end = Math.min(ids.size(), start + batchSize);
-            out.add(TokenBatch.padded(ids.subList(start, end), labels.subList(start, end), 0));
+            out.add(Batches.padded(ids.subList(start, end), labels.subList(start, end), 0));
         }
         return out;
     }

@@ -1,12 +1,17 @@
 package dev.finetune.trainer.testing;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.safetensors.SafetensorsFile;
 import dev.finetune.trainer.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -48,6 +53,33 @@ public final class TinyModels {
     }
 
     private TinyModels() {}
+
+    /** Writes a model of {@code spec} into {@code dir/m} and loads it in {@code dtype} into {@code manager}. */
+    public static DecoderModel load(Path dir, Spec spec, DataType dtype, NDManager manager) {
+        return DecoderModel.load(write(dir.resolve("m"), spec), dtype, manager, Engine.kernels());
+    }
+
+    /** Fills the model tensor {@code name} with NaN, so the first forward pass that uses it yields NaN. */
+    public static void poison(Path dir, String name) {
+        Path weights = dir.resolve("model.safetensors");
+        Path poisoned = dir.resolve("poisoned.safetensors");
+        try {
+            try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+                SafetensorsWriter w = new SafetensorsWriter();
+                for (SafetensorsFile.Entry e : f.entries().values()) {
+                    float[] v = f.readFloats(e.name());
+                    if (e.name().equals(name)) {
+                        java.util.Arrays.fill(v, Float.NaN);
+                    }
+                    w.addFloats(e.name(), "F32", e.shape(), v);
+                }
+                w.write(poisoned);
+            }
+            Files.move(poisoned, weights, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     public static Path write(Path dir, Spec s) {
         try {

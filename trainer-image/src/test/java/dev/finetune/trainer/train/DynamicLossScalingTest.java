@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.types.DataType;
+import dev.finetune.api.trainer.FailureReason;
 import org.junit.jupiter.api.Test;
 
 class DynamicLossScalingTest {
@@ -92,7 +93,7 @@ class DynamicLossScalingTest {
         LossScaleState atFloor = s;
         assertThatThrownBy(() -> DEFAULTS.next(atFloor, false, 17))
                 .isInstanceOf(TrainingException.class)
-                .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("NAN_LOSS"))
+                .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.NAN_LOSS))
                 .hasMessageContaining("step 17")
                 .hasMessageContaining("loss scale 1 ")
                 .hasMessageContaining("17 overflowed steps in a row")
@@ -111,7 +112,7 @@ class DynamicLossScalingTest {
         LossScaleState four = s;
         assertThatThrownBy(() -> policy.next(four, false, 6))
                 .isInstanceOf(TrainingException.class)
-                .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("NAN_LOSS"))
+                .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.NAN_LOSS))
                 .hasMessageContaining("non-finite for 5 steps in a row (step 6")
                 .hasMessageContaining("bf16");
         // a clean step in between resets the run of skips

@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
@@ -29,10 +32,10 @@ class Fp16LossScalingTest {
     @TempDir
     Path tmp;
 
-    static final LoraSettings LORA = LoraSettings.of(8, 16, List.of("all-linear"));
+    static final LoraSettings LORA = LoraSettings.of(8, 16, TargetModule.ALL_LINEAR);
 
     static TrainingSettings settings(int epochs) {
-        return new TrainingSettings(epochs, 1e-2, LrSchedule.Kind.COSINE, 0, null, 1, 1.0, 0.01, false, 42, 1, 0, 0, 0, 0);
+        return new TrainingSettings(epochs, 1e-2, Scheduler.COSINE, 0, null, 1, 1.0, 0.01, false, 42, 1, 0, 0, 0, 0);
     }
 
     static Map<String, float[]> copy(Map<String, NDArray> tensors) {
@@ -76,14 +79,14 @@ class Fp16LossScalingTest {
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
             List<Snapshot> steps = new ArrayList<>();
+            assertThat(new Trainer(lora, settings(3), data, eval, List.of()).lossScaling())
+                    .isEqualTo(DynamicLossScaling.gradScalerDefaults());
             Trainer trainer = new Trainer(lora, settings(3), data, eval, List.of(new TrainingListener() {
                 @Override
                 public void onStep(Trainer t, StepMetrics metrics) {
                     steps.add(Snapshot.of(t, metrics));
                 }
-            }));
-            assertThat(trainer.lossScaling()).isEqualTo(DynamicLossScaling.gradScalerDefaults());
-            trainer.setLossScaling(DynamicLossScaling.gradScalerDefaults().withInitialScale(initialScale));
+            }), Trainer.Options.defaults().withLossScaling(DynamicLossScaling.gradScalerDefaults().withInitialScale(initialScale)));
             Snapshot start = Snapshot.of(trainer, null);
             double before = trainer.evaluate();
             TrainingState end = trainer.run();
@@ -150,8 +153,7 @@ class Fp16LossScalingTest {
                         public void onStep(Trainer t, StepMetrics s) {
                             n.add(s.gradNorm());
                         }
-                    }));
-                    trainer.setLossScaling(scaling);
+                    }), Trainer.Options.defaults().withLossScaling(scaling));
                     trainer.run();
                     norms.add(n);
                     weights.add(copy(lora.trainable()));
@@ -179,15 +181,9 @@ class Fp16LossScalingTest {
         Map<String, float[]> out = new LinkedHashMap<>();
         try (LoraModel lora = LoraModel.attach(model, LORA, 1);
                 NDManager scope = model.manager().newSubManager()) {
-            NDArray ids = scope.create(batch.inputIds(), new Shape(batch.rows(), batch.length()));
-            NDArray positions = scope.create(batch.positionIds(), new Shape(batch.rows(), batch.length()));
-            NDArray hidden;
-            JniUtils.setGradMode(true);
-            try {
-                hidden = model.hiddenStates(ids, positions, null, null, new ForwardContext(Engine.kernels(), true, 1));
-            } finally {
-                JniUtils.setGradMode(false);
-            }
+            BatchTensors t = BatchTensors.of(scope, batch);
+            NDArray hidden = Autograd.withGrad(() -> model.hiddenStates(t.ids(), t.positions(), null, null,
+                    new ForwardContext(Engine.kernels(), true, 1)));
             new CausalLmLoss(Engine.kernels(), model.lmHead(), 64).backward(hidden, CausalLmLoss.targets(batch), gradScale);
             // B is initialised to zero, so A has no gradient before the first update; B's is the informative one
             lora.trainable().forEach((k, p) -> {
@@ -244,16 +240,15 @@ class Fp16LossScalingTest {
 
     @Test
     void overflowAfterOverflowFailsWithNanLossAndAHint() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT16, m);
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
-            Trainer trainer = new Trainer(lora, settings(1), new SyntheticBatches(16, 4, 64, 11), List.of(), List.of());
             // 2^40 overflows for many halvings; allow only 3 skips in a row
-            trainer.setLossScaling(DynamicLossScaling.gradScalerDefaults().withInitialScale(Math.pow(2, 40))
-                    .withMaxConsecutiveSkips(3));
+            Trainer trainer = new Trainer(lora, settings(1), new SyntheticBatches(16, 4, 64, 11), List.of(), List.of(),
+                    Trainer.Options.defaults().withLossScaling(DynamicLossScaling.gradScalerDefaults()
+                            .withInitialScale(Math.pow(2, 40)).withMaxConsecutiveSkips(3)));
             assertThatThrownBy(trainer::run).isInstanceOf(TrainingException.class)
-                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("NAN_LOSS"))
+                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.NAN_LOSS))
                     .hasMessageContaining("non-finite for 3 steps in a row (step 3")
                     .hasMessageContaining("bf16");
             assertThat(trainer.optimizer().stepCount()).isZero();
@@ -263,34 +258,21 @@ class Fp16LossScalingTest {
     @Test
     void aNonFiniteLossStillFailsInFp16InsteadOfBeingSkipped() throws Exception {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
-        try (var f = dev.finetune.trainer.safetensors.SafetensorsFile.open(dir.resolve("model.safetensors"))) {
-            dev.finetune.trainer.safetensors.SafetensorsWriter w = new dev.finetune.trainer.safetensors.SafetensorsWriter();
-            for (var e : f.entries().values()) {
-                float[] v = f.readFloats(e.name());
-                if (e.name().equals("model.norm.weight")) {
-                    java.util.Arrays.fill(v, Float.NaN);
-                }
-                w.addFloats(e.name(), "F32", e.shape(), v);
-            }
-            w.write(dir.resolve("poisoned.safetensors"));
-        }
-        java.nio.file.Files.move(dir.resolve("poisoned.safetensors"), dir.resolve("model.safetensors"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        TinyModels.poison(dir, "model.norm.weight");
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT16, m, Engine.kernels());
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
             Trainer trainer = new Trainer(lora, settings(1), new SyntheticBatches(8, 4, 64, 1), List.of(), List.of());
             assertThatThrownBy(trainer::run).isInstanceOf(TrainingException.class)
-                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("NAN_LOSS"))
+                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.NAN_LOSS))
                     .hasMessageContaining("train loss is NaN at step 1");
         }
     }
 
     @Test
     void fp32RunsHaveNoLossScaleState() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
             List<StepMetrics> metrics = new ArrayList<>();
             Trainer trainer = new Trainer(lora, settings(1), new SyntheticBatches(8, 4, 64, 1), List.of(),

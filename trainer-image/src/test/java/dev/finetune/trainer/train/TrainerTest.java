@@ -7,12 +7,18 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.v1alpha1.LoraBias;
+import dev.finetune.api.v1alpha1.LoraInit;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.testing.Batches;
 import dev.finetune.trainer.testing.Engine;
 import dev.finetune.trainer.testing.SyntheticBatches;
 import dev.finetune.trainer.testing.TinyModels;
@@ -20,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +36,7 @@ class TrainerTest {
     Path tmp;
 
     static TrainingSettings settings(int epochs, int accumulation, boolean checkpointing) {
-        return new TrainingSettings(epochs, 1e-2, LrSchedule.Kind.COSINE, 1, null, accumulation, 1.0, 0.01,
+        return new TrainingSettings(epochs, 1e-2, Scheduler.COSINE, 1, null, accumulation, 1.0, 0.01,
                 checkpointing, 42, 1, 0, 0, 0, 0);
     }
 
@@ -66,16 +73,16 @@ class TrainerTest {
 
     @Test
     void scheduleMatchesHfFormulas() {
-        LrSchedule cosine = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 2, 10);
+        LrSchedule cosine = new LrSchedule(Scheduler.COSINE, 1.0, 2, 10);
         assertThat(cosine.at(0)).isEqualTo(0.0);
         assertThat(cosine.at(1)).isEqualTo(0.5);
         assertThat(cosine.at(2)).isEqualTo(1.0);
         assertThat(cosine.at(6)).isCloseTo(0.5, within(1e-12));
         assertThat(cosine.at(10)).isCloseTo(0.0, within(1e-12));
-        LrSchedule linear = new LrSchedule(LrSchedule.Kind.LINEAR, 2.0, 2, 10);
+        LrSchedule linear = new LrSchedule(Scheduler.LINEAR, 2.0, 2, 10);
         assertThat(linear.at(6)).isCloseTo(1.0, within(1e-12));
-        assertThat(new LrSchedule(LrSchedule.Kind.CONSTANT, 3.0, 4, 10).at(2)).isEqualTo(1.5);
-        assertThat(new LrSchedule(LrSchedule.Kind.CONSTANT, 3.0, 4, 10).at(9)).isEqualTo(3.0);
+        assertThat(new LrSchedule(Scheduler.CONSTANT, 3.0, 4, 10).at(2)).isEqualTo(1.5);
+        assertThat(new LrSchedule(Scheduler.CONSTANT, 3.0, 4, 10).at(9)).isEqualTo(3.0);
     }
 
     @Test
@@ -120,18 +127,18 @@ class TrainerTest {
 
     @Test
     void lossDropsRowsWithoutLabelsAndIsExact() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
-            Batch batch = TokenBatch.padded(List.of(new long[] {1, 5, 9, 12}, new long[] {1, 7}),
-                    List.of(new long[] {-100, -100, 9, 12}, new long[] {-100, 7}), 0);
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m)) {
+            Batch batch = Batches.padded(List.of(new int[] {1, 5, 9, 12}, new int[] {1, 7}),
+                    List.of(new int[] {-100, -100, 9, 12}, new int[] {-100, 7}), 0);
             CausalLmLoss.Targets t = CausalLmLoss.targets(batch);
             // row 0 predicts 9 (from pos 1) and 12 (pos 2); row 1 predicts 7 from pos 0 (flattened index 4)
             assertThat(t.rows()).containsExactly(1, 2, 4);
             assertThat(t.tokens()).containsExactly(9, 12, 7);
             assertThat(batch.labelTokens()).isEqualTo(3);
-            NDArray ids = m.create(batch.inputIds(), new Shape(2, 4));
-            NDArray pos = m.create(batch.positionIds(), new Shape(2, 4));
+            BatchTensors tensors = BatchTensors.of(m, batch);
+            NDArray ids = tensors.ids();
+            NDArray pos = tensors.positions();
             NDArray hidden = model.hiddenStates(ids, pos, null, null, ForwardContext.inference(Engine.kernels()));
             double nll = new CausalLmLoss(Engine.kernels(), model.lmHead(), 64).nllSum(hidden, t);
             float[] logits = model.logits(ids, pos).toFloatArray();
@@ -155,9 +162,8 @@ class TrainerTest {
 
     @Test
     void chunkedLossGradientEqualsSoftmaxMinusOneHot() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m)) {
             NDArray hidden = m.randomNormal(new Shape(1, 3, 32));
             hidden.setRequiresGradient(true);
             CausalLmLoss.Targets t = new CausalLmLoss.Targets(new long[] {0, 2}, new long[] {5, 6});
@@ -195,6 +201,15 @@ class TrainerTest {
         }
     }
 
+    /** The adapter weights after training fresh adapters (init seed 1) on {@code model}. */
+    static Map<String, float[]> trainedWeights(DecoderModel model, LoraSettings settings, TrainingSettings training,
+            BatchSource data) {
+        try (LoraModel lora = LoraModel.attach(model, settings, 1)) {
+            new Trainer(lora, training, data, List.of(), List.of()).run();
+            return weights(lora);
+        }
+    }
+
     @Test
     void accumulationNormalisesByLabelTokensSoSplittingAStepChangesNothing() {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
@@ -205,18 +220,13 @@ class TrainerTest {
         assertThat(split.get(0).labelTokens()).isNotEqualTo(split.get(1).labelTokens());
         Map<String, float[]> whole;
         Map<String, float[]> accumulated;
+        LoraSettings lora = LoraSettings.of(4, 8, TargetModule.ALL_LINEAR);
+        List<Batch> micro = new ArrayList<>(split);
+        micro.addAll(split);
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
-            try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("all-linear")), 1)) {
-                new Trainer(lora, settings(1, 1, false).withMaxSteps(2), new Fixed(List.of(all, all)), List.of(), List.of()).run();
-                whole = weights(lora);
-            }
-            try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("all-linear")), 1)) {
-                List<Batch> micro = new ArrayList<>(split);
-                micro.addAll(split);
-                new Trainer(lora, settings(1, 2, false).withMaxSteps(2), new Fixed(micro), List.of(), List.of()).run();
-                accumulated = weights(lora);
-            }
+            whole = trainedWeights(model, lora, settings(1, 1, false).withMaxSteps(2), new Fixed(List.of(all, all)));
+            accumulated = trainedWeights(model, lora, settings(1, 2, false).withMaxSteps(2), new Fixed(micro));
         }
         assertThat(maxDiff(whole, accumulated)).isLessThan(2e-6);
     }
@@ -229,15 +239,9 @@ class TrainerTest {
         Map<String, float[]> checkpointed;
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
-            LoraSettings lora = new LoraSettings(4, 8, 0.1, List.of("all-linear"), "none", false, false, false);
-            try (LoraModel l = LoraModel.attach(model, lora, 1)) {
-                new Trainer(l, settings(1, 1, false), data, List.of(), List.of()).run();
-                plain = weights(l);
-            }
-            try (LoraModel l = LoraModel.attach(model, lora, 1)) {
-                new Trainer(l, settings(1, 1, true), data, List.of(), List.of()).run();
-                checkpointed = weights(l);
-            }
+            LoraSettings lora = new LoraSettings(4, 8, 0.1, Set.of(TargetModule.ALL_LINEAR), LoraBias.NONE, false, false, LoraInit.DEFAULT);
+            plain = trainedWeights(model, lora, settings(1, 1, false), data);
+            checkpointed = trainedWeights(model, lora, settings(1, 1, true), data);
         }
         assertThat(maxDiff(plain, checkpointed)).isLessThan(1e-6);
     }
@@ -250,7 +254,7 @@ class TrainerTest {
         List<Batch> eval = evalData.inOrder();
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(8, 16, List.of("all-linear")), 1)) {
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(8, 16, TargetModule.ALL_LINEAR), 1)) {
             List<EvalRecord> records = new ArrayList<>();
             Trainer trainer = new Trainer(lora, settings(3, 1, false), data, eval, List.of(new TrainingListener() {
                 @Override
@@ -265,8 +269,9 @@ class TrainerTest {
             long tokens = 0;
             double meanOfMeans = 0;
             for (Batch b : eval) {
-                NDArray ids = m.create(b.inputIds(), new Shape(b.rows(), b.length()));
-                NDArray pos = m.create(b.positionIds(), new Shape(b.rows(), b.length()));
+                BatchTensors tensors = BatchTensors.of(m, b);
+                NDArray ids = tensors.ids();
+                NDArray pos = tensors.positions();
                 double s = loss.nllSum(model.hiddenStates(ids, pos, null, null, ForwardContext.inference(Engine.kernels())),
                         CausalLmLoss.targets(b));
                 sum += s;
@@ -292,9 +297,9 @@ class TrainerTest {
         List<Batch> eval = new SyntheticBatches(4, 4, 64, 12).inOrder();
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
             // minDelta so large that no evaluation counts as an improvement after the first
-            TrainingSettings s = new TrainingSettings(10, 1e-3, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0, false,
+            TrainingSettings s = new TrainingSettings(10, 1e-3, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false,
                     42, 0, 0, 0, 2, 100.0);
             TrainingState end = new Trainer(lora, s, data, eval, List.of()).run();
             assertThat(end.history()).hasSize(3);
@@ -304,13 +309,12 @@ class TrainerTest {
 
     @Test
     void frozenBaseHasNoGradientAfterTraining() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.qwen2());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj", "v_proj")), 1)) {
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32, m);
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ, TargetModule.V_PROJ), 1)) {
             new Trainer(lora, settings(1, 1, false), new SyntheticBatches(4, 2, 64, 1), List.of(), List.of()).run();
-            assertThat(JniUtils.requiresGrad((PtNDArray) model.linears().get(0).weight())).isFalse();
-            assertThat(JniUtils.requiresGrad((PtNDArray) lora.adapters().get(0).a())).isTrue();
+            assertThat(model.linears().get(0).weight().hasGradient()).isFalse();
+            assertThat(lora.adapters().get(0).a().hasGradient()).isTrue();
         }
     }
 
@@ -322,8 +326,8 @@ class TrainerTest {
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.BFLOAT16, m, Engine.kernels())) {
             for (boolean checkpointing : new boolean[] {false, true}) {
-                try (LoraModel lora = LoraModel.attach(model, new LoraSettings(8, 16, 0.05, List.of("all-linear"), "none",
-                        false, false, false), 1)) {
+                try (LoraModel lora = LoraModel.attach(model, new LoraSettings(8, 16, 0.05, Set.of(TargetModule.ALL_LINEAR),
+                        LoraBias.NONE, false, false, LoraInit.DEFAULT), 1)) {
                     Trainer trainer = new Trainer(lora, settings(2, 1, checkpointing), data, eval, List.of());
                     double before = trainer.evaluate();
                     TrainingState end = trainer.run();
@@ -346,26 +350,14 @@ class TrainerTest {
     void aNanInTheModelStopsTrainingWithNanLoss() throws Exception {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         // poison one embedding row that the data uses
-        try (var f = dev.finetune.trainer.safetensors.SafetensorsFile.open(dir.resolve("model.safetensors"))) {
-            dev.finetune.trainer.safetensors.SafetensorsWriter w = new dev.finetune.trainer.safetensors.SafetensorsWriter();
-            for (var e : f.entries().values()) {
-                float[] v = f.readFloats(e.name());
-                if (e.name().equals("model.embed_tokens.weight")) {
-                    java.util.Arrays.fill(v, Float.NaN);
-                }
-                w.addFloats(e.name(), "F32", e.shape(), v);
-            }
-            w.write(dir.resolve("poisoned.safetensors"));
-        }
-        java.nio.file.Files.move(dir.resolve("poisoned.safetensors"), dir.resolve("model.safetensors"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        TinyModels.poison(dir, "model.embed_tokens.weight");
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
             Trainer trainer = new Trainer(lora, settings(1, 1, false), new SyntheticBatches(4, 2, 64, 1), List.of(), List.of());
             org.assertj.core.api.Assertions.assertThatThrownBy(trainer::run)
                     .isInstanceOf(TrainingException.class)
-                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo("NAN_LOSS"))
+                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.NAN_LOSS))
                     .hasMessageContaining("step 1");
         }
     }
@@ -376,8 +368,8 @@ class TrainerTest {
         List<Batch> eval = new SyntheticBatches(4, 4, 64, 12).inOrder();
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
-            TrainingSettings s = new TrainingSettings(3, 1e-3, LrSchedule.Kind.LINEAR, null, 0.25, 1, 1.0, 0, false, 42, 1,
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
+            TrainingSettings s = new TrainingSettings(3, 1e-3, Scheduler.LINEAR, null, 0.25, 1, 1.0, 0, false, 42, 1,
                     2, 5, 0, 0);
             List<Long> logged = new ArrayList<>();
             Trainer trainer = new Trainer(lora, s, new SyntheticBatches(16, 4, 64, 1), eval, List.of(new TrainingListener() {
@@ -400,14 +392,14 @@ class TrainerTest {
 
     @Test
     void curriculumStagesScaleTheLearningRatePerEpoch() {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, List.of("q_proj")), 1)) {
-            TrainingSettings s = new TrainingSettings(2, 1e-2, LrSchedule.Kind.CONSTANT, 0, null, 1, 1.0, 0, false, 42, 1,
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
+            TrainingSettings s = new TrainingSettings(2, 1e-2, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false, 42, 1,
                     0, 0, 0, 0);
             List<Double> lrs = new ArrayList<>();
             List<Map<String, float[]>> afterEpoch = new ArrayList<>();
+            // stage 2 (epoch index 1) trains at rate 0: its epoch must leave the weights as they were
             Trainer trainer = new Trainer(lora, s, new SyntheticBatches(8, 4, 64, 1), List.of(), List.of(new TrainingListener() {
                 @Override
                 public void onStep(Trainer t, StepMetrics metrics) {
@@ -418,9 +410,7 @@ class TrainerTest {
                 public void onEpochEnd(Trainer t, int epoch) {
                     afterEpoch.add(weights(t.lora()));
                 }
-            }));
-            // stage 2 (epoch index 1) trains at rate 0: its epoch must leave the weights as they were
-            trainer.setLearningRateScale(epoch -> epoch == 0 ? 1.0 : 0.0);
+            }), Trainer.Options.defaults().withLearningRateScale(epoch -> epoch == 0 ? 1.0 : 0.0));
             trainer.run();
             assertThat(lrs).containsExactly(1e-2, 1e-2, 0.0, 0.0);
             assertThat(maxDiff(afterEpoch.get(0), afterEpoch.get(1))).isEqualTo(0.0);

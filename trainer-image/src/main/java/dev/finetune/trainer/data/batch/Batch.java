@@ -1,59 +1,64 @@
 package dev.finetune.trainer.data.batch;
 
+import dev.finetune.trainer.data.label.Labels;
+
 /**
- * One micro-batch, right-padded to its longest row. All arrays are {@code [rows][width]}.
+ * One micro-batch as the data layer builds it and the train loop consumes it: {@code rows x length} tokens,
+ * row-major, rows right-padded to the longest.
  *
  * <ul>
  *   <li>{@code inputIds}: token ids; padding is the model's pad id.</li>
- *   <li>{@code labels}: the id where the token is learned, -100 elsewhere (prompt, template scaffolding, padding,
- *       and the first token of every document, which nothing before it predicts). Aligned with inputIds: the loss at position i compares the
- *       logits of position i-1 with labels[i] (shift by one, as HF's causal-LM loss does).</li>
- *   <li>{@code positionIds}: 0,1,2,... restarting at every packed document; 0 on padding.</li>
- *   <li>{@code segmentIds}: 1,2,3,... one per document within the row; 0 on padding. Attention is allowed from
- *       position i to j only when {@code j <= i && segmentIds[r][i] == segmentIds[r][j] && segmentIds[r][i] != 0}:
- *       a block-diagonal causal mask. Without packing every row is one segment, so it reduces to causal + padding.</li>
- *   <li>{@code lengths}: non-padding tokens per row.</li>
- *   <li>{@code labelTokens}: learned tokens in the batch (normalise the loss by the sum over accumulated micro-batches
- *       and ranks, not by rows).</li>
- *   <li>{@code documents}: samples in the batch (more than rows when packed).</li>
+ *   <li>{@code labels}: aligned with inputIds (see {@link Labels}): the id where the token is learned,
+ *       {@link Labels#IGNORE} elsewhere (prompt, template scaffolding, padding, and the first token of every
+ *       document, which nothing before it predicts).</li>
+ *   <li>{@code positionIds}: 0, 1, 2, ... restarting at every packed document.</li>
+ *   <li>{@code segmentIds}: 1, 2, 3, ... one per document within the row; 0 on padding. Position i may attend
+ *       to position j only when {@code j <= i} and both lie in the same non-zero segment: a block-diagonal
+ *       causal mask, which reduces to plain causal attention when no row holds more than one document.</li>
  * </ul>
  */
-public record Batch(int[][] inputIds, int[][] labels, int[][] positionIds, int[][] segmentIds, int[] lengths,
-        int labelTokens, int documents) {
+public record Batch(int rows, int length, int[] inputIds, int[] labels, int[] positionIds, int[] segmentIds) {
 
-    public int rows() {
-        return inputIds.length;
-    }
-
-    public int width() {
-        return inputIds.length == 0 ? 0 : inputIds[0].length;
+    public Batch {
+        int n = rows * length;
+        if (inputIds.length != n || labels.length != n || positionIds.length != n || segmentIds.length != n) {
+            throw new IllegalArgumentException("batch arrays must all hold rows x length = " + n + " values");
+        }
     }
 
     /**
-     * The attention rule of row {@code row} as a matrix: {@code mask[i][j]} is true when position i may attend
-     * to position j (causal, same document, not padding). A convenience for building the model's attention
-     * bias; the trainer may equally compute it from {@link #segmentIds()} on the device.
+     * Whether some row holds more than one document. Only then does attention need the block mask: a row
+     * holding one document followed by padding is served by causal attention (nothing looks right, and
+     * padding carries no labels).
      */
-    public boolean[][] blockCausalMask(int row) {
-        int w = width();
-        int[] seg = segmentIds[row];
-        boolean[][] mask = new boolean[w][w];
-        for (int i = 0; i < w; i++) {
-            if (seg[i] == 0) {
-                continue;
-            }
-            for (int j = i; j >= 0 && seg[j] == seg[i]; j--) {
-                mask[i][j] = true;
+    public boolean packed() {
+        for (int s : segmentIds) {
+            if (s > 1) {
+                return true;
             }
         }
-        return mask;
+        return false;
     }
 
-    /** Non-padding tokens in the batch. */
-    public int tokens() {
-        int n = 0;
-        for (int l : lengths) {
-            n += l;
+    /**
+     * Tokens the loss sees, the normaliser of the token-mean loss (summed over accumulated micro-batches and
+     * ranks, never counted by rows).
+     */
+    public long labelTokens() {
+        long n = 0;
+        for (int r = 0; r < rows; r++) {
+            n += Labels.learnedTokens(labels, r * length, (r + 1) * length);
+        }
+        return n;
+    }
+
+    /** Tokens that are not padding (throughput figures). */
+    public long realTokens() {
+        long n = 0;
+        for (int s : segmentIds) {
+            if (s != 0) {
+                n++;
+            }
         }
         return n;
     }

@@ -1,6 +1,6 @@
 package dev.finetune.trainer.data.batch;
 
-import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -165,45 +165,37 @@ public final class Batcher {
         return z ^ (z >>> 31);
     }
 
-    /** Builds the padded arrays of one batch from row indices. */
+    /** Builds the padded arrays of one batch from row indices (padding: pad id, ignored label, position 0, segment 0). */
     Batch assemble(List<Integer> rowIndices) {
         int n = rowIndices.size();
         int width = 0;
         for (int r : rowIndices) {
             width = Math.max(width, rowLengths[r]);
         }
-        int[][] ids = new int[n][width];
-        int[][] labels = new int[n][width];
-        int[][] pos = new int[n][width];
-        int[][] seg = new int[n][width];
-        int[] lengths = new int[n];
-        int labelTokens = 0;
-        int documents = 0;
+        int[] ids = new int[n * width];
+        int[] labels = new int[n * width];
+        int[] pos = new int[n * width];
+        int[] seg = new int[n * width];
+        Arrays.fill(ids, options.padId());
+        Arrays.fill(labels, Labels.IGNORE);
         for (int i = 0; i < n; i++) {
-            Arrays.fill(ids[i], options.padId());
-            Arrays.fill(labels[i], EncodedSample.IGNORE);
-            int at = 0;
+            int at = i * width;
             int segment = 0;
             for (int s : rows.get(rowIndices.get(i))) {
                 TokenizedSample sample = samples.get(s);
                 segment++;
-                documents++;
                 int len = sample.length();
-                System.arraycopy(sample.inputIds(), 0, ids[i], at, len);
-                System.arraycopy(sample.labels(), 0, labels[i], at, len);
+                System.arraycopy(sample.inputIds(), 0, ids, at, len);
+                System.arraycopy(sample.labels(), 0, labels, at, len);
                 // the first token of a document is never predicted from the previous document
-                labels[i][at] = EncodedSample.IGNORE;
+                labels[at] = Labels.IGNORE;
                 for (int k = 0; k < len; k++) {
-                    pos[i][at + k] = k;
-                    seg[i][at + k] = segment;
-                    if (labels[i][at + k] != EncodedSample.IGNORE) {
-                        labelTokens++;
-                    }
+                    pos[at + k] = k;
+                    seg[at + k] = segment;
                 }
                 at += len;
             }
-            lengths[i] = at;
         }
-        return new Batch(ids, labels, pos, seg, lengths, labelTokens, documents);
+        return new Batch(n, width, ids, labels, pos, seg);
     }
 }

@@ -1,7 +1,7 @@
 package dev.finetune.trainer.data.batch;
 
 import dev.finetune.trainer.data.SourceLocation;
-import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
 import java.util.Map;
 
 /**
@@ -27,16 +27,10 @@ public record TokenizedSample(int[] inputIds, int[] labels, SourceLocation sourc
     }
 
     /**
-     * Tokens the loss sees: learned labels after the first position (the first token has nothing before it to
-     * be predicted from, so it never counts, packed or not). Sums to {@link Batch#labelTokens()}.
+     * Tokens the loss sees ({@link Labels#learnedTokens}); the counts of a batch's samples sum to its
+     * {@link Batch#labelTokens()}, packed or not.
      */
     public int labelTokenCount() {
-        int n = 0;
-        for (int k = 1; k < labels.length; k++) {
-            if (labels[k] != EncodedSample.IGNORE) {
-                n++;
-            }
-        }
-        return n;
+        return Labels.learnedTokens(labels, 0, labels.length);
     }
 }

@@ -1,12 +1,12 @@
 package dev.finetune.trainer.data.label;
 
 import dev.finetune.api.v1alpha1.TrainOn;
+import dev.finetune.jinja.JinjaException;
 import dev.finetune.trainer.data.DatasetException;
 import dev.finetune.trainer.data.format.Conversation;
 import dev.finetune.trainer.data.format.Message;
 import dev.finetune.trainer.data.format.Role;
 import dev.finetune.trainer.data.template.ChatTemplate;
-import dev.finetune.trainer.data.template.jinja.JinjaException;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
 import java.util.ArrayList;
@@ -53,11 +53,6 @@ public final class ConversationEncoder {
         if (enableThinking != null) {
             extraVars.put("enable_thinking", enableThinking);
         }
-    }
-
-    /** False when no chat template is available (plain text records only). */
-    public boolean hasTemplate() {
-        return template != null;
     }
 
     public EncodedSample encode(Conversation c) {
@@ -108,7 +103,7 @@ public final class ConversationEncoder {
         int k = 0;
         if (withBos) {
             ids[k] = special.bosId();
-            labels[k++] = EncodedSample.IGNORE;
+            labels[k++] = Labels.IGNORE;
         }
         for (int id : t.ids()) {
             ids[k] = id;
@@ -233,7 +228,7 @@ public final class ConversationEncoder {
     private EncodedSample tokenize(String text, List<int[]> spans) {
         ModelTokenizer.Tokens t = tokenizer.encode(text);
         int[] labels = new int[t.size()];
-        Arrays.fill(labels, EncodedSample.IGNORE);
+        Arrays.fill(labels, Labels.IGNORE);
         for (int[] span : spans) {
             int cpStart = text.codePointCount(0, span[0]);
             int cpEnd = text.codePointCount(0, span[1]);

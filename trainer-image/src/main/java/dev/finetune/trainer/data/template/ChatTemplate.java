@@ -1,7 +1,7 @@
 package dev.finetune.trainer.data.template;
 
 import dev.finetune.trainer.data.format.Message;
-import dev.finetune.trainer.data.template.jinja.JinjaTemplate;
+import dev.finetune.jinja.JinjaTemplate;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -80,7 +80,7 @@ public final class CudaRuntime {
             }
             return out.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -93,7 +93,7 @@ public final class CudaRuntime {
                         + " (cudaError " + error + ")");
             }
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -102,26 +102,15 @@ public final class CudaRuntime {
         try {
             return (int) streamQuery.invokeExact(stream);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
     public String errorString(int error) {
         try {
-            MemorySegment text = (MemorySegment) getErrorString.invokeExact(error);
-            return text.equals(MemorySegment.NULL) ? "cudaError " + error : text.reinterpret(Long.MAX_VALUE).getString(0);
+            return NativeCalls.cString((MemorySegment) getErrorString.invokeExact(error)).orElse("cudaError " + error);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException("native call failed", t);
     }
 }

@@ -12,7 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * The part of NCCL's C API ({@code nccl.h}) data-parallel training needs, bound with Java's FFM API:
@@ -114,7 +113,7 @@ public final class NcclLibrary {
             check("ncclGetVersion", (int) getVersion.invokeExact(out), null);
             return out.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -136,7 +135,7 @@ public final class NcclLibrary {
             check("ncclGetUniqueId", (int) getUniqueId.invokeExact(id), null);
             return id.toArray(JAVA_BYTE);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -159,7 +158,7 @@ public final class NcclLibrary {
             check("ncclCommInitRank", result, null);
             return comm.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -173,7 +172,7 @@ public final class NcclLibrary {
         try {
             check("ncclAllReduce", (int) allReduce.invokeExact(data, data, count, FLOAT32, SUM, comm, stream), comm);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -184,7 +183,7 @@ public final class NcclLibrary {
             check("ncclCommGetAsyncError", (int) commGetAsyncError.invokeExact(comm, out), comm);
             return out.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -193,7 +192,7 @@ public final class NcclLibrary {
         try {
             return (int) commAbort.invokeExact(comm);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -202,16 +201,16 @@ public final class NcclLibrary {
         try {
             return (int) commDestroy.invokeExact(comm);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
     /** NCCL's text for a result code. */
     public String errorString(int result) {
         try {
-            return cString((MemorySegment) getErrorString.invokeExact(result)).orElse("ncclResult " + result);
+            return NativeCalls.cString((MemorySegment) getErrorString.invokeExact(result)).orElse("ncclResult " + result);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -220,9 +219,9 @@ public final class NcclLibrary {
         // a local, not a conditional expression: invokeExact would see the conditional typed as Object
         MemorySegment handle = comm == null ? MemorySegment.NULL : comm;
         try {
-            return cString((MemorySegment) getLastError.invokeExact(handle)).orElse("");
+            return NativeCalls.cString((MemorySegment) getLastError.invokeExact(handle)).orElse("");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCalls.rethrow(t);
         }
     }
 
@@ -238,22 +237,5 @@ public final class NcclLibrary {
     public String describe(String call, int result, MemorySegment comm) {
         String detail = lastError(comm);
         return call + " failed: " + errorString(result) + (detail.isBlank() ? "" : ": " + detail.strip());
-    }
-
-    private static Optional<String> cString(MemorySegment pointer) {
-        if (pointer.equals(MemorySegment.NULL)) {
-            return Optional.empty();
-        }
-        return Optional.of(pointer.reinterpret(Long.MAX_VALUE).getString(0));
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException("native call failed", t);
     }
 }

@@ -2,8 +2,12 @@ package dev.finetune.trainer.data.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDManager;
 import dev.finetune.trainer.data.SourceLocation;
-import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
+import dev.finetune.trainer.testing.Engine;
+import dev.finetune.trainer.testing.Rows;
+import dev.finetune.trainer.train.BatchTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -16,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class BatcherTest {
 
     static final int PAD = 0;
-    static final int I = EncodedSample.IGNORE;
+    static final int I = Labels.IGNORE;
 
     /** A sample whose ids encode (sample number, position) so a batch can be traced back. */
     static TokenizedSample sample(int number, int length, int promptLength) {
@@ -48,13 +52,15 @@ class BatcherTest {
     void padsToTheLongestRowWithPadIdAndIgnoredLabels() {
         Batcher b = new Batcher(List.of(sample(0, 3, 1), sample(1, 5, 2)), options(2, false, false, 0, 1));
         Batch batch = b.evalBatches().getFirst();
-        assertThat(batch.width()).isEqualTo(5);
-        assertThat(batch.inputIds()[0]).containsExactly(1, 2, 3, PAD, PAD);
-        assertThat(batch.labels()[0]).containsExactly(I, 2, 3, I, I);
-        assertThat(batch.positionIds()[0]).containsExactly(0, 1, 2, 0, 0);
-        assertThat(batch.segmentIds()[0]).containsExactly(1, 1, 1, 0, 0);
-        assertThat(batch.lengths()).containsExactly(3, 5);
+        assertThat(batch.length()).isEqualTo(5);
+        assertThat(Rows.ids(batch, 0)).containsExactly(1, 2, 3, PAD, PAD);
+        assertThat(Rows.labels(batch, 0)).containsExactly(I, 2, 3, I, I);
+        assertThat(Rows.positions(batch, 0)).containsExactly(0, 1, 2, 0, 0);
+        assertThat(Rows.segments(batch, 0)).containsExactly(1, 1, 1, 0, 0);
+        assertThat(Rows.lengths(batch)).containsExactly(3, 5);
         assertThat(batch.labelTokens()).isEqualTo(2 + 3);
+        assertThat(batch.realTokens()).isEqualTo(3 + 5);
+        assertThat(batch.packed()).as("one document per row needs no block mask").isFalse();
     }
 
     @Test
@@ -64,30 +70,35 @@ class BatcherTest {
         Set<Integer> seenDocs = new HashSet<>();
         int docs = 0;
         for (Batch batch : b.trainEpoch(0)) {
-            docs += batch.documents();
+            docs += Rows.documents(batch);
             for (int r = 0; r < batch.rows(); r++) {
-                assertThat(batch.lengths()[r]).isLessThanOrEqualTo(64);
+                int[] ids = Rows.ids(batch, r);
+                int[] labels = Rows.labels(batch, r);
+                int[] positions = Rows.positions(batch, r);
+                int[] segments = Rows.segments(batch, r);
+                int length = Rows.length(batch, r);
+                assertThat(length).isLessThanOrEqualTo(64);
                 int k = 0;
-                while (k < batch.lengths()[r]) {
-                    int seg = batch.segmentIds()[r][k];
-                    int doc = batch.inputIds()[r][k] / 1000;
+                while (k < length) {
+                    int seg = segments[k];
+                    int doc = ids[k] / 1000;
                     assertThat(seenDocs.add(doc)).as("document %d packed once", doc).isTrue();
                     TokenizedSample orig = s.get(doc);
                     for (int p = 0; p < orig.length(); p++, k++) {
                         // one document = one segment, positions from 0, ids and labels intact
-                        assertThat(batch.segmentIds()[r][k]).isEqualTo(seg);
-                        assertThat(batch.positionIds()[r][k]).isEqualTo(p);
-                        assertThat(batch.inputIds()[r][k]).isEqualTo(orig.inputIds()[p]);
+                        assertThat(segments[k]).isEqualTo(seg);
+                        assertThat(positions[k]).isEqualTo(p);
+                        assertThat(ids[k]).isEqualTo(orig.inputIds()[p]);
                         int expectedLabel = p == 0 ? I : orig.labels()[p];
-                        assertThat(batch.labels()[r][k]).isEqualTo(expectedLabel);
+                        assertThat(labels[k]).isEqualTo(expectedLabel);
                     }
-                    if (k < batch.lengths()[r]) {
-                        assertThat(batch.segmentIds()[r][k]).isEqualTo(seg + 1);
+                    if (k < length) {
+                        assertThat(segments[k]).isEqualTo(seg + 1);
                     }
                 }
-                for (int p = batch.lengths()[r]; p < batch.width(); p++) {
-                    assertThat(batch.segmentIds()[r][p]).isZero();
-                    assertThat(batch.labels()[r][p]).isEqualTo(I);
+                for (int p = length; p < batch.length(); p++) {
+                    assertThat(segments[p]).isZero();
+                    assertThat(labels[p]).isEqualTo(I);
                 }
             }
         }
@@ -100,8 +111,16 @@ class BatcherTest {
     void blockCausalMaskAllowsOnlyEarlierPositionsOfTheSameDocument() {
         Batcher b = new Batcher(List.of(sample(0, 3, 0), sample(1, 2, 0)), new Batcher.Options(1, PAD, 8, true, false, 1, 0, 1));
         Batch batch = b.evalBatches().getFirst();
-        assertThat(batch.segmentIds()[0]).containsExactly(1, 1, 1, 2, 2);
-        boolean[][] m = batch.blockCausalMask(0);
+        assertThat(Rows.segments(batch, 0)).containsExactly(1, 1, 1, 2, 2);
+        assertThat(batch.packed()).isTrue();
+        boolean[][] m = new boolean[5][];
+        try (NDManager scope = Engine.manager().newSubManager()) {
+            // the mask the model attends with, [rows, 1, length, length]
+            boolean[] mask = BatchTensors.of(scope, batch).mask().toBooleanArray();
+            for (int i = 0; i < 5; i++) {
+                m[i] = Arrays.copyOfRange(mask, i * 5, (i + 1) * 5);
+            }
+        }
         assertThat(m[2]).containsExactly(true, true, true, false, false);
         assertThat(m[3]).containsExactly(false, false, false, true, false);
         assertThat(m[4]).containsExactly(false, false, false, true, true);
@@ -157,15 +176,15 @@ class BatcherTest {
     }
 
     static double meanSpread(List<Batch> batches) {
-        return batches.stream().mapToInt(b -> Arrays.stream(b.lengths()).max().orElse(0)
-                - Arrays.stream(b.lengths()).min().orElse(0)).average().orElse(0);
+        return batches.stream().mapToInt(b -> Arrays.stream(Rows.lengths(b)).max().orElse(0)
+                - Arrays.stream(Rows.lengths(b)).min().orElse(0)).average().orElse(0);
     }
 
     static List<Integer> firstIds(List<Batch> batches) {
         List<Integer> ids = new ArrayList<>();
         for (Batch b : batches) {
-            for (int[] row : b.inputIds()) {
-                ids.add(row[0] / 1000);
+            for (int r = 0; r < b.rows(); r++) {
+                ids.add(Rows.ids(b, r)[0] / 1000);
             }
         }
         return ids;

@@ -8,6 +8,7 @@ import dev.finetune.api.v1alpha1.TrainOn;
 import dev.finetune.trainer.data.TestModels;
 import dev.finetune.trainer.data.label.ConversationEncoder;
 import dev.finetune.trainer.data.label.EncodedSample;
+import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.data.template.ChatTemplate;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import java.io.IOException;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FormatsTest {
 
     static final int[] HI_HELLO = {151644, 872, 198, 13048, 151645, 198, 151644, 77091, 198, 9707, 151645, 198};
-    static final int I = EncodedSample.IGNORE;
+    static final int I = Labels.IGNORE;
     static final int[] HI_HELLO_LABELS = {I, I, I, I, I, I, I, I, I, 9707, 151645, I};
 
     @TempDir

@@ -53,7 +53,7 @@ class ConversationEncoderTest {
         // learned span ends with <|im_end|> (151645); the trailing newline stays masked
         int last = lastLearned(s);
         assertThat(s.inputIds()[last]).isEqualTo(151645);
-        assertThat(s.labels()[s.length() - 1]).isEqualTo(EncodedSample.IGNORE);
+        assertThat(s.labels()[s.length() - 1]).isEqualTo(Labels.IGNORE);
         assertThat(s.inputIds()[0]).isEqualTo(151644); // <|im_start|>, no BOS for Qwen
     }
 
@@ -137,7 +137,7 @@ class ConversationEncoderTest {
     void promptAndCompletionLearnsEverything() {
         EncodedSample s = encoder(llama3, TrainOn.PROMPT_AND_COMPLETION, null)
                 .encode(chat(Message.user("hi"), Message.assistant("hello")));
-        assertThat(s.labelTokenCount()).isEqualTo(s.length());
+        assertThat(s.labels()).isEqualTo(s.inputIds());
     }
 
     @Test
@@ -208,7 +208,7 @@ class ConversationEncoderTest {
 
     static int lastLearned(EncodedSample s) {
         for (int k = s.length() - 1; k >= 0; k--) {
-            if (s.labels()[k] != EncodedSample.IGNORE) {
+            if (s.labels()[k] != Labels.IGNORE) {
                 return k;
             }
         }

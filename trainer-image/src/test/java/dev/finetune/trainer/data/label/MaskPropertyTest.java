@@ -13,6 +13,7 @@ import dev.finetune.trainer.data.format.Conversation;
 import dev.finetune.trainer.data.format.Message;
 import dev.finetune.trainer.data.template.ChatTemplate;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
+import dev.finetune.trainer.testing.Rows;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -94,7 +95,7 @@ class MaskPropertyTest {
             Conversation conv = randomConversation(r, n);
             EncodedSample s = encoder.encode(conv);
             for (int k = 0; k < s.length(); k++) {
-                assertThat(s.labels()[k]).isIn(EncodedSample.IGNORE, s.inputIds()[k]);
+                assertThat(s.labels()[k]).isIn(Labels.IGNORE, s.inputIds()[k]);
             }
             List<String> runs = Samples.learnedRuns(tok, s);
             List<Message> replies = conv.messages().stream()
@@ -117,8 +118,9 @@ class MaskPropertyTest {
             Batcher b = new Batcher(samples, new Batcher.Options(4, tok.specialTokens().padId(), 2048, packing, false, 1, 0, 1));
             for (Batch batch : b.trainEpoch(0)) {
                 for (int row = 0; row < batch.rows(); row++) {
-                    for (int k = batch.lengths()[row]; k < batch.width(); k++) {
-                        assertThat(batch.labels()[row][k]).isEqualTo(EncodedSample.IGNORE);
+                    int[] labels = Rows.labels(batch, row);
+                    for (int k = Rows.length(batch, row); k < batch.length(); k++) {
+                        assertThat(labels[k]).isEqualTo(Labels.IGNORE);
                     }
                 }
             }

@@ -1,8 +1,8 @@
-package dev.finetune.trainer.data.template.jinja;
+package dev.finetune.jinja;
 
-import dev.finetune.trainer.data.template.jinja.Py.Callable;
-import dev.finetune.trainer.data.template.jinja.Py.Namespace;
-import dev.finetune.trainer.data.template.jinja.Py.Undefined;
+import dev.finetune.jinja.Py.Callable;
+import dev.finetune.jinja.Py.Namespace;
+import dev.finetune.jinja.Py.Undefined;
 import java.time.ZonedDateTime;
 import java.time.format.TextStyle;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.finetune.trainer.data.template.jinja;
+package dev.finetune.jinja;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

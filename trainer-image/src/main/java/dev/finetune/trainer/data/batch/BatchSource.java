@@ -1,4 +1,4 @@
-package dev.finetune.trainer.train;
+package dev.finetune.trainer.data.batch;
 
 /**
  * Where micro-batches come from. The order within an epoch must be a pure function of the epoch

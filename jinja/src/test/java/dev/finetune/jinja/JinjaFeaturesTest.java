@@ -1,12 +1,10 @@
-package dev.finetune.trainer.data.template;
+package dev.finetune.jinja;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.finetune.trainer.data.template.jinja.JinjaException;
-import dev.finetune.trainer.data.template.jinja.JinjaTemplate;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -16,14 +14,14 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-/** Each Jinja feature chat templates rely on, against HF's own Jinja environment (goldens/chat-templates/jinja-features.json). */
+/** Each Jinja feature chat templates rely on, against HF's own Jinja environment (tools/reference/chat_templates, goldens/jinja-features.json). */
 class JinjaFeaturesTest {
 
     @TestFactory
     Stream<DynamicTest> matchesHuggingFacesJinjaEnvironment() throws IOException {
         ObjectMapper json = new ObjectMapper();
         JsonNode g;
-        try (InputStream in = getClass().getResourceAsStream("/goldens/chat-templates/jinja-features.json")) {
+        try (InputStream in = getClass().getResourceAsStream("/goldens/jinja-features.json")) {
             g = json.readTree(in);
         }
         return Stream.iterate(0, k -> k < g.get("cases").size(), k -> k + 1).map(k -> g.get("cases").get(k))

@@ -1,4 +1,4 @@
-package dev.finetune.trainer.data.template.jinja;
+package dev.finetune.jinja;
 
 /**
  * A template that cannot be parsed or rendered. {@link #line()} is the 1-based line in the template
