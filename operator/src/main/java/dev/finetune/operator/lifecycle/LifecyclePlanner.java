@@ -47,6 +47,9 @@ public final class LifecyclePlanner {
     private static final Set<TrainerState> TRAINING_STATES = Set.of(TrainerState.TRAINING, TrainerState.EVALUATING,
             TrainerState.CHECKPOINTING, TrainerState.SUCCEEDED);
 
+    /** When a round that started an attempt looks again. */
+    static final Duration OBSERVE_LAUNCH_AFTER = Duration.ofSeconds(1);
+
     private LifecyclePlanner() {
     }
 
@@ -359,6 +362,11 @@ public final class LifecyclePlanner {
             if (spec.getActiveDeadlineSeconds() != null) {
                 Instant deadline = deadlineBase.plusSeconds(spec.getActiveDeadlineSeconds());
                 requeue = Optional.of(Duration.between(now, deadline).plusSeconds(1));
+            }
+            // The operator's own creates raise no events (JOSDK filters them), and a gang held in a Kueue queue
+            // raises none either: the next round, which reports what the new worker Job does, is scheduled.
+            if (requeue.isEmpty() || requeue.get().compareTo(OBSERVE_LAUNCH_AFTER) > 0) {
+                requeue = Optional.of(OBSERVE_LAUNCH_AFTER);
             }
         }
 
