@@ -161,22 +161,16 @@ cmd_status() {
   [[ -n "$any" ]]
 }
 
-cmd_load_image() {
-  (($# >= 1)) || die "usage: cluster.sh load-image IMAGE..."
+# cmd_load "USAGE" LOADER ARG...: LOADER (load_docker_image or load_image_tarball) on each ARG, into the
+# running cluster's containerd.
+cmd_load() {
+  local usage="$1" loader="$2" arg
+  shift 2
+  (($# >= 1)) || die "usage: cluster.sh $usage..."
   require_root
   resolve_binaries
   daemon_running containerd || die "cluster is not running (cluster.sh up)"
-  local image
-  for image in "$@"; do load_docker_image "$image"; done
-}
-
-cmd_load_tarball() {
-  (($# >= 1)) || die "usage: cluster.sh load-tarball FILE..."
-  require_root
-  resolve_binaries
-  daemon_running containerd || die "cluster is not running (cluster.sh up)"
-  local f
-  for f in "$@"; do load_image_tarball "$f"; done
+  for arg in "$@"; do "$loader" "$arg"; done
 }
 
 # take_lock: one cluster per machine, and colleagues/CI jobs may call up/down at the
@@ -196,8 +190,8 @@ main() {
     status)       cmd_status ;;
     smoke)        resolve_binaries; source "$CLUSTER_SH_DIR/lib/smoke.sh"
                   source "$CLUSTER_SH_DIR/lib/smoke-netpol.sh"; run_smoke ;;
-    load-image)   cmd_load_image "$@" ;;
-    load-tarball) cmd_load_tarball "$@" ;;
+    load-image)   cmd_load "load-image IMAGE" load_docker_image "$@" ;;
+    load-tarball) cmd_load "load-tarball FILE" load_image_tarball "$@" ;;
     kubeconfig)   echo "$KUBECONFIG_ADMIN" ;;
     kubectl)      resolve_binaries; kubectl_admin "$@" ;;
     build)        take_lock; cmd_build ;;

@@ -1,49 +1,8 @@
-# Helpers of e2e/trainer/suite.sh: checks that say why they failed, waits with a deadline, and a dump of
-# everything a person needs to diagnose a failed run (status, events, pod logs, the operator's log).
-# Sourced, not run. Expects $ns (the test namespace).
+# Helpers of e2e/trainer/suite.sh on top of e2e/lib/common.sh: phases, Events and pods of a job, network probes
+# from inside pods, and a dump of everything a person needs to diagnose a failed run (status, events, pod logs,
+# the operator's log). Sourced, not run. Expects $ns (the test namespace).
 
-pass=0
-fail=0
-failed=()
-
-# check "what" command...: PASS/FAIL line, then the command's output indented (on PASS what it compared, at most
-# 3 lines; on FAIL all of it: the reason).
-check() {
-  local what="$1" out
-  shift
-  if out=$("$@" 2>&1); then
-    echo "PASS $what"
-    [[ -n "$out" ]] && head -3 <<<"$out" | sed 's/^/     /'
-    pass=$((pass + 1))
-  else
-    echo "FAIL $what"
-    [[ -n "$out" ]] && sed 's/^/     /' <<<"$out"
-    fail=$((fail + 1))
-    failed+=("$what")
-  fi
-}
-
-# equals ACTUAL EXPECTED / matches ACTUAL REGEX / contains TEXT NEEDLE: predicates for check that say what they saw.
-equals() { [[ "$1" == "$2" ]] || { echo "got '$1', expected '$2'"; return 1; }; }
-matches() { [[ "$1" =~ $2 ]] || { echo "got '$1', expected to match /$2/"; return 1; }; }
-contains() { grep -qF -- "$2" <<<"$1" || { echo "'$2' not in:"; echo "$1" | head -20; return 1; }; }
-
-# jp JOB JSONPATH: one field of a FineTuneJob.
-jp() { kubectl -n "$ns" get finetunejob "$1" -o jsonpath="$2"; }
-
-# wait_until SECONDS "what" command...: polls every second until the command succeeds; says what it last saw.
-wait_until() {
-  local limit="$1" what="$2" t=0
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    sleep 1
-    t=$((t + 1))
-    if ((t >= limit)); then
-      echo "timeout after ${limit}s waiting for $what"
-      return 1
-    fi
-  done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # phase_is JOB PHASE...: the job is in one of the phases.
 phase_is() {
@@ -57,8 +16,8 @@ phase_is() {
 # wait_terminal JOB SECONDS: until Succeeded or Failed; prints the phase it ended in.
 wait_terminal() {
   local job="$1" limit="$2"
-  if ! wait_until "$limit" "$job to finish" phase_is "$job" Succeeded Failed; then
-    echo "timeout after ${limit}s waiting for $job to finish (phase $(jp "$job" '{.status.phase}'))" >&2
+  if ! wait_for "$limit" "$job to finish" phase_is "$job" Succeeded Failed; then
+    echo "($job is in phase $(jp "$job" '{.status.phase}'))" >&2
     return 1
   fi
   jp "$job" '{.status.phase}'

@@ -40,8 +40,7 @@ on_exit() {
 trap on_exit EXIT
 
 echo "== operator from deploy/kustomize/base, CPU jobs on $trainer_image ($here/operator)"
-kubectl apply -k "$here/operator" >/dev/null
-kubectl -n finetune-system rollout status deployment/finetune-operator --timeout=180s >/dev/null
+install_operator "$here/operator"
 check "operator Deployment runs CPU jobs on $trainer_image" bash -c "kubectl -n finetune-system get deployment \
   finetune-operator -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"FINETUNE_TRAINER_CPU_IMAGE\")].value}' \
   | grep -qx '$trainer_image'"
@@ -50,18 +49,9 @@ echo "== namespace $ns (restricted, default-deny), volumes, assets ($(elapsed))"
 if kubectl get namespace "$ns" >/dev/null 2>&1; then
   kubectl delete namespace "$ns" --wait=true --timeout=180s >/dev/null
 fi
-restricted_pod_security='{runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: {type: RuntimeDefault}}'
-restricted_container='{allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}'
+restricted_namespace "$ns"
+claims "$ns" models data outputs
 kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Namespace
-metadata: {name: $ns, labels: {pod-security.kubernetes.io/enforce: restricted}}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: $ns}
-spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
----
 # Probes the policies from inside the namespace without any job's labels: only default-deny applies to it.
 apiVersion: v1
 kind: Pod
@@ -76,21 +66,6 @@ spec:
       command: [sleep, "3600"]
       resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
       securityContext: $restricted_container
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: models, namespace: $ns}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data, namespace: $ns}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: outputs, namespace: $ns}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
 ---
 # The trainer image's own quickstart-assets fills the claims: the quickstart model and dataset, a 2000-record
 # dataset for the (longer) resume run, and a copy of the quickstart dataset whose line 21 is cut short.
@@ -170,7 +145,7 @@ record() {
 }
 netpol_probes() {
   trap - EXIT
-  record "two-workers: the ring formed (both ranks connected)" wait_until 240 "two-workers' ring" ring_formed
+  record "two-workers: the ring formed (both ranks connected)" wait_for 240 "two-workers' ring" ring_formed
   kubectl -n "$ns" wait --for=condition=Ready pod/netpol-probe --timeout=60s >/dev/null || true
   local rank0 rank1 rank0_ip node_ip api_ip
   rank0=$(rank_pod 0) rank1=$(rank_pod 1)
@@ -201,8 +176,8 @@ netpol_pid=$!
 
 # ---- 3. preemption, first: it has to act while the job runs
 echo "== resume: delete the worker after the first checkpoint ($(elapsed))"
-checkpointed() { equals "$(jp resume '{.status.conditions[?(@.type=="Checkpointed")].status}')" True; }
-check "resume: Checkpointed=True during attempt 1" wait_until 300 "resume's first checkpoint" checkpointed
+check "resume: Checkpointed=True during attempt 1" \
+  wait_field 300 resume '{.status.conditions[?(@.type=="Checkpointed")].status}' True
 checkpoint=$(jp resume '{.status.lastCheckpoint.path} (epoch {.status.lastCheckpoint.epoch})')
 check "resume: still training when interrupted (phase Training, before the last epoch ended)" \
   matches "$(jp resume '{.status.phase} epoch {.status.progress.epoch}')" '^Training epoch [123]$'
@@ -327,9 +302,8 @@ check "resume: every epoch's eval loss equals the uninterrupted run's" \
   python3 "$here/check.py" resumed-equals "$work/resume-reference.json" "$work/resume.json"
 
 echo
-echo "trainer e2e: $pass passed, $fail failed ($(elapsed))"
-for f in "${failed[@]}"; do echo "  failed: $f"; done
+echo "($(elapsed))"
 if ((fail == 0)); then
   kubectl delete namespace "$ns" --wait=false >/dev/null
 fi
-((fail == 0))
+summary "trainer e2e"

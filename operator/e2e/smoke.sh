@@ -13,36 +13,11 @@ cd "$(dirname "$0")/../.."
 image="${1:-local/e2e-smoke:1}"
 ns=ft-smoke
 job=smoke
-pass=0; fail=0
-check() { local what="$1"; shift; if "$@" >/dev/null 2>&1; then echo "PASS $what"; pass=$((pass+1)); else echo "FAIL $what"; fail=$((fail+1)); fi; }
-jp() { kubectl -n "$ns" get finetunejob "$job" -o jsonpath="$1"; }
-wait_for() { local what="$1" expr="$2" want="$3" t=0; until [[ "$(jp "$expr" 2>/dev/null)" == "$want" ]]; do
-  sleep 2; t=$((t+2)); if (( t > ${4:-180} )); then echo "timeout waiting for $what ($(jp "$expr"))"; return 1; fi; done; }
+source e2e/lib/common.sh
 
-kubectl apply -k deploy/kustomize/base >/dev/null
-kubectl -n finetune-system set env deployment/finetune-operator FINETUNE_TRAINER_IMAGE="$image" >/dev/null
-kubectl -n finetune-system rollout status deployment/finetune-operator --timeout=180s
-
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Namespace
-metadata: {name: $ns, labels: {pod-security.kubernetes.io/enforce: restricted}}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: $ns}
-spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: outputs, namespace: $ns}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: models, namespace: $ns}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
-YAML
+install_operator deploy/kustomize/base FINETUNE_TRAINER_IMAGE="$image"
+restricted_namespace "$ns"
+claims "$ns" outputs models
 
 # A claim that does not exist yet: the job must wait, saying which.
 kubectl apply -f - >/dev/null <<YAML
@@ -57,16 +32,11 @@ spec:
   output: {pvc: {claimName: outputs, path: runs/smoke}}
   image: $image
 YAML
-check "missing claim: Validated=False PvcNotFound" wait_for validated '{.status.conditions[?(@.type=="Validated")].reason}' PvcNotFound 60
+check "missing claim: Validated=False PvcNotFound" wait_field 60 "$job" '{.status.conditions[?(@.type=="Validated")].reason}' PvcNotFound
 check "missing claim: no workers" bash -c "! kubectl -n $ns get job $job-attempt-1"
 
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data, namespace: $ns}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
-YAML
-check "claim created: Validated=True" wait_for validated '{.status.conditions[?(@.type=="Validated")].status}' True 120
+claims "$ns" data
+check "claim created: Validated=True" wait_field 120 "$job" '{.status.conditions[?(@.type=="Validated")].status}' True
 for child in configmap/$job-config configmap/$job-progress service/$job-workers serviceaccount/$job-trainer \
              role/$job-trainer rolebinding/$job-trainer networkpolicy/$job job/$job-attempt-1; do
   check "child $child" kubectl -n "$ns" get "$child"
@@ -89,11 +59,10 @@ check "worker pods admitted under PSA restricted" bash -c "kubectl -n $ns get po
 report='{"schemaVersion":1,"sequence":5,"attempt":1,"state":"TRAINING","progress":{"epoch":1,"totalEpochs":1,"step":10,"totalSteps":20,"evalLoss":2.5731,"perplexity":13.108},"history":[{"epoch":1,"step":10,"evalLoss":2.5731,"perplexity":13.108}]}'
 check "rank 0 identity patches the report" kubectl -n "$ns" patch configmap "$job-progress" --as "$sa" --type merge \
   -p "$(printf '{"data":{"progress.json":%s}}' "$(printf '%s' "$report" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')")"
-check "status shows the eval loss" wait_for evalLoss '{.status.display.evalLoss}' 2.573 60
-check "job succeeds when the workers exit 0" wait_for phase '{.status.phase}' Succeeded 300
-check "Ready=True Succeeded" wait_for ready '{.status.conditions[?(@.type=="Ready")].reason}' Succeeded 10
+check "status shows the eval loss" wait_field 60 "$job" '{.status.display.evalLoss}' 2.573
+check "job succeeds when the workers exit 0" wait_field 300 "$job" '{.status.phase}' Succeeded
+check "Ready=True Succeeded" wait_field 10 "$job" '{.status.conditions[?(@.type=="Ready")].reason}' Succeeded
 check "Events recorded" bash -c "kubectl -n $ns get events --field-selector involvedObject.name=$job -o name | grep -q ."
 
-echo "operator smoke: $pass passed, $fail failed"
 kubectl delete namespace "$ns" --wait=false >/dev/null
-(( fail == 0 ))
+summary "operator smoke"

@@ -63,26 +63,25 @@ build_k8s_binaries() {
   log "Kubernetes binaries built in $((SECONDS - t0))s -> $out"
 }
 
-build_coredns_binary() {
-  local out
-  out="$(coredns_bin_dir)"
-  [[ -x "$out/coredns" ]] && return 0
-  log "building CoreDNS $COREDNS_VERSION (minimal plugin set)"
+# build_small_binary NAME DESCRIPTION OUTDIR MODULEDIR: one stripped binary NAME from the main package of
+# MODULEDIR (go names it after the module path: <directory>build), cached in OUTDIR.
+build_small_binary() {
+  local name="$1" what="$2" out="$3" moddir="$4"
+  [[ -x "$out/$name" ]] && return 0
+  log "building $what"
   local t0=$SECONDS
-  go_build_into "$out" "$CLUSTER_DIR/build/coredns" "-s -w" .
-  mv "$out/corednsbuild" "$out/coredns"
-  log "CoreDNS built in $((SECONDS - t0))s"
+  go_build_into "$out" "$moddir" "-s -w" .
+  mv "$out/$(basename "$moddir")build" "$out/$name"
+  log "$name built in $((SECONDS - t0))s"
+}
+
+build_coredns_binary() {
+  build_small_binary coredns "CoreDNS $COREDNS_VERSION (minimal plugin set)" "$(coredns_bin_dir)" "$CLUSTER_DIR/build/coredns"
 }
 
 build_netpol_binary() {
-  local out
-  out="$(netpol_bin_dir)"
-  [[ -x "$out/netpol" ]] && return 0
-  log "building the NetworkPolicy enforcer (kube-router $KUBE_ROUTER_VERSION policy controller; cold: ~2 min)"
-  local t0=$SECONDS
-  go_build_into "$out" "$CLUSTER_DIR/build/netpol" "-s -w" .
-  mv "$out/netpolbuild" "$out/netpol"
-  log "NetworkPolicy enforcer built in $((SECONDS - t0))s"
+  build_small_binary netpol "the NetworkPolicy enforcer (kube-router $KUBE_ROUTER_VERSION policy controller; cold: ~2 min)" \
+    "$(netpol_bin_dir)" "$CLUSTER_DIR/build/netpol"
 }
 
 build_pause_binary() {

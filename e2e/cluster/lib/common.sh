@@ -38,21 +38,11 @@ NODE_NAME="${FINETUNE_E2E_NODE_NAME:-e2e-node}"
 
 export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"
 
+# check, summary, wait_for and the other helpers every e2e script shares.
+source "$E2E_ROOT/lib/common.sh"
+
 log()  { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die()  { log "ERROR: $*"; exit 1; }
-
-# wait_for SECONDS DESCRIPTION COMMAND... : polls COMMAND once a second.
-wait_for() {
-  local timeout="$1" what="$2"; shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${timeout}s waiting for: $what"
-      return 1
-    fi
-    sleep 1
-  done
-}
 
 # wait_or_die COMPONENT SECONDS DESCRIPTION COMMAND... : wait_for, and on timeout show the
 # end of COMPONENT's log (CI output is often all there is to debug from) and stop.

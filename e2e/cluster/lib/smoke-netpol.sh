@@ -154,5 +154,5 @@ run_netpol_smoke() {
   check "allow rules: pod reaches the other pod's port $NETPOL_PORT" becomes_reachable probe_pod
   check "allow rules: pod reaches the API server (ipBlock node IP/32, port 6443)" becomes_reachable probe_api
   check "allow rules: pod resolves names (egress port 53)" becomes_reachable probe_dns
-  ((SMOKE_FAILED == 0)) && kubectl_admin delete namespace "$NETPOL_NS" --wait=false >/dev/null 2>&1 || true
+  ((fail == 0)) && kubectl_admin delete namespace "$NETPOL_NS" --wait=false >/dev/null 2>&1 || true
 }

@@ -1,25 +1,9 @@
 # shellcheck shell=bash
 # 'cluster.sh smoke': end-to-end checks of a running cluster, each with a timeout and
-# one PASS/FAIL line; exits non-zero if any fails. Sourced by cluster.sh.
+# one PASS/FAIL line (check, e2e/lib/common.sh); exits non-zero if any fails. Sourced by cluster.sh.
 
 SMOKE_NS="e2e-smoke"
 SMOKE_IMAGE="local/e2e-smoke:1"
-SMOKE_PASSED=0
-SMOKE_FAILED=0
-
-# check NAME COMMAND...: runs one check and records the verdict.
-check() {
-  local name="$1"; shift
-  local t0=$SECONDS
-  if "$@"; then
-    echo "PASS: $name ($((SECONDS - t0))s)"
-    SMOKE_PASSED=$((SMOKE_PASSED + 1))
-  else
-    echo "FAIL: $name ($((SECONDS - t0))s)"
-    SMOKE_FAILED=$((SMOKE_FAILED + 1))
-  fi
-}
-
 k() { kubectl_admin -n "$SMOKE_NS" "$@"; }
 
 # wait_pod_succeeded POD SECONDS: true once the pod completed successfully; on failure
@@ -155,11 +139,10 @@ run_smoke() {
   check "pod resolved <hostname>.<headless-svc> of another pod" check_headless_dns
   check "pod reached kubernetes.default.svc:443 (ClusterIP via kube-proxy)" check_service_vip
   run_netpol_smoke
-  if ((SMOKE_FAILED == 0)); then
+  if ((fail == 0)); then
     kubectl_admin delete namespace "$SMOKE_NS" --wait=false >/dev/null 2>&1 || true
   else
     echo "(namespace $SMOKE_NS kept for inspection; logs in $LOG_DIR)"
   fi
-  echo "smoke: $SMOKE_PASSED passed, $SMOKE_FAILED failed"
-  ((SMOKE_FAILED == 0))
+  summary smoke
 }

@@ -11,6 +11,8 @@ import dev.finetune.api.v1alpha1.ModelSpec;
 import dev.finetune.api.v1alpha1.OutputSpec;
 import dev.finetune.api.v1alpha1.Progress;
 import dev.finetune.api.v1alpha1.PvcPath;
+import dev.finetune.operator.children.NetworkPolicyRenderer;
+import dev.finetune.operator.children.RenderSettings;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
@@ -21,6 +23,12 @@ import java.util.List;
 public final class Fixtures {
 
     private Fixtures() {
+    }
+
+    /** The operator's default settings with {@code image} for GPU and CPU jobs, the API server on any address. */
+    public static RenderSettings renderSettings(String image) {
+        return new RenderSettings(image, image, "IfNotPresent", 1000, 1000, 120, 1800, 900, true, List.of(),
+                List.of(NetworkPolicyRenderer.tcpPort(443), NetworkPolicyRenderer.tcpPort(6443)));
     }
 
     /** A 2-worker x 4-GPU job reading claims models and data and writing to outputs:runs/&lt;name&gt;. */
@@ -70,10 +78,10 @@ public final class Fixtures {
     }
 
     public static EpochRecord eval(int epoch, long step, double trainLoss, double evalLoss) {
-        return new EpochRecord(epoch, step, trainLoss, evalLoss, Math.exp(evalLoss));
+        return new EpochRecord(epoch, step, null, trainLoss, evalLoss, Math.exp(evalLoss), null, null);
     }
 
     public static CheckpointRef checkpoint(int epoch, long step) {
-        return new CheckpointRef(epoch, step, "runs/ckpt/step-" + step);
+        return new CheckpointRef(epoch, step, "runs/ckpt/step-" + step, null);
     }
 }

@@ -85,13 +85,13 @@ class TrainerContractJsonTest {
         progress.setUpdated("2026-11-24T01:02:03Z");
         List<EpochRecord> history = new ArrayList<>();
         for (int e = 1; e <= epochs; e++) {
-            history.add(new EpochRecord(e, 120L * e, 2.5 - 0.01 * e, 2.6 - 0.01 * e, Math.exp(2.6 - 0.01 * e)));
+            history.add(new EpochRecord(e, 120L * e, null, 2.5 - 0.01 * e, 2.6 - 0.01 * e, Math.exp(2.6 - 0.01 * e), null, null));
         }
         Outputs outputs = new Outputs();
         outputs.setAdapter("runs/qwen3/final");
         outputs.setBestAdapter("runs/qwen3/best");
         return new ProgressReport(ProgressReport.SCHEMA_VERSION, 42, 1, TrainerState.SUCCEEDED, progress, history,
-                new CheckpointRef(epochs, 120L * epochs, "runs/qwen3/checkpoints/step-" + 120 * epochs), outputs, null);
+                new CheckpointRef(epochs, 120L * epochs, "runs/qwen3/checkpoints/step-" + 120 * epochs, null), outputs, null);
     }
 
     @Test
@@ -104,8 +104,8 @@ class TrainerContractJsonTest {
         assertThat(back.progress().getEvalLoss()).isEqualTo(2.0125);
         assertThat(back.progress().getPerplexity()).isEqualTo(Math.exp(2.0125));
         assertThat(back.history()).hasSize(3);
-        assertThat(back.history().get(2).getEvalLoss()).isEqualTo(2.6 - 0.01 * 3);
-        assertThat(back.lastCheckpoint().getPath()).isEqualTo("runs/qwen3/checkpoints/step-360");
+        assertThat(back.history().get(2).evalLoss()).isEqualTo(2.6 - 0.01 * 3);
+        assertThat(back.lastCheckpoint().path()).isEqualTo("runs/qwen3/checkpoints/step-360");
         assertThat(TrainerJson.write(back)).isEqualTo(TrainerJson.write(report));
     }
 

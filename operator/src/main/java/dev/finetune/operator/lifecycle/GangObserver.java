@@ -4,7 +4,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
-import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -64,8 +64,8 @@ public final class GangObserver {
         }
         int ready = (int) pods.stream().filter(GangObserver::isReady).count();
         // A worker that exited 0 has done its part. On a real cluster the Job controller counts it a second or
-        // two later; until then the gang is finishing, not starting again (the phase went Training -> Initializing
-        // -> Succeeded before).
+        // two later; until then the gang is finishing, not starting again: the phase goes Training -> Succeeded,
+        // never back through Initializing.
         int finished = (int) pods.stream().filter(GangObserver::exitedCleanly).count();
         if (ready + finished >= workers) {
             return new GangStatus(GangStatus.Kind.RUNNING, ready + finished, workers, null, null, false, null);
@@ -190,7 +190,7 @@ public final class GangObserver {
 
     static String rank(Pod pod) {
         var annotations = pod.getMetadata().getAnnotations();
-        String index = annotations == null ? null : annotations.get(WorkerJobDependent.COMPLETION_INDEX_ANNOTATION);
+        String index = annotations == null ? null : annotations.get(WorkerJobRenderer.COMPLETION_INDEX_ANNOTATION);
         return index == null ? "?" : index;
     }
 
@@ -199,7 +199,7 @@ public final class GangObserver {
             return List.of();
         }
         return pod.getStatus().getContainerStatuses().stream()
-                .filter(cs -> WorkerJobDependent.CONTAINER.equals(cs.getName()))
+                .filter(cs -> WorkerJobRenderer.CONTAINER.equals(cs.getName()))
                 .toList();
     }
 

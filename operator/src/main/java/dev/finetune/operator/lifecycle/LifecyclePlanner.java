@@ -9,9 +9,8 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.api.v1alpha1.Phase;
-import dev.finetune.operator.dependents.Annotations;
-import dev.finetune.operator.dependents.Labels;
-import dev.finetune.operator.dependents.WorkerJobDependent.Attempt;
+import dev.finetune.operator.children.Annotations;
+import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.events.JobEvent;
 import dev.finetune.operator.status.ConditionType;
 import dev.finetune.operator.status.Conditions;
@@ -31,7 +30,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
@@ -48,6 +46,9 @@ public final class LifecyclePlanner {
 
     private static final Set<TrainerState> TRAINING_STATES = Set.of(TrainerState.TRAINING, TrainerState.EVALUATING,
             TrainerState.CHECKPOINTING, TrainerState.SUCCEEDED);
+
+    /** When a round that started an attempt looks again. */
+    static final Duration OBSERVE_LAUNCH_AFTER = Duration.ofSeconds(1);
 
     private LifecyclePlanner() {
     }
@@ -102,9 +103,8 @@ public final class LifecyclePlanner {
             if (deadline.isPresent() && !spec.isSuspend() && current.isPresent()) {
                 if (!now.isBefore(deadline.get())) {
                     current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
-                    return fail(v, "DeadlineExceeded", "The job ran longer than spec.activeDeadlineSeconds ("
-                            + spec.getActiveDeadlineSeconds() + " s, counted from " + deadlineBase().orElse(now)
-                            + "); its workers were stopped.", "Raise spec.activeDeadlineSeconds, or train fewer epochs.");
+                    return fail(v, "DeadlineExceeded", Messages.deadlineExceeded(spec.getActiveDeadlineSeconds(),
+                            deadlineBase().orElse(now)), Messages.DEADLINE_HINT);
                 }
                 requeue = Optional.of(Duration.between(now, deadline.get()).plusSeconds(1));
             }
@@ -123,7 +123,7 @@ public final class LifecyclePlanner {
                 case RUNNING -> running(v, trainerIsTraining() ? Phase.Training : Phase.Initializing, gang);
                 case SUCCEEDED -> succeeded(v);
                 case FAILED -> gang.failure().permanent()
-                        ? fail(v, gang.failure().reason(), "Attempt " + attempt + " failed: " + gang.failure().message(), gang.failure().hint())
+                        ? fail(v, gang.failure().reason(), Messages.attemptFailed(attempt, gang.failure().message()), gang.failure().hint())
                         : restartOrFail(v, gang.failure());
             };
         }
@@ -167,20 +167,17 @@ public final class LifecyclePlanner {
             currentReport = Optional.ofNullable(newest).filter(r -> r.attempt() == attempt);
 
             Set<String> seen = new HashSet<>();
-            before.forEach(r -> seen.add(r.getEpoch() + "/" + r.getStep()));
+            before.forEach(r -> seen.add(r.epoch() + "/" + r.step()));
             for (EpochRecord r : s.getHistory()) {
-                if (seen.add(r.getEpoch() + "/" + r.getStep()) && r.getEvalLoss() != null) {
-                    events.add(JobEvent.normal("Evaluated", "eval/" + r.getEpoch() + "/" + r.getStep(), String.format(Locale.ROOT,
-                            "Epoch %d, step %d: eval loss %s, perplexity %s%s.", r.getEpoch(), r.getStep(),
-                            Displays.significant(r.getEvalLoss()), Displays.significant(r.getPerplexity()),
-                            r.getTrainLoss() == null ? "" : ", train loss " + Displays.significant(r.getTrainLoss()))));
+                if (seen.add(r.epoch() + "/" + r.step()) && r.evalLoss() != null) {
+                    events.add(JobEvent.normal("Evaluated", "eval/" + r.epoch() + "/" + r.step(), Messages.evaluated(r)));
                 }
             }
             CheckpointRef after = s.getLastCheckpoint();
-            if (after != null && (checkpointBefore == null || after.getStep() != checkpointBefore.getStep()
-                    || !java.util.Objects.equals(after.getPath(), checkpointBefore.getPath()))) {
-                events.add(JobEvent.normal("CheckpointSaved", "checkpoint/" + after.getStep() + "/" + after.getPath(),
-                        "Resumable checkpoint at epoch " + after.getEpoch() + ", step " + after.getStep() + ": " + after.getPath() + "."));
+            if (after != null && (checkpointBefore == null || after.step() != checkpointBefore.step()
+                    || !java.util.Objects.equals(after.path(), checkpointBefore.path()))) {
+                events.add(JobEvent.normal("CheckpointSaved", "checkpoint/" + after.step() + "/" + after.path(),
+                        Messages.checkpointSaved(after)));
             }
         }
 
@@ -218,7 +215,7 @@ public final class LifecyclePlanner {
             return Conditions.find(prev.getConditions(), ConditionType.FAILED)
                     .filter(c -> "False".equals(c.getStatus()))
                     .map(c -> Desired.isFalse(ConditionType.FAILED, c.getReason(), c.getMessage()))
-                    .orElse(Desired.isFalse(ConditionType.FAILED, "NoFailure", "No attempt has failed."));
+                    .orElse(Desired.isFalse(ConditionType.FAILED, "NoFailure", Messages.NO_FAILURE));
         }
 
         // ---- outcomes ----
@@ -250,40 +247,36 @@ public final class LifecyclePlanner {
                 }
             }
             if (prev.getPhase() != Phase.Suspended) {
-                events.add(JobEvent.normal("Suspended", "suspend/" + attempt, attempt == 0
-                        ? "Suspended before start (spec.suspend is true); no workers are created until it is false."
-                        : "Suspended (spec.suspend is true): workers of attempt " + attempt + " stopped; progress and checkpoints kept."));
+                events.add(JobEvent.normal("Suspended", "suspend/" + attempt, Messages.suspendedEvent(attempt)));
             }
             s.setPhase(Phase.Suspended);
-            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Suspended", "No workers run while the job is suspended."),
-                    Desired.isFalse(ConditionType.TRAINING, "Suspended", "Training is paused."),
-                    "Suspended", "Suspended as spec.suspend asks; progress and checkpoints are kept.", null, null);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Suspended", Messages.SUSPENDED_WORKERS),
+                    Desired.isFalse(ConditionType.TRAINING, "Suspended", Messages.SUSPENDED_TRAINING),
+                    "Suspended", Messages.SUSPENDED, null, null);
         }
 
         Plan noWorkers(ValidationResult v, Phase prevPhase) {
             if (!v.valid()) {
                 s.setPhase(Phase.Pending);
                 events.add(JobEvent.warning(v.reason(), "validation/" + v.reason() + "/" + v.message(), v.message()));
-                return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", "Workers start once the job is validated."),
-                        Desired.isFalse(ConditionType.TRAINING, "NotStarted", "Training has not started."),
+                return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", Messages.NOT_VALIDATED),
+                        Desired.isFalse(ConditionType.TRAINING, "NotStarted", Messages.NOT_STARTED),
                         v.reason(), v.message(), v.waiting() ? null : v.reason(), v.waiting() ? null : v.message());
             }
             ensureChildren = true;
             if (attempt == 0) {
                 start(1, 0, null, now, "Started");
-                events.add(JobEvent.normal("WorkersStarted", "start/1", "Started attempt 1: " + workersText() + "."));
+                events.add(JobEvent.normal("WorkersStarted", "start/1", Messages.started(spec.getResources())));
             } else if (prevPhase == Phase.Suspended) {
                 String from = checkpointPath();
                 start(attempt + 1, s.getRestarts(), from, now, "Resumed");
-                events.add(JobEvent.normal("Resumed", "start/" + (attempt + 1), "Resumed as attempt " + (attempt + 1) + " "
-                        + (from == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + from) + "."));
+                events.add(JobEvent.normal("Resumed", "start/" + (attempt + 1), Messages.resumed(attempt + 1, from)));
             } else if (prevPhase == Phase.Pending && !Set.of("NoFailure", "Restarted").contains(failedCondition.reason())) {
                 // A restart that waited for validation (see restartOrFail): the failure was recorded, not yet counted.
-                return restartOrFail(v, new WorkerFailure(failedCondition.reason(), "Attempt " + attempt
-                        + " had failed; its restart waited until the job was valid again.", null, false));
+                return restartOrFail(v, new WorkerFailure(failedCondition.reason(), Messages.restartWaitedForValidation(attempt),
+                        null, false));
             } else {
-                return restartOrFail(v, new WorkerFailure("WorkersDeleted", "The worker Job of attempt " + attempt
-                        + " disappeared (deleted outside the operator).", null, false));
+                return restartOrFail(v, new WorkerFailure("WorkersDeleted", Messages.workersDeleted(attempt), null, false));
             }
             return starting(v);
         }
@@ -291,17 +284,15 @@ public final class LifecyclePlanner {
         Plan running(ValidationResult v, Phase phase, GangStatus gang) {
             s.setPhase(phase);
             Desired workers = gang.kind() == GangStatus.Kind.RUNNING
-                    ? Desired.isTrue(ConditionType.WORKERS_READY, "AllWorkersReady", gang.readyWorkers() + " of " + gang.workers()
-                            + " worker pods are ready.")
+                    ? Desired.isTrue(ConditionType.WORKERS_READY, "AllWorkersReady", Messages.workersReady(gang.readyWorkers(), gang.workers()))
                     : Desired.isFalse(ConditionType.WORKERS_READY, gang.problem(), gang.problemMessage());
             Desired training = phase == Phase.Training
-                    ? Desired.isTrue(ConditionType.TRAINING, trainingReason(), trainingMessage())
+                    ? Desired.isTrue(ConditionType.TRAINING, trainingReason(), Messages.training(attempt, s.getProgress()))
                     : Desired.isFalse(ConditionType.TRAINING, phase == Phase.Pending ? "Queued" : "Initializing",
-                            phase == Phase.Pending ? "Waiting for the queue to admit the workers."
-                                    : "Workers are starting, loading the model and data, or waiting for the whole gang.");
+                            phase == Phase.Pending ? Messages.QUEUED : Messages.WORKERS_INITIALIZING);
             String reason = phase == Phase.Training ? "Training" : gang.problem() == null ? "Initializing" : gang.problem();
-            String message = phase == Phase.Training ? trainingMessage()
-                    : gang.problemMessage() == null ? "Attempt " + attempt + " is starting." : gang.problemMessage();
+            String message = phase == Phase.Training ? Messages.training(attempt, s.getProgress())
+                    : gang.problemMessage() == null ? Messages.attemptStarting(attempt) : gang.problemMessage();
             return withSituation(v, workers, training, reason, message,
                     gang.stalled() ? gang.problem() : null, gang.stalled() ? gang.problemMessage() : null);
         }
@@ -309,31 +300,26 @@ public final class LifecyclePlanner {
         Plan succeeded(ValidationResult v) {
             s.setPhase(Phase.Succeeded);
             s.setCompletionTime(now.toString());
-            String adapter = s.getOutputs() == null ? null : s.getOutputs().getAdapter();
-            String message = "Training finished" + (s.getProgress() != null && s.getProgress().getEvalLoss() != null
-                    ? " with eval loss " + Displays.significant(s.getProgress().getEvalLoss()) + ", perplexity "
-                            + Displays.significant(s.getProgress().getPerplexity()) : "")
-                    + (adapter == null ? "." : "; adapter at " + adapter + ".");
+            String message = Messages.succeeded(s.getProgress(), s.getOutputs() == null ? null : s.getOutputs().getAdapter());
             events.add(JobEvent.normal("Succeeded", "succeeded", message));
             scheduleTtl();
-            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Completed", "The workers have finished."),
-                    Desired.isFalse(ConditionType.TRAINING, "Succeeded", "Training finished."), "Succeeded", message, null, null);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Completed", Messages.WORKERS_FINISHED),
+                    Desired.isFalse(ConditionType.TRAINING, "Succeeded", Messages.TRAINING_FINISHED), "Succeeded", message, null, null);
         }
 
         Plan restartOrFail(ValidationResult v, WorkerFailure failure) {
             if (s.getRestarts() >= spec.getBackoffLimit()) {
-                return fail(v, "BackoffLimitExceeded", "Attempt " + attempt + " failed and spec.backoffLimit ("
-                        + spec.getBackoffLimit() + ") restarts are used up. Last failure (" + failure.reason() + "): "
-                        + failure.message(), failure.hint());
+                return fail(v, "BackoffLimitExceeded", Messages.backoffLimitExceeded(attempt, spec.getBackoffLimit(), failure),
+                        failure.hint());
             }
             if (!v.valid()) {
                 // Cannot start another attempt until the inputs are back; the failure is kept in the Failed condition.
                 current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
-                failedCondition = Desired.isFalse(ConditionType.FAILED, failure.reason(), "Attempt " + attempt + " failed: "
-                        + failure.message() + " A restart waits for validation: " + v.message());
+                failedCondition = Desired.isFalse(ConditionType.FAILED, failure.reason(),
+                        Messages.restartWaitsForValidation(attempt, failure, v.message()));
                 s.setPhase(Phase.Pending);
                 return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", v.message()),
-                        Desired.isFalse(ConditionType.TRAINING, "Restarting", "Waiting to restart."), v.reason(), v.message(),
+                        Desired.isFalse(ConditionType.TRAINING, "Restarting", Messages.WAITING_TO_RESTART), v.reason(), v.message(),
                         v.waiting() ? null : v.reason(), v.waiting() ? null : v.message());
             }
             ensureChildren = true;
@@ -342,10 +328,7 @@ public final class LifecyclePlanner {
             String from = checkpointPath();
             current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
             start(next, restarts, from, deadlineBase().orElse(now), "Restarted");
-            String message = "Attempt " + (next - 1) + " failed (" + failure.reason() + "): " + sentence(failure.message())
-                    + " Restarted the gang as attempt " + next + " "
-                    + (from == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + from)
-                    + "; restart " + restarts + " of spec.backoffLimit " + spec.getBackoffLimit() + ".";
+            String message = Messages.restarted(attempt, failure, next, from, restarts, spec.getBackoffLimit());
             failedCondition = Desired.isFalse(ConditionType.FAILED, "Restarted", message);
             events.add(JobEvent.warning("Restarted", "start/" + next, message));
             return starting(v);
@@ -354,19 +337,19 @@ public final class LifecyclePlanner {
         Plan fail(ValidationResult v, String reason, String message, String hint) {
             s.setPhase(Phase.Failed);
             s.setCompletionTime(now.toString());
-            String full = hint == null ? message : message + " Hint: " + hint;
+            String full = Messages.withHint(message, hint);
             failedCondition = Desired.isTrue(ConditionType.FAILED, reason, full);
             events.add(JobEvent.warning("Failed", "failed", full));
             scheduleTtl();
-            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Failed", "The job has failed."),
-                    Desired.isFalse(ConditionType.TRAINING, "Failed", "Training stopped: " + reason + "."), reason, full, null, null);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Failed", Messages.JOB_FAILED),
+                    Desired.isFalse(ConditionType.TRAINING, "Failed", Messages.trainingStopped(reason)), reason, full, null, null);
         }
 
         Plan starting(ValidationResult v) {
             s.setPhase(Phase.Initializing);
-            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "WorkersStarting", "Creating the workers of attempt "
-                    + s.getAttempt() + "."), Desired.isFalse(ConditionType.TRAINING, "Initializing", "Workers are starting."),
-                    "Initializing", "Starting attempt " + s.getAttempt() + ": " + workersText() + ".", null, null);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "WorkersStarting", Messages.creatingWorkers(s.getAttempt())),
+                    Desired.isFalse(ConditionType.TRAINING, "Initializing", Messages.WORKERS_STARTING),
+                    "Initializing", Messages.startingAttempt(s.getAttempt(), spec.getResources()), null, null);
         }
 
         void start(int number, int restarts, String resumeFrom, Instant deadlineBase, String reason) {
@@ -379,6 +362,11 @@ public final class LifecyclePlanner {
             if (spec.getActiveDeadlineSeconds() != null) {
                 Instant deadline = deadlineBase.plusSeconds(spec.getActiveDeadlineSeconds());
                 requeue = Optional.of(Duration.between(now, deadline).plusSeconds(1));
+            }
+            // The operator's own creates raise no events (JOSDK filters them), and a gang held in a Kueue queue
+            // raises none either: the next round, which reports what the new worker Job does, is scheduled.
+            if (requeue.isEmpty() || requeue.get().compareTo(OBSERVE_LAUNCH_AFTER) > 0) {
+                requeue = Optional.of(OBSERVE_LAUNCH_AFTER);
             }
         }
 
@@ -404,7 +392,7 @@ public final class LifecyclePlanner {
         }
 
         String checkpointPath() {
-            return s.getLastCheckpoint() == null ? null : s.getLastCheckpoint().getPath();
+            return s.getLastCheckpoint() == null ? null : s.getLastCheckpoint().path();
         }
 
         String trainingReason() {
@@ -415,30 +403,6 @@ public final class LifecyclePlanner {
                 case SUCCEEDED -> "Finishing";
                 default -> "Training";
             };
-        }
-
-        String trainingMessage() {
-            var p = s.getProgress();
-            if (p == null) {
-                return "Attempt " + attempt + " is training.";
-            }
-            StringBuilder m = new StringBuilder("Attempt ").append(attempt).append(" is training");
-            if (p.getEpoch() != null) {
-                m.append(": epoch ").append(p.getEpoch()).append(p.getTotalEpochs() == null ? "" : "/" + p.getTotalEpochs());
-            }
-            if (p.getStep() != null) {
-                m.append(", step ").append(p.getStep()).append(p.getTotalSteps() == null ? "" : "/" + p.getTotalSteps());
-            }
-            if (p.getEvalLoss() != null) {
-                m.append(", eval loss ").append(Displays.significant(p.getEvalLoss()));
-            }
-            return m.append('.').toString();
-        }
-
-        String workersText() {
-            var r = spec.getResources();
-            return r.getWorkers() + " worker" + (r.getWorkers() == 1 ? "" : "s") + " with "
-                    + (r.getGpus() == 0 ? "CPU only" : r.getGpus() + " GPU" + (r.getGpus() == 1 ? "" : "s") + " each");
         }
     }
 
@@ -453,11 +417,5 @@ public final class LifecyclePlanner {
         } catch (NumberFormatException e) {
             return 0;
         }
-    }
-
-    /** A trainer message as a sentence, so the operator's own sentence can follow it. */
-    static String sentence(String message) {
-        String m = message == null ? "" : message.strip();
-        return m.isEmpty() || m.endsWith(".") || m.endsWith("!") || m.endsWith("?") ? m : m + ".";
     }
 }

@@ -1,7 +1,6 @@
 package dev.finetune.operator.lifecycle;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
-import dev.finetune.operator.dependents.WorkerJobDependent;
 import dev.finetune.operator.events.JobEvent;
 import java.time.Duration;
 import java.util.List;
@@ -17,6 +16,6 @@ import java.util.Optional;
  * @param requeueAfter when to look again even if nothing changes (deadline, TTL)
  * @param deleteFineTuneJob ttlSecondsAfterFinished has expired
  */
-public record Plan(FineTuneJobStatus status, boolean ensureChildren, Optional<WorkerJobDependent.Attempt> launch,
+public record Plan(FineTuneJobStatus status, boolean ensureChildren, Optional<Attempt> launch,
         List<String> deleteWorkerJobs, List<JobEvent> events, Optional<Duration> requeueAfter, boolean deleteFineTuneJob) {
 }

@@ -102,7 +102,7 @@ public class JobMetrics {
     }
 
     /** Drops the gauges of jobs that no longer exist. */
-    public void retainOnly(Set<String> namespaceAndNames) {
+    private void retainOnly(Set<String> namespaceAndNames) {
         for (String key : List.copyOf(samples.keySet())) {
             if (!namespaceAndNames.contains(key)) {
                 forget(key);
@@ -115,7 +115,7 @@ public class JobMetrics {
     }
 
     /** Drops the gauges of jobs missing from the cache. */
-    public void sweep() {
+    private void sweep() {
         retainOnly(allJobs.get().stream().map(j -> key(j.getMetadata().getNamespace(), j.getMetadata().getName()))
                 .collect(Collectors.toSet()));
     }

@@ -1,8 +1,8 @@
 package dev.finetune.operator.reconcile;
 
 import dev.finetune.operator.OperatorSettings;
-import dev.finetune.operator.dependents.NetworkPolicies;
-import dev.finetune.operator.dependents.RenderSettings;
+import dev.finetune.operator.children.NetworkPolicyRenderer;
+import dev.finetune.operator.children.RenderSettings;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
@@ -17,7 +17,7 @@ import java.util.Objects;
 import org.jboss.logging.Logger;
 
 /**
- * Where the workers reach the API server, for their NetworkPolicy. NetworkPolicies see traffic after the
+ * Where the workers reach the API server, for their NetworkPolicy. NetworkPolicyRenderer see traffic after the
  * {@code kubernetes} Service's address is translated, so the rule must name the endpoint addresses and
  * ports (often 6443), not 10.96.0.1:443. They come from settings, else from the {@code default/kubernetes}
  * EndpointSlice (re-read every few minutes), else any address on ports 443 and 6443.
@@ -52,9 +52,9 @@ public class ApiServerEndpoints {
             return;
         }
         readAt = Instant.now();
-        List<NetworkPolicyPort> configuredPorts = settings.networkPolicy().apiServerPorts().stream().map(NetworkPolicies::tcpPort).toList();
+        List<NetworkPolicyPort> configuredPorts = settings.networkPolicy().apiServerPorts().stream().map(NetworkPolicyRenderer::tcpPort).toList();
         if (settings.networkPolicy().apiServerCidrs().isPresent()) {
-            peers = NetworkPolicies.ipBlocks(settings.networkPolicy().apiServerCidrs().get());
+            peers = NetworkPolicyRenderer.ipBlocks(settings.networkPolicy().apiServerCidrs().get());
             ports = configuredPorts;
             return;
         }
@@ -68,9 +68,9 @@ public class ApiServerEndpoints {
             List<NetworkPolicyPort> slicePorts = slices.stream()
                     .flatMap(s -> s.getPorts() == null ? java.util.stream.Stream.empty() : s.getPorts().stream())
                     .map(p -> p.getPort()).filter(Objects::nonNull).distinct().sorted()
-                    .map(NetworkPolicies::tcpPort).toList();
+                    .map(NetworkPolicyRenderer::tcpPort).toList();
             if (!addresses.isEmpty() && !slicePorts.isEmpty()) {
-                peers = NetworkPolicies.ipBlocks(addresses);
+                peers = NetworkPolicyRenderer.ipBlocks(addresses);
                 ports = slicePorts;
                 return;
             }

@@ -2,13 +2,14 @@ package dev.finetune.operator.reconcile;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
-import dev.finetune.operator.dependents.NetworkPolicies;
-import dev.finetune.operator.dependents.ProgressConfigMapDependent;
-import dev.finetune.operator.dependents.ProgressIdentityDependents;
-import dev.finetune.operator.dependents.RenderSettings;
-import dev.finetune.operator.dependents.RendezvousServiceDependent;
-import dev.finetune.operator.dependents.TrainerConfigMapDependent;
-import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.children.NetworkPolicyRenderer;
+import dev.finetune.operator.children.ProgressConfigMapRenderer;
+import dev.finetune.operator.children.ProgressIdentityRenderer;
+import dev.finetune.operator.children.RenderSettings;
+import dev.finetune.operator.children.RendezvousServiceRenderer;
+import dev.finetune.operator.children.TrainerConfigMapRenderer;
+import dev.finetune.operator.children.WorkerJobRenderer;
+import dev.finetune.operator.lifecycle.Attempt;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -26,7 +27,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import java.util.Optional;
 
 /**
- * Writes the children the renderers in {@code dependents} describe. Everything is create-if-missing (the
+ * Writes the children the renderers in {@code children} describe. Everything is create-if-missing (the
  * informer cache says what exists, and a fresh create is put into the cache at once so the next round never
  * creates it twice) except the trainer config and the NetworkPolicy, which are updated when they differ.
  * Worker Jobs are never updated: a new attempt is a new Job.
@@ -40,26 +41,26 @@ final class ChildWriter {
     }
 
     void ensure(FineTuneJob job, FineTuneJobStatus status, RenderSettings settings, Context<FineTuneJob> context) {
-        String resumeFrom = status.getLastCheckpoint() == null ? null : status.getLastCheckpoint().getPath();
-        ConfigMap config = TrainerConfigMapDependent.desired(job, Math.max(status.getAttempt(), 1), resumeFrom);
+        String resumeFrom = status.getLastCheckpoint() == null ? null : status.getLastCheckpoint().path();
+        ConfigMap config = TrainerConfigMapRenderer.desired(job, Math.max(status.getAttempt(), 1), resumeFrom);
         Optional<ConfigMap> liveConfig = cached(context, ConfigMap.class, config);
         if (liveConfig.isEmpty()) {
             create(context, ConfigMap.class, config);
-        } else if (!TrainerConfigMapDependent.matches(liveConfig.get(), config)) {
+        } else if (!TrainerConfigMapRenderer.matches(liveConfig.get(), config)) {
             ConfigMap updated = new io.fabric8.kubernetes.api.model.ConfigMapBuilder(liveConfig.get()).withData(config.getData()).build();
             recordUpdate(context, ConfigMap.class, liveConfig.get(), client.resource(updated).update());
         }
-        createIfMissing(context, ConfigMap.class, ProgressConfigMapDependent.desired(job));
-        createIfMissing(context, Service.class, RendezvousServiceDependent.desired(job));
-        createIfMissing(context, ServiceAccount.class, ProgressIdentityDependents.serviceAccount(job));
-        createIfMissing(context, Role.class, ProgressIdentityDependents.role(job));
-        createIfMissing(context, RoleBinding.class, ProgressIdentityDependents.roleBinding(job));
+        createIfMissing(context, ConfigMap.class, ProgressConfigMapRenderer.desired(job));
+        createIfMissing(context, Service.class, RendezvousServiceRenderer.desired(job));
+        createIfMissing(context, ServiceAccount.class, ProgressIdentityRenderer.serviceAccount(job));
+        createIfMissing(context, Role.class, ProgressIdentityRenderer.role(job));
+        createIfMissing(context, RoleBinding.class, ProgressIdentityRenderer.roleBinding(job));
         if (settings.networkPolicy()) {
-            NetworkPolicy policy = NetworkPolicies.desired(job, settings);
+            NetworkPolicy policy = NetworkPolicyRenderer.desired(job, settings);
             Optional<NetworkPolicy> live = cached(context, NetworkPolicy.class, policy);
             if (live.isEmpty()) {
                 create(context, NetworkPolicy.class, policy);
-            } else if (!NetworkPolicies.matches(live.get(), policy)) {
+            } else if (!NetworkPolicyRenderer.matches(live.get(), policy)) {
                 NetworkPolicy updated = new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder(live.get())
                         .withSpec(policy.getSpec()).build();
                 recordUpdate(context, NetworkPolicy.class, live.get(), client.resource(updated).update());
@@ -67,8 +68,8 @@ final class ChildWriter {
         }
     }
 
-    void launch(FineTuneJob job, WorkerJobDependent.Attempt attempt, RenderSettings settings, Context<FineTuneJob> context) {
-        createIfMissing(context, Job.class, WorkerJobDependent.desired(job, attempt, settings));
+    void launch(FineTuneJob job, Attempt attempt, RenderSettings settings, Context<FineTuneJob> context) {
+        createIfMissing(context, Job.class, WorkerJobRenderer.desired(job, attempt, settings));
     }
 
     /** Deletes a worker Job now; its pods get SIGTERM (a checkpoint on the way down) and are removed in the background. */

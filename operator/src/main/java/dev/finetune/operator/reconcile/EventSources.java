@@ -2,8 +2,8 @@ package dev.finetune.operator.reconcile;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
-import dev.finetune.operator.dependents.Labels;
-import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.children.Labels;
+import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -46,7 +46,7 @@ public final class EventSources {
     static List<EventSource<?, FineTuneJob>> create(EventSourceContext<FineTuneJob> context) {
         context.getPrimaryCache().addIndexers(Map.of(
                 CLAIM_INDEX, job -> job.getSpec() == null ? List.of()
-                        : WorkerJobDependent.claims(job.getSpec()).stream().map(c -> key(job.getMetadata().getNamespace(), c)).toList(),
+                        : WorkerJobRenderer.claims(job.getSpec()).stream().map(c -> key(job.getMetadata().getNamespace(), c)).toList(),
                 OUTPUT_CLAIM_INDEX, job -> outputClaim(job)));
         List<EventSource<?, FineTuneJob>> sources = new ArrayList<>();
         for (Class<? extends HasMetadata> type : OWNED) {
@@ -64,7 +64,7 @@ public final class EventSources {
                 .withSecondaryToPrimaryMapper(pvc -> cache.byIndex(CLAIM_INDEX, key(pvc.getMetadata().getNamespace(), pvc.getMetadata().getName()))
                         .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withPrimaryToSecondaryMapper((FineTuneJob job) -> job.getSpec() == null ? Set.of()
-                        : WorkerJobDependent.claims(job.getSpec()).stream()
+                        : WorkerJobRenderer.claims(job.getSpec()).stream()
                                 .map(c -> new ResourceID(c, job.getMetadata().getNamespace())).collect(Collectors.toSet()))
                 .build(), context));
         return sources;

@@ -3,7 +3,7 @@ package dev.finetune.operator.reconcile;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
-import dev.finetune.operator.dependents.RenderSettings;
+import dev.finetune.operator.children.RenderSettings;
 import dev.finetune.operator.events.EventRecorder;
 import dev.finetune.operator.events.JobEvent;
 import dev.finetune.operator.lifecycle.LifecyclePlanner;
@@ -94,15 +94,24 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
         metrics.update(job, plan.status());
 
         if (!sameStatus(job.getStatus(), plan.status())) {
-            FineTuneJobStatus status = plan.status();
-            PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
-                fresh.setStatus(status);
-                return fresh;
-            });
+            writeStatus(job, plan.status(), context);
         }
         UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
         plan.requeueAfter().filter(d -> !d.isNegative()).ifPresent(d -> control.rescheduleAfter(d.toMillis()));
         return control;
+    }
+
+    /**
+     * Replaces the status with optimistic locking; on a conflict the status is set again on the newer job from
+     * the cache (up to ten times), and the result goes into the cache for the next round. JOSDK 5.3's
+     * replacement, {@code context.resourceOperations().updatePrimaryStatus}, does not retry a conflict.
+     */
+    @SuppressWarnings("removal")
+    private static void writeStatus(FineTuneJob job, FineTuneJobStatus status, Context<FineTuneJob> context) {
+        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
+            fresh.setStatus(status);
+            return fresh;
+        });
     }
 
     static boolean sameStatus(FineTuneJobStatus a, FineTuneJobStatus b) {

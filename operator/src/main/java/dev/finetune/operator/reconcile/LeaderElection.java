@@ -12,8 +12,13 @@ public class LeaderElection {
 
     public static final String LEASE_NAME = "finetune-operator";
 
+    /**
+     * A replica that loses the lease exits (exitOnStopLeading), so no pod reconciles without holding it. This
+     * constructor sets that; JOSDK 5.3's {@code LeaderElectionConfigurationBuilder.build()} does not.
+     */
     @Produces
     @Singleton
+    @SuppressWarnings("removal")
     LeaderElectionConfiguration leaderElection() {
         return new LeaderElectionConfiguration(LEASE_NAME);
     }

@@ -4,7 +4,7 @@ import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
-import dev.finetune.operator.dependents.Names;
+import dev.finetune.operator.children.Names;
 import dev.finetune.operator.events.JobEvent;
 import dev.finetune.operator.lifecycle.Observation;
 import dev.finetune.operator.validation.JobValidator;

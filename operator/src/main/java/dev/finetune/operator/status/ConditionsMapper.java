@@ -59,6 +59,6 @@ public final class ConditionsMapper {
                     "No resumable checkpoint yet: a restart now would start from the beginning.");
         }
         return Desired.isTrue(ConditionType.CHECKPOINTED, "CheckpointSaved", "Resumable checkpoint at epoch "
-                + checkpoint.getEpoch() + ", step " + checkpoint.getStep() + ": " + checkpoint.getPath() + ".");
+                + checkpoint.epoch() + ", step " + checkpoint.step() + ": " + checkpoint.path() + ".");
     }
 }

@@ -32,7 +32,7 @@ public final class ProgressMerger {
         }
         CheckpointRef reported = report.lastCheckpoint();
         CheckpointRef known = status.getLastCheckpoint();
-        if (reported != null && (known == null || reported.getStep() >= known.getStep())) {
+        if (reported != null && (known == null || reported.step() >= known.step())) {
             status.setLastCheckpoint(reported);
         }
         if (report.outputs() != null) {

@@ -3,7 +3,7 @@ package dev.finetune.operator.validation;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.PvcPath;
-import dev.finetune.operator.dependents.Names;
+import dev.finetune.operator.children.Names;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import java.nio.file.Path;
 import java.util.Comparator;

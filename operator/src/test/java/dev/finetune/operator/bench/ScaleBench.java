@@ -2,7 +2,7 @@ package dev.finetune.operator.bench;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.Fixtures;
-import dev.finetune.operator.dependents.Labels;
+import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.reconcile.SimulatedCluster;
 import dev.finetune.operator.status.ConditionType;
 import dev.finetune.operator.status.Conditions;
@@ -123,24 +123,24 @@ class ScaleBench {
     /** Writes what the operator writes for n jobs (8 children and one update each), with no operator logic. */
     double peer(int n) throws Exception {
         String ns = "peer";
-        dev.finetune.operator.dependents.RenderSettings settings = dev.finetune.operator.dependents.RenderSettings.defaults("t");
+        dev.finetune.operator.children.RenderSettings settings = dev.finetune.operator.Fixtures.renderSettings("t");
         long start = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(16);
         List<Future<?>> done = IntStream.range(0, n).mapToObj(i -> pool.submit(() -> {
             FineTuneJob job = Fixtures.job(ns, "peer-" + i);
             job.getMetadata().setUid("peer-uid-" + i);
             // the 8 children, then one update standing in for the status write (no FineTuneJob: the operator would act on it)
-            client.resource(dev.finetune.operator.dependents.TrainerConfigMapDependent.desired(job, 1, null)).create();
-            client.resource(dev.finetune.operator.dependents.ProgressConfigMapDependent.desired(job)).create();
-            client.resource(dev.finetune.operator.dependents.RendezvousServiceDependent.desired(job)).create();
-            client.resource(dev.finetune.operator.dependents.ProgressIdentityDependents.serviceAccount(job)).create();
-            client.resource(dev.finetune.operator.dependents.ProgressIdentityDependents.role(job)).create();
-            client.resource(dev.finetune.operator.dependents.ProgressIdentityDependents.roleBinding(job)).create();
-            client.resource(dev.finetune.operator.dependents.NetworkPolicies.desired(job, settings)).create();
-            client.resource(dev.finetune.operator.dependents.WorkerJobDependent.desired(job,
-                    new dev.finetune.operator.dependents.WorkerJobDependent.Attempt(1, 0, null, java.time.Instant.now(), "Started"),
+            client.resource(dev.finetune.operator.children.TrainerConfigMapRenderer.desired(job, 1, null)).create();
+            client.resource(dev.finetune.operator.children.ProgressConfigMapRenderer.desired(job)).create();
+            client.resource(dev.finetune.operator.children.RendezvousServiceRenderer.desired(job)).create();
+            client.resource(dev.finetune.operator.children.ProgressIdentityRenderer.serviceAccount(job)).create();
+            client.resource(dev.finetune.operator.children.ProgressIdentityRenderer.role(job)).create();
+            client.resource(dev.finetune.operator.children.ProgressIdentityRenderer.roleBinding(job)).create();
+            client.resource(dev.finetune.operator.children.NetworkPolicyRenderer.desired(job, settings)).create();
+            client.resource(dev.finetune.operator.children.WorkerJobRenderer.desired(job,
+                    new dev.finetune.operator.lifecycle.Attempt(1, 0, null, java.time.Instant.now(), "Started"),
                     settings)).create();
-            var progress = client.configMaps().inNamespace(ns).withName(dev.finetune.operator.dependents.Names.progressConfigMap(job.getMetadata().getName()));
+            var progress = client.configMaps().inNamespace(ns).withName(dev.finetune.operator.children.Names.progressConfigMap(job.getMetadata().getName()));
             progress.edit(cm -> {
                 cm.setData(Map.of("status", "written"));
                 return cm;

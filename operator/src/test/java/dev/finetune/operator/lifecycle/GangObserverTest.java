@@ -7,7 +7,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
-import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -29,7 +29,7 @@ class GangObserverTest {
 
     static PodBuilder pod(int index) {
         return new PodBuilder().withNewMetadata().withName("j-attempt-1-" + index)
-                .addToAnnotations(WorkerJobDependent.COMPLETION_INDEX_ANNOTATION, Integer.toString(index)).endMetadata();
+                .addToAnnotations(WorkerJobRenderer.COMPLETION_INDEX_ANNOTATION, Integer.toString(index)).endMetadata();
     }
 
     static Pod ready(int index) {

@@ -7,8 +7,8 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.operator.Fixtures;
-import dev.finetune.operator.dependents.RenderSettings;
-import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.children.RenderSettings;
+import dev.finetune.operator.children.WorkerJobRenderer;
 import dev.finetune.operator.status.ConditionType;
 import dev.finetune.operator.status.Conditions;
 import dev.finetune.operator.validation.ValidationResult;
@@ -30,8 +30,8 @@ class LifecyclePlannerTest {
     }
 
     static Job workerJob(FineTuneJob job, int attempt, Instant deadlineBase, String condition) {
-        Job j = WorkerJobDependent.desired(job, new WorkerJobDependent.Attempt(attempt, 0, null, deadlineBase, "Started"),
-                RenderSettings.defaults("t"));
+        Job j = WorkerJobRenderer.desired(job, new Attempt(attempt, 0, null, deadlineBase, "Started"),
+                Fixtures.renderSettings("t"));
         if (condition != null) {
             j = new JobBuilder(j).withNewStatus().addNewCondition().withType(condition).withStatus("True").endCondition().endStatus().build();
         }

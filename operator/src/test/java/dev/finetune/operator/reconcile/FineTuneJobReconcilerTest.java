@@ -8,36 +8,22 @@ import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.operator.Fixtures;
-import dev.finetune.operator.dependents.Names;
+import dev.finetune.operator.children.Names;
 import dev.finetune.operator.status.ConditionType;
 import dev.finetune.operator.status.Conditions;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
-import jakarta.inject.Inject;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 @WithKubernetesTestServer(crud = true)
-class FineTuneJobReconcilerTest {
-
-    @Inject
-    KubernetesClient client;
-
-    SimulatedCluster cluster;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        SimulatedCluster.installCrd(client);
-        cluster = new SimulatedCluster(client);
-    }
+class FineTuneJobReconcilerTest extends OnMockApiServer {
 
     @Test
     void createsChildrenAndValidatesWhenClaimsAreBound() {

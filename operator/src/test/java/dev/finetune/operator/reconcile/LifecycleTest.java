@@ -12,37 +12,23 @@ import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.operator.Fixtures;
-import dev.finetune.operator.dependents.Annotations;
-import dev.finetune.operator.dependents.Names;
+import dev.finetune.operator.children.Annotations;
+import dev.finetune.operator.children.Names;
 import dev.finetune.operator.status.ConditionType;
 import dev.finetune.operator.status.Conditions;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
-import jakarta.inject.Inject;
 import java.util.List;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The job's life against the mock API server, with the test playing kubelet, Job controller and rank 0. */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true)
-class LifecycleTest {
-
-    @Inject
-    KubernetesClient client;
-
-    SimulatedCluster cluster;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        SimulatedCluster.installCrd(client);
-        cluster = new SimulatedCluster(client);
-    }
+class LifecycleTest extends OnMockApiServer {
 
     private FineTuneJob start(String ns, String name, Consumer<FineTuneJob> customize) {
         cluster.boundClaims(ns, "models", "data", "outputs");
@@ -51,6 +37,23 @@ class LifecycleTest {
         cluster.create(job);
         cluster.awaitWorkerJob(ns, name, 1);
         return cluster.await(ns, name, j -> phase(j) == Phase.Initializing);
+    }
+
+    /** {@link #start} job "run", then both workers of attempt 1 running. */
+    private void startRunning(String ns, Consumer<FineTuneJob> customize) {
+        start(ns, "run", customize);
+        cluster.runWorkers(ns, "run", 1, 2);
+    }
+
+    /**
+     * {@link #startRunning} job "run", then rank 0's report number {@code sequence}: epoch 1 evaluated at step 100
+     * ({@code trainLoss}, {@code evalLoss}) and a checkpoint at {@code checkpointStep}; returns once the job is Training.
+     */
+    private void startTraining(String ns, long sequence, long checkpointStep, double trainLoss, double evalLoss) {
+        startRunning(ns, j -> { });
+        cluster.report(ns, "run", Fixtures.report(1, sequence, TrainerState.TRAINING, 1, checkpointStep, evalLoss,
+                List.of(Fixtures.eval(1, 100, trainLoss, evalLoss)), Fixtures.checkpoint(1, checkpointStep)));
+        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
     }
 
     static Phase phase(FineTuneJob job) {
@@ -68,8 +71,7 @@ class LifecycleTest {
     @Test
     void progressReportsReachStatusHistoryAndEvents() {
         String ns = "progress";
-        start(ns, "run", j -> { });
-        cluster.runWorkers(ns, "run", 1, 2);
+        startRunning(ns, j -> { });
         FineTuneJob job = cluster.await(ns, "run", j -> Conditions.isTrue(j.getStatus().getConditions(), ConditionType.WORKERS_READY));
         assertThat(job.getStatus().getPhase()).isEqualTo(Phase.Initializing);
 
@@ -78,8 +80,8 @@ class LifecycleTest {
         job = cluster.await(ns, "run", j -> phase(j) == Phase.Training);
         assertThat(job.getStatus().getProgress().getStep()).isEqualTo(100L);
         assertThat(job.getStatus().getHistory()).hasSize(1);
-        assertThat(job.getStatus().getHistory().get(0).getEvalLoss()).isEqualTo(2.5731234);
-        assertThat(job.getStatus().getLastCheckpoint().getPath()).isEqualTo("runs/ckpt/step-100");
+        assertThat(job.getStatus().getHistory().get(0).evalLoss()).isEqualTo(2.5731234);
+        assertThat(job.getStatus().getLastCheckpoint().path()).isEqualTo("runs/ckpt/step-100");
         assertThat(job.getStatus().getDisplay().getEpoch()).isEqualTo("1/3");
         assertThat(job.getStatus().getDisplay().getStep()).isEqualTo("100/300");
         assertThat(job.getStatus().getDisplay().getEvalLoss()).isEqualTo("2.573");
@@ -103,11 +105,7 @@ class LifecycleTest {
     @Test
     void retryableFailureRestartsTheGangFromTheLastCheckpoint() {
         String ns = "retry";
-        start(ns, "run", j -> { });
-        cluster.runWorkers(ns, "run", 1, 2);
-        cluster.report(ns, "run", Fixtures.report(1, 3, TrainerState.TRAINING, 1, 100, 2.0,
-                List.of(Fixtures.eval(1, 100, 2.2, 2.0)), Fixtures.checkpoint(1, 100)));
-        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+        startTraining(ns, 3, 100, 2.2, 2.0);
         String firstTransition = condition(cluster.get(ns, "run"), ConditionType.VALIDATED).getLastTransitionTime();
 
         cluster.exitWorker(ns, "run", 1, 1, FailureReason.COMMUNICATION.exitCode(), "Error", "NCCL timeout on rank 5");
@@ -138,8 +136,7 @@ class LifecycleTest {
     @Test
     void permanentFailureFailsAtOnceWithHintAndIsFinal() {
         String ns = "permanent";
-        start(ns, "run", j -> { });
-        cluster.runWorkers(ns, "run", 1, 2);
+        startRunning(ns, j -> { });
         ProgressReport failed = new ProgressReport(1, 9, 1, TrainerState.FAILED, null, List.of(), null, null,
                 Failure.of(FailureReason.BAD_DATA, "record 17 of train.jsonl has no 'output' field"));
         // Rank 0 reports BadData and exits 65; rank 1 is torn down by the Job controller (143).
@@ -174,8 +171,7 @@ class LifecycleTest {
     @Test
     void backoffLimitExhaustionFailsTheJob() {
         String ns = "backoff";
-        start(ns, "run", j -> j.getSpec().setBackoffLimit(1));
-        cluster.runWorkers(ns, "run", 1, 2);
+        startRunning(ns, j -> j.getSpec().setBackoffLimit(1));
         cluster.exitWorker(ns, "run", 1, 0, FailureReason.INTERNAL.exitCode(), "Error", "boom");
         cluster.finishWorkerJob(ns, "run", 1, "Failed");
         cluster.awaitWorkerJob(ns, "run", 2);
@@ -193,8 +189,7 @@ class LifecycleTest {
     @Test
     void successCompletesAndTtlDeletesTheJob() {
         String ns = "success";
-        start(ns, "run", j -> j.getSpec().setTtlSecondsAfterFinished(2));
-        cluster.runWorkers(ns, "run", 1, 2);
+        startRunning(ns, j -> j.getSpec().setTtlSecondsAfterFinished(2));
         ProgressReport done = Fixtures.report(1, 40, TrainerState.SUCCEEDED, 3, 300, 1.5,
                 List.of(Fixtures.eval(1, 100, 2.0, 1.9), Fixtures.eval(2, 200, 1.8, 1.6), Fixtures.eval(3, 300, 1.6, 1.5)),
                 Fixtures.checkpoint(3, 300));
@@ -218,11 +213,7 @@ class LifecycleTest {
     @Test
     void suspendStopsWorkersAndResumeContinuesFromTheCheckpoint() {
         String ns = "suspend";
-        start(ns, "run", j -> { });
-        cluster.runWorkers(ns, "run", 1, 2);
-        cluster.report(ns, "run", Fixtures.report(1, 5, TrainerState.TRAINING, 1, 150, 2.1,
-                List.of(Fixtures.eval(1, 100, 2.3, 2.1)), Fixtures.checkpoint(1, 150)));
-        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+        startTraining(ns, 5, 150, 2.3, 2.1);
 
         client.resources(FineTuneJob.class).inNamespace(ns).withName("run").edit(j -> {
             j.getSpec().setSuspend(true);
@@ -233,7 +224,7 @@ class LifecycleTest {
         assertThat(condition(job, ConditionType.SUSPENDED).getStatus()).isEqualTo("True");
         assertThat(condition(job, ConditionType.READY).getStatus()).isEqualTo("True");
         assertThat(job.getStatus().getHistory()).hasSize(1);
-        assertThat(job.getStatus().getLastCheckpoint().getStep()).isEqualTo(150);
+        assertThat(job.getStatus().getLastCheckpoint().step()).isEqualTo(150);
 
         client.resources(FineTuneJob.class).inNamespace(ns).withName("run").edit(j -> {
             j.getSpec().setSuspend(false);
@@ -286,8 +277,7 @@ class LifecycleTest {
     @Test
     void activeDeadlineStopsTheWorkers() {
         String ns = "deadline";
-        start(ns, "run", j -> j.getSpec().setActiveDeadlineSeconds(2L));
-        cluster.runWorkers(ns, "run", 1, 2);
+        startRunning(ns, j -> j.getSpec().setActiveDeadlineSeconds(2L));
         FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Failed);
         assertThat(condition(job, ConditionType.FAILED).getReason()).isEqualTo("DeadlineExceeded");
         SimulatedCluster.awaitGone(() -> cluster.workerJob(ns, "run", 1));

@@ -6,7 +6,7 @@ import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.operator.Fixtures;
-import dev.finetune.operator.dependents.Labels;
+import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.events.EventRecorder;
 import dev.finetune.operator.metrics.JobMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -21,7 +21,6 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.util.List;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 
@@ -31,10 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true)
-class OperatorRestartAndMetricsTest {
-
-    @Inject
-    KubernetesClient client;
+class OperatorRestartAndMetricsTest extends OnMockApiServer {
 
     @Inject
     Operator operator;
@@ -53,14 +49,6 @@ class OperatorRestartAndMetricsTest {
 
     @ConfigProperty(name = "quarkus.http.test-port", defaultValue = "8081")
     int port;
-
-    SimulatedCluster cluster;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        SimulatedCluster.installCrd(client);
-        cluster = new SimulatedCluster(client);
-    }
 
     private void training(String ns, String name) {
         cluster.boundClaims(ns, "models", "data", "outputs");
@@ -105,7 +93,7 @@ class OperatorRestartAndMetricsTest {
         FineTuneJob job = cluster.await(ns, "run", j -> j.getStatus().getHistory().size() == 2);
         assertThat(job.getStatus().getAttempt()).isEqualTo(1);
         assertThat(job.getStatus().getRestarts()).isZero();
-        assertThat(job.getStatus().getLastCheckpoint().getStep()).isEqualTo(200);
+        assertThat(job.getStatus().getLastCheckpoint().step()).isEqualTo(200);
         assertThat(job.getStatus().getDisplay().getEpoch()).isEqualTo("2/3");
         assertThat(client.batch().v1().jobs().inNamespace(ns).withLabel(Labels.JOB, "run").list().getItems()).hasSize(1);
         assertThat(client.configMaps().inNamespace(ns).withLabel(Labels.JOB, "run").list().getItems()).hasSize(2);

@@ -7,9 +7,9 @@ import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.Fixtures;
-import dev.finetune.operator.dependents.Labels;
-import dev.finetune.operator.dependents.Names;
-import dev.finetune.operator.dependents.WorkerJobDependent;
+import dev.finetune.operator.children.Labels;
+import dev.finetune.operator.children.Names;
+import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -93,7 +93,7 @@ public final class SimulatedCluster {
                     .withPhase("Running")
                     .addNewCondition().withType("PodScheduled").withStatus("True").endCondition()
                     .addNewCondition().withType("Ready").withStatus("True").endCondition()
-                    .addNewContainerStatus().withName(WorkerJobDependent.CONTAINER).withReady(true)
+                    .addNewContainerStatus().withName(WorkerJobRenderer.CONTAINER).withReady(true)
                         .withNewState().withNewRunning().withStartedAt("2026-01-01T00:00:00Z").endRunning().endState()
                     .endContainerStatus()
                     .build());
@@ -106,7 +106,7 @@ public final class SimulatedCluster {
         Pod pod = pod(namespace, name, attempt, index);
         pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder()
                 .withPhase(exitCode == 0 ? "Succeeded" : "Failed")
-                .addNewContainerStatus().withName(WorkerJobDependent.CONTAINER).withReady(false)
+                .addNewContainerStatus().withName(WorkerJobRenderer.CONTAINER).withReady(false)
                     .withNewState().withNewTerminated().withExitCode(exitCode).withReason(reason).withMessage(message)
                         .withFinishedAt("2026-01-01T01:00:00Z").endTerminated().endState()
                 .endContainerStatus()
@@ -141,9 +141,9 @@ public final class SimulatedCluster {
                     .withNamespace(namespace)
                     .addToLabels(Labels.forChild(name, Labels.COMPONENT_WORKER))
                     .addToLabels(Labels.ATTEMPT, Integer.toString(attempt))
-                    .addToAnnotations(WorkerJobDependent.COMPLETION_INDEX_ANNOTATION, Integer.toString(index))
+                    .addToAnnotations(WorkerJobRenderer.COMPLETION_INDEX_ANNOTATION, Integer.toString(index))
                 .endMetadata()
-                .withNewSpec().addNewContainer().withName(WorkerJobDependent.CONTAINER).withImage("trainer").endContainer().endSpec()
+                .withNewSpec().addNewContainer().withName(WorkerJobRenderer.CONTAINER).withImage("trainer").endContainer().endSpec()
                 .build();
     }
 }

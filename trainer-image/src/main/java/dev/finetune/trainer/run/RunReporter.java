@@ -125,9 +125,7 @@ public final class RunReporter implements TrainingListener {
 
     @Override
     public void onEvaluation(Trainer trainer, EvalRecord r, boolean improved) {
-        EpochRecord record = toRecord(r);
-        record.setTokensPerSecond(lastTokensPerSecond == 0 ? null : lastTokensPerSecond);
-        history.add(record);
+        history.add(toRecord(r));
         progress.setEvalLoss(r.evalLoss());
         progress.setPerplexity(r.perplexity());
         progress.setBestEvalLoss(trainer.state().bestEvalLoss());
@@ -150,12 +148,7 @@ public final class RunReporter implements TrainingListener {
     }
 
     public void checkpointed(int epoch, long step, String path) {
-        CheckpointRef ref = new CheckpointRef();
-        ref.setEpoch(epoch);
-        ref.setStep(step);
-        ref.setPath(path);
-        ref.setTime(Instant.now().toString());
-        lastCheckpoint = ref;
+        lastCheckpoint = new CheckpointRef(epoch, step, path, Instant.now().toString());
         publish(TrainerState.CHECKPOINTING, null);
     }
 
@@ -168,10 +161,8 @@ public final class RunReporter implements TrainingListener {
     }
 
     private EpochRecord toRecord(EvalRecord r) {
-        EpochRecord record = new EpochRecord(r.epoch(), r.step(), r.trainLoss(), r.evalLoss(), r.perplexity());
-        record.setStage(stageOfEpoch.apply(r.epoch() - 1));
-        record.setTime(Instant.now().toString());
-        return record;
+        return new EpochRecord(r.epoch(), r.step(), stageOfEpoch.apply(r.epoch() - 1), r.trainLoss(), r.evalLoss(), r.perplexity(),
+                lastTokensPerSecond == 0 ? null : lastTokensPerSecond, Instant.now().toString());
     }
 
     private static Double finite(double v) {

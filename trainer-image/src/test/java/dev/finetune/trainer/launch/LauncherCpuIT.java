@@ -191,7 +191,7 @@ class LauncherCpuIT {
         assertThat(saved).isGreaterThanOrEqualTo(3);
         ProgressReport published = TerminationLog.read(terminationLog).orElseThrow();
         assertThat(published.failure().reason()).isEqualTo(FailureReason.INTERRUPTED);
-        assertThat(published.lastCheckpoint().getStep()).isEqualTo(saved);
+        assertThat(published.lastCheckpoint().step()).isEqualTo(saved);
 
         Path log2 = tmp.resolve("second.log");
         Process again = runNproc(yaml, log2);

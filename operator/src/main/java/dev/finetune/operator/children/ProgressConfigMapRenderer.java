@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -8,9 +8,9 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
  * {@code <job>-progress}: created empty by the operator, written only by rank 0 (key progress.json).
  * Create-only: the operator never updates it, so it can never overwrite a report.
  */
-public final class ProgressConfigMapDependent {
+public final class ProgressConfigMapRenderer {
 
-    private ProgressConfigMapDependent() {
+    private ProgressConfigMapRenderer() {
     }
 
     public static ConfigMap desired(FineTuneJob job) {

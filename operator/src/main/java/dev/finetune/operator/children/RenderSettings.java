@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
@@ -22,10 +22,4 @@ public record RenderSettings(
         boolean networkPolicy,
         List<NetworkPolicyPeer> apiServerPeers,
         List<NetworkPolicyPort> apiServerPorts) {
-
-    /** Settings for tests and examples: images named, defaults elsewhere, API server on any address. */
-    public static RenderSettings defaults(String image) {
-        return new RenderSettings(image, image, "IfNotPresent", 1000, 1000, 120, 1800, 900, true, List.of(),
-                List.of(NetworkPolicies.tcpPort(443), NetworkPolicies.tcpPort(6443)));
-    }
 }

@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
@@ -14,9 +14,9 @@ import java.util.Objects;
  * Its attempt and resume point follow the job's life, so it is the one child the operator updates in place:
  * a pod that starts (a new attempt, or a Kueue re-admission of the same one) reads the current values.
  */
-public final class TrainerConfigMapDependent {
+public final class TrainerConfigMapRenderer {
 
-    private TrainerConfigMapDependent() {
+    private TrainerConfigMapRenderer() {
     }
 
     public static ConfigMap desired(FineTuneJob job, int attempt, String resumeFrom) {

@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.v1alpha1.FineTuneJob;
@@ -10,9 +10,9 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
  * so rank 0 is {@code <job>-attempt-<n>-0.<job>-workers}. Not-ready addresses are published because the
  * rendezvous happens before any worker is ready.
  */
-public final class RendezvousServiceDependent {
+public final class RendezvousServiceRenderer {
 
-    private RendezvousServiceDependent() {
+    private RendezvousServiceRenderer() {
     }
 
     public static Service desired(FineTuneJob job) {

@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +20,7 @@ class ChildrenRenderingTest {
 
     @Test
     void trainerConfigCarriesAttemptResumePointAndRendezvous() {
-        ConfigMap cm = TrainerConfigMapDependent.desired(job, 2, "runs/qwen/checkpoint-100");
+        ConfigMap cm = TrainerConfigMapRenderer.desired(job, 2, "runs/qwen/checkpoint-100");
         assertThat(cm.getMetadata().getName()).isEqualTo("qwen-config");
         TrainerConfig config = TrainerJson.read(cm.getData().get(TrainerConfigs.CONFIG_KEY), TrainerConfig.class);
         assertThat(config.attempt()).isEqualTo(2);
@@ -30,13 +30,13 @@ class ChildrenRenderingTest {
         assertThat(config.distributed().backend()).isEqualTo(dev.finetune.api.trainer.CollectiveBackend.NCCL);
         assertThat(config.progress().configMapName()).isEqualTo("qwen-progress");
         assertThat(config.paths().outputDir()).isEqualTo("/mnt/volumes/outputs/runs/qwen");
-        assertThat(TrainerConfigMapDependent.matches(cm, TrainerConfigMapDependent.desired(job, 2, "runs/qwen/checkpoint-100"))).isTrue();
-        assertThat(TrainerConfigMapDependent.matches(cm, TrainerConfigMapDependent.desired(job, 3, "runs/qwen/checkpoint-100"))).isFalse();
+        assertThat(TrainerConfigMapRenderer.matches(cm, TrainerConfigMapRenderer.desired(job, 2, "runs/qwen/checkpoint-100"))).isTrue();
+        assertThat(TrainerConfigMapRenderer.matches(cm, TrainerConfigMapRenderer.desired(job, 3, "runs/qwen/checkpoint-100"))).isFalse();
     }
 
     @Test
     void progressConfigMapStartsEmpty() {
-        ConfigMap cm = ProgressConfigMapDependent.desired(job);
+        ConfigMap cm = ProgressConfigMapRenderer.desired(job);
         assertThat(cm.getMetadata().getName()).isEqualTo("qwen-progress");
         assertThat(cm.getData()).isNullOrEmpty();
         assertThat(cm.getMetadata().getLabels()).containsEntry(Labels.COMPONENT, Labels.COMPONENT_PROGRESS);
@@ -44,7 +44,7 @@ class ChildrenRenderingTest {
 
     @Test
     void rendezvousServiceIsHeadlessAndPublishesNotReadyPods() {
-        Service svc = RendezvousServiceDependent.desired(job);
+        Service svc = RendezvousServiceRenderer.desired(job);
         assertThat(svc.getMetadata().getName()).isEqualTo("qwen-workers");
         assertThat(svc.getSpec().getClusterIP()).isEqualTo("None");
         assertThat(svc.getSpec().getPublishNotReadyAddresses()).isTrue();
@@ -53,14 +53,14 @@ class ChildrenRenderingTest {
 
     @Test
     void roleGrantsOnlyTheJobsProgressConfigMap() {
-        Role role = ProgressIdentityDependents.role(job);
+        Role role = ProgressIdentityRenderer.role(job);
         assertThat(role.getRules()).singleElement().satisfies(rule -> {
             assertThat(rule.getApiGroups()).containsExactly("");
             assertThat(rule.getResources()).containsExactly("configmaps");
             assertThat(rule.getResourceNames()).containsExactly("qwen-progress");
             assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "patch", "update");
         });
-        var binding = ProgressIdentityDependents.roleBinding(job);
+        var binding = ProgressIdentityRenderer.roleBinding(job);
         assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
             assertThat(s.getName()).isEqualTo("qwen-trainer");
             assertThat(s.getNamespace()).isEqualTo("team-a");
@@ -70,8 +70,8 @@ class ChildrenRenderingTest {
     @Test
     void networkPolicyOpensTheGangDnsAndTheApiServerOnly() {
         RenderSettings settings = new RenderSettings("i", "i", "IfNotPresent", 1, 1, 1, 1, 1, true,
-                NetworkPolicies.ipBlocks(List.of("10.0.0.5", "10.0.0.6/32")), List.of(NetworkPolicies.tcpPort(6443)));
-        NetworkPolicy policy = NetworkPolicies.desired(job, settings);
+                NetworkPolicyRenderer.ipBlocks(List.of("10.0.0.5", "10.0.0.6/32")), List.of(NetworkPolicyRenderer.tcpPort(6443)));
+        NetworkPolicy policy = NetworkPolicyRenderer.desired(job, settings);
         assertThat(policy.getSpec().getPodSelector().getMatchLabels()).containsEntry(Labels.JOB, "qwen");
         assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress", "Egress");
         assertThat(policy.getSpec().getIngress()).singleElement()

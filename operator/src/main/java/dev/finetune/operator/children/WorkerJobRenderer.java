@@ -1,10 +1,11 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.VolumeResolver;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.ResourcesSpec;
+import dev.finetune.operator.lifecycle.Attempt;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -23,7 +24,6 @@ import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import java.math.BigDecimal;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -38,7 +38,7 @@ import java.util.Set;
  * whether the whole gang restarts from the last checkpoint. Pod templates are immutable, so a Job is
  * created once and never updated (like Keycloak's realm-import Job): a new attempt is a new Job.
  */
-public final class WorkerJobDependent {
+public final class WorkerJobRenderer {
 
     /** The worker container's name; the reconciler reads its exit code and termination message. */
     public static final String CONTAINER = "trainer";
@@ -50,11 +50,7 @@ public final class WorkerJobDependent {
     public static final String SCRATCH_DIR = "/scratch";
     static final Quantity DEFAULT_SHARED_MEMORY = new Quantity("1Gi");
 
-    private WorkerJobDependent() {
-    }
-
-    /** What differs between attempts. */
-    public record Attempt(int number, int restarts, String resumeFrom, Instant deadlineBase, String startReason) {
+    private WorkerJobRenderer() {
     }
 
     public static Job desired(FineTuneJob job, Attempt attempt, RenderSettings settings) {

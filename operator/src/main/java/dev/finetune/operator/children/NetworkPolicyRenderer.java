@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -18,9 +18,9 @@ import java.util.Objects;
  * job works in a namespace with a default-deny policy: all traffic among the gang (rendezvous, NCCL, the
  * TCP ring), DNS, and the API server (rank 0's progress reports). Policies are additive: nothing else opens.
  */
-public final class NetworkPolicies {
+public final class NetworkPolicyRenderer {
 
-    private NetworkPolicies() {
+    private NetworkPolicyRenderer() {
     }
 
     public static NetworkPolicy desired(FineTuneJob job, RenderSettings settings) {

@@ -1,9 +1,10 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.lifecycle.Attempt;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -17,14 +18,14 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-class WorkerJobDependentTest {
+class WorkerJobRendererTest {
 
-    static final RenderSettings SETTINGS = RenderSettings.defaults("registry.example/trainer:1.0");
-    static final WorkerJobDependent.Attempt ATTEMPT_3 = new WorkerJobDependent.Attempt(3, 2, "runs/x/checkpoint-200",
+    static final RenderSettings SETTINGS = Fixtures.renderSettings("registry.example/trainer:1.0");
+    static final Attempt ATTEMPT_3 = new Attempt(3, 2, "runs/x/checkpoint-200",
             Instant.parse("2026-01-01T00:00:00Z"), "Restarted");
 
     static Job render(FineTuneJob job) {
-        return WorkerJobDependent.desired(job, ATTEMPT_3, SETTINGS);
+        return WorkerJobRenderer.desired(job, ATTEMPT_3, SETTINGS);
     }
 
     static Map<String, EnvVar> env(Container c) {
@@ -94,7 +95,7 @@ class WorkerJobDependentTest {
         spec.getSpec().getResources().setWorkers(1);
         RenderSettings settings = new RenderSettings("gpu:1", "cpu:1", "IfNotPresent", 1000, 1000, 120, 1800, 900, true,
                 java.util.List.of(), java.util.List.of());
-        Container c = WorkerJobDependent.desired(spec, ATTEMPT_3, settings).getSpec().getTemplate().getSpec().getContainers().get(0);
+        Container c = WorkerJobRenderer.desired(spec, ATTEMPT_3, settings).getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(c.getImage()).isEqualTo("cpu:1");
         assertThat(c.getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
         assertThat(env(c).get("WORLD_SIZE").getValue()).isEqualTo("1");
@@ -103,7 +104,7 @@ class WorkerJobDependentTest {
         assertThat(env(c).get("OMP_NUM_THREADS").getValueFrom().getResourceFieldRef().getResource()).isEqualTo("limits.cpu");
         assertThat(env(c).get("OMP_NUM_THREADS").getValueFrom().getResourceFieldRef().getDivisor()).isEqualTo(new Quantity("1"));
         spec.getSpec().setImage("mine:2");
-        assertThat(WorkerJobDependent.image(spec, settings)).isEqualTo("mine:2");
+        assertThat(WorkerJobRenderer.image(spec, settings)).isEqualTo("mine:2");
     }
 
     @Test
@@ -146,16 +147,16 @@ class WorkerJobDependentTest {
     @Test
     void sharedMemoryDefaultsToHalfTheMemoryElseOneGibibyte() {
         FineTuneJob spec = Fixtures.job("ns", "qwen");
-        assertThat(WorkerJobDependent.sharedMemory(spec.getSpec().getResources())).isEqualTo(new Quantity("32768Mi"));
+        assertThat(WorkerJobRenderer.sharedMemory(spec.getSpec().getResources())).isEqualTo(new Quantity("32768Mi"));
         Volume shm = render(spec).getSpec().getTemplate().getSpec().getVolumes().stream()
                 .filter(v -> v.getName().equals("dshm")).findFirst().orElseThrow();
         assertThat(shm.getEmptyDir().getMedium()).isEqualTo("Memory");
         assertThat(shm.getEmptyDir().getSizeLimit()).isEqualTo(new Quantity("32768Mi"));
         spec.getSpec().getResources().setSharedMemory(new Quantity("8Gi"));
-        assertThat(WorkerJobDependent.sharedMemory(spec.getSpec().getResources())).isEqualTo(new Quantity("8Gi"));
+        assertThat(WorkerJobRenderer.sharedMemory(spec.getSpec().getResources())).isEqualTo(new Quantity("8Gi"));
         spec.getSpec().getResources().setSharedMemory(null);
         spec.getSpec().getResources().setMemory(null);
-        assertThat(WorkerJobDependent.sharedMemory(spec.getSpec().getResources())).isEqualTo(new Quantity("1Gi"));
+        assertThat(WorkerJobRenderer.sharedMemory(spec.getSpec().getResources())).isEqualTo(new Quantity("1Gi"));
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import io.fabric8.kubernetes.api.model.ObjectMeta;

@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 /** Annotations the operator writes on worker Jobs, so their history can be read back after a restart. */
 public final class Annotations {
@@ -12,7 +12,7 @@ public final class Annotations {
      * suspension; gang restarts carry it over.
      */
     public static final String DEADLINE_BASE = "finetune.dev/deadline-base";
-    /** Why the attempt was started: Started, Restarted, Resumed, Replaced. */
+    /** Why the attempt was started: Started, Restarted or Resumed. */
     public static final String START_REASON = "finetune.dev/start-reason";
 
     private Annotations() {

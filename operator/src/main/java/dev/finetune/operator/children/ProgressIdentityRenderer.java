@@ -1,4 +1,4 @@
-package dev.finetune.operator.dependents;
+package dev.finetune.operator.children;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -12,9 +12,9 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
  * The workers' identity: ServiceAccount {@code <job>-trainer}, bound to a Role that may get, patch and update
  * the ConfigMap {@code <job>-progress} and nothing else.
  */
-public final class ProgressIdentityDependents {
+public final class ProgressIdentityRenderer {
 
-    private ProgressIdentityDependents() {
+    private ProgressIdentityRenderer() {
     }
 
     public static ServiceAccount serviceAccount(FineTuneJob job) {

@@ -1,0 +1,156 @@
+package dev.finetune.operator.lifecycle;
+
+import dev.finetune.api.v1alpha1.CheckpointRef;
+import dev.finetune.api.v1alpha1.EpochRecord;
+import dev.finetune.api.v1alpha1.Progress;
+import dev.finetune.api.v1alpha1.ResourcesSpec;
+import dev.finetune.operator.status.Displays;
+import java.time.Instant;
+import java.util.Locale;
+
+/**
+ * Every sentence {@link LifecyclePlanner} writes for people: condition messages, Event messages and the hints of
+ * failures. Users read these in {@code kubectl describe}, so they are worded here, once, and the planner only
+ * chooses which. Sentences start with a capital letter and end with a period.
+ */
+final class Messages {
+
+    static final String NO_FAILURE = "No attempt has failed.";
+    static final String NOT_VALIDATED = "Workers start once the job is validated.";
+    static final String NOT_STARTED = "Training has not started.";
+    static final String WORKERS_STARTING = "Workers are starting.";
+    static final String WORKERS_INITIALIZING = "Workers are starting, loading the model and data, or waiting for the whole gang.";
+    static final String QUEUED = "Waiting for the queue to admit the workers.";
+    static final String WORKERS_FINISHED = "The workers have finished.";
+    static final String TRAINING_FINISHED = "Training finished.";
+    static final String JOB_FAILED = "The job has failed.";
+    static final String WAITING_TO_RESTART = "Waiting to restart.";
+    static final String SUSPENDED_WORKERS = "No workers run while the job is suspended.";
+    static final String SUSPENDED_TRAINING = "Training is paused.";
+    static final String SUSPENDED = "Suspended as spec.suspend asks; progress and checkpoints are kept.";
+    static final String DEADLINE_HINT = "Raise spec.activeDeadlineSeconds, or train fewer epochs.";
+
+    private Messages() {
+    }
+
+    static String deadlineExceeded(long activeDeadlineSeconds, Instant countedFrom) {
+        return "The job ran longer than spec.activeDeadlineSeconds (" + activeDeadlineSeconds + " s, counted from " + countedFrom
+                + "); its workers were stopped.";
+    }
+
+    static String attemptFailed(int attempt, String failure) {
+        return "Attempt " + attempt + " failed: " + failure;
+    }
+
+    static String evaluated(EpochRecord r) {
+        return String.format(Locale.ROOT, "Epoch %d, step %d: eval loss %s, perplexity %s%s.", r.epoch(), r.step(),
+                Displays.significant(r.evalLoss()), Displays.significant(r.perplexity()),
+                r.trainLoss() == null ? "" : ", train loss " + Displays.significant(r.trainLoss()));
+    }
+
+    static String checkpointSaved(CheckpointRef checkpoint) {
+        return "Resumable checkpoint at epoch " + checkpoint.epoch() + ", step " + checkpoint.step() + ": "
+                + checkpoint.path() + ".";
+    }
+
+    static String suspendedEvent(int attempt) {
+        return attempt == 0
+                ? "Suspended before start (spec.suspend is true); no workers are created until it is false."
+                : "Suspended (spec.suspend is true): workers of attempt " + attempt + " stopped; progress and checkpoints kept.";
+    }
+
+    static String started(ResourcesSpec resources) {
+        return "Started attempt 1: " + workers(resources) + ".";
+    }
+
+    static String resumed(int attempt, String checkpoint) {
+        return "Resumed as attempt " + attempt + " " + from(checkpoint) + ".";
+    }
+
+    static String restartWaitedForValidation(int attempt) {
+        return "Attempt " + attempt + " had failed; its restart waited until the job was valid again.";
+    }
+
+    static String workersDeleted(int attempt) {
+        return "The worker Job of attempt " + attempt + " disappeared (deleted outside the operator).";
+    }
+
+    static String workersReady(int ready, int workers) {
+        return ready + " of " + workers + " worker pods are ready.";
+    }
+
+    static String attemptStarting(int attempt) {
+        return "Attempt " + attempt + " is starting.";
+    }
+
+    static String succeeded(Progress progress, String adapter) {
+        return "Training finished" + (progress != null && progress.getEvalLoss() != null
+                ? " with eval loss " + Displays.significant(progress.getEvalLoss()) + ", perplexity "
+                        + Displays.significant(progress.getPerplexity()) : "")
+                + (adapter == null ? "." : "; adapter at " + adapter + ".");
+    }
+
+    static String backoffLimitExceeded(int attempt, int backoffLimit, WorkerFailure failure) {
+        return "Attempt " + attempt + " failed and spec.backoffLimit (" + backoffLimit + ") restarts are used up. Last failure ("
+                + failure.reason() + "): " + failure.message();
+    }
+
+    static String restartWaitsForValidation(int attempt, WorkerFailure failure, String validation) {
+        return "Attempt " + attempt + " failed: " + failure.message() + " A restart waits for validation: " + validation;
+    }
+
+    static String restarted(int failedAttempt, WorkerFailure failure, int next, String checkpoint, int restarts, int backoffLimit) {
+        return "Attempt " + failedAttempt + " failed (" + failure.reason() + "): " + sentence(failure.message())
+                + " Restarted the gang as attempt " + next + " " + from(checkpoint)
+                + "; restart " + restarts + " of spec.backoffLimit " + backoffLimit + ".";
+    }
+
+    static String withHint(String message, String hint) {
+        return hint == null ? message : message + " Hint: " + hint;
+    }
+
+    static String trainingStopped(String reason) {
+        return "Training stopped: " + reason + ".";
+    }
+
+    static String creatingWorkers(int attempt) {
+        return "Creating the workers of attempt " + attempt + ".";
+    }
+
+    static String startingAttempt(int attempt, ResourcesSpec resources) {
+        return "Starting attempt " + attempt + ": " + workers(resources) + ".";
+    }
+
+    static String training(int attempt, Progress p) {
+        if (p == null) {
+            return "Attempt " + attempt + " is training.";
+        }
+        StringBuilder m = new StringBuilder("Attempt ").append(attempt).append(" is training");
+        if (p.getEpoch() != null) {
+            m.append(": epoch ").append(p.getEpoch()).append(p.getTotalEpochs() == null ? "" : "/" + p.getTotalEpochs());
+        }
+        if (p.getStep() != null) {
+            m.append(", step ").append(p.getStep()).append(p.getTotalSteps() == null ? "" : "/" + p.getTotalSteps());
+        }
+        if (p.getEvalLoss() != null) {
+            m.append(", eval loss ").append(Displays.significant(p.getEvalLoss()));
+        }
+        return m.append('.').toString();
+    }
+
+    /** "2 workers with 4 GPUs each", "1 worker with CPU only". */
+    static String workers(ResourcesSpec r) {
+        return r.getWorkers() + " worker" + (r.getWorkers() == 1 ? "" : "s") + " with "
+                + (r.getGpus() == 0 ? "CPU only" : r.getGpus() + " GPU" + (r.getGpus() == 1 ? "" : "s") + " each");
+    }
+
+    /** A trainer message as a sentence, so the operator's own sentence can follow it. */
+    static String sentence(String message) {
+        String m = message == null ? "" : message.strip();
+        return m.isEmpty() || m.endsWith(".") || m.endsWith("!") || m.endsWith("?") ? m : m + ".";
+    }
+
+    private static String from(String checkpoint) {
+        return checkpoint == null ? "from the beginning (no checkpoint yet)" : "from checkpoint " + checkpoint;
+    }
+}
