@@ -117,8 +117,9 @@ public final class DatasetPipeline {
         if (train.isEmpty()) {
             throw new DatasetException(SourceLocation.ofFile(datasetPath.toString()), null,
                     "no training samples left (" + main.recordsRead + " records read, " + main.skipped + " skipped, "
-                            + main.droppedNoLabels + " without learned tokens, selection kept " + selected.kept().size() + ")",
-                    "check the dataset path, format and selection");
+                            + main.droppedNoLabels + " without learned tokens, selection kept " + selected.kept().size() + ")"
+                            + (main.skippedExamples.isEmpty() ? "" : "; first skipped: " + main.skippedExamples.getFirst()),
+                    "check the dataset path, dataset.format and dataset.selection");
         }
         List<StagePlan> stages = CurriculumPlanner.plan(train, curriculum, t.effectiveEpochs());
         SpecialTokens special = tokenizer.specialTokens();

@@ -131,6 +131,85 @@ class BadInputTest {
         assertThat(e.problem()).contains("a number, expected a string");
     }
 
+    DatasetException convertAs(DatasetFormat format, String file, String content) throws IOException {
+        Path p = write(file, content);
+        return failure(() -> {
+            Formats f = new Formats(null, null);
+            for (RawRecord r : RecordReader.read(p, null)) {
+                f.convert(format, r);
+            }
+        });
+    }
+
+    @Test
+    void recordWithoutItsListFieldIsALocatedErrorInEveryListFormat() throws IOException {
+        for (DatasetFormat format : List.of(DatasetFormat.MESSAGES, DatasetFormat.SHAREGPT, DatasetFormat.CONVERSATION)) {
+            String key = switch (format) {
+                case MESSAGES -> "messages";
+                case SHAREGPT -> "conversations";
+                default -> "conversation";
+            };
+            DatasetException e = convertAs(format, key + ".jsonl", "\n{\"system\": \"s\"}\n");
+            assertThat(e.location().line()).as(format.name()).isEqualTo(2);
+            assertThat(e.field()).isEqualTo(key);
+            assertThat(e.problem()).contains("is missing").contains("[system]");
+        }
+    }
+
+    @Test
+    void listFieldThatIsNullOrEmptyIsNamed() throws IOException {
+        DatasetException isNull = convertAs(DatasetFormat.MESSAGES, "n.jsonl", "{\"messages\": null}");
+        assertThat(isNull.field()).isEqualTo("messages");
+        assertThat(isNull.problem()).contains("is missing");
+        DatasetException empty = convert("e.jsonl", "{\"conversations\": []}");
+        assertThat(empty.field()).isEqualTo("conversations");
+        assertThat(empty.problem()).contains("is an empty list");
+    }
+
+    @Test
+    void fileReadWithTheWrongFormatSaysWhichFormatItIs() throws IOException {
+        DatasetException e = convertAs(DatasetFormat.MESSAGES, "alpaca.jsonl", "{\"instruction\": \"x\", \"output\": \"y\"}");
+        assertThat(e.location().line()).isEqualTo(1);
+        assertThat(e.field()).isEqualTo("messages");
+        assertThat(e.problem()).contains("dataset.format is messages").contains("[instruction, output]").contains("alpaca data");
+        assertThat(e.hint()).contains("dataset.format: alpaca").contains("auto");
+        DatasetException text = convertAs(DatasetFormat.ALPACA, "m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
+        assertThat(text.field()).isEqualTo("instruction");
+        assertThat(text.hint()).contains("dataset.format: messages");
+    }
+
+    @Test
+    void wrongFormatRecordsAreSkippedWithSkipInvalidRecords() throws IOException {
+        Path p = write("mixed.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"b\"}]}\n"
+                + "{\"instruction\": \"a\", \"output\": \"b\"}\n"
+                + "{\"system\": \"only\"}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"c\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"d\"}]}\n");
+        DatasetSpec s = spec();
+        s.setFormat(DatasetFormat.MESSAGES);
+        s.setSkipInvalidRecords(true);
+        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), TestModels.tokenizer(TestModels.QWEN3), p, null,
+                0, 1);
+        assertThat(d.train()).hasSize(2);
+        assertThat(d.report().skipped()).isEqualTo(2);
+        assertThat(d.report().skippedExamples().get(0)).contains("mixed.jsonl:2").contains("alpaca data");
+        assertThat(d.report().skippedExamples().get(1)).contains("mixed.jsonl:3").contains("field 'messages': is missing");
+    }
+
+    @Test
+    void everyRecordSkippedSaysWhyTheFirstWasSkipped() throws IOException {
+        Path p = write("alpaca.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"c\", \"output\": \"d\"}\n");
+        DatasetSpec s = spec();
+        s.setFormat(DatasetFormat.SHAREGPT);
+        s.setSkipInvalidRecords(true);
+        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(),
+                TestModels.tokenizer(TestModels.QWEN3), p, null, 0, 1));
+        assertThat(e.problem()).contains("no training samples left").contains("2 skipped");
+        assertThat(e.problem()).contains("first skipped: ").contains("alpaca.jsonl:1 (record 0)");
+        assertThat(e.hint()).contains("dataset.format");
+    }
+
     @Test
     void recordThatIsNotAnObject() throws IOException {
         Path p = write("a.json", "[\"just a string\"]");
