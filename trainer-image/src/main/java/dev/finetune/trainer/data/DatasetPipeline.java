@@ -19,6 +19,7 @@ import dev.finetune.trainer.data.label.ConversationEncoder;
 import dev.finetune.trainer.data.label.EncodedSample;
 import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.data.template.ChatTemplate;
+import dev.finetune.trainer.data.template.TemplateCheck;
 import dev.finetune.trainer.data.template.jinja.JinjaException;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
@@ -93,6 +94,8 @@ public final class DatasetPipeline {
         ChatTemplate template = resolveTemplate(dataset.getTemplate(), tokenizer);
         ConversationEncoder encoder = new ConversationEncoder(template, tokenizer, dataset.getTrainOn(),
                 dataset.getEnableThinking(), dataset.getSystemPrompt());
+        TemplateCheck.renderProbe(template, tokenizer.directory(), tokenizer.specialTokens().templateVariables(),
+                dataset.getEnableThinking() == null ? Map.of() : Map.of("enable_thinking", dataset.getEnableThinking()));
 
         Loaded main = load(datasetPath, dataset, formats, encoder, tokenizer);
         Selection.Result selected = Selection.apply(main.samples, selection);

@@ -311,6 +311,39 @@ class BadInputTest {
     }
 
     @Test
+    void baseModelWithoutBosTokenTrainsWithTheAlpacaFallback(@TempDir Path model) throws IOException {
+        // no chat_template, no bos_token, a vocabulary without chatml or llama3 tokens: the alpaca fallback
+        Path src = TestModels.dir(TestModels.GEMMA3);
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<eos>\"}");
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("model");
+        s.setMaxSeqLength(64);
+        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1);
+        assertThat(d.report().template()).startsWith("alpaca (fallback");
+        assertThat(d.report().sample().overlay()).startsWith("Below is an instruction").contains("⟦b<eos>⟧");
+    }
+
+    @Test
+    void templateNeedingATokenTheModelLacksNamesTheModelFileAndKey(@TempDir Path model) throws IOException {
+        Path src = TestModels.dir(TestModels.QWEN3);
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\", \"chat_template\": "
+                + "\"{{ bos_token + messages[0]['content'] }}{% for m in messages[1:] %}{{ m['content'] + eos_token }}{% endfor %}\"}");
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("model");
+        s.setSkipInvalidRecords(true);
+        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(), model, p, null, 0, 1));
+        assertThat(e.location().file()).isEqualTo(model.resolve("tokenizer_config.json").toString());
+        assertThat(e.location().recordIndex()).isEqualTo(-1);
+        assertThat(e.field()).isEqualTo("bos_token");
+        assertThat(e.problem()).contains("fails on every conversation").contains("'bos_token' is undefined");
+        assertThat(e.hint()).contains("add \"bos_token\" to").contains("dataset.template").doesNotContain("skipInvalidRecords");
+    }
+
+    @Test
     void unknownNamedTemplate() throws IOException {
         Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
         DatasetSpec s = spec();
