@@ -69,13 +69,17 @@ final class CliFailures {
 
     /** A file-system exception's one line: the file and what went wrong, in words. */
     static String fileProblem(FileSystemException f) {
-        String what = switch (f) {
+        return f.getFile() + ": " + fileReason(f) + (f.getOtherFile() == null ? "" : " (" + f.getOtherFile() + ")");
+    }
+
+    /** What went wrong with a file, in words. */
+    static String fileReason(FileSystemException f) {
+        return switch (f) {
             case NoSuchFileException n -> "no such file or directory";
             case AccessDeniedException a -> "permission denied";
             case NotDirectoryException n -> "not a directory";
             default -> f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
         };
-        return f.getFile() + ": " + what + (f.getOtherFile() == null ? "" : " (" + f.getOtherFile() + ")");
     }
 
     private static Classified reason(FailureReason r, String message, String hint) {

@@ -63,9 +63,10 @@ final class Preflight {
         try {
             Files.delete(Files.createTempFile(existing, ".finetune-write-check-", ""));
         } catch (IOException e) {
-            String why = e instanceof java.nio.file.FileSystemException f ? CliFailures.fileProblem(f) : e.toString();
-            throw CliException.of(FailureReason.BAD_CONFIG, "output directory " + outputDir + " is not writable ("
-                    + why + ")", hint);
+            String why = e instanceof java.nio.file.FileSystemException f
+                    ? ": " + CliFailures.fileReason(f) : ": " + e.getMessage();
+            throw CliException.of(FailureReason.BAD_CONFIG, "output directory " + outputDir + " is not writable (creating a "
+                    + "file in " + existing + why + ")", hint);
         }
     }
 
