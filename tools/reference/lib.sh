@@ -13,13 +13,21 @@ reference_venv() {
 }
 
 # Builds trainer-image and writes its classpath (classes + dependencies; with "test", test classes and
-# test dependencies too) to the file $1.
+# test dependencies too) to the file $1. One reactor build (-am): the project's own modules (finetune-api)
+# come from the reactor, so nothing of the project needs to be installed in ~/.m2. On failure it prints
+# Maven's output and why, and returns non-zero.
 trainer_classpath() {
-  local out="$1" scope="${2:-runtime}" extra=""
-  (cd "$repo" && mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile)
+  local out="$1" scope="${2:-runtime}" extra="" log
+  log="$(mktemp)"
+  if ! (cd "$repo" && mvn -B -ntp -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile dependency:build-classpath \
+      -Dmdep.includeScope="$scope" -Dmdep.outputFile=target/finetune-classpath.txt) >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "error: building trainer-image and its classpath failed (mvn -pl trainer-image -am test-compile" \
+      "dependency:build-classpath, output above); fix the build, then run this script again" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
   [[ "$scope" == test ]] && extra=":$repo/trainer-image/target/test-classes"
-  (cd "$repo" && mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image dependency:build-classpath -Dmdep.includeScope="$scope" \
-    -Dmdep.outputFile="$out.deps" >/dev/null)
-  echo "$repo/api/target/classes:$repo/trainer-image/target/classes$extra:$(cat "$out.deps")" > "$out"
-  rm -f "$out.deps"
+  echo "$repo/api/target/classes:$repo/trainer-image/target/classes$extra:$(cat "$repo/trainer-image/target/finetune-classpath.txt")" > "$out"
 }

@@ -24,6 +24,11 @@ import java.util.stream.Collectors;
  */
 final class JobInput {
 
+    /** The CRD's schema and rules, parsed once per process. */
+    private static final class Validator {
+        static final FineTuneJobValidator INSTANCE = new FineTuneJobValidator();
+    }
+
     private JobInput() {
     }
 
@@ -53,7 +58,7 @@ final class JobInput {
             throw CliException.usage("give JOB.yaml (a FineTuneJob) or --config FILE (a trainer config)", null);
         }
         JsonNode manifest = readManifest(job);
-        FineTuneJobValidator validator = new FineTuneJobValidator();
+        FineTuneJobValidator validator = Validator.INSTANCE;
         List<Violation> violations = validator.validateCreate(manifest);
         if (!violations.isEmpty()) {
             throw CliException.of(FailureReason.BAD_CONFIG, job + " is not a valid FineTuneJob:\n" + violations.stream()

@@ -137,7 +137,7 @@ public final class Formats {
                 continue;
             }
             if (!s.isNumber()) {
-                throw new DatasetException(r.location(), scoreField, "score is a " + RecordReader.kind(s) + ", expected a number",
+                throw new DatasetException(r.location(), scoreField, "score is " + RecordReader.article(s) + ", expected a number",
                         "write the score as a JSON number, e.g. \"" + scoreField + "\": 0.7");
             }
             out.put(scoreField, s.asDouble());
@@ -391,7 +391,7 @@ public final class Formats {
     }
 
     private static DatasetException wrongType(RawRecord r, String field, JsonNode v, String expected) {
-        String kind = v == null ? "missing" : v.isArray() && v.isEmpty() ? "an empty list" : "a " + RecordReader.kind(v);
+        String kind = v == null ? "missing" : v.isArray() && v.isEmpty() ? "an empty list" : RecordReader.article(v);
         return new DatasetException(r.location(), field, "is " + kind
                 + ", expected " + expected, "see docs/data.md for the shape of each format");
     }
