@@ -10,6 +10,7 @@ import dev.finetune.trainer.model.WeightStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -28,7 +29,8 @@ final class Preflight {
         Path model = Path.of(config.paths().modelDir());
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw CliException.of(FailureReason.BAD_MODEL, "model directory " + model + (Files.isDirectory(model)
-                    ? " has no config.json" : " does not exist"), "check spec.model.pvc (the path inside the volume) and "
+                    ? " has no config.json" : Files.exists(model) ? " is a file, not a directory" : " does not exist"),
+                    "check spec.model.pvc (the path inside the volume) and "
                     + "the --volume that maps its claim; " + FailureReason.BAD_MODEL.hint());
         }
         Path data = Path.of(config.paths().datasetPath());
@@ -78,10 +80,12 @@ final class Preflight {
         }
         Path checkpoint = Path.of(config.paths().outputDir()).resolve(from);
         if (!Files.isRegularFile(checkpoint.resolve(TrainingCheckpoint.STATE))) {
+            List<String> existing = TrainingCheckpoint.list(Path.of(config.paths().outputDir())).stream()
+                    .map(p -> TrainingCheckpoint.DIR + "/" + p.getFileName()).toList();
             throw CliException.usage("--resume " + from + ": " + checkpoint + " is not a checkpoint (no "
-                    + TrainingCheckpoint.STATE + ")", "use latest, none, or one of " + TrainingCheckpoint.list(
-                    Path.of(config.paths().outputDir())).stream().map(p -> TrainingCheckpoint.DIR + "/" + p.getFileName())
-                    .toList());
+                    + TrainingCheckpoint.STATE + ")", existing.isEmpty()
+                    ? "the output directory has no checkpoints yet; use --resume latest (the default) or none"
+                    : "use latest, none, or one of " + existing);
         }
     }
 

@@ -145,9 +145,9 @@ public final class DatasetPipeline {
                 return fallbackTemplate(tokenizer);
             }
             try {
-                return ChatTemplate.of("model", tokenizer.directory().resolve("tokenizer_config.json").toString(), source);
+                return ChatTemplate.of("model", tokenizer.chatTemplateFile().toString(), source);
             } catch (JinjaException e) {
-                throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
+                throw new DatasetException(SourceLocation.ofFile(tokenizer.chatTemplateFile().toString()), "chat_template",
                         "the model's chat template cannot be parsed: " + e.getMessage(),
                         "set dataset.template to a named template: " + ChatTemplate.NAMED.stream().sorted().toList());
             }

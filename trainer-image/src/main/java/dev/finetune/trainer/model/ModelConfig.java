@@ -59,7 +59,7 @@ public record ModelConfig(
         try {
             json = new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new ModelFormatException(file + " is not valid JSON: " + e.getMessage(), e);
+            throw new ModelFormatException(file + " is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
         }
         return parse(json, file.toString());
     }

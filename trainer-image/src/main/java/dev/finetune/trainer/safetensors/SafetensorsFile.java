@@ -72,8 +72,9 @@ public final class SafetensorsFile implements AutoCloseable {
             JsonNode json;
             try {
                 json = new ObjectMapper().readTree(new String(header.array(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new SafetensorsException(path + ": header is not valid JSON: " + e.getMessage(), e);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new SafetensorsException(path + ": header is not valid JSON: " + e.getOriginalMessage()
+                        + (e.getLocation() == null ? "" : " (header column " + e.getLocation().getColumnNr() + ")"), e);
             }
             long dataStart = 8 + headerLength;
             long dataLength = size - dataStart;

@@ -35,11 +35,15 @@ public final class ModelTokenizer implements AutoCloseable {
     private final Map<String, Integer> addedTokens;
     private final SpecialTokens special;
     private final String chatTemplate;
+    private final Path chatTemplateFile;
     private final Path dir;
 
     private ModelTokenizer(Path dir, HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens,
             SpecialTokens special, String chatTemplate) {
         this.dir = dir;
+        this.chatTemplateFile = Files.isRegularFile(dir.resolve("chat_template.jinja")) ? dir.resolve("chat_template.jinja")
+                : Files.isRegularFile(dir.resolve("chat_template.json")) && !hasKey(dir.resolve("tokenizer_config.json"))
+                ? dir.resolve("chat_template.json") : dir.resolve("tokenizer_config.json");
         this.tokenizer = tokenizer;
         this.addedTokens = addedTokens;
         this.special = special;
@@ -146,8 +150,11 @@ public final class ModelTokenizer implements AutoCloseable {
                     p.skipChildren();
                 }
             }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelFormatException(tokenizerJson + (e.getLocation() == null ? "" : ":" + e.getLocation().getLineNr()
+                    + ":" + e.getLocation().getColumnNr()) + " is not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new ModelFormatException(tokenizerJson + " is not valid JSON: " + e.getMessage(), e);
+            throw new ModelFormatException(tokenizerJson + " cannot be read: " + e.getMessage(), e);
         }
         return added;
     }
@@ -188,8 +195,11 @@ public final class ModelTokenizer implements AutoCloseable {
         }
         try {
             return JSON.readTree(p.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelFormatException(p + (e.getLocation() == null ? "" : ":" + e.getLocation().getLineNr() + ":"
+                    + e.getLocation().getColumnNr()) + " is not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new ModelFormatException(p + " is not valid JSON: " + e.getMessage(), e);
+            throw new ModelFormatException(p + " cannot be read: " + e.getMessage(), e);
         }
     }
 
@@ -299,6 +309,16 @@ public final class ModelTokenizer implements AutoCloseable {
 
     public Path directory() {
         return dir;
+    }
+
+    /** The file the model's chat template was read from: chat_template.jinja, tokenizer_config.json or chat_template.json. */
+    public Path chatTemplateFile() {
+        return chatTemplateFile;
+    }
+
+    private static boolean hasKey(Path tokenizerConfig) {
+        JsonNode t = readJson(tokenizerConfig).get("chat_template");
+        return t != null && !t.isNull();
     }
 
     @Override
