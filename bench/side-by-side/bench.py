@@ -225,7 +225,7 @@ def run_java(args, cp, work, i):
         shutil.rmtree(out)
     out.mkdir()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), DJL_OFFLINE="true")
-    cmd = ["java", "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
+    cmd = ["java", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
            f"-Dai.djl.pytorch.num_threads={args.threads}", "-Dai.djl.pytorch.num_interop_threads=1",
            "-cp", cp, "dev.finetune.trainer.cli.FinetuneCli", "run", str(work / "job.yaml"), "--resume", "none",
            "--volume", f"models={work / 'models'}", "--volume", f"data={work / 'data'}", "--volume", f"outputs={out}"]

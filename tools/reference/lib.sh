@@ -13,14 +13,24 @@ reference_venv() {
 }
 
 # Builds trainer-image and writes its classpath (classes + dependencies; with "test", test classes and
-# test dependencies too) to the file $1.
+# test dependencies too) to the file $1. One reactor build (-am): the project's own modules (finetune-api)
+# come from the reactor, so nothing of the project needs to be installed in ~/.m2. On failure it prints
+# Maven's output and why, and returns non-zero.
 trainer_classpath() {
-  local out="$1" scope="${2:-runtime}" extra=""
+  local out="$1" scope="${2:-runtime}" extra="" log
   [[ "$scope" == test ]] && extra=":$repo/trainer-image/target/test-classes"
+  log="$(mktemp)"
   # one reactor build, so the project's own modules (api, jinja) resolve to their target/classes; each module
   # writes the file in turn and trainer-image, built last, leaves its classpath
-  (cd "$repo" && mvn -B -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile dependency:build-classpath \
-    -Dmdep.includeScope="$scope" -Dmdep.outputFile="$out.deps" >/dev/null)
+  if ! (cd "$repo" && mvn -B -ntp -q ${MAVEN_OFFLINE:+-o} -pl trainer-image -am test-compile dependency:build-classpath \
+      -Dmdep.includeScope="$scope" -Dmdep.outputFile="$out.deps") >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "error: building trainer-image and its classpath failed (mvn -pl trainer-image -am test-compile" \
+      "dependency:build-classpath, output above); fix the build, then run this script again" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
   echo "$repo/trainer-image/target/classes$extra:$(cat "$out.deps")" > "$out"
   rm -f "$out.deps"
 }

@@ -7,7 +7,8 @@ package dev.finetune.api.trainer;
  */
 public enum FailureReason {
     BAD_CONFIG(78, true, "Fix the FineTuneJob spec; `finetune run --dry-run job.yaml` checks it locally."),
-    BAD_DATA(65, true, "Fix the record named in the message, or set dataset.skipInvalidRecords: true to skip bad records."),
+    BAD_DATA(65, true, "Fix what the message names (file, line, record, field or key); a bad "
+            + "record can instead be skipped with dataset.skipInvalidRecords: true."),
     BAD_MODEL(66, true, "spec.model must point at a Hugging Face model directory: config.json, model.safetensors "
             + "(or model.safetensors.index.json with its shards), tokenizer.json, tokenizer_config.json."),
     NAN_LOSS(67, true, "Loss became NaN or infinite: lower training.learningRate, keep training.maxGradNorm > 0, "
@@ -18,7 +19,10 @@ public enum FailureReason {
     INTERRUPTED(143, false, "The worker was stopped from outside; the job resumes from the checkpoint taken on shutdown."),
     /** Rendezvous or collective timeouts: a peer died or the network failed. */
     COMMUNICATION(75, false, "A peer stopped answering (node loss, network); the gang restarts from the last checkpoint."),
-    INTERNAL(70, false, "An unexpected error; the gang restarts from the last checkpoint. Please report it with the worker's log.");
+    /** A bug in the trainer, never a user mistake: every bad input has a reason of its own. */
+    INTERNAL(70, false, "This is a bug in the trainer, not a problem with your input: please open an issue on the "
+            + "finetune-operator project with this output (the command and the log). A cluster job restarts from the "
+            + "last checkpoint.");
 
     private final int exitCode;
     private final boolean permanent;

@@ -2,18 +2,15 @@ package dev.finetune.trainer.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.CollectiveBackend;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
-import dev.finetune.api.validation.FineTuneJobValidator;
-import dev.finetune.api.validation.Violation;
 import dev.finetune.trainer.checkpoint.MergedModelWriter;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
-import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
+import dev.finetune.trainer.data.report.DatasetReportRenderer;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.generate.TextGenerator;
 import dev.finetune.trainer.launch.ChildCommand;
@@ -24,11 +21,9 @@ import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.Generator;
 import dev.finetune.trainer.model.ModelConfig;
-import dev.finetune.trainer.model.ModelFormatException;
 import dev.finetune.trainer.model.WeightStore;
 import dev.finetune.trainer.run.FineTuneRun;
 import dev.finetune.trainer.run.TerminationLog;
-import dev.finetune.trainer.safetensors.SafetensorsException;
 import dev.finetune.trainer.script.Kernels;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -36,7 +31,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -51,10 +45,10 @@ import picocli.CommandLine;
  * {@code finetune}: the trainer's command line and the container entrypoint.
  * With no arguments and {@code FINETUNE_CONFIG} set (as in a worker pod) it runs that config.
  */
-@Command(name = "finetune", mixinStandardHelpOptions = true, version = "finetune 0.1.0",
+@Command(name = "finetune", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "finetune 0.1.0",
         description = "LoRA fine-tuning of Llama / Qwen / Mistral models in Java (DJL + libtorch).",
-        subcommands = {FinetuneCli.Run.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class, FinetuneCli.Inspect.class,
-                FinetuneCli.QuickstartAssetsCommand.class})
+        subcommands = {FinetuneCli.Run.class, CheckDataCommand.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class,
+                FinetuneCli.Inspect.class, FinetuneCli.QuickstartAssetsCommand.class})
 public final class FinetuneCli implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -64,12 +58,25 @@ public final class FinetuneCli implements Callable<Integer> {
         System.exit(commandLine().execute(args));
     }
 
+    /**
+     * The command line with its exit codes: a wrong option or argument exits 64 (sysexits' EX_USAGE) with the
+     * command's name and a pointer to its --help; an exception is classified by {@link CliFailures}.
+     */
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new FinetuneCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("finetune: " + e.getMessage());
-            return e instanceof ModelFormatException || e instanceof SafetensorsException
-                    ? FailureReason.BAD_MODEL.exitCode() : FailureReason.BAD_CONFIG.exitCode();
+            int code = CliFailures.report(e, cmd.getCommandSpec().qualifiedName(), cmd.getErr());
+            cmd.getErr().flush();
+            return code;
+        });
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine cmd = e.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName();
+            cmd.getErr().println(name + ": usage: " + e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, cmd.getErr());
+            cmd.getErr().println("hint: " + name + " --help lists the options");
+            cmd.getErr().flush();
+            return CliException.USAGE;
         });
         return cli;
     }
@@ -127,7 +134,9 @@ public final class FinetuneCli implements Callable<Integer> {
                 description = "resume from the newest checkpoint in the output dir (default), none, or a given one")
         String resume;
 
-        @Option(names = "--dry-run", description = "validate the job and the paths, then stop")
+        @Option(names = "--dry-run", description = {"check everything a run needs without training: the job, the paths, "
+                + "config.json and the safetensors headers (weights not loaded), the whole dataset read and tokenized "
+                + "(prints the dataset report), and that the output directory is writable"})
         boolean dryRun;
 
         @Option(names = "--nproc", paramLabel = "N", description = {"training processes on this machine, data parallel "
@@ -138,57 +147,29 @@ public final class FinetuneCli implements Callable<Integer> {
         public Integer call() throws IOException {
             PrintStream out = System.out;
             if (nproc != null && nproc < 1) {
-                System.err.println("finetune run: --nproc must be at least 1 (got " + nproc + ")");
-                return FailureReason.BAD_CONFIG.exitCode();
+                throw CliException.usage("--nproc " + nproc + ": must be at least 1", null);
             }
             if (nproc != null && configFile != null) {
-                System.err.println("finetune run: --nproc goes with JOB.yaml; with --config the trainer config's "
+                throw CliException.usage("--nproc goes with JOB.yaml", "with --config the trainer config's "
                         + "distributed.processesPerWorker says how many processes to start");
-                return FailureReason.BAD_CONFIG.exitCode();
             }
             if (nproc != null && nproc > 1 && LaunchPlan.isRankProcess(System.getenv())) {
-                System.err.println("finetune run: " + LaunchPlan.LOCAL_RANK + " is set in the environment, which marks a "
-                        + "process a launcher started; unset it to start --nproc " + nproc + " processes");
-                return FailureReason.BAD_CONFIG.exitCode();
+                throw CliException.usage(LaunchPlan.LOCAL_RANK + " is set in the environment, which marks a process a "
+                        + "launcher started", "unset it to start --nproc " + nproc + " processes");
             }
-            TrainerConfig config;
-            if (configFile != null) {
-                config = TrainerJson.readConfig(configFile);
-            } else if (job != null) {
-                JsonNode manifest = TrainerJson.yaml().readTree(job.toFile());
-                FineTuneJobValidator validator = new FineTuneJobValidator();
-                List<Violation> violations = validator.validateCreate(manifest);
-                if (!violations.isEmpty()) {
-                    System.err.println("finetune: " + job + " is not a valid FineTuneJob:");
-                    violations.forEach(v -> System.err.println("  " + v));
-                    return FailureReason.BAD_CONFIG.exitCode();
-                }
-                FineTuneJob parsed = TrainerJson.json().treeToValue(validator.withDefaults(manifest), FineTuneJob.class);
-                Map<String, Path> roots = new LinkedHashMap<>(volumes);
-                config = TrainerConfigs.forLocalRun(parsed, claim -> {
-                    Path root = roots.get(claim);
-                    if (root == null) {
-                        throw new IllegalArgumentException("the job uses PVC \"" + claim + "\"; map it to a directory with --volume "
-                                + claim + "=<dir> (mapped: " + roots.keySet() + ")");
-                    }
-                    return root.toAbsolutePath();
-                }, resume.equals("none") ? null : resume);
-                if (nproc != null && nproc > 1) {
-                    config = withLocalProcesses(config, nproc);
-                }
-            } else {
-                System.err.println("finetune run: give JOB.yaml or --config FILE");
-                return FailureReason.BAD_CONFIG.exitCode();
+            TrainerConfig config = JobInput.load(job, volumes, configFile, resume.equals("none") ? null : resume);
+            if (nproc != null && nproc > 1) {
+                config = withLocalProcesses(config, nproc);
             }
-            List<String> problems = checkPaths(config);
-            if (!problems.isEmpty()) {
-                problems.forEach(p -> System.err.println("finetune: " + p));
-                return problems.getFirst().startsWith("model") ? FailureReason.BAD_MODEL.exitCode()
-                        : FailureReason.BAD_DATA.exitCode();
-            }
+            Preflight.paths(config);
+            Preflight.outputWritable(Path.of(config.paths().outputDir()));
+            Preflight.resumeCheckpoint(config);
             if (dryRun) {
-                out.println("ok: model " + config.paths().modelDir() + ", dataset " + config.paths().datasetPath()
-                        + ", output " + config.paths().outputDir());
+                out.println("model: " + config.paths().modelDir() + ": " + Preflight.model(Path.of(config.paths().modelDir())));
+                out.println(DatasetReportRenderer.render(Preflight.dataset(config).report()));
+                out.println("ok: " + (job != null ? job : configFile) + " is ready to run: model " + config.paths().modelDir()
+                        + ", dataset " + config.paths().datasetPath() + ", output " + config.paths().outputDir()
+                        + " (writable); nothing was trained (--dry-run)");
                 return 0;
             }
             if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
@@ -250,22 +231,6 @@ public final class FinetuneCli implements Callable<Integer> {
             return new TrainerConfig(config.schemaVersion(), config.job(), config.attempt(), config.paths(), config.spec(),
                     new TrainerConfig.Distributed(1, nproc, backend, "127.0.0.1", port), config.resumeFrom(), config.progress());
         }
-
-        static List<String> checkPaths(TrainerConfig config) {
-            List<String> problems = new ArrayList<>();
-            Path model = Path.of(config.paths().modelDir());
-            if (!Files.isRegularFile(model.resolve("config.json"))) {
-                problems.add("model directory " + model + " has no config.json");
-            }
-            Path data = Path.of(config.paths().datasetPath());
-            if (!Files.exists(data)) {
-                problems.add("dataset " + data + " does not exist");
-            }
-            if (config.paths().evalPath() != null && !Files.exists(Path.of(config.paths().evalPath()))) {
-                problems.add("eval dataset " + config.paths().evalPath() + " does not exist");
-            }
-            return problems;
-        }
     }
 
     /** Options shared by the commands that load a model. */
@@ -280,7 +245,26 @@ public final class FinetuneCli implements Callable<Integer> {
         String precision;
 
         DataType dtype() {
-            return dev.finetune.trainer.model.ComputeDtype.parse(precision);
+            try {
+                return dev.finetune.trainer.model.ComputeDtype.parse(precision);
+            } catch (IllegalArgumentException e) {
+                throw CliException.usage("--precision " + precision + ": must be fp32, bf16 or fp16", null);
+            }
+        }
+
+        /** The model directory and the adapter (when given) are what they claim to be, before anything loads. */
+        void checkPaths() {
+            if (!Files.isDirectory(model)) {
+                throw CliException.usage("--model " + model + " does not exist", "give a Hugging Face model directory");
+            }
+            if (!Files.isRegularFile(model.resolve("config.json"))) {
+                throw CliException.of(FailureReason.BAD_MODEL, "--model " + model + " has no config.json",
+                        FailureReason.BAD_MODEL.hint());
+            }
+            if (adapter != null && !Files.isRegularFile(adapter.resolve(PeftAdapter.CONFIG))) {
+                throw CliException.usage("--adapter " + adapter + (Files.isDirectory(adapter) ? " has no " + PeftAdapter.CONFIG
+                        : " does not exist"), "give a PEFT adapter directory (a run's adapter/, adapter-best/ or epochs/epoch-N/)");
+            }
         }
     }
 
@@ -295,23 +279,42 @@ public final class FinetuneCli implements Callable<Integer> {
         @Option(names = "--chat", description = "wrap the prompt as a user turn with the model's chat template")
         boolean chat;
 
-        @Option(names = "--max-new-tokens", defaultValue = "64")
+        @Option(names = "--max-new-tokens", defaultValue = "64", description = "at least 1 (default ${DEFAULT-VALUE})")
         int maxNewTokens;
 
-        @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default)")
+        @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default), else > 0")
         double temperature;
 
-        @Option(names = "--top-k", defaultValue = "0")
+        @Option(names = "--top-k", defaultValue = "0", description = "keep the k most likely tokens; 0 = off (default)")
         int topK;
 
-        @Option(names = "--top-p", defaultValue = "1")
+        @Option(names = "--top-p", defaultValue = "1", description = "nucleus sampling, in (0, 1]; 1 = off (default)")
         double topP;
 
         @Option(names = "--seed", defaultValue = "0")
         long seed;
 
+        /** Every sampling option in its range, each refused by name (HF's GenerationConfig refuses the same). */
+        void checkOptions() {
+            if (maxNewTokens < 1) {
+                throw CliException.usage("--max-new-tokens " + maxNewTokens + ": must be at least 1", null);
+            }
+            if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+                throw CliException.usage("--temperature " + temperature + ": must be 0 (greedy) or a positive number", null);
+            }
+            if (topK < 0) {
+                throw CliException.usage("--top-k " + topK + ": must be 0 (off) or a positive number of tokens", null);
+            }
+            if (!(topP > 0 && topP <= 1)) {
+                throw CliException.usage("--top-p " + topP + ": must be in (0, 1]; 1 turns it off", null);
+            }
+            model.dtype();
+            model.checkPaths();
+        }
+
         @Override
         public Integer call() {
+            checkOptions();
             try (NDManager manager = NDManager.newBaseManager();
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel base = DecoderModel.load(model.model, model.dtype(), manager, kernels);
@@ -333,14 +336,18 @@ public final class FinetuneCli implements Callable<Integer> {
         @CommandLine.Mixin
         ModelOptions model = new ModelOptions();
 
-        @Option(names = "--out", required = true, paramLabel = "DIR")
+        @Option(names = "--out", required = true, paramLabel = "DIR",
+                description = "a new or empty directory (or an earlier merge's): never the model's or the adapter's")
         Path out;
 
         @Override
         public Integer call() throws IOException {
             if (model.adapter == null) {
-                throw new IllegalArgumentException("merge needs --adapter DIR");
+                throw CliException.usage("merge needs --adapter DIR", "give the PEFT adapter to fold into --model");
             }
+            model.dtype();
+            model.checkPaths();
+            MergeTarget.check(model.model, model.adapter, out);
             try (NDManager manager = NDManager.newBaseManager();
                     Kernels kernels = Kernels.load(manager);
                     DecoderModel base = DecoderModel.load(model.model, DataType.FLOAT32, manager, kernels)) {
@@ -361,6 +368,10 @@ public final class FinetuneCli implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             PrintStream out = System.out;
+            if (!Files.isDirectory(dir)) {
+                throw CliException.usage(dir + (Files.exists(dir) ? " is a file" : " does not exist"),
+                        "give a model directory, an adapter directory or a run's output directory");
+            }
             if (Files.isRegularFile(dir.resolve(PeftAdapter.CONFIG))) {
                 PeftAdapter.Loaded a = PeftAdapter.read(dir);
                 long params = a.tensors().values().stream().mapToLong(v -> v.length).sum();
@@ -394,27 +405,12 @@ public final class FinetuneCli implements Callable<Integer> {
                 }
                 return 0;
             }
-            if (Files.isRegularFile(dir.resolve("manifest.json")) || Files.isDirectory(dir.resolve(TrainingCheckpoint.DIR))) {
-                out.println("run output " + dir);
-                for (Path checkpoint : TrainingCheckpoint.list(dir)) {
-                    var s = TrainingCheckpoint.readState(checkpoint);
-                    out.printf(Locale.ROOT, "  %s: step %d/%d, epoch %d, best eval loss %s%n", dir.relativize(checkpoint),
-                            s.state().globalStep(), s.totalSteps(), s.state().epoch() + 1, s.state().bestEvalLoss());
-                }
-                Path manifest = dir.resolve("manifest.json");
-                if (Files.isRegularFile(manifest)) {
-                    JsonNode m = TrainerJson.json().readTree(manifest.toFile());
-                    out.println("  best eval loss " + m.path("bestEvalLoss").asText("-") + " (epoch " + m.path("bestEpoch").asText("-") + ")");
-                    for (JsonNode h : m.path("history")) {
-                        out.printf(Locale.ROOT, "  epoch %s step %s: train %s eval %s ppl %s%n", h.path("epoch").asText(),
-                                h.path("step").asText(), h.path("trainLoss").asText("-"), h.path("evalLoss").asText("-"),
-                                h.path("perplexity").asText("-"));
-                    }
-                }
+            if (RunSummary.isRunOutput(dir)) {
+                RunSummary.print(dir, out);
                 return 0;
             }
-            throw new IllegalArgumentException(dir + " is neither a model directory (config.json), an adapter ("
-                    + PeftAdapter.CONFIG + ") nor a run output (manifest.json / checkpoints/)");
+            throw CliException.usage(dir + " is neither a model directory (config.json), an adapter ("
+                    + PeftAdapter.CONFIG + ") nor a run output (manifest.json, progress.json or checkpoints/)", null);
         }
     }
 

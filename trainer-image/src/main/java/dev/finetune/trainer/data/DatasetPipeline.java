@@ -21,6 +21,7 @@ import dev.finetune.trainer.data.label.EncodedSample;
 import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.data.template.ChatTemplate;
+import dev.finetune.trainer.data.template.TemplateCheck;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
 import java.nio.file.Path;
@@ -81,6 +82,8 @@ public final class DatasetPipeline {
         ChatTemplate template = resolveTemplate(dataset.getTemplate(), tokenizer);
         ConversationEncoder encoder = new ConversationEncoder(template, tokenizer, dataset.getTrainOn(),
                 dataset.getEnableThinking(), dataset.getSystemPrompt());
+        TemplateCheck.renderProbe(template, tokenizer.directory(), tokenizer.specialTokens().templateVariables(),
+                dataset.getEnableThinking() == null ? Map.of() : Map.of("enable_thinking", dataset.getEnableThinking()));
 
         Loaded main = load(datasetPath, dataset, formats, encoder, tokenizer);
         Selection.Result selected = Selection.apply(main.samples, selection);
@@ -105,8 +108,9 @@ public final class DatasetPipeline {
         if (train.isEmpty()) {
             throw new DatasetException(SourceLocation.ofFile(datasetPath.toString()), null,
                     "no training samples left (" + main.recordsRead + " records read, " + main.skipped + " skipped, "
-                            + main.droppedNoLabels + " without learned tokens, selection kept " + selected.kept().size() + ")",
-                    "check the dataset path, format and selection");
+                            + main.droppedNoLabels + " without learned tokens, selection kept " + selected.kept().size() + ")"
+                            + (main.skippedExamples.isEmpty() ? "" : "; first skipped: " + main.skippedExamples.getFirst()),
+                    "check the dataset path, dataset.format and dataset.selection");
         }
         List<StagePlan> stages = CurriculumPlanner.plan(train, curriculum, t.effectiveEpochs());
         SpecialTokens special = tokenizer.specialTokens();
@@ -129,9 +133,9 @@ public final class DatasetPipeline {
                 return fallbackTemplate(tokenizer);
             }
             try {
-                return ChatTemplate.of("model", tokenizer.directory().resolve("tokenizer_config.json").toString(), source);
+                return ChatTemplate.of("model", tokenizer.chatTemplateFile().toString(), source);
             } catch (JinjaException e) {
-                throw new DatasetException(SourceLocation.ofFile(tokenizer.directory().toString()), "chat_template",
+                throw new DatasetException(SourceLocation.ofFile(tokenizer.chatTemplateFile().toString()), "chat_template",
                         "the model's chat template cannot be parsed: " + e.getMessage(),
                         "set dataset.template to a named template: " + ChatTemplate.NAMED.stream().sorted().toList());
             }

@@ -59,7 +59,7 @@ public record ModelConfig(
         try {
             json = new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new ModelFormatException(file + " is not valid JSON: " + e.getMessage(), e);
+            throw new ModelFormatException(file + " is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
         }
         return parse(json, file.toString());
     }
@@ -72,8 +72,8 @@ public record ModelConfig(
         }
         int hidden = integer(c, "hidden_size", source);
         int heads = integer(c, "num_attention_heads", source);
-        int kvHeads = c.hasNonNull("num_key_value_heads") ? c.get("num_key_value_heads").asInt() : heads;
-        int headDim = c.hasNonNull("head_dim") ? c.get("head_dim").asInt() : hidden / heads;
+        int kvHeads = c.hasNonNull("num_key_value_heads") ? integer(c, "num_key_value_heads", source) : heads;
+        int headDim = c.hasNonNull("head_dim") ? integer(c, "head_dim", source) : hidden / heads;
         if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
             throw new ModelFormatException(source + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
         }

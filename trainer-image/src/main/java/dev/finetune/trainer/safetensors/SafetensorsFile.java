@@ -23,10 +23,11 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** One tensor's header entry; offsets are relative to the start of the data section. */
     public record Entry(String name, String dtype, long[] shape, long begin, long end) {
+        /** The number of elements; throws ArithmeticException when it does not fit a long. */
         public long elements() {
             long n = 1;
             for (long d : shape) {
-                n *= d;
+                n = Math.multiplyExact(n, d);
             }
             return n;
         }
@@ -71,8 +72,9 @@ public final class SafetensorsFile implements AutoCloseable {
             JsonNode json;
             try {
                 json = new ObjectMapper().readTree(new String(header.array(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new SafetensorsException(path + ": header is not valid JSON: " + e.getMessage(), e);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new SafetensorsException(path + ": header is not valid JSON: " + e.getOriginalMessage()
+                        + (e.getLocation() == null ? "" : " (header column " + e.getLocation().getColumnNr() + ")"), e);
             }
             long dataStart = 8 + headerLength;
             long dataLength = size - dataStart;
@@ -90,16 +92,24 @@ public final class SafetensorsFile implements AutoCloseable {
                 int width = DType.width(dtype, path + ": tensor \"" + name + "\"");
                 JsonNode shapeNode = node.get("shape");
                 JsonNode offsets = node.get("data_offsets");
-                if (shapeNode == null || !shapeNode.isArray() || offsets == null || offsets.size() != 2) {
-                    throw new SafetensorsException(path + ": tensor \"" + name + "\" lacks shape or data_offsets");
+                if (shapeNode == null || !shapeNode.isArray() || offsets == null || !offsets.isArray() || offsets.size() != 2) {
+                    throw new SafetensorsException(path + ": tensor \"" + name + "\" lacks shape or data_offsets "
+                            + "(a list of dimensions and a list [begin, end])");
                 }
                 long[] shape = new long[shapeNode.size()];
                 for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeNode.get(i).asLong();
+                    shape[i] = nonNegative(shapeNode.get(i), path, name, "shape");
                 }
-                Entry entry = new Entry(name, dtype, shape, offsets.get(0).asLong(), offsets.get(1).asLong());
-                long expected = entry.elements() * width;
-                if (entry.end() - entry.begin() != expected || entry.begin() < 0 || entry.end() > dataLength) {
+                Entry entry = new Entry(name, dtype, shape, nonNegative(offsets.get(0), path, name, "data_offsets"),
+                        nonNegative(offsets.get(1), path, name, "data_offsets"));
+                long expected;
+                try {
+                    expected = Math.multiplyExact(entry.elements(), width);
+                } catch (ArithmeticException overflow) {
+                    throw new SafetensorsException(path + ": tensor \"" + name + "\" has shape "
+                            + java.util.Arrays.toString(shape) + ", too large to address");
+                }
+                if (entry.end() - entry.begin() != expected || entry.end() > dataLength) {
                     throw new SafetensorsException(path + ": tensor \"" + name + "\" has data_offsets ["
                             + entry.begin() + ", " + entry.end() + ") but shape " + java.util.Arrays.toString(shape)
                             + " of " + dtype + " needs " + expected + " bytes within a data section of " + dataLength);
@@ -115,6 +125,15 @@ public final class SafetensorsFile implements AutoCloseable {
             closeQuietly(channel);
             throw e;
         }
+    }
+
+    /** A shape dimension or data offset: a JSON integer >= 0. */
+    private static long nonNegative(JsonNode n, Path path, String tensor, String field) {
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < 0) {
+            throw new SafetensorsException(path + ": tensor \"" + tensor + "\" has " + field + " entry " + n
+                    + ", expected an integer >= 0");
+        }
+        return n.asLong();
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
@@ -172,6 +191,10 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The tensor converted to fp32 values on the heap (for small tensors: adapters, tests, checkpoints). */
     public float[] readFloats(String name) {
         Entry e = entry(name);
+        if (!java.util.Set.of(DType.F32, DType.BF16, DType.F16).contains(e.dtype())) {
+            throw new SafetensorsException(path + ": tensor \"" + name + "\" has dtype " + e.dtype()
+                    + "; only F32, BF16 and F16 tensors are read as floating point values");
+        }
         return DType.toFloats(e.dtype(), map(name), Math.toIntExact(e.elements()));
     }
 

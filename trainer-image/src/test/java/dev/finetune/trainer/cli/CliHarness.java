@@ -124,7 +124,9 @@ final class CliHarness {
         assertThat(inspect.code()).isEqualTo(0);
         assertThat(inspect.out()).contains("r=4").contains("tensors: 14");
         Outcome inspectRun = cli("inspect", run.toString());
-        assertThat(inspectRun.out()).contains("checkpoint-").contains("best eval loss");
+        assertThat(inspectRun.out()).contains("checkpoint-").contains("best eval loss").contains("ended: succeeded at step")
+                .contains(": step " + TrainingCheckpoint.readState(TrainingCheckpoint.list(run).getFirst()).state().globalStep())
+                .contains("end of epoch 2 of 2").doesNotContain("epoch 3");
         return run;
     }
 }

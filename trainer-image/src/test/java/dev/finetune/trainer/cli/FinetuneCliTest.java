@@ -87,7 +87,8 @@ class FinetuneCliTest {
         Outcome dry = cli("run", "--dry-run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
                 "--volume", "outputs=" + tmp.resolve("dry"));
         assertThat(dry.code()).as(dry.err()).isEqualTo(0);
-        assertThat(dry.out()).startsWith("ok: model");
+        assertThat(dry.out()).contains("model: ").contains("Dataset ").contains("records          40 read")
+                .contains("ok: ").contains("(writable); nothing was trained (--dry-run)");
         assertThat(tmp.resolve("dry")).doesNotExist();
         Outcome missingVolume = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data);
         assertThat(missingVolume.code()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
@@ -106,6 +107,8 @@ class FinetuneCliTest {
         String message = progress.path("failure").path("message").asText();
         assertThat(message).contains("train.jsonl:1:").contains("malformed JSON");
         assertThat(message.split("fix the JSON syntax", -1)).as("the hint once: " + message).hasSize(2);
+        Outcome inspectFailed = cli("inspect", tmp.resolve("out-bad/runs/cli-test").toString());
+        assertThat(inspectFailed.out()).contains("ended: failed: BAD_DATA (exit 65): ").contains("train.jsonl:1:");
 
         Path emptyModels = tmp.resolve("nomodel");
         Files.createDirectories(emptyModels.resolve("tiny-qwen3"));

@@ -132,6 +132,85 @@ class BadInputTest {
         assertThat(e.problem()).contains("a number, expected a string");
     }
 
+    DatasetException convertAs(DatasetFormat format, String file, String content) throws IOException {
+        Path p = write(file, content);
+        return failure(() -> {
+            Formats f = new Formats(null, null);
+            for (RawRecord r : RecordReader.read(p, null)) {
+                f.convert(format, r);
+            }
+        });
+    }
+
+    @Test
+    void recordWithoutItsListFieldIsALocatedErrorInEveryListFormat() throws IOException {
+        for (DatasetFormat format : List.of(DatasetFormat.MESSAGES, DatasetFormat.SHAREGPT, DatasetFormat.CONVERSATION)) {
+            String key = switch (format) {
+                case MESSAGES -> "messages";
+                case SHAREGPT -> "conversations";
+                default -> "conversation";
+            };
+            DatasetException e = convertAs(format, key + ".jsonl", "\n{\"system\": \"s\"}\n");
+            assertThat(e.location().line()).as(format.name()).isEqualTo(2);
+            assertThat(e.field()).isEqualTo(key);
+            assertThat(e.problem()).contains("is missing").contains("[system]");
+        }
+    }
+
+    @Test
+    void listFieldThatIsNullOrEmptyIsNamed() throws IOException {
+        DatasetException isNull = convertAs(DatasetFormat.MESSAGES, "n.jsonl", "{\"messages\": null}");
+        assertThat(isNull.field()).isEqualTo("messages");
+        assertThat(isNull.problem()).contains("is missing");
+        DatasetException empty = convert("e.jsonl", "{\"conversations\": []}");
+        assertThat(empty.field()).isEqualTo("conversations");
+        assertThat(empty.problem()).contains("is an empty list");
+    }
+
+    @Test
+    void fileReadWithTheWrongFormatSaysWhichFormatItIs() throws IOException {
+        DatasetException e = convertAs(DatasetFormat.MESSAGES, "alpaca.jsonl", "{\"instruction\": \"x\", \"output\": \"y\"}");
+        assertThat(e.location().line()).isEqualTo(1);
+        assertThat(e.field()).isEqualTo("messages");
+        assertThat(e.problem()).contains("dataset.format is messages").contains("[instruction, output]").contains("alpaca data");
+        assertThat(e.hint()).contains("dataset.format: alpaca").contains("auto");
+        DatasetException text = convertAs(DatasetFormat.ALPACA, "m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
+        assertThat(text.field()).isEqualTo("instruction");
+        assertThat(text.hint()).contains("dataset.format: messages");
+    }
+
+    @Test
+    void wrongFormatRecordsAreSkippedWithSkipInvalidRecords() throws IOException {
+        Path p = write("mixed.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"b\"}]}\n"
+                + "{\"instruction\": \"a\", \"output\": \"b\"}\n"
+                + "{\"system\": \"only\"}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"c\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"d\"}]}\n");
+        DatasetSpec s = spec();
+        s.setFormat(DatasetFormat.MESSAGES);
+        s.setSkipInvalidRecords(true);
+        PreparedDataset d = DatasetPipeline.prepare(s, new TrainingSpec(), TestModels.tokenizer(TestModels.QWEN3), p, null,
+                0, 1);
+        assertThat(d.train()).hasSize(2);
+        assertThat(d.report().skipped()).isEqualTo(2);
+        assertThat(d.report().skippedExamples().get(0)).contains("mixed.jsonl:2").contains("alpaca data");
+        assertThat(d.report().skippedExamples().get(1)).contains("mixed.jsonl:3").contains("field 'messages': is missing");
+    }
+
+    @Test
+    void everyRecordSkippedSaysWhyTheFirstWasSkipped() throws IOException {
+        Path p = write("alpaca.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"c\", \"output\": \"d\"}\n");
+        DatasetSpec s = spec();
+        s.setFormat(DatasetFormat.SHAREGPT);
+        s.setSkipInvalidRecords(true);
+        DatasetException e = failure(() -> DatasetPipeline.prepare(s, new TrainingSpec(),
+                TestModels.tokenizer(TestModels.QWEN3), p, null, 0, 1));
+        assertThat(e.problem()).contains("no training samples left").contains("2 skipped");
+        assertThat(e.problem()).contains("first skipped: ").contains("alpaca.jsonl:1 (record 0)");
+        assertThat(e.hint()).contains("dataset.format");
+    }
+
     @Test
     void recordThatIsNotAnObject() throws IOException {
         Path p = write("a.json", "[\"just a string\"]");
@@ -236,6 +315,39 @@ class BadInputTest {
         PreparedDataset d = prepareWithTokenizerOf(model, s, p);
         assertThat(d.report().template()).startsWith("llama3 (fallback");
         assertThat(d.report().sample().overlay()).endsWith("⟦b<|eot_id|>⟧");
+    }
+
+    @Test
+    void baseModelWithoutBosTokenTrainsWithTheAlpacaFallback(@TempDir Path model) throws IOException {
+        // no chat_template, no bos_token, a vocabulary without chatml or llama3 tokens: the alpaca fallback
+        Path src = TestModels.dir(TestModels.GEMMA3);
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<eos>\"}");
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("model");
+        s.setMaxSeqLength(64);
+        PreparedDataset d = prepareWithTokenizerOf(model, s, p);
+        assertThat(d.report().template()).startsWith("alpaca (fallback");
+        assertThat(d.report().sample().overlay()).startsWith("Below is an instruction").contains("⟦b<eos>⟧");
+    }
+
+    @Test
+    void templateNeedingATokenTheModelLacksNamesTheModelFileAndKey(@TempDir Path model) throws IOException {
+        Path src = TestModels.dir(TestModels.QWEN3);
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\", \"chat_template\": "
+                + "\"{{ bos_token + messages[0]['content'] }}{% for m in messages[1:] %}{{ m['content'] + eos_token }}{% endfor %}\"}");
+        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
+        DatasetSpec s = spec();
+        s.setTemplate("model");
+        s.setSkipInvalidRecords(true);
+        DatasetException e = failure(() -> prepareWithTokenizerOf(model, s, p));
+        assertThat(e.location().file()).isEqualTo(model.resolve("tokenizer_config.json").toString());
+        assertThat(e.location().recordIndex()).isEqualTo(-1);
+        assertThat(e.field()).isEqualTo("bos_token");
+        assertThat(e.problem()).contains("fails on every conversation").contains("'bos_token' is undefined");
+        assertThat(e.hint()).contains("add \"bos_token\" to").contains("dataset.template").doesNotContain("skipInvalidRecords");
     }
 
     @Test

@@ -74,6 +74,9 @@ public final class Formats {
     }
 
     public Conversation convert(DatasetFormat format, RawRecord r) {
+        if (format != DatasetFormat.AUTO) {
+            requireKeyField(format, r);
+        }
         Map<String, Double> score = scores(r);
         return switch (format) {
             case ALPACA -> alpaca(r, score);
@@ -87,6 +90,45 @@ public final class Formats {
         };
     }
 
+    /** The field that marks a record of {@code format} (the one {@link #detect} looks for). */
+    private String keyField(DatasetFormat format) {
+        return switch (format) {
+            case ALPACA -> col("instruction");
+            case CONVERSATION -> col("conversation");
+            case SHAREGPT -> col("conversations");
+            case MESSAGES -> col("messages");
+            case PREFERENCE -> col("chosen");
+            case TEXT -> col("text");
+            case AUTO -> throw new IllegalArgumentException("auto has no key field");
+        };
+    }
+
+    /**
+     * A record read with a declared format must have that format's key field; when it is missing, the error
+     * says which format the record does look like (a file declared with the wrong {@code dataset.format}).
+     */
+    private void requireKeyField(DatasetFormat format, RawRecord r) {
+        String key = keyField(format);
+        if (r.json().has(key)) {
+            return;
+        }
+        String declared = format.name().toLowerCase(Locale.ROOT);
+        DatasetFormat looksLike = null;
+        try {
+            looksLike = detect(r);
+        } catch (DatasetException undetectable) {
+            // no known format's fields: the plain "is missing" hint below applies
+        }
+        if (looksLike == null || looksLike == format) {
+            throw missing(r, key);
+        }
+        String actual = looksLike.name().toLowerCase(Locale.ROOT);
+        throw new DatasetException(r.location(), key, "is missing: dataset.format is " + declared + ", but the record "
+                + "has " + fieldNames(r) + ", which is " + actual + " data",
+                "set dataset.format: " + actual + " (or auto, which detects each file's format), or map your field "
+                        + "names with dataset.columns, e.g. {" + baseName(key) + ": <your name>}");
+    }
+
     private Map<String, Double> scores(RawRecord r) {
         Map<String, Double> out = new java.util.HashMap<>();
         for (String scoreField : scoreFields) {
@@ -95,7 +137,7 @@ public final class Formats {
                 continue;
             }
             if (!s.isNumber()) {
-                throw new DatasetException(r.location(), scoreField, "score is a " + RecordReader.kind(s) + ", expected a number",
+                throw new DatasetException(r.location(), scoreField, "score is " + RecordReader.article(s) + ", expected a number",
                         "write the score as a JSON number, e.g. \"" + scoreField + "\": 0.7");
             }
             out.put(scoreField, s.asDouble());
@@ -134,11 +176,8 @@ public final class Formats {
     }
 
     private Conversation conversation(RawRecord r, Map<String, Double> score) {
-        JsonNode turns = r.json().get(col("conversation"));
         String f = col("conversation");
-        if (!turns.isArray() || turns.isEmpty()) {
-            throw wrongType(r, f, turns, "a non-empty list of {\"input\", \"output\"} turns");
-        }
+        JsonNode turns = list(r, r.json(), f, f, "a non-empty list of {\"input\", \"output\"} turns");
         List<Message> m = new ArrayList<>();
         for (int k = 0; k < turns.size(); k++) {
             JsonNode t = turns.get(k);
@@ -161,11 +200,8 @@ public final class Formats {
     }
 
     private Conversation sharegpt(RawRecord r, Map<String, Double> score) {
-        JsonNode turns = r.json().get(col("conversations"));
         String f = col("conversations");
-        if (!turns.isArray() || turns.isEmpty()) {
-            throw wrongType(r, f, turns, "a non-empty list of {\"from\", \"value\"} turns");
-        }
+        JsonNode turns = list(r, r.json(), f, f, "a non-empty list of {\"from\", \"value\"} turns");
         List<Message> m = new ArrayList<>();
         String system = optionalString(r, r.json(), col("system"), col("system"));
         if (system != null && !system.isBlank()) {
@@ -191,11 +227,8 @@ public final class Formats {
     }
 
     private Conversation messages(RawRecord r, Map<String, Double> score) {
-        JsonNode turns = r.json().get(col("messages"));
         String f = col("messages");
-        if (!turns.isArray() || turns.isEmpty()) {
-            throw wrongType(r, f, turns, "a non-empty list of {\"role\", \"content\"} messages");
-        }
+        JsonNode turns = list(r, r.json(), f, f, "a non-empty list of {\"role\", \"content\"} messages");
         return checked(new Conversation(messageList(r, turns, f), null, null, score, r.location()), r, f);
     }
 
@@ -297,6 +330,18 @@ public final class Formats {
         return c;
     }
 
+    /** A required, non-empty JSON array. */
+    private static JsonNode list(RawRecord r, JsonNode obj, String name, String field, String expected) {
+        JsonNode v = obj.get(name);
+        if (v == null || v.isNull()) {
+            throw missing(r, field);
+        }
+        if (!v.isArray() || v.isEmpty()) {
+            throw wrongType(r, field, v, expected);
+        }
+        return v;
+    }
+
     private static String string(RawRecord r, JsonNode obj, String name, String field, boolean requireNonEmpty) {
         JsonNode v = obj.get(name);
         if (v == null || v.isNull()) {
@@ -327,12 +372,16 @@ public final class Formats {
         return s;
     }
 
-    private static DatasetException missing(RawRecord r, String field) {
+    private static List<String> fieldNames(RawRecord r) {
         List<String> seen = new ArrayList<>();
         for (Iterator<String> it = r.json().fieldNames(); it.hasNext();) {
             seen.add(it.next());
         }
-        return new DatasetException(r.location(), field, "is missing (record has " + seen + ")",
+        return seen;
+    }
+
+    private static DatasetException missing(RawRecord r, String field) {
+        return new DatasetException(r.location(), field, "is missing (record has " + fieldNames(r) + ")",
                 "add it, or map your field name to it with dataset.columns, e.g. {" + baseName(field) + ": <your name>}");
     }
 
@@ -342,7 +391,8 @@ public final class Formats {
     }
 
     private static DatasetException wrongType(RawRecord r, String field, JsonNode v, String expected) {
-        return new DatasetException(r.location(), field, "is " + (v == null ? "missing" : "a " + RecordReader.kind(v))
+        String kind = v == null ? "missing" : v.isArray() && v.isEmpty() ? "an empty list" : RecordReader.article(v);
+        return new DatasetException(r.location(), field, "is " + kind
                 + ", expected " + expected, "see docs/data.md for the shape of each format");
     }
 }

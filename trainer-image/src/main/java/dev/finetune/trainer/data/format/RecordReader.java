@@ -180,6 +180,12 @@ public final class RecordReader {
         }
     }
 
+    /** The node's kind with its article: "an array", "a string". */
+    static String article(JsonNode n) {
+        String kind = kind(n);
+        return ("aeiou".indexOf(kind.charAt(0)) >= 0 ? "an " : "a ") + kind;
+    }
+
     static String kind(JsonNode n) {
         return switch (n.getNodeType()) {
             case ARRAY -> "array";

@@ -5,10 +5,8 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.finetune.trainer.data.DatasetException;
-import dev.finetune.trainer.data.SourceLocation;
+import dev.finetune.trainer.model.ModelFormatException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -37,11 +35,15 @@ public final class ModelTokenizer implements AutoCloseable {
     private final Map<String, Integer> addedTokens;
     private final SpecialTokens special;
     private final String chatTemplate;
+    private final Path chatTemplateFile;
     private final Path dir;
 
     private ModelTokenizer(Path dir, HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens,
             SpecialTokens special, String chatTemplate) {
         this.dir = dir;
+        this.chatTemplateFile = Files.isRegularFile(dir.resolve("chat_template.jinja")) ? dir.resolve("chat_template.jinja")
+                : Files.isRegularFile(dir.resolve("chat_template.json")) && !hasKey(dir.resolve("tokenizer_config.json"))
+                ? dir.resolve("chat_template.json") : dir.resolve("tokenizer_config.json");
         this.tokenizer = tokenizer;
         this.addedTokens = addedTokens;
         this.special = special;
@@ -52,9 +54,8 @@ public final class ModelTokenizer implements AutoCloseable {
     public static ModelTokenizer load(Path modelDir) {
         Path tokenizerJson = modelDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokenizerJson)) {
-            throw new DatasetException(SourceLocation.ofFile(tokenizerJson.toString()), null,
-                    "the model directory has no tokenizer.json",
-                    "use a Hugging Face model directory with the fast tokenizer file (save it with tokenizer.save_pretrained)");
+            throw new ModelFormatException("model directory " + modelDir + " has no tokenizer.json; use a Hugging Face "
+                    + "model directory with the fast tokenizer file (save it with tokenizer.save_pretrained)");
         }
         JsonNode tokenizerConfig = readJson(modelDir.resolve("tokenizer_config.json"));
         JsonNode generationConfig = readJson(modelDir.resolve("generation_config.json"));
@@ -64,19 +65,23 @@ public final class ModelTokenizer implements AutoCloseable {
         try {
             hf = HuggingFaceTokenizer.newInstance(tokenizerJson,
                     Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | RuntimeException e) {
+            // the tokenizers library rejects a file it cannot parse with a RuntimeException naming the problem
+            throw new ModelFormatException(tokenizerJson + " cannot be loaded by the tokenizers library: " + e.getMessage()
+                    + "; save the tokenizer again with tokenizer.save_pretrained", e);
         }
         ModelTokenizer partial = new ModelTokenizer(modelDir, hf, added, null, null);
         String bos = tokenText(tokenizerConfig.get("bos_token"));
         String eos = tokenText(tokenizerConfig.get("eos_token"));
         String pad = tokenText(tokenizerConfig.get("pad_token"));
+        Path configFile = modelDir.resolve("tokenizer_config.json");
+        int vocab = config.path("vocab_size").canConvertToInt() ? config.path("vocab_size").asInt() : Integer.MAX_VALUE;
         int bosId = bos == null ? firstId(generationConfig.get("bos_token_id"), config.get("bos_token_id"))
-                : partial.tokenId(bos);
+                : partial.specialTokenId(bos, "bos_token", configFile);
         if (bos == null && bosId >= 0 && tokenizerConfig.path("add_bos_token").asBoolean(false)) {
             bos = partial.decode(new int[] {bosId});
         }
-        int eosId = eos == null ? -1 : partial.tokenId(eos);
+        int eosId = eos == null ? -1 : partial.specialTokenId(eos, "eos_token", configFile);
         Set<Integer> stops = new LinkedHashSet<>();
         if (eosId >= 0) {
             stops.add(eosId);
@@ -93,14 +98,37 @@ public final class ModelTokenizer implements AutoCloseable {
             eosId = stops.iterator().next();
             eos = partial.decode(new int[] {eosId});
         }
-        int padId = pad != null ? partial.tokenId(pad)
+        int padId = pad != null ? partial.specialTokenId(pad, "pad_token", configFile)
                 : firstId(generationConfig.get("pad_token_id"), config.get("pad_token_id"));
+        for (int id : stops) {
+            checkId(id, "eos_token_id", vocab, modelDir);
+        }
+        checkId(bosId, "bos_token_id", vocab, modelDir);
+        checkId(padId, "pad_token_id", vocab, modelDir);
         if (padId < 0) {
             padId = eosId;
         }
         boolean addBos = tokenizerConfig.path("add_bos_token").asBoolean(bos != null);
         SpecialTokens special = new SpecialTokens(bos, bosId, eos, eosId, padId, Set.copyOf(stops), addBos);
         return new ModelTokenizer(modelDir, hf, added, special, chatTemplate(modelDir, tokenizerConfig));
+    }
+
+    /** A special token named by tokenizer_config.json: one token of the vocabulary, or the key is named. */
+    private int specialTokenId(String text, String key, Path configFile) {
+        try {
+            return tokenId(text);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(configFile + ": " + key + " \"" + text + "\" is not one token of tokenizer.json; "
+                    + "set it to one of the tokenizer's special tokens (added_tokens) or remove it");
+        }
+    }
+
+    /** A token id from generation_config.json or config.json lies in the vocabulary (-1: not given). */
+    private static void checkId(int id, String key, int vocabSize, Path modelDir) {
+        if (id < -1 || id >= vocabSize) {
+            throw new ModelFormatException(modelDir + ": " + key + " " + id + " (generation_config.json / config.json) is "
+                    + "outside the vocabulary of " + vocabSize + " tokens (config.json vocab_size)");
+        }
     }
 
     /** The added_tokens of tokenizer.json, read by streaming past the (large) vocabulary. */
@@ -122,9 +150,11 @@ public final class ModelTokenizer implements AutoCloseable {
                     p.skipChildren();
                 }
             }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelFormatException(tokenizerJson + (e.getLocation() == null ? "" : ":" + e.getLocation().getLineNr()
+                    + ":" + e.getLocation().getColumnNr()) + " is not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new DatasetException(SourceLocation.ofFile(tokenizerJson.toString()), null,
-                    "cannot parse: " + e.getMessage(), "the model's tokenizer.json must be valid JSON", e);
+            throw new ModelFormatException(tokenizerJson + " cannot be read: " + e.getMessage(), e);
         }
         return added;
     }
@@ -136,7 +166,7 @@ public final class ModelTokenizer implements AutoCloseable {
                 return Files.readString(jinja);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new ModelFormatException(jinja + " cannot be read: " + e.getMessage(), e);
         }
         JsonNode t = tokenizerConfig.get("chat_template");
         if (t == null || t.isNull()) {
@@ -165,9 +195,11 @@ public final class ModelTokenizer implements AutoCloseable {
         }
         try {
             return JSON.readTree(p.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelFormatException(p + (e.getLocation() == null ? "" : ":" + e.getLocation().getLineNr() + ":"
+                    + e.getLocation().getColumnNr()) + " is not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new DatasetException(SourceLocation.ofFile(p.toString()), null, "cannot parse: " + e.getMessage(),
-                    "the model directory's JSON files must be valid JSON", e);
+            throw new ModelFormatException(p + " cannot be read: " + e.getMessage(), e);
         }
     }
 
@@ -277,6 +309,16 @@ public final class ModelTokenizer implements AutoCloseable {
 
     public Path directory() {
         return dir;
+    }
+
+    /** The file the model's chat template was read from: chat_template.jinja, tokenizer_config.json or chat_template.json. */
+    public Path chatTemplateFile() {
+        return chatTemplateFile;
+    }
+
+    private static boolean hasKey(Path tokenizerConfig) {
+        JsonNode t = readJson(tokenizerConfig).get("chat_template");
+        return t != null && !t.isNull();
     }
 
     @Override
