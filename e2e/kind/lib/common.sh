@@ -43,6 +43,9 @@ KIND_SUBNET="172.29.0.0/16"
 KIND_KUBECONFIG_DIR="${FINETUNE_KIND_KUBECONFIG_DIR:-/var/lib/finetune-kind/kubeconfig}"
 KIND_BUILD_LOCK="/run/lock/finetune-kind-build.lock"
 
+# Functions whose output is captured with $(...) run without errexit there (bash does not
+# inherit it): they check each step with '|| die' themselves.
+
 # kd ARGS...: docker CLI against the dedicated daemon.
 kd() { DOCKER_HOST="$KIND_DOCKER_HOST" docker "$@"; }
 

@@ -71,7 +71,8 @@ ensure_kind_network() {
     kd network create --driver bridge --subnet "$KIND_SUBNET" \
       -o "com.docker.network.bridge.name=$KIND_BRIDGE" \
       -o com.docker.network.bridge.enable_ip_masquerade=false \
-      -o com.docker.network.driver.mtu=1500 "$KIND_NETWORK" >/dev/null
+      -o com.docker.network.driver.mtu=1500 "$KIND_NETWORK" >/dev/null \
+      || die "creating the docker network $KIND_NETWORK failed (subnet $KIND_SUBNET taken?)"
   fi
   local dir
   for dir in -i -o; do

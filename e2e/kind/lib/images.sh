@@ -36,7 +36,7 @@ debootstrap_tarball() {
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
            "$rootfs"/var/cache/apt/*.bin "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
            "$rootfs"/usr/share/locale/* "$rootfs"/dev/*
-    reproducible_tar "$rootfs" "$out"
+    reproducible_tar "$rootfs" "$out" || die "packing $rootfs failed"
     rm -rf "$rootfs"
     log "timing: debootstrap $name $((SECONDS - t0))s"
   fi
@@ -55,11 +55,11 @@ static_layer() {
   if [[ ! -s "$out" ]]; then
     local dir
     dir="$(mktemp -d /tmp/fte2e-kind-layer.XXXXXX)"
-    mkdir -p "$dir/etc" "$dir/tmp" "$dir/var/run" && chmod 1777 "$dir/tmp"
+    mkdir -p "$dir/etc" "$dir/tmp" "$dir/var/run" && chmod 1777 "$dir/tmp" || die "static layer: mkdir failed"
     printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$dir/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
     printf 'hosts: files dns\n' >"$dir/etc/nsswitch.conf"
-    mkdir -p "$LAYER_CACHE" && reproducible_tar "$dir" "$out"
+    mkdir -p "$LAYER_CACHE" && reproducible_tar "$dir" "$out" || die "static layer: tar failed"
     rm -rf "$dir"
   fi
   echo "$out"
@@ -74,9 +74,9 @@ files_layer() {
     dir="$(mktemp -d /tmp/fte2e-kind-layer.XXXXXX)"
     for spec in "$@"; do
       IFS=: read -r src dest mode <<<"$spec"
-      install -D -m "${mode:-0755}" "$src" "$dir$dest"
+      install -D -m "${mode:-0755}" "$src" "$dir$dest" || die "layer $name: cannot copy $src"
     done
-    mkdir -p "$LAYER_CACHE" && reproducible_tar "$dir" "$out"
+    mkdir -p "$LAYER_CACHE" && reproducible_tar "$dir" "$out" || die "layer $name: tar failed"
     rm -rf "$dir"
   fi
   echo "$out"
@@ -91,6 +91,7 @@ image_archive() {
   if [[ ! -s "$out" ]]; then
     dir="$(mktemp -d /tmp/fte2e-kind-image.XXXXXX)"
     for layer in "$@"; do
+      [[ -s "$layer" ]] || die "image $tag: layer '$layer' missing"
       local sha
       sha="$(sha256sum "$layer" | cut -d' ' -f1)"
       mkdir -p "$dir/$sha"
@@ -106,7 +107,7 @@ image_archive() {
     jq -cn --arg config "$config_sha.json" --arg tag "$tag" --args \
       '[{Config: $config, RepoTags: [$tag], Layers: $ARGS.positional}]' "${layer_paths[@]}" >"$dir/manifest.json"
     mkdir -p "$ARCHIVE_CACHE"
-    tar -C "$dir" -cf "$out.tmp.$$" . && mv "$out.tmp.$$" "$out"
+    tar -C "$dir" -cf "$out.tmp.$$" . && mv "$out.tmp.$$" "$out" || die "image $tag: writing $out failed"
     rm -rf "$dir"
   fi
   echo "$out"

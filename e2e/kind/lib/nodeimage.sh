@@ -31,7 +31,7 @@ component_archives() {
   userland="$(userland_tarball)"
   local path_env='"Env": ["PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"]'
   local b
-  COMPONENT_ARCHIVES=()
+  COMPONENT_ARCHIVES=() COMPONENT_TAGS=()
   for b in kube-apiserver kube-controller-manager kube-scheduler; do
     add_archive "$(k8s_image "$b")" "{$path_env, \"Entrypoint\": [\"/usr/local/bin/$b\"]}" \
       "$static" "$(files_layer "$b" "$k8s/$b:/usr/local/bin/$b")"
@@ -59,7 +59,10 @@ component_archives() {
   add_archive "$HELPER_IMAGE" "{$path_env}" "$userland"
 }
 
-add_archive() { COMPONENT_ARCHIVES+=("$(image_archive "$@")") || die "making the image archive $1 failed"; }
+add_archive() {
+  COMPONENT_ARCHIVES+=("$(image_archive "$@")") || die "making the image archive $1 failed"
+  COMPONENT_TAGS+=("$1")
+}
 
 # node_image_tag: the node image's name, a hash of everything that goes into it.
 node_image_tag() {
@@ -82,7 +85,7 @@ ensure_base_image() {
   tag="local/kind-node-base:$(basename "$tarball" .tar | sed 's/^node-base-//')"
   if ! kd image inspect "$tag" >/dev/null 2>&1; then
     log "docker import -> $tag (kind daemon)"
-    kd import "$tarball" "$tag" >/dev/null
+    kd import "$tarball" "$tag" >/dev/null || die "docker import of $tarball failed"
   fi
   echo "$tag"
 }
@@ -124,6 +127,9 @@ RUN set -e; \\
     ctr oci spec | jq 'del(.process.rlimits)' >/etc/containerd/cri-base.json; \\
     echo ReadKMsg=no >>/etc/systemd/journald.conf; \\
     ln -sf /lib/systemd/systemd /sbin/init
+# systemd inside a container: it reads \$container, and stops on SIGRTMIN+3.
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
 EOF
 }
 
@@ -132,7 +138,7 @@ EOF
 # namespace, pinned and not unpacked (containerd unpacks on first use, in the node).
 import_archives() {
   local c="$1" a; shift
-  kd exec "$c" bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
+  kd exec "$c" bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &' || die "starting containerd in $c failed"
   local i
   for i in $(seq 1 30); do kd exec "$c" ctr version >/dev/null 2>&1 && break; sleep 1; done
   for a in "$@"; do
@@ -140,7 +146,12 @@ import_archives() {
       --all-platforms --no-unpack - <"$a" >/dev/null \
       || { kd exec "$c" tail -n 20 /tmp/containerd.log >&2; die "importing $a into the node image failed"; }
   done
-  kd exec "$c" ctr -n k8s.io images ls -q >&2
+  local present missing=()
+  present="$(kd exec "$c" ctr -n k8s.io images ls -q)" || die "listing the node image's images failed"
+  for a in "${COMPONENT_TAGS[@]}"; do
+    grep -qx -e "$a" -e "docker.io/$a" <<<"$present" || missing+=("$a")
+  done
+  ((${#missing[@]} == 0)) || die "not in the node image's containerd after import: ${missing[*]}"
   kd exec "$c" pkill containerd
   for i in $(seq 1 30); do kd exec "$c" pgrep containerd >/dev/null 2>&1 || break; sleep 1; done
 }
@@ -157,20 +168,19 @@ ensure_node_image() {
   base="$(ensure_base_image)"
   component_archives
   dir="$(mktemp -d /tmp/fte2e-kind-node.XXXXXX)"
-  stage_node_files "$dir" "$base"
+  stage_node_files "$dir" "$base" || die "staging the node image's files failed"
   staged="$tag-staged"
   log "building $tag (kind daemon)"
   kd build -q -t "$staged" "$dir" >/dev/null || { rm -rf "$dir"; die "docker build of the node image failed"; }
   rm -rf "$dir"
   c="kind-node-build-$$"
-  kd run -d --name "$c" --privileged --entrypoint sleep "$staged" infinity >/dev/null
+  kd run -d --name "$c" --privileged --entrypoint sleep "$staged" infinity >/dev/null \
+    || die "starting the node image build container failed"
   import_archives "$c" "${COMPONENT_ARCHIVES[@]}"
   kd commit \
     --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
-    --change 'ENV container=docker' \
-    --change 'STOPSIGNAL SIGRTMIN+3' \
     --change 'CMD []' \
-    "$c" "$tag" >/dev/null
+    "$c" "$tag" >/dev/null || { kd rm -f "$c" >/dev/null; die "docker commit of $tag failed"; }
   kd rm -f "$c" >/dev/null
   kd rmi "$staged" >/dev/null 2>&1 || true
   log "timing: node image $((SECONDS - t0))s -> $tag"
