@@ -184,5 +184,16 @@ ensure_node_image() {
   kd rm -f "$c" >/dev/null
   kd rmi "$staged" >/dev/null 2>&1 || true
   log "timing: node image $((SECONDS - t0))s -> $tag"
+  prune_node_images "$tag" "$base"
   echo "$tag"
+}
+
+# prune_node_images KEEP...: removes older node and base images (about 1 GB each); those a
+# cluster still runs on stay (docker refuses to remove them).
+prune_node_images() {
+  local keep=" $* " image
+  for image in $(kd images --format '{{.Repository}}:{{.Tag}}' | grep -E "^($NODE_IMAGE_REPO|local/kind-node-base):"); do
+    [[ "$keep" == *" $image "* ]] && continue
+    kd rmi "$image" >/dev/null 2>&1 && log "removed the older node image $image" || true
+  done
 }
