@@ -176,6 +176,8 @@ cmd_load() {
   local name="$1" image node; shift
   (($# >= 1)) || die "usage: kind.sh load IMAGE... [--name NAME]"
   cluster_exists "$name" || die "no kind cluster '$name' (kind.sh up --name $name)"
+  docker info >/dev/null 2>&1 \
+    || die "the machine's Docker daemon (where images are built) does not answer: is dockerd running?"
   local nodes
   mapfile -t nodes < <(kindc get nodes --name "$name")
   for image in "$@"; do
