@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kind part of a CI run (.ci/run may call it or copy its lines): installs what a fresh
-# machine lacks from Debian, builds (cached; cold ~20 min on 2 cores, most of it the
+# machine lacks from Debian, checks the runtime wrapper, builds (cached; cold ~20 min on 2 cores, most of it the
 # Kubernetes build shared with e2e/cluster), creates a kind cluster, runs its smoke test,
 # and leaves the cluster up for the e2e tests that follow: it prints KUBECONFIG=<path> as
 # its last line. Delete it afterwards with: bash e2e/kind/kind.sh down --name "$NAME".
@@ -28,6 +28,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "timing: Debian packages $((SECONDS - t0))s" >&2
+
+step "the runtime wrapper's checks"
+bash e2e/kind/test-runc-nosysres.sh >&2
 
 t1=$SECONDS
 step "kind.sh up --name $name"
