@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The kind part of a CI run (.ci/run may call it or copy its lines): installs what a fresh
-# machine lacks from Debian, checks the runtime wrapper, builds (cached; cold ~20 min on 2 cores, most of it the
-# Kubernetes build shared with e2e/cluster), creates a kind cluster, runs its smoke test,
-# and leaves the cluster up for the e2e tests that follow: it prints KUBECONFIG=<path> as
+# machine lacks from Debian, checks the runtime wrapper, builds (cached; cold an estimated
+# 22-35 min on 2 cores, most of it the Kubernetes build shared with e2e/cluster; see
+# docs/decisions.md, "Kind and the host-process cluster"), creates a kind cluster, runs its
+# smoke test, and leaves the cluster up for the e2e tests that follow: it prints KUBECONFIG=<path> as
 # its last line. Delete it afterwards with: bash e2e/kind/kind.sh down --name "$NAME".
 #
 #   bash e2e/kind/ci.sh [--name NAME]       (default name: finetune-ci)
