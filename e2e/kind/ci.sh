@@ -40,7 +40,7 @@ echo "timing: kind.sh up $((SECONDS - t1))s" >&2
 
 t2=$SECONDS
 step "kind.sh smoke --name $name"
-bash e2e/kind/kind.sh smoke --name "$name"
+bash e2e/kind/kind.sh smoke --name "$name" >&2
 echo "timing: kind.sh smoke $((SECONDS - t2))s" >&2
 
 echo "timing: ci.sh total $((SECONDS - t0))s" >&2

@@ -7,7 +7,11 @@ kubeconfig_path() { echo "$KIND_KUBECONFIG_DIR/$1.kubeconfig"; }
 kindc() { DOCKER_HOST="$KIND_DOCKER_HOST" "$(kind_cli)" "$@"; }
 
 cluster_exists() {
-  kind_daemon_running && kindc get clusters 2>/dev/null | grep -qx "$1"
+  local clusters
+  kind_daemon_running || return 1
+  # (no 'kind get clusters | grep -q': with pipefail an early grep exit fails the pipeline)
+  clusters="$(kindc get clusters 2>/dev/null)" || return 1
+  grep -qx "$1" <<<"$clusters"
 }
 
 # build_binaries: the host cluster's binary builds (Kubernetes with kubeadm, etcd, CoreDNS,

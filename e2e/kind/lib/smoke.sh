@@ -30,10 +30,11 @@ node_ready() { nodes_ready "$SMOKE_CLUSTER"; }
 # netpol_ready: the enforcer pods are ready (their readiness probe is kube-router's health
 # endpoint) and its chains are hooked into the node's FORWARD chain.
 netpol_ready() {
-  local node
+  local node rules
   daemonset_ready "$SMOKE_CLUSTER" kube-system kind-network || return 1
   for node in $(kindc get nodes --name "$SMOKE_CLUSTER"); do
-    kd exec "$node" iptables -S FORWARD | grep -q -- '-j KUBE-ROUTER-FORWARD' || return 1
+    rules="$(kd exec "$node" iptables -S FORWARD)" || return 1
+    grep -q -- '-j KUBE-ROUTER-FORWARD' <<<"$rules" || return 1
   done
 }
 
