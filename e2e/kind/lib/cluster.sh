@@ -74,7 +74,8 @@ check_node_image_contract() {
 }
 
 # kind_config: the cluster's configuration. One control-plane node; IPv4 (the kind network
-# is IPv4 only); etcd's tag is that of our etcd build, which kubeadm's default differs from.
+# is IPv4 only); kubeadm takes its images from our repository name, and etcd's tag is that of
+# our etcd build, which kubeadm's default differs from.
 kind_config() {
   cat <<EOF
 kind: Cluster
@@ -85,6 +86,7 @@ networking:
 kubeadmConfigPatches:
 - |
   kind: ClusterConfiguration
+  imageRepository: "$K8S_IMAGE_REPO"
   etcd:
     local:
       imageTag: "$ETCD_TAG"

@@ -13,10 +13,11 @@ KIND_VERSION="v0.33.0"          # the kind CLI; the node image contract is teste
 CRICTL_VERSION="v1.34.0"        # cri-tools, matches Kubernetes 1.34 (kind load uses crictl)
 LOCAL_PATH_VERSION="v0.0.30"    # rancher/local-path-provisioner: the default StorageClass
 NODE_SUITE="trixie"             # Debian release of the node's base image
-# Tags kubeadm $K8S_VERSION asks for (kubeadm config images list): the locally made images
-# carry exactly these names, so nothing is ever pulled. etcd is our $ETCD_VERSION build, so
-# its tag is set in the kubeadm configuration (etcd.local.imageTag), not faked.
-K8S_IMAGE_REPO="registry.k8s.io"
+# The component images are made locally under a repository name of our own, which the kind
+# configuration gives kubeadm (imageRepository); the tags are those kubeadm $K8S_VERSION asks
+# for (kubeadm config images list), so nothing is ever pulled. etcd is our $ETCD_VERSION
+# build, so its tag is set in the kubeadm configuration (etcd.local.imageTag), not faked.
+K8S_IMAGE_REPO="local/k8s"
 PAUSE_TAG="3.10.1"
 COREDNS_TAG="v1.12.1"
 ETCD_TAG="${ETCD_VERSION#v}-0"

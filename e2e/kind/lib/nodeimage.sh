@@ -40,7 +40,7 @@ component_archives() {
     "$userland" "$(files_layer kube-proxy "$k8s/kube-proxy:/usr/local/bin/kube-proxy")"
   add_archive "$K8S_IMAGE_REPO/etcd:$ETCD_TAG" "{$path_env, \"Entrypoint\": [\"/usr/local/bin/etcd\"]}" \
     "$static" "$(files_layer etcd "$k8s/etcd:/usr/local/bin/etcd")"
-  add_archive "$K8S_IMAGE_REPO/coredns/coredns:$COREDNS_TAG" '{"Entrypoint": ["/coredns"]}' \
+  add_archive "$K8S_IMAGE_REPO/coredns:$COREDNS_TAG" '{"Entrypoint": ["/coredns"]}' \
     "$static" "$(files_layer coredns "$coredns/coredns:/coredns")"
   PAUSE_IMAGE_REF="$K8S_IMAGE_REPO/pause:$PAUSE_TAG"
   add_archive "$PAUSE_IMAGE_REF" '{"Entrypoint": ["/pause"], "User": "65535:65535"}' \
@@ -149,7 +149,8 @@ import_archives() {
   local present missing=()
   present="$(kd exec "$c" ctr -n k8s.io images ls -q)" || die "listing the node image's images failed"
   for a in "${COMPONENT_TAGS[@]}"; do
-    grep -qx -e "$a" -e "docker.io/$a" <<<"$present" || missing+=("$a")
+    # containerd stores short names in their fully qualified form (<default registry>/local/...)
+    grep -qx -e "$a" -e "[^/]*/$a" <<<"$present" || missing+=("$a")
   done
   ((${#missing[@]} == 0)) || die "not in the node image's containerd after import: ${missing[*]}"
   kd exec "$c" pkill containerd
