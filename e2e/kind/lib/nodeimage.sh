@@ -172,7 +172,10 @@ ensure_node_image() {
   stage_node_files "$dir" "$base" || die "staging the node image's files failed"
   staged="$tag-staged"
   log "building $tag (kind daemon)"
-  kd build -q -t "$staged" "$dir" >/dev/null || { rm -rf "$dir"; die "docker build of the node image failed"; }
+  local out
+  # (quiet unless it fails: Debian's Docker prints a legacy-builder notice on every build)
+  out="$(kd build -q -t "$staged" "$dir" 2>&1)" \
+    || { printf '%s\n' "$out" | tail -n 30 >&2; rm -rf "$dir"; die "docker build of the node image failed"; }
   rm -rf "$dir"
   c="kind-node-build-$$"
   kd run -d --name "$c" --privileged --entrypoint sleep "$staged" infinity >/dev/null \
