@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # Builds (once) and caches every binary the cluster needs that Debian does not ship:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl
-# and etcd from the Go module proxy (e2e/cluster/build/k8s), a minimal CoreDNS
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl,
+# kubeadm (for the kind node image, e2e/kind) and etcd from the Go module proxy
+# (e2e/cluster/build/k8s), a minimal CoreDNS
 # (e2e/cluster/build/coredns), the NetworkPolicy enforcer (e2e/cluster/build/netpol:
 # kube-router's policy controller alone) and the pause binary (e2e/cluster/build/pause).
 # Outputs go to $CACHE_ROOT/bin/<name>-<version>-<hash of the build inputs>, so a
 # change of version or go.sum rebuilds and an unchanged tree reuses the cache.
 # Sourced after common.sh.
 
-K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd)
+K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kubeadm etcd)
 
 # inputs_hash DIR: short hash of a build module's go.mod/go.sum/sources and the Go version.
 inputs_hash() {
@@ -57,7 +58,7 @@ build_k8s_binaries() {
     go.etcd.io/etcd/server/v3 \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
-    k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubeadm
   # go names a /v3-suffixed main package after its parent directory.
   mv "$out/server" "$out/etcd"
   log "Kubernetes binaries built in $((SECONDS - t0))s -> $out"

@@ -40,7 +40,7 @@ becomes_blocked() {
     fi
     sleep 1
   done
-  echo "  $1 still succeeds after 30 s: is the NetworkPolicy enforcer running? ($LOG_DIR/netpol.log)" >&2
+  echo "  $1 still succeeds after 30 s: is the NetworkPolicy enforcer running? (${NETPOL_LOG:-$LOG_DIR/netpol.log})" >&2
   return 1
 }
 
@@ -103,7 +103,7 @@ stays_blocked() {
 # translated 10.96.0.1:443) and DNS on port 53 anywhere; and the server's ingress from it.
 apply_allow() {
   local node_ip
-  node_ip="$(cat "$STATE_DIR/node-ip")"
+  node_ip="$(api_server_endpoint_ip)"
   kn apply -f - >/dev/null <<EOF
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -130,6 +130,13 @@ spec:
 EOF
 }
 
+# api_server_endpoint_ip: the address behind the kubernetes Service (the node's address on
+# the host-process cluster, the control-plane container's on kind).
+api_server_endpoint_ip() {
+  kubectl_admin -n default get endpointslices -l kubernetes.io/service-name=kubernetes \
+    -o jsonpath='{.items[0].endpoints[0].addresses[0]}'
+}
+
 run_netpol_smoke() {
   if ! netpol_setup; then
     check "NetworkPolicy probe pods np-server/np-client are Ready" false
@@ -140,7 +147,7 @@ run_netpol_smoke() {
   apply_default_deny
   check "default-deny: pod cannot reach another pod" becomes_blocked probe_pod
   check "default-deny: pod cannot reach the API server ($KUBERNETES_SVC_IP:443)" becomes_blocked probe_api
-  check "default-deny: pod cannot resolve names (host CoreDNS $DNS_IP)" becomes_blocked probe_dns
+  check "default-deny: pod cannot resolve names (DNS $DNS_IP)" becomes_blocked probe_dns
   # An observation, not a check: it held in every run but one (a CI run of 2026-11-24 saw the API server
   # answer through a ClusterIP-only rule, not reproduced in 8 runs since). What the product relies on (the
   # operator's endpoint rule opens the API server) is checked below and by the trainer suite.
@@ -152,7 +159,7 @@ run_netpol_smoke() {
   fi
   apply_allow
   check "allow rules: pod reaches the other pod's port $NETPOL_PORT" becomes_reachable probe_pod
-  check "allow rules: pod reaches the API server (ipBlock node IP/32, port 6443)" becomes_reachable probe_api
+  check "allow rules: pod reaches the API server (ipBlock endpoint IP/32, port 6443)" becomes_reachable probe_api
   check "allow rules: pod resolves names (egress port 53)" becomes_reachable probe_dns
   ((fail == 0)) && kubectl_admin delete namespace "$NETPOL_NS" --wait=false >/dev/null 2>&1 || true
 }

@@ -75,12 +75,14 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 16Mi}}
 EOF
-  wait_for 60 "PVC data Bound" pvc_bound data || return 1
+  # The pod is created before the claim binds: classes that bind on first use
+  # (WaitForFirstConsumer, as kind's) bind only then.
   pod_manifest pvc-writer 'echo hello > /data/hello && sync && cat /data/hello' \
     '  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]' \
     '    volumeMounts: [{name: data, mountPath: /data}]
     securityContext: {runAsUser: 1000, runAsGroup: 1000}' \
     | k apply -f - >/dev/null
+  wait_for 60 "PVC data Bound" pvc_bound data || return 1
   wait_pod_succeeded pvc-writer 120 && [[ "$(k logs pvc-writer)" == hello ]]
 }
 
