@@ -7,6 +7,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.trainer.fuzz.Mutation;
+import dev.finetune.trainer.fuzz.ScratchDirs;
 import dev.finetune.trainer.fuzz.TextMutation;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,10 +15,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
@@ -56,29 +55,17 @@ class JobFuzzTest {
 
     @AfterContainer
     static void deleteDir() throws IOException {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> mutations() {
-        return Mutation.lists(4);
-    }
-
-    @Provide
-    Arbitrary<List<TextMutation>> textMutations() {
-        return TextMutation.lists(3);
+        ScratchDirs.delete(dir);
     }
 
     @Property(tries = 400)
-    void mutatedJobsLoadOrFailWithAUserError(@ForAll("mutations") List<Mutation> mutations) throws IOException {
+    void mutatedJobsLoadOrFailWithAUserError(@ForAll(supplier = Mutation.Edits.class) List<Mutation> mutations) throws IOException {
         JsonNode job = Mutation.applyAll(TrainerJson.yaml().readTree(JOB), mutations);
         check(TrainerJson.yaml().writeValueAsBytes(job));
     }
 
     @Property(tries = 300)
-    void mutatedJobBytesLoadOrFailWithAUserError(@ForAll("textMutations") List<TextMutation> mutations) throws IOException {
+    void mutatedJobBytesLoadOrFailWithAUserError(@ForAll(supplier = TextMutation.Edits.class) List<TextMutation> mutations) throws IOException {
         check(TextMutation.applyAll(JOB.getBytes(java.nio.charset.StandardCharsets.UTF_8), mutations));
     }
 

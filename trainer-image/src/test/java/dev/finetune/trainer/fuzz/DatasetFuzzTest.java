@@ -59,9 +59,7 @@ class DatasetFuzzTest {
 
     @AfterContainer
     static void deleteDir() throws IOException {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        ScratchDirs.delete(dir);
     }
 
     record Setup(int seed, DatasetFormat format, boolean jsonArray, boolean skipInvalid, boolean splitTurns,
@@ -75,19 +73,9 @@ class DatasetFuzzTest {
                 Arbitraries.of(true, false)).as(Setup::new);
     }
 
-    @Provide
-    Arbitrary<List<Mutation>> mutations() {
-        return Mutation.lists(4);
-    }
-
-    @Provide
-    Arbitrary<List<TextMutation>> textMutations() {
-        return TextMutation.lists(3);
-    }
-
     @Property(tries = 800)
     void mutatedRecordsEndInADatasetOrALocatedError(@ForAll("setups") Setup setup,
-            @ForAll("mutations") List<Mutation> mutations) throws IOException {
+            @ForAll(supplier = Mutation.Edits.class) List<Mutation> mutations) throws IOException {
         JsonNode record = Mutation.applyAll(JSON.readTree(SEEDS.get(setup.seed())), mutations);
         String mutated = JSON.writeValueAsString(record);
         checkOutcome(setup, mutated.getBytes(StandardCharsets.UTF_8));
@@ -95,7 +83,7 @@ class DatasetFuzzTest {
 
     @Property(tries = 500)
     void mutatedBytesEndInADatasetOrALocatedError(@ForAll("setups") Setup setup,
-            @ForAll("textMutations") List<TextMutation> mutations) throws IOException {
+            @ForAll(supplier = TextMutation.Edits.class) List<TextMutation> mutations) throws IOException {
         byte[] bytes = TextMutation.applyAll(JSON.writeValueAsBytes(JSON.readTree(SEEDS.get(setup.seed()))), mutations);
         checkOutcome(setup, bytes);
     }

@@ -17,10 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
@@ -63,13 +61,8 @@ class ModelFilesFuzzTest {
         }
     }
 
-    @Provide
-    Arbitrary<List<Mutation>> mutations() {
-        return Mutation.lists(4);
-    }
-
     @Property(tries = 1500)
-    void mutatedConfigJsonParsesOrNamesTheFile(@ForAll("mutations") List<Mutation> mutations,
+    void mutatedConfigJsonParsesOrNamesTheFile(@ForAll(supplier = Mutation.Edits.class) List<Mutation> mutations,
             @ForAll boolean qwen) throws IOException {
         JsonNode config = Mutation.applyAll(JSON.readTree(CONFIGS.get(qwen ? 1 : 0)), mutations);
         try {
@@ -85,7 +78,7 @@ class ModelFilesFuzzTest {
     }
 
     @Property(tries = 250)
-    void mutatedTokenizerFilesGiveADatasetOrALocatedError(@ForAll("mutations") List<Mutation> mutations,
+    void mutatedTokenizerFilesGiveADatasetOrALocatedError(@ForAll(supplier = Mutation.Edits.class) List<Mutation> mutations,
             @ForAll boolean generationConfig) throws IOException {
         Path dir = Files.createTempDirectory(root, "m-");
         for (String f : List.of("config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json")) {

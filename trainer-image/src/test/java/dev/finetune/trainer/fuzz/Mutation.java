@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ArbitrarySupplier;
 import net.jqwik.api.Combinators;
 
 /**
@@ -53,6 +54,14 @@ public record Mutation(Kind kind, int target, int choice) {
             "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "rope_scaling",
             "bos_token", "eos_token", "pad_token", "chat_template", "add_bos_token", "eos_token_id", "pad_token_id",
             "spec", "apiVersion", "kind", "metadata", "extra", "");
+
+    /** Up to four edits of a JSON tree: the parameter supplier the fuzz properties share ({@code @ForAll(supplier = Mutation.Edits.class)}). */
+    public static final class Edits implements ArbitrarySupplier<List<Mutation>> {
+        @Override
+        public Arbitrary<List<Mutation>> get() {
+            return lists(4);
+        }
+    }
 
     public static Arbitrary<List<Mutation>> lists(int max) {
         Arbitrary<Mutation> one = Combinators.combine(Arbitraries.of(Kind.class), Arbitraries.integers().between(0, 10_000),

@@ -16,10 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
@@ -48,23 +46,11 @@ class SafetensorsFuzzTest {
 
     @AfterContainer
     static void deleteDir() throws IOException {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> mutations() {
-        return Mutation.lists(4);
-    }
-
-    @Provide
-    Arbitrary<List<TextMutation>> textMutations() {
-        return TextMutation.lists(3);
+        ScratchDirs.delete(dir);
     }
 
     @Property(tries = 1000)
-    void mutatedHeadersOpenOrFailNamingTheFile(@ForAll("mutations") List<Mutation> mutations) throws IOException {
+    void mutatedHeadersOpenOrFailNamingTheFile(@ForAll(supplier = Mutation.Edits.class) List<Mutation> mutations) throws IOException {
         long headerLength = ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         JsonNode header = JSON.readTree(new String(valid, 8, (int) headerLength, StandardCharsets.UTF_8));
         byte[] mutated = JSON.writeValueAsBytes(Mutation.applyAll(header, mutations));
@@ -75,7 +61,7 @@ class SafetensorsFuzzTest {
     }
 
     @Property(tries = 600)
-    void mutatedBytesOpenOrFailNamingTheFile(@ForAll("textMutations") List<TextMutation> mutations) throws IOException {
+    void mutatedBytesOpenOrFailNamingTheFile(@ForAll(supplier = TextMutation.Edits.class) List<TextMutation> mutations) throws IOException {
         check(TextMutation.applyAll(valid, mutations));
     }
 

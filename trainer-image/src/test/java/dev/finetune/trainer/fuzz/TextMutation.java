@@ -3,6 +3,7 @@ package dev.finetune.trainer.fuzz;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ArbitrarySupplier;
 import net.jqwik.api.Combinators;
 
 /**
@@ -17,6 +18,14 @@ public record TextMutation(Kind kind, int at, int choice) {
             new byte[] {']'}, new byte[] {','}, new byte[] {':'}, new byte[] {'\n'}, new byte[] {'\\'}, new byte[] {0},
             new byte[] {(byte) 0xE9}, new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}, new byte[] {'#'},
             new byte[] {'-', ' '}, new byte[] {'\t'}, new byte[] {'&', 'a'}, new byte[] {'*', 'a'}, new byte[] {'!', '!'});
+
+    /** Up to three edits of a file's bytes: the parameter supplier the fuzz properties share ({@code @ForAll(supplier = TextMutation.Edits.class)}). */
+    public static final class Edits implements ArbitrarySupplier<List<TextMutation>> {
+        @Override
+        public Arbitrary<List<TextMutation>> get() {
+            return lists(3);
+        }
+    }
 
     public static Arbitrary<List<TextMutation>> lists(int max) {
         Arbitrary<TextMutation> one = Combinators.combine(Arbitraries.of(Kind.class), Arbitraries.integers().between(0, 100_000),
