@@ -99,9 +99,14 @@ final class Preflight {
     static java.util.Optional<String> lineage(TrainerConfig config) {
         Path outputDir = Path.of(config.paths().outputDir());
         String from = config.resumeFrom();
-        if (FineTuneRun.RESUME_LATEST.equals(from) && RunLineage.finished(outputDir).isPresent()) {
-            return java.util.Optional.of("note: " + outputDir + " holds a finished run of this job: a run would report "
-                    + "it and change nothing (--resume none starts over, moving it to " + RunLineage.PREVIOUS + "/)");
+        var done = FineTuneRun.RESUME_LATEST.equals(from) ? RunLineage.finished(outputDir) : java.util.Optional.<RunLineage.Finished>empty();
+        if (done.isPresent()) {
+            List<String> changes = done.get().specChanges(config.spec());
+            return java.util.Optional.of(changes.isEmpty()
+                    ? "note: " + outputDir + " holds a finished run of this job: a run would report it and change nothing "
+                            + "(--resume none starts over, moving it to " + RunLineage.PREVIOUS + "/)"
+                    : "note: " + outputDir + " holds a finished run of another spec (" + String.join("; ", changes)
+                            + "): a run would continue it with this spec (--resume none starts over)");
         }
         List<String> entries = RunLineage.entries(outputDir);
         if ((from == null || from.isBlank()) && !entries.isEmpty()) {

@@ -93,8 +93,15 @@ public final class FineTuneRun {
         if (RESUME_LATEST.equals(config.resumeFrom())) {
             var done = RunLineage.finished(outputDir);
             if (done.isPresent()) {
-                finished.countDown();
-                return alreadyFinished(done.get(), outputDir, rank);
+                List<String> changes = done.get().specChanges(config.spec());
+                if (changes.isEmpty()) {
+                    finished.countDown();
+                    return alreadyFinished(done.get(), outputDir, rank);
+                }
+                if (rank == 0) {
+                    out.println("note: " + outputDir + " holds a finished run of another spec (" + String.join("; ", changes)
+                            + "): continuing it with this spec; --resume none starts over instead");
+                }
             }
         }
         // only rank 0 reports and writes outputs
@@ -256,10 +263,6 @@ public final class FineTuneRun {
             }
         }
         out.println("  manifest: " + done.manifest());
-        List<String> changed = RunLineage.differences(m.path("spec"), TrainerJson.json().valueToTree(config.spec()), 8);
-        if (!changed.isEmpty()) {
-            out.println("note: the job's spec differs from the finished run's: " + String.join("; ", changed));
-        }
         String datasetSha = m.path("dataset").path("sha256").asText(null);
         Path dataset = Path.of(config.paths().datasetPath());
         if (datasetSha != null && Files.exists(dataset) && !datasetSha.equals(RunArtifacts.sha256(RunArtifacts.files(dataset)))) {

@@ -2,6 +2,7 @@ package dev.finetune.trainer.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.TrainerJson;
+import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +23,8 @@ import java.util.TreeSet;
  * manifest, progress). One output directory holds one lineage, so that "the newest checkpoint" is always the
  * newest of the run that continues: a fresh start moves an earlier lineage aside into
  * {@code previous-runs/<UTC time>/} instead of mixing its checkpoints with the new run's. A lineage is finished
- * when its manifest (written last) records the step of its newest checkpoint.
+ * when its manifest (written last) records the step of its newest checkpoint; run again with the same spec, it
+ * is reported and left as it is, while a changed spec (more epochs, a higher maxSteps) continues it.
  */
 public final class RunLineage {
 
@@ -37,7 +39,16 @@ public final class RunLineage {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     /** A finished run: its manifest and the step it ended at. */
-    public record Finished(Path manifest, JsonNode content, long steps) {}
+    public record Finished(Path manifest, JsonNode content, long steps) {
+
+        /**
+         * Where {@code spec} differs from the spec the run was trained with (a.b.c: was -> now), at most 8; empty
+         * when it is the same job.
+         */
+        public List<String> specChanges(FineTuneJobSpec spec) {
+            return differences(content.path("spec"), TrainerJson.json().valueToTree(spec), 8);
+        }
+    }
 
     private RunLineage() {
     }
