@@ -1,6 +1,7 @@
 package dev.finetune.trainer.run;
 
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -37,6 +38,7 @@ public final class OutputWriteException extends RuntimeException {
                     case AccessDeniedException a -> "permission denied";
                     case NoSuchFileException n -> "no such file or directory";
                     case NotDirectoryException n -> "not a directory";
+                    case FileAlreadyExistsException x -> "exists and is not a directory";
                     default -> f.getReason() != null ? f.getReason().toLowerCase(java.util.Locale.ROOT)
                             : f.getClass().getSimpleName();
                 };
