@@ -205,9 +205,10 @@ public final class LoraModel implements AutoCloseable {
             }
             NDArray target = e.getValue();
             Autograd.withoutGrad(() -> {
-                // index-put copies into the tensor's own storage; NDArray.set(Buffer) would also do, but its JNI
-                // opens libtorch's deprecated AutoNonVariableTypeMode guard, which prints a warning on stderr
-                try (NDArray src = manager.create(v, target.getShape()).toType(target.getDataType(), false)) {
+                // adapters are fp32 (as created by attach). Index-put copies into the tensor's own storage;
+                // NDArray.set(Buffer) would also do, but its JNI opens libtorch's deprecated
+                // AutoNonVariableTypeMode guard, which prints a warning on stderr
+                try (NDArray src = manager.create(v, target.getShape())) {
                     target.set(new NDIndex(":"), src);
                 }
             });

@@ -88,9 +88,9 @@ public final class AdamW {
                 throw new IllegalArgumentException("optimizer state for " + name + " is missing or has the wrong size");
             }
             try (NDManager tmp = arr.getManager().newSubManager()) {
-                // index-put into the moment's own storage (NDArray.set(Buffer) prints libtorch's
+                // index-put into the moment's own fp32 storage (NDArray.set(Buffer) prints libtorch's
                 // AutoNonVariableTypeMode deprecation warning)
-                arr.set(new NDIndex(":"), tmp.create(values, arr.getShape()).toType(arr.getDataType(), false));
+                arr.set(new NDIndex(":"), tmp.create(values, arr.getShape()));
             }
         });
     }
