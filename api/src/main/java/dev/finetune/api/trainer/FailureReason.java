@@ -15,23 +15,37 @@ public enum FailureReason {
             + "or use precision bf16 instead of fp16."),
     OUT_OF_MEMORY(68, true, "Lower training.batchSize (raise gradientAccumulationSteps to keep the effective batch), "
             + "lower dataset.maxSeqLength, set training.gradientCheckpointing: true, or request more memory / GPUs."),
+    /** The output directory cannot be written (permissions, a read-only mount, a full disk): sysexits' EX_CANTCREAT. */
+    OUTPUT_UNWRITABLE(73, true, "Make the output directory writable (spec.output.pvc: its permissions, a read-only "
+            + "mount or volume, free space); a run started again resumes from its last checkpoint."),
     /** SIGTERM (eviction, preemption, suspend): a checkpoint was taken on the way down. */
-    INTERRUPTED(143, false, "The worker was stopped from outside; the job resumes from the checkpoint taken on shutdown."),
+    INTERRUPTED(143, false, "The worker was stopped from outside; the job resumes from the checkpoint taken on shutdown.",
+            "The run was stopped from outside (SIGTERM) after writing a checkpoint; run the same command again to "
+            + "resume from it."),
     /** Rendezvous or collective timeouts: a peer died or the network failed. */
-    COMMUNICATION(75, false, "A peer stopped answering (node loss, network); the gang restarts from the last checkpoint."),
+    COMMUNICATION(75, false, "A peer stopped answering (node loss, network); the gang restarts from the last checkpoint.",
+            "A training process stopped answering; run the same command again to resume from the last checkpoint."),
     /** A bug in the trainer, never a user mistake: every bad input has a reason of its own. */
     INTERNAL(70, false, "This is a bug in the trainer, not a problem with your input: please open an issue on the "
             + "finetune-operator project with this output (the command and the log). A cluster job restarts from the "
-            + "last checkpoint.");
+            + "last checkpoint.",
+            "This is a bug in the trainer, not a problem with your input: please open an issue on the "
+            + "finetune-operator project with this output (the command and the log).");
 
     private final int exitCode;
     private final boolean permanent;
     private final String hint;
+    private final String localHint;
 
     FailureReason(int exitCode, boolean permanent, String hint) {
+        this(exitCode, permanent, hint, hint);
+    }
+
+    FailureReason(int exitCode, boolean permanent, String hint, String localHint) {
         this.exitCode = exitCode;
         this.permanent = permanent;
         this.hint = hint;
+        this.localHint = localHint;
     }
 
     /** The process exit code the trainer uses for this reason. */
@@ -44,9 +58,17 @@ public enum FailureReason {
         return permanent;
     }
 
-    /** What a user can do about it. */
+    /** What a user can do about it, for a job the operator runs (gang restarts included). */
     public String hint() {
         return hint;
+    }
+
+    /**
+     * What a user can do about it after a local {@code finetune run}: the same advice without what the
+     * operator does next (no gang restarts a local run).
+     */
+    public String localHint() {
+        return localHint;
     }
 
     /** The condition reason the operator shows, e.g. {@code BadData}. */

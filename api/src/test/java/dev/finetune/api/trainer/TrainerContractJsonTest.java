@@ -142,5 +142,20 @@ class TrainerContractJsonTest {
         assertThat(FailureReason.fromExitCode(1)).isEmpty();
         assertThat(FailureReason.BAD_MODEL.permanent()).isTrue();
         assertThat(FailureReason.COMMUNICATION.permanent()).isFalse();
+        assertThat(FailureReason.fromExitCode(73)).contains(FailureReason.OUTPUT_UNWRITABLE);
+        assertThat(FailureReason.OUTPUT_UNWRITABLE.permanent()).isTrue();
+        assertThat(FailureReason.OUTPUT_UNWRITABLE.conditionReason()).isEqualTo("OutputUnwritable");
+    }
+
+    /** A local run is nobody's gang member: its hints never promise a restart from the operator. */
+    @Test
+    void localHintsSayNothingOfGangRestarts() {
+        assertThat(FailureReason.INTERNAL.hint()).contains("restarts from the last checkpoint");
+        for (FailureReason reason : FailureReason.values()) {
+            assertThat(reason.localHint()).as(reason.name()).isNotBlank()
+                    .doesNotContainIgnoringCase("gang").doesNotContainIgnoringCase("cluster job")
+                    .doesNotContainIgnoringCase("the job resumes").doesNotContainIgnoringCase("worker");
+        }
+        assertThat(FailureReason.INTERNAL.localHint()).contains("bug in the trainer").contains("open an issue");
     }
 }

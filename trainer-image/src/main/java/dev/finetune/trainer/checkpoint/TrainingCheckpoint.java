@@ -57,7 +57,10 @@ public final class TrainingCheckpoint {
         Path target = root.resolve(PREFIX + state.globalStep());
         try {
             Files.createDirectories(root);
-            Path tmp = Files.createTempDirectory(root, ".tmp-" + PREFIX + state.globalStep() + "-");
+            // one writer (rank 0): a fixed name, left over only by a crash, which this replaces
+            Path tmp = root.resolve(".tmp-" + PREFIX + state.globalStep());
+            deleteTree(tmp);
+            Files.createDirectory(tmp);
             PeftAdapter.write(tmp, trainer.lora(), baseModel, true);
             SafetensorsWriter w = new SafetensorsWriter().metadata("step", Long.toString(trainer.optimizer().stepCount()));
             for (Map.Entry<String, NDArray> e : trainer.optimizer().firstMoments().entrySet()) {

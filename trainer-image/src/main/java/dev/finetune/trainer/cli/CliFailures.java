@@ -36,9 +36,11 @@ final class CliFailures {
             case DatasetException d -> reason(FailureReason.BAD_DATA, d.getMessage(), null);
             case ModelFormatException m -> reason(FailureReason.BAD_MODEL, m.getMessage(), FailureReason.BAD_MODEL.hint());
             case SafetensorsException s -> reason(FailureReason.BAD_MODEL, s.getMessage(), FailureReason.BAD_MODEL.hint());
+            case dev.finetune.trainer.run.OutputWriteException o -> reason(FailureReason.OUTPUT_UNWRITABLE, o.getMessage(),
+                    FailureReason.OUTPUT_UNWRITABLE.localHint());
             case TrainingException t -> {
                 FailureReason r = t.reason();
-                yield reason(r, t.getMessage(), r.hint());
+                yield reason(r, t.getMessage(), r.localHint());
             }
             case JsonProcessingException j -> reason(FailureReason.BAD_CONFIG, "not valid JSON/YAML: " + j.getOriginalMessage()
                     + (j.getLocation() == null ? "" : " at line " + j.getLocation().getLineNr() + ", column "
@@ -50,7 +52,7 @@ final class CliFailures {
             case OutOfMemoryError o -> reason(FailureReason.OUT_OF_MEMORY, "Java heap exhausted: " + o.getMessage(),
                     FailureReason.OUT_OF_MEMORY.hint());
             default -> reason(FailureReason.INTERNAL, e.getClass().getName() + ": " + e.getMessage(),
-                    FailureReason.INTERNAL.hint());
+                    FailureReason.INTERNAL.localHint());
         };
     }
 

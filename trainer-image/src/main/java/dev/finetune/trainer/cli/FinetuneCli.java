@@ -158,6 +158,7 @@ public final class FinetuneCli implements Callable<Integer> {
                         + "launcher started", "unset it to start --nproc " + nproc + " processes");
             }
             TrainerConfig config = JobInput.load(job, volumes, configFile, resume.equals("none") ? null : resume);
+            // --resume none over an earlier run: the run moves it to previous-runs/ (RunLineage), never mixes them
             if (nproc != null && nproc > 1) {
                 config = withLocalProcesses(config, nproc);
             }
@@ -167,6 +168,7 @@ public final class FinetuneCli implements Callable<Integer> {
             if (dryRun) {
                 out.println("model: " + config.paths().modelDir() + ": " + Preflight.model(Path.of(config.paths().modelDir())));
                 out.println(DatasetReportRenderer.render(Preflight.dataset(config).report()));
+                Preflight.lineage(config).ifPresent(out::println);
                 out.println("ok: " + (job != null ? job : configFile) + " is ready to run: model " + config.paths().modelDir()
                         + ", dataset " + config.paths().datasetPath() + ", output " + config.paths().outputDir()
                         + " (writable); nothing was trained (--dry-run)");

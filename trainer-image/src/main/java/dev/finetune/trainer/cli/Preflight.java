@@ -8,6 +8,8 @@ import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.PreparedDataset;
 import dev.finetune.trainer.model.ModelConfig;
 import dev.finetune.trainer.model.WeightStore;
+import dev.finetune.trainer.run.FineTuneRun;
+import dev.finetune.trainer.run.RunLineage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,10 +59,10 @@ final class Preflight {
         String hint = "choose a writable output directory (spec.output.pvc, and the --volume that maps its claim) or fix "
                 + "its permissions";
         if (existing == null) {
-            throw CliException.of(FailureReason.BAD_CONFIG, "output directory " + outputDir + " cannot be created", hint);
+            throw CliException.of(FailureReason.OUTPUT_UNWRITABLE, "output directory " + outputDir + " cannot be created", hint);
         }
         if (!Files.isDirectory(existing)) {
-            throw CliException.of(FailureReason.BAD_CONFIG, "output directory " + outputDir + " cannot be created: "
+            throw CliException.of(FailureReason.OUTPUT_UNWRITABLE, "output directory " + outputDir + " cannot be created: "
                     + existing + " is a file", hint);
         }
         try {
@@ -68,7 +70,7 @@ final class Preflight {
         } catch (IOException e) {
             String why = e instanceof java.nio.file.FileSystemException f
                     ? ": " + CliFailures.fileReason(f) : ": " + e.getMessage();
-            throw CliException.of(FailureReason.BAD_CONFIG, "output directory " + outputDir + " is not writable (creating a "
+            throw CliException.of(FailureReason.OUTPUT_UNWRITABLE, "output directory " + outputDir + " is not writable (creating a "
                     + "file in " + existing + why + ")", hint);
         }
     }
@@ -88,6 +90,31 @@ final class Preflight {
                     ? "the output directory has no checkpoints yet; use --resume latest (the default) or none"
                     : "use latest, none, or one of " + existing);
         }
+    }
+
+    /**
+     * What a run would do with the output directory's earlier run, when there is one: report it finished and change
+     * nothing (resume latest), or move it to previous-runs/ (a fresh start).
+     */
+    static java.util.Optional<String> lineage(TrainerConfig config) {
+        Path outputDir = Path.of(config.paths().outputDir());
+        String from = config.resumeFrom();
+        var done = FineTuneRun.RESUME_LATEST.equals(from) ? RunLineage.finished(outputDir) : java.util.Optional.<RunLineage.Finished>empty();
+        if (done.isPresent()) {
+            List<String> changes = done.get().specChanges(config.spec());
+            return java.util.Optional.of(changes.isEmpty()
+                    ? "note: " + outputDir + " holds a finished run of this job: a run would report it and change nothing "
+                            + "(--resume none starts over, moving it to " + RunLineage.PREVIOUS + "/)"
+                    : "note: " + outputDir + " holds a finished run of another spec (" + String.join("; ", changes)
+                            + "): a run would continue it with this spec (--resume none starts over)");
+        }
+        List<String> entries = RunLineage.entries(outputDir);
+        if ((from == null || from.isBlank()) && !entries.isEmpty()) {
+            return java.util.Optional.of("note: " + outputDir + " holds an earlier run (" + String.join(", ", entries)
+                    + "): a run with --resume none moves it to " + RunLineage.destination(outputDir, java.time.Instant.now())
+                    .getParent() + "/<UTC time>/ and starts over");
+        }
+        return java.util.Optional.empty();
     }
 
     /** config.json parses and the safetensors headers (or the shard index) read: one line saying what the model is. */

@@ -2,6 +2,7 @@ package dev.finetune.trainer.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finetune.api.v1alpha1.LoraBias;
@@ -204,8 +205,11 @@ public final class LoraModel implements AutoCloseable {
             }
             NDArray target = e.getValue();
             Autograd.withoutGrad(() -> {
+                // adapters are fp32 (as created by attach). Index-put copies into the tensor's own storage;
+                // NDArray.set(Buffer) would also do, but its JNI opens libtorch's deprecated
+                // AutoNonVariableTypeMode guard, which prints a warning on stderr
                 try (NDArray src = manager.create(v, target.getShape())) {
-                    target.set(src.toByteBuffer());
+                    target.set(new NDIndex(":"), src);
                 }
             });
         }

@@ -1,10 +1,12 @@
 package dev.finetune.trainer.run;
 
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.Failure;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfig;
+import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.Outputs;
@@ -56,6 +58,9 @@ public final class FineTuneRun {
     /** How the run ended. */
     public record Result(int exitCode, ProgressReport report) {}
 
+    /** The resumeFrom that finds the newest checkpoint in the output directory (finetune run's default). */
+    public static final String RESUME_LATEST = "latest";
+
     private final TrainerConfig config;
     private final PrintStream out;
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -85,6 +90,20 @@ public final class FineTuneRun {
         Path outputDir = Path.of(config.paths().outputDir());
         int world = config.distributed() == null ? 1 : config.distributed().worldSize();
         int rank = world == 1 ? 0 : Integer.parseInt(System.getenv().getOrDefault("RANK", "0"));
+        if (RESUME_LATEST.equals(config.resumeFrom())) {
+            var done = RunLineage.finished(outputDir);
+            if (done.isPresent()) {
+                List<String> changes = done.get().specChanges(config.spec());
+                if (changes.isEmpty()) {
+                    finished.countDown();
+                    return alreadyFinished(done.get(), outputDir, rank);
+                }
+                if (rank == 0) {
+                    out.println("note: " + outputDir + " holds a finished run of another spec (" + String.join("; ", changes)
+                            + "): continuing it with this spec; --resume none starts over instead");
+                }
+            }
+        }
         // only rank 0 reports and writes outputs
         List<ProgressSink> sinks = rank == 0 ? sinks(outputDir) : List.of();
         List<StagePlan> stages = new ArrayList<>();
@@ -92,7 +111,10 @@ public final class FineTuneRun {
                 epoch -> stages.size() <= 1 ? null : StageEpoch.of(stages, epoch).stage().name());
         Gang gang = Gang.single();
         try {
-            Files.createDirectories(outputDir);
+            RunLineage.requireDirectory(outputDir);
+            if (rank == 0 && (config.resumeFrom() == null || config.resumeFrom().isBlank())) {
+                startFreshLineage(outputDir);
+            }
             reporter.initializing("finetune: job " + config.job().name() + ", attempt " + config.attempt()
                     + ", output " + outputDir);
             if (world > 1) {
@@ -172,6 +194,10 @@ public final class FineTuneRun {
         long start = System.nanoTime();
         TrainingState end = trainer.run();
         double seconds = (System.nanoTime() - start) / 1e9;
+        if (leader) {
+            // before anything final is written: a failure here leaves the lineage as its checkpoints left it
+            RunArtifacts.requireTrained(lora, end);
+        }
         List<String> after = prompts.stream().map(p -> generator.continuation(p.ids(), greedy)).toList();
         if (!leader) {
             out.println("rank " + collective.rank() + " done at step " + end.globalStep());
@@ -204,13 +230,73 @@ public final class FineTuneRun {
         return new Result(0, finalReport);
     }
 
+    /**
+     * A fresh start (no resumeFrom) over an earlier run: that run moves to {@code previous-runs/<UTC time>/}, so its
+     * checkpoints are neither resumed nor mixed with this run's by retention.
+     */
+    private void startFreshLineage(Path outputDir) {
+        List<String> entries = RunLineage.entries(outputDir);
+        RunLineage.moveAside(outputDir, java.time.Instant.now()).ifPresent(moved -> out.println(
+                "starting a fresh run: the earlier run's outputs (" + RunLineage.describe(moved, entries) + ") moved to "
+                        + moved));
+    }
+
+    /**
+     * Re-running a finished job: nothing is trained and no output changes; the finished run is reported (with what
+     * differs when the job's spec or dataset changed since) and the run succeeds.
+     */
+    private Result alreadyFinished(RunLineage.Finished done, Path outputDir, int rank) {
+        ProgressReport report = previousReport(outputDir);
+        if (rank != 0) {
+            return new Result(0, report);
+        }
+        JsonNode m = done.content();
+        out.println("finetune: job " + config.job().name() + " already finished in " + outputDir + " (" + done.steps()
+                + " steps, best eval loss " + m.path("bestEvalLoss").asText("-") + " at epoch "
+                + m.path("bestEpoch").asText("-") + ", " + m.path("finished").asText("at an unrecorded time")
+                + "); nothing trained, no output changed");
+        JsonNode outputs = m.path("outputs");
+        for (String[] key : new String[][] {{"adapter", "adapter"}, {"bestAdapter", "best adapter"}, {"merged", "merged model"},
+                {"report", "report"}}) {
+            if (outputs.hasNonNull(key[0])) {
+                out.println("  " + key[1] + ": " + outputDir.resolve(outputs.get(key[0]).asText()));
+            }
+        }
+        out.println("  manifest: " + done.manifest());
+        String datasetSha = m.path("dataset").path("sha256").asText(null);
+        Path dataset = Path.of(config.paths().datasetPath());
+        if (datasetSha != null && Files.exists(dataset) && !datasetSha.equals(RunArtifacts.sha256(RunArtifacts.files(dataset)))) {
+            out.println("note: the dataset " + dataset + " changed since the finished run (its SHA-256 differs)");
+        }
+        out.println("to train again from the start: finetune run --resume none (moves this run to "
+                + outputDir.resolve(RunLineage.PREVIOUS) + "/<UTC time>/), or choose another spec.output path");
+        TerminationLog.write(TerminationLog.path(), report);
+        return new Result(0, report);
+    }
+
+    /** The finished run's last progress report (its progress.json), or a bare SUCCEEDED one without it. */
+    private ProgressReport previousReport(Path outputDir) {
+        TrainerConfig.ProgressChannel channel = config.progress();
+        Path file = channel != null && channel.file() != null ? Path.of(channel.file()) : outputDir.resolve("progress.json");
+        try {
+            ProgressReport previous = TrainerJson.json().readValue(file.toFile(), ProgressReport.class);
+            if (previous != null && previous.state() == TrainerState.SUCCEEDED) {
+                return previous.withoutHistory();
+            }
+        } catch (IOException | RuntimeException unreadable) {
+            // reported as a bare success below
+        }
+        return new ProgressReport(ProgressReport.SCHEMA_VERSION, 0, config.attempt(), TrainerState.SUCCEEDED, null,
+                List.of(), null, null, null);
+    }
+
     private void resume(Trainer trainer, Path outputDir) {
         String from = config.resumeFrom();
         if (from == null || from.isBlank()) {
             return;
         }
         Path checkpoint;
-        if (from.equals("latest")) {
+        if (from.equals(RESUME_LATEST)) {
             var latest = TrainingCheckpoint.latest(outputDir);
             if (latest.isEmpty()) {
                 return;
@@ -251,9 +337,10 @@ public final class FineTuneRun {
     }
 
     private Result fail(RunReporter reporter, FailureReason reason, String message, Throwable cause) {
-        Failure failure = new Failure(reason, message, reason.hint());
+        String hint = operatorLaunched() ? reason.hint() : reason.localHint();
+        Failure failure = new Failure(reason, message, hint);
         System.err.println("finetune: " + reason + ": " + message);
-        System.err.println("hint: " + reason.hint());
+        System.err.println("hint: " + hint);
         if (reason == FailureReason.INTERNAL) {
             cause.printStackTrace();
         }
@@ -261,6 +348,11 @@ public final class FineTuneRun {
         ProgressReport report = reporter.finalReport(TrainerState.FAILED, failure);
         TerminationLog.write(TerminationLog.path(), report);
         return new Result(reason.exitCode(), report);
+    }
+
+    /** Launched by the operator (a member of its gang, reporting to a ConfigMap), not a local {@code finetune run}. */
+    private boolean operatorLaunched() {
+        return config.progress() != null && config.progress().configMapName() != null;
     }
 
     private static String oneLine(String s) {

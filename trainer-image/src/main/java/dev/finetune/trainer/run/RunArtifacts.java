@@ -2,6 +2,7 @@ package dev.finetune.trainer.run;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
@@ -11,6 +12,7 @@ import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingReport;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.train.EvalRecord;
+import dev.finetune.trainer.train.TrainingException;
 import dev.finetune.trainer.train.TrainingState;
 import java.io.IOException;
 import java.io.InputStream;
@@ -50,9 +52,33 @@ final class RunArtifacts {
     }
 
     /** Writes every artifact and returns their paths relative to the output directory. */
-    Outputs write(LoraModel lora, RunOutputs during, Trained run) throws IOException {
+    /**
+     * A run whose optimizer steps left every lora_B at zero trained nothing (its adapter would not change the model):
+     * in fp16 when every step overflowed and was skipped (NAN_LOSS), otherwise a bug (INTERNAL). Checked before the
+     * final outputs are written.
+     */
+    static void requireTrained(LoraModel lora, TrainingState end) {
+        for (var e : lora.trainable().entrySet()) {
+            if (e.getKey().endsWith(".lora_B.weight")) {
+                for (float v : e.getValue().toFloatArray()) {
+                    if (v != 0) {
+                        return;
+                    }
+                }
+            }
+        }
+        long steps = end.globalStep();
+        if (steps > 0 && end.skippedSteps() >= steps) {
+            throw new TrainingException(FailureReason.NAN_LOSS, "every one of the run's " + steps + " optimizer steps "
+                    + "overflowed in fp16 and was skipped, so the adapter is unchanged (every lora_B is zero)");
+        }
+        throw new TrainingException(FailureReason.INTERNAL, "after " + steps + " optimizer steps every lora_B is still "
+                + "zero, so the adapter would not change the model; no output was written beyond the checkpoints");
+    }
+
+    Outputs write(LoraModel lora, RunOutputs during, Trained run) {
         FineTuneJobSpec spec = config.spec();
-        PeftAdapter.write(during.finalAdapter(), lora, baseModel, false);
+        writing("the final adapter", during.finalAdapter(), () -> PeftAdapter.write(during.finalAdapter(), lora, baseModel, false));
         Outputs written = new Outputs();
         written.setAdapter(relative(during.finalAdapter()));
         if (during.bestWritten()) {
@@ -60,7 +86,7 @@ final class RunArtifacts {
         }
         if (spec.getOutput().isMerge()) {
             Path merged = outputDir.resolve("merged");
-            MergedModelWriter.write(lora, merged);
+            writing("the merged model", merged, () -> MergedModelWriter.write(lora, merged));
             written.setMerged(relative(merged));
             out.println("merged model: " + merged);
         }
@@ -70,13 +96,29 @@ final class RunArtifacts {
                 config.job().name(), baseModel, end.globalStep(), run.seconds(),
                 end.bestEvalLoss() == null ? "-" : String.format(Locale.ROOT, "%.4f", end.bestEvalLoss()),
                 end.bestEpoch() == null ? "-" : end.bestEpoch(), lora.trainableSummary());
-        TrainingReport.write(report, "Fine-tuning report: " + config.job().name(), end.history(), run.stepLosses(),
-                run.samples(), summary);
+        writing("the report", report, () -> TrainingReport.write(report, "Fine-tuning report: " + config.job().name(),
+                end.history(), run.stepLosses(), run.samples(), summary));
         written.setReport(relative(report));
         Path manifest = manifest();
-        writeManifest(manifest, lora, run, written);
+        writing("the manifest", manifest, () -> writeManifest(manifest, lora, run, written));
         written.setManifest(relative(manifest));
         return written;
+    }
+
+    /** A write into the output directory. */
+    interface Write {
+        void run() throws IOException;
+    }
+
+    /** Runs a write; an I/O failure becomes an {@link OutputWriteException} naming what and where. */
+    static void writing(String what, Path where, Write write) {
+        try {
+            write.run();
+        } catch (IOException e) {
+            throw new OutputWriteException(what, where, e);
+        } catch (UncheckedIOException e) {
+            throw new OutputWriteException(what, where, e.getCause());
+        }
     }
 
     Path report() {

@@ -44,7 +44,8 @@ public final class RunOutputs implements TrainingListener {
     @Override
     public void onEvaluation(Trainer trainer, EvalRecord record, boolean improved) {
         if (improved && record.evalLoss() != null && trainer.state().globalStep() > 0) {
-            PeftAdapter.write(bestAdapter(), trainer.lora(), baseModel, true);
+            RunArtifacts.writing("the best adapter", bestAdapter(),
+                    () -> PeftAdapter.write(bestAdapter(), trainer.lora(), baseModel, true));
             bestWritten = true;
         }
     }
@@ -53,7 +54,8 @@ public final class RunOutputs implements TrainingListener {
     public void onEpochEnd(Trainer trainer, int epoch) {
         if (spec.isSaveEveryEpoch()) {
             Path dir = outputDir.resolve("epochs").resolve("epoch-" + (epoch + 1));
-            PeftAdapter.write(dir, trainer.lora(), baseModel, true);
+            RunArtifacts.writing("the adapter of epoch " + (epoch + 1), dir,
+                    () -> PeftAdapter.write(dir, trainer.lora(), baseModel, true));
             reporter.note("adapter for epoch " + (epoch + 1) + ": " + dir);
         }
         checkpoint(trainer, epoch);
@@ -66,8 +68,12 @@ public final class RunOutputs implements TrainingListener {
     }
 
     private void checkpoint(Trainer trainer, int epoch) {
-        Path saved = TrainingCheckpoint.save(outputDir, trainer, baseModel);
-        TrainingCheckpoint.retain(outputDir, spec.getKeepCheckpoints(), saved);
-        reporter.checkpointed(epoch + 1, trainer.state().globalStep(), outputDir.relativize(saved).toString());
+        long step = trainer.state().globalStep();
+        Path[] saved = new Path[1];
+        RunArtifacts.writing("the checkpoint at step " + step, outputDir.resolve(TrainingCheckpoint.DIR), () -> {
+            saved[0] = TrainingCheckpoint.save(outputDir, trainer, baseModel);
+            TrainingCheckpoint.retain(outputDir, spec.getKeepCheckpoints(), saved[0]);
+        });
+        reporter.checkpointed(epoch + 1, step, outputDir.relativize(saved[0]).toString());
     }
 }

@@ -36,7 +36,6 @@ public final class RunReporter implements TrainingListener {
     private CheckpointRef lastCheckpoint;
     private Outputs outputs;
     private long sequence;
-    private double lastTokensPerSecond;
     private long startNanos = System.nanoTime();
     private long startStep;
     private boolean tableHeader;
@@ -91,7 +90,6 @@ public final class RunReporter implements TrainingListener {
 
     @Override
     public void onStep(Trainer trainer, StepMetrics m) {
-        lastTokensPerSecond = m.tokensPerSecond();
         progress.setStep(m.step());
         progress.setEpoch(m.epoch());
         progress.setStage(stageOfEpoch.apply(m.epoch() - 1));
@@ -139,7 +137,8 @@ public final class RunReporter implements TrainingListener {
             }
             out.println(String.format(Locale.ROOT, "%-6d %-8d %-11s %-10s %-11s %-10s%s", r.epoch(), r.step(),
                     fmt(r.trainLoss()), fmt(r.evalLoss()), fmt(r.perplexity()),
-                    String.format(Locale.ROOT, "%,.0f", lastTokensPerSecond), improved ? "  (best)" : ""));
+                    r.tokensPerSecond() == null ? "-" : String.format(Locale.ROOT, "%,.0f", r.tokensPerSecond()),
+                    improved ? "  (best)" : ""));
         } else {
             out.println(String.format(Locale.ROOT, "eval at step %d: loss %s, perplexity %s%s", r.step(), fmt(r.evalLoss()),
                     fmt(r.perplexity()), improved ? " (best)" : ""));
@@ -162,7 +161,7 @@ public final class RunReporter implements TrainingListener {
 
     private EpochRecord toRecord(EvalRecord r) {
         return new EpochRecord(r.epoch(), r.step(), stageOfEpoch.apply(r.epoch() - 1), r.trainLoss(), r.evalLoss(), r.perplexity(),
-                lastTokensPerSecond == 0 ? null : lastTokensPerSecond, Instant.now().toString());
+                r.tokensPerSecond(), Instant.now().toString());
     }
 
     private static Double finite(double v) {

@@ -2,6 +2,7 @@ package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.finetune.trainer.engine.Autograd;
 import java.util.LinkedHashMap;
@@ -87,7 +88,9 @@ public final class AdamW {
                 throw new IllegalArgumentException("optimizer state for " + name + " is missing or has the wrong size");
             }
             try (NDManager tmp = arr.getManager().newSubManager()) {
-                arr.set(tmp.create(values, arr.getShape()).toByteBuffer());
+                // index-put into the moment's own fp32 storage (NDArray.set(Buffer) prints libtorch's
+                // AutoNonVariableTypeMode deprecation warning)
+                arr.set(new NDIndex(":"), tmp.create(values, arr.getShape()));
             }
         });
     }

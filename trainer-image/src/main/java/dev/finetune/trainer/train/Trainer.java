@@ -114,7 +114,7 @@ public final class Trainer {
             throw new TrainingException(FailureReason.BAD_DATA, "the training set yields no batches");
         }
         this.totalSteps = steps;
-        this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(), settings.resolvedWarmup(steps), steps);
+        this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(), settings.warmupFor(steps), steps);
         this.lossScaling = options.lossScaling() != null ? options.lossScaling() : DynamicLossScaling.forDtype(model.dtype());
         this.state = TrainingState.start(settings.seed()).withLossScale(lossScaling.initialState());
     }
@@ -154,6 +154,9 @@ public final class Trainer {
         long startNanos = System.nanoTime();
         long tokensSinceLog = 0;
         long logStart = System.nanoTime();
+        // throughput between evaluations (this process's training time only), for the evaluation's record
+        long tokensSinceEval = 0;
+        long evalIntervalStart = System.nanoTime();
         // a run resumed from a checkpoint taken at maxSteps has nothing left to do
         boolean stop = settings.maxSteps() > 0 && state.globalStep() >= settings.maxSteps();
         for (int epoch = state.epoch(); epoch < settings.epochs() && !stop; epoch++) {
@@ -181,6 +184,7 @@ public final class Trainer {
                         : lossScaling.next(state.lossScale(), result.gradientsFinite, state.globalStep() + 1);
                 state = state.afterStep(index, result.nll, result.labelTokens, scale);
                 tokensSinceLog += result.tokens;
+                tokensSinceEval += result.tokens;
                 long step = state.globalStep();
                 if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
                     double seconds = (System.nanoTime() - logStart) / 1e9;
@@ -194,7 +198,10 @@ public final class Trainer {
                 }
                 boolean last = settings.maxSteps() > 0 && step >= settings.maxSteps();
                 if (settings.evalEverySteps() > 0 && step % settings.evalEverySteps() == 0 && index < batches && !last) {
-                    if (evaluateAndTrack(epoch, false, startNanos)) {
+                    boolean earlyStop = evaluateAndTrack(epoch, false, throughput(tokensSinceEval, evalIntervalStart));
+                    tokensSinceEval = 0;
+                    evalIntervalStart = System.nanoTime();
+                    if (earlyStop) {
                         stop = true;
                         break;
                     }
@@ -204,9 +211,11 @@ public final class Trainer {
                     break;
                 }
             }
-            if (evaluateAndTrack(epoch, true, startNanos)) {
+            if (evaluateAndTrack(epoch, true, throughput(tokensSinceEval, evalIntervalStart))) {
                 stop = true;
             }
+            tokensSinceEval = 0;
+            evalIntervalStart = System.nanoTime();
             // the epoch is complete: a checkpoint taken now resumes at the next epoch
             if (index >= batches) {
                 state = state.atEpochStart(epoch + 1);
@@ -226,15 +235,23 @@ public final class Trainer {
         return collective.allReduceSum(new double[] {stopRequested.get() ? 1 : 0})[0] > 0;
     }
 
-    /** Evaluates, records history and early stopping; returns true when training should stop early. */
-    private boolean evaluateAndTrack(int epoch, boolean epochEnd, long startNanos) {
+    /** Tokens per second of training since {@code sinceNanos}; null when no token was trained (nothing measured). */
+    private static Double throughput(long tokens, long sinceNanos) {
+        double seconds = (System.nanoTime() - sinceNanos) / 1e9;
+        return tokens == 0 ? null : tokens / Math.max(seconds, 1e-9);
+    }
+
+    /**
+     * Evaluates, records history (with the training throughput since the previous evaluation) and early stopping;
+     * returns true when training should stop early.
+     */
+    private boolean evaluateAndTrack(int epoch, boolean epochEnd, Double tokensPerSecond) {
         boolean anyEval = collective.worldSize() == 1 ? !eval.isEmpty()
                 : collective.allReduceSum(new double[] {eval.size()})[0] > 0;
         Double evalLoss = anyEval ? evaluate() : null;
         Double trainLoss = state.epochTokens() == 0 ? null : state.epochNll() / state.epochTokens();
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
         EvalRecord record = new EvalRecord(epoch + 1, state.globalStep(), trainLoss, evalLoss,
-                evalLoss == null ? null : Math.exp(evalLoss), null, epochEnd);
+                evalLoss == null ? null : Math.exp(evalLoss), tokensPerSecond, epochEnd);
         boolean improved = false;
         Double best = state.bestEvalLoss();
         Integer bestEpoch = state.bestEpoch();

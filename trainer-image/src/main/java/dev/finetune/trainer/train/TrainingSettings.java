@@ -59,6 +59,17 @@ public record TrainingSettings(
         return new TrainingSettings(epochs, lr, Scheduler.COSINE, 0, null, 1, 1.0, 0.0, false, 42, 10, 0, 0, 0, 0);
     }
 
+    /**
+     * The warmup a run of {@code totalSteps} optimizer steps uses: {@link #resolvedWarmup(long)}, but at most
+     * {@code totalSteps - 1}. Warmup starts at learning rate 0 (as HF's schedulers do), so a warmup as long as the
+     * run would spend every step below the peak, and a one-step run would train at 0 and change nothing; clamped,
+     * the last step reaches the peak and a one-step run trains at the peak.
+     */
+    public long warmupFor(long totalSteps) {
+        return Math.max(0, Math.min(resolvedWarmup(totalSteps), totalSteps - 1));
+    }
+
+    /** Warmup from warmupSteps, else ceil(warmupRatio x totalSteps), as HF TrainingArguments resolves it. */
     public int resolvedWarmup(long totalSteps) {
         if (warmupSteps != null) {
             return warmupSteps;

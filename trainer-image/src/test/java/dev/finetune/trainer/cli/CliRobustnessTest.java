@@ -120,8 +120,8 @@ class CliRobustnessTest {
         for (Path outputs : List.of(Path.of("/sys"), file)) {
             Outcome o = cli("run", "--dry-run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
                     "--volume", "outputs=" + outputs);
-            assertThat(o.code()).as(outputs + ": " + o.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
-            assertThat(o.err()).contains("finetune run: BAD_CONFIG: output directory " + outputs.resolve("runs/cli-test"))
+            assertThat(o.code()).as(outputs + ": " + o.err()).isEqualTo(FailureReason.OUTPUT_UNWRITABLE.exitCode());
+            assertThat(o.err()).contains("finetune run: OUTPUT_UNWRITABLE: output directory " + outputs.resolve("runs/cli-test"))
                     .contains("hint: choose a writable output directory");
         }
     }

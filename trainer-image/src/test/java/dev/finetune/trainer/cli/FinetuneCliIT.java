@@ -54,10 +54,10 @@ class FinetuneCliIT {
                 run.resolve("adapter").toString(), "--prompt", "Repeat", "--max-new-tokens", "3");
         assertThat(gen.code()).as(gen.err()).isEqualTo(0);
 
-        // a second run resumes from the last checkpoint: nothing left to train, same final eval
+        // a second run of the finished job: reported as finished, nothing trained
         Outcome again = cli("run", yaml.toString(), "--volume", "models=" + volumes.models(), "--volume",
                 "data=" + volumes.data(), "--volume", "outputs=" + volumes.outputs());
         assertThat(again.code()).as(again.out() + again.err()).isEqualTo(0);
-        assertThat(again.out()).contains("resumed from");
+        assertThat(again.out()).contains("already finished").doesNotContain("resumed from");
     }
 }

@@ -59,11 +59,11 @@ class FinetuneCliTest {
         Outcome inspectMerged = cli("inspect", tmp.resolve("merged-cli").toString());
         assertThat(inspectMerged.out()).contains("model ").contains("parameters");
 
-        // a second run resumes from the last checkpoint: nothing left to train, same final eval
+        // a second run of the finished job: reported as finished, nothing trained
         Outcome again = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
                 "--volume", "outputs=" + outputs);
         assertThat(again.code()).as(again.out() + again.err()).isEqualTo(0);
-        assertThat(again.out()).contains("resumed from");
+        assertThat(again.out()).contains("already finished").doesNotContain("resumed from");
 
         // a different LoRA rank cannot continue that run's checkpoint: a clear BAD_CONFIG, not a crash
         Path changed = tmp.resolve("job-r8.yaml");

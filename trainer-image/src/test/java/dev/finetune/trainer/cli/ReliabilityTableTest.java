@@ -406,6 +406,18 @@ class ReliabilityTableTest {
             args.set(args.size() - 1, "outputs=/sys");
             return args;
         }));
+        c.add(new Case("filesystem", "output's checkpoints/ not writable while the run trains (a link into /sys)", dir -> {
+            List<String> args = command(dir, "run", yaml(), null);
+            Path run = Files.createDirectories(dir.resolve("outputs/runs/cli-test"));
+            Files.createSymbolicLink(run.resolve("checkpoints"), Path.of("/sys/kernel"));
+            return args;
+        }));
+        c.add(new Case("filesystem", "output's adapter/ is a regular file when the final adapter is written", dir -> {
+            List<String> args = command(dir, "run", yaml(), null);
+            Path run = Files.createDirectories(dir.resolve("outputs/runs/cli-test"));
+            Files.writeString(run.resolve("adapter"), "not a directory");
+            return args;
+        }));
         return c;
     }
 

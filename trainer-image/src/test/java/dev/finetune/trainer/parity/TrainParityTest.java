@@ -127,11 +127,15 @@ class TrainParityTest {
 
     private record Run(List<StepMetrics> steps, Map<String, float[]> params, Map<String, float[]> m, Map<String, float[]> v) {}
 
-    private static Run train(String name, long maxSteps) {
-        return train(name, maxSteps, false);
+    private static Run train(String name, long snapshotStep) {
+        return train(name, snapshotStep, false);
     }
 
-    private static Run train(String name, long maxSteps, boolean gradientCheckpointing) {
+    /**
+     * Trains the golden's whole run (its schedule spans all its steps, as HF's did); the state returned is the one
+     * after step {@code snapshotStep}, or after the last step when 0.
+     */
+    private static Run train(String name, long snapshotStep, boolean gradientCheckpointing) {
         Path dir = root().resolve(name);
         JsonNode meta = Goldens.json(dir.resolve("golden.json"));
         JsonNode hp = meta.get("hyperparameters");
@@ -169,12 +173,17 @@ class TrainParityTest {
         };
         TrainingSettings settings = new TrainingSettings(1, hp.get("learning_rate").asDouble(), Scheduler.COSINE,
                 hp.get("warmup_steps").asInt(), null, hp.get("micro_batches_per_step").asInt(),
-                hp.get("max_grad_norm").asDouble(), hp.get("weight_decay").asDouble(), gradientCheckpointing, 42, 1, 0, maxSteps, 0, 0);
+                hp.get("max_grad_norm").asDouble(), hp.get("weight_decay").asDouble(), gradientCheckpointing, 42, 1, 0, 0, 0, 0);
         List<StepMetrics> steps = new ArrayList<>();
+        Run[] snapshot = new Run[1];
         TrainingListener listener = new TrainingListener() {
             @Override
             public void onStep(Trainer trainer, StepMetrics metrics) {
                 steps.add(metrics);
+                if (metrics.step() == snapshotStep) {
+                    snapshot[0] = new Run(List.copyOf(steps), floats(trainer.lora().trainable()),
+                            floats(trainer.optimizer().firstMoments()), floats(trainer.optimizer().secondMoments()));
+                }
             }
         };
         String lcase = meta.get("arch").asText() + "/" + Path.of(meta.get("initial_adapter_dir").asText()).getParent().getFileName();
@@ -185,6 +194,10 @@ class TrainParityTest {
             lora.load(PeftAdapter.read(dir.resolve(meta.get("initial_adapter_dir").asText()).normalize()).tensors());
             Trainer trainer = new Trainer(lora, settings, source, List.of(), List.of(listener));
             trainer.run();
+            if (snapshotStep > 0) {
+                assertThat(snapshot[0]).as("a snapshot after step " + snapshotStep).isNotNull();
+                return snapshot[0];
+            }
             return new Run(steps, floats(lora.trainable()), floats(trainer.optimizer().firstMoments()),
                     floats(trainer.optimizer().secondMoments()));
         }

@@ -18,10 +18,10 @@ public final class TrainerProcesses {
 
     private TrainerProcesses() {}
 
-    /** {@code java <the build's engine settings> -cp <this test's classpath> FinetuneCli args...}. */
+    /** {@code java <the launcher's JVM options> -cp <this test's classpath> FinetuneCli args...}. */
     public static List<String> command(String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Dai.djl.offline=true", "-Dai.djl.pytorch.graph_optimizer=false",
                 "-cp", System.getProperty("java.class.path"), FinetuneCli.class.getName()));
         cmd.addAll(List.of(args));
         return cmd;

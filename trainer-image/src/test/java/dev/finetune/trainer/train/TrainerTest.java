@@ -85,6 +85,26 @@ class TrainerTest {
         assertThat(new LrSchedule(Scheduler.CONSTANT, 3.0, 4, 10).at(9)).isEqualTo(3.0);
     }
 
+    /** Issue 11, problem 2: warmup never takes every step, so a one-step run trains at the peak, not at 0. */
+    @Test
+    void warmupStaysBelowTheRunsLength() {
+        TrainingSettings byRatio = new TrainingSettings(1, 1e-3, Scheduler.COSINE, null, 0.03, 1, 1.0, 0.0, false, 42, 10, 0, 0, 0, 0);
+        assertThat(byRatio.resolvedWarmup(1)).isEqualTo(1); // HF's rounding, kept
+        assertThat(byRatio.warmupFor(1)).isZero();
+        assertThat(byRatio.warmupFor(2)).isEqualTo(1);
+        assertThat(byRatio.warmupFor(100)).isEqualTo(byRatio.resolvedWarmup(100)).isPositive();
+        TrainingSettings bySteps = new TrainingSettings(1, 1e-3, Scheduler.COSINE, 5, null, 1, 1.0, 0.0, false, 42, 10, 0, 0, 0, 0);
+        assertThat(bySteps.warmupFor(3)).isEqualTo(2);
+        assertThat(bySteps.warmupFor(180)).isEqualTo(5);
+        for (Scheduler kind : Scheduler.values()) {
+            LrSchedule oneStep = new LrSchedule(kind, 1e-3, byRatio.warmupFor(1), 1);
+            assertThat(oneStep.at(0)).as(kind.name()).isEqualTo(1e-3);
+            LrSchedule clamped = new LrSchedule(kind, 1e-3, bySteps.warmupFor(3), 3);
+            assertThat(clamped.at(0)).isZero();
+            assertThat(clamped.at(2)).as(kind.name()).isEqualTo(1e-3);
+        }
+    }
+
     @Test
     void adamWMatchesTorchUpdateRule() {
         try (NDManager m = Engine.manager().newSubManager()) {
