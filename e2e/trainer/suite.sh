@@ -152,23 +152,26 @@ netpol_probes() {
   rank0_ip=$(kubectl -n "$ns" get pod "$rank0" -o jsonpath='{.status.podIP}' || true)
   node_ip=$(kubectl -n "$ns" get pod "$rank0" -o jsonpath='{.status.hostIP}' || true)
   api_ip=$(kubectl -n default get service kubernetes -o jsonpath='{.spec.clusterIP}' || true)
+  # Probes that need the gang alive run first, while the job still trains; the unlabelled pod's own probes, which
+  # do not depend on the job, last. A positive probe gets a second try (one failure could be a slow exec); a refused
+  # probe from rank 0 counts only if rank 0 still runs afterwards.
+  record "NetworkPolicy: rank 0 resolves names (the job's policy allows port 53)" \
+    twice dns_from "$rank0" "kubernetes.default.svc.cluster.local"
+  record "NetworkPolicy: rank 0 reaches the API server through $api_ip:443 (the policy names the endpoint behind it)" \
+    twice tcp_from "$rank0" "$api_ip" 443
   record "NetworkPolicy: rank 1 reaches rank 0's rendezvous port ($rank0_ip:29500; the job's policy allows the gang)" \
-    tcp_from "$rank1" "$rank0_ip" 29500
+    twice tcp_from "$rank1" "$rank0_ip" 29500
   record "NetworkPolicy: a pod without the job's labels cannot reach rank 0's rendezvous port (default-deny enforced)" \
     blocked tcp_from netpol-probe "$rank0_ip" 29500
   record "NetworkPolicy: rank 1 still reaches rank 0's port after that (so the probe was refused by policy)" \
-    tcp_from "$rank1" "$rank0_ip" 29500
+    twice tcp_from "$rank1" "$rank0_ip" 29500
+  # kubectl exec reaches kubelet at the node's address on 10250, so it listens there; the policy does not open it.
+  record "NetworkPolicy: rank 0 cannot reach what its policy does not open (kubelet, $node_ip:10250)" \
+    refused_while_running "$rank0" "$node_ip" 10250
   record "NetworkPolicy: the pod without the job's labels cannot reach the API server ($api_ip:443)" \
     blocked tcp_from netpol-probe "$api_ip" 443
   record "NetworkPolicy: the pod without the job's labels cannot resolve names" \
     blocked dns_from netpol-probe "kubernetes.default.svc.cluster.local"
-  record "NetworkPolicy: rank 0 resolves names (the job's policy allows port 53)" \
-    dns_from "$rank0" "kubernetes.default.svc.cluster.local"
-  record "NetworkPolicy: rank 0 reaches the API server through $api_ip:443 (the policy names the endpoint behind it)" \
-    tcp_from "$rank0" "$api_ip" 443
-  # kubectl exec reaches kubelet at the node's address on 10250, so it listens there; the policy does not open it.
-  record "NetworkPolicy: rank 0 cannot reach what its policy does not open (kubelet, $node_ip:10250)" \
-    blocked tcp_from "$rank0" "$node_ip" 10250
 }
 : >"$work/netpol.tsv"
 netpol_probes &
