@@ -56,9 +56,7 @@ class ModelFilesFuzzTest {
 
     @AfterContainer
     static void deleteDir() throws IOException {
-        try (var walk = Files.walk(root)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        ScratchDirs.delete(root);
     }
 
     @Property(tries = 1500)
