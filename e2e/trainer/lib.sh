@@ -83,13 +83,14 @@ blocked() {
 # twice PROBE ARGS...: the probe succeeds at the first or the second try.
 twice() { "$@" || "$@"; }
 
-# refused_while_running POD HOST PORT: POD cannot connect to HOST:PORT, and POD still runs afterwards (a probe
-# from a pod whose container ended fails too, which proves nothing about the policy).
-refused_while_running() {
-  blocked tcp_from "$1" "$2" "$3" || return 1
-  local phase
-  phase=$(kubectl -n "$ns" get pod "$1" -o jsonpath='{.status.phase}' 2>&1)
-  [[ "$phase" == Running ]] || { echo "$1 is $phase, not Running: it ended before the probes did"; return 1; }
+# while_running POD PROBE ARGS...: the probe holds and POD still runs afterwards (a probe from a pod whose
+# container ended fails too, so a refusal from it proves nothing about the policy).
+while_running() {
+  local pod="$1" phase
+  shift
+  "$@" || return 1
+  phase=$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.status.phase}' 2>&1)
+  [[ "$phase" == Running ]] || { echo "$pod is $phase, not Running: it ended before the probes did"; return 1; }
 }
 
 # log_has POD TEXT: the pod's log contains TEXT.

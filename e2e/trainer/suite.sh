@@ -167,7 +167,7 @@ netpol_probes() {
     twice tcp_from "$rank1" "$rank0_ip" 29500
   # kubectl exec reaches kubelet at the node's address on 10250, so it listens there; the policy does not open it.
   record "NetworkPolicy: rank 0 cannot reach what its policy does not open (kubelet, $node_ip:10250)" \
-    refused_while_running "$rank0" "$node_ip" 10250
+    while_running "$rank0" blocked tcp_from "$rank0" "$node_ip" 10250
   record "NetworkPolicy: the pod without the job's labels cannot reach the API server ($api_ip:443)" \
     blocked tcp_from netpol-probe "$api_ip" 443
   record "NetworkPolicy: the pod without the job's labels cannot resolve names" \
