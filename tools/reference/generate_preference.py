@@ -11,7 +11,13 @@ gradients are torch autograd's, of the batch loss TRL optimises (the mean over p
 mean SFT loss, not part of these inputs, contributes nothing to them). The Java side must match in
 fp64 to 1e-12 relative (docs/parity.md).
 
-Output: trainer-image/src/test/resources/goldens/preference/losses.json
+The model cases run TRL's whole DPO batch path, DPOTrainer.get_batch_loss_metrics (concatenated
+forward of chosen and rejected, completion-only log-prob sums, the reference as the PEFT model with its
+adapter disabled, the loss and its metrics), on the tiny Llama fixture of the HF parity goldens with
+its fixed non-zero PEFT adapter (goldens/parity/llama/lora-all-linear/adapter), in fp32 on CPU, and
+record the policy and reference log-probs, rewards, loss and the gradient of every LoRA tensor.
+
+Output: trainer-image/src/test/resources/goldens/preference/losses.json and model.json
 """
 import argparse
 import json
@@ -75,6 +81,65 @@ def orpo_case(case):
                 gradChosen=c.grad.tolist(), gradRejected=r.grad.tolist())
 
 
+# Two pairs on the tiny model (vocab 128): prompt, chosen completion, rejected completion
+PAIRS = [([5, 6, 7], [8, 9], [11, 12, 13, 14]),
+         ([20, 21], [22, 23, 24, 25], [30])]
+
+
+def dpo_trainer_for(model, loss_type, beta):
+    """A DPOTrainer with exactly the state its batch path reads, without the dataset machinery of __init__."""
+    trainer = DPOTrainer.__new__(DPOTrainer)
+    accelerator = types.SimpleNamespace(device=torch.device("cpu"), unwrap_model=lambda m: m,
+                                        gather_for_metrics=lambda x: x)
+    args = types.SimpleNamespace(rpo_alpha=None, ld_alpha=None, use_liger_loss=False, precompute_ref_log_probs=False,
+                                 use_weighting=False, padding_free=False, loss_weights=None)
+    state = dict(model=model, ref_model=None, accelerator=accelerator, args=args, beta=beta, label_smoothing=0.0,
+                 loss_type=[loss_type], loss_weights=None, reference_free=False,
+                 f_divergence_type=FDivergenceType.REVERSE_KL, f_divergence_params={}, is_encoder_decoder=False,
+                 label_pad_token_id=-100, padding_value=0, pad_token_id=0, max_length=None, truncation_mode="keep_end",
+                 use_logits_to_keep=False, padding_free=False, use_weighting=False, aux_loss_enabled=False,
+                 aux_loss_coef=0.0, is_peft_model=True, ref_adapter_name=None, model_adapter_name=None,
+                 _peft_has_been_casted_to_bf16=False, precompute_ref_log_probs=False, is_vision_model=False)
+    trainer.__dict__.update(state)
+    return trainer
+
+
+def pad(rows, left):
+    width = max(len(r) for r in rows)
+    ids = [([0] * (width - len(r)) + r) if left else (r + [0] * (width - len(r))) for r in rows]
+    mask = [([0] * (width - len(r)) + [1] * len(r)) if left else ([1] * len(r) + [0] * (width - len(r))) for r in rows]
+    return torch.tensor(ids), torch.tensor(mask)
+
+
+def model_case(root, loss_type, beta):
+    import peft
+    import transformers
+    parity = root.parent / "parity" / "llama"
+    base = transformers.AutoModelForCausalLM.from_pretrained(parity / "model", dtype=torch.float32)
+    model = peft.PeftModel.from_pretrained(base, parity / "lora-all-linear" / "adapter", is_trainable=True)
+    model.eval()  # no dropout (the fixture adapter has none anyway)
+    batch = {}
+    for name, k in (("prompt", 0), ("chosen", 1), ("rejected", 2)):
+        ids, mask = pad([list(p[k]) for p in PAIRS], left=(name == "prompt"))
+        batch[name + "_input_ids"], batch[name + "_attention_mask"] = ids, mask
+    trainer = dpo_trainer_for(model, loss_type, beta)
+    out = trainer.concatenated_forward(model, batch)
+    ref_chosen, ref_rejected = trainer.compute_ref_log_probs(batch)
+    losses, chosen_rewards, rejected_rewards = trainer.dpo_loss(out["chosen_logps"], out["rejected_logps"],
+                                                                ref_chosen, ref_rejected, loss_type)
+    loss = losses.mean()
+    loss.backward()
+    grads = {n.replace("base_model.model.", "").replace(".default", ""): p.grad.flatten().tolist()
+             for n, p in model.named_parameters() if p.requires_grad}
+    return {"name": loss_type, "lossType": loss_type, "beta": beta,
+            "pairs": [{"prompt": p[0], "chosen": p[1], "rejected": p[2]} for p in PAIRS],
+            "chosenLogps": out["chosen_logps"].tolist(), "rejectedLogps": out["rejected_logps"].tolist(),
+            "refChosenLogps": ref_chosen.tolist(), "refRejectedLogps": ref_rejected.tolist(),
+            "losses": losses.tolist(), "loss": loss.item(),
+            "rewardsChosen": chosen_rewards.tolist(), "rewardsRejected": rejected_rewards.tolist(),
+            "grads": grads}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -88,6 +153,15 @@ def main():
         "cases": [dpo_case(c) for c in DPO_CASES] + [orpo_case(c) for c in ORPO_CASES],
     }
     (out / "losses.json").write_text(json.dumps(golden, indent=1) + "\n")
+    torch.manual_seed(0)
+    models = {
+        "versions": golden["versions"],
+        "command": golden["command"],
+        "model": "goldens/parity/llama/model with goldens/parity/llama/lora-all-linear/adapter",
+        "note": "gradients are of the mean loss over the pairs; fp32",
+        "cases": [model_case(out, "sigmoid", 0.1), model_case(out, "ipo", 0.1)],
+    }
+    (out / "model.json").write_text(json.dumps(models, indent=1) + "\n")
 
 
 if __name__ == "__main__":
