@@ -10,6 +10,7 @@ import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.Outputs;
+import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.checkpoint.TrainingReport;
@@ -111,6 +112,7 @@ public final class FineTuneRun {
                 epoch -> stages.size() <= 1 ? null : StageEpoch.of(stages, epoch).stage().name());
         Gang gang = Gang.single();
         try {
+            requireSupportedMethod(config.spec().getTraining());
             RunLineage.requireDirectory(outputDir);
             if (rank == 0 && (config.resumeFrom() == null || config.resumeFrom().isBlank())) {
                 startFreshLineage(outputDir);
@@ -149,6 +151,20 @@ public final class FineTuneRun {
             // before releasing a SIGTERM hook waiting on `finished`: closing flushes the last report to the ConfigMap
             sinks.forEach(ProgressSink::close);
             finished.countDown();
+        }
+    }
+
+    /**
+     * The training loop runs SFT only so far: the preference losses and their objective
+     * (dev.finetune.trainer.preference) are not yet driven by it, so a preference job is refused before
+     * anything is written rather than silently trained as SFT on the chosen replies.
+     */
+    static void requireSupportedMethod(TrainingSpec training) {
+        TrainingMethod method = training.getMethod();
+        if (method != null && method != TrainingMethod.SFT) {
+            throw new TrainingException(FailureReason.BAD_CONFIG, "training.method "
+                    + method.name().toLowerCase(Locale.ROOT) + " is not run by this trainer's training loop yet; "
+                    + "use training.method: sft (docs/trainer.md, Preference training)");
         }
     }
 

@@ -90,6 +90,14 @@ class FinetuneCliTest {
         assertThat(dry.out()).contains("model: ").contains("Dataset ").contains("records          40 read")
                 .contains("ok: ").contains("(writable); nothing was trained (--dry-run)");
         assertThat(tmp.resolve("dry")).doesNotExist();
+        // a preference method the training loop does not run yet: refused before anything is written
+        Path dpo = tmp.resolve("dpo.yaml");
+        Files.writeString(dpo, job(1, "    method: dpo").replace("format: alpaca", "format: preference"));
+        Outcome refused = cli("run", dpo.toString(), "--volume", "models=" + models, "--volume", "data=" + data,
+                "--volume", "outputs=" + tmp.resolve("dpo-out"));
+        assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(refused.err()).contains("training.method dpo is not run by this trainer's training loop yet");
+        assertThat(tmp.resolve("dpo-out/runs/cli-test/adapter")).doesNotExist();
         Outcome missingVolume = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + data);
         assertThat(missingVolume.code()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
         assertThat(missingVolume.err()).contains("outputs").contains("--volume");
