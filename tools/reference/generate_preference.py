@@ -111,10 +111,15 @@ def pad(rows, left):
     return torch.tensor(ids), torch.tensor(mask)
 
 
-def model_case(root, loss_type, beta):
+# The tiny Llama fixture and its fixed PEFT adapter, from the HF parity goldens (tools/reference/generate.sh)
+PARITY_LLAMA = (pathlib.Path(__file__).resolve().parents[2]
+                / "trainer-image" / "src" / "test" / "resources" / "goldens" / "parity" / "llama")
+
+
+def model_case(loss_type, beta):
     import peft
     import transformers
-    parity = root.parent / "parity" / "llama"
+    parity = PARITY_LLAMA
     base = transformers.AutoModelForCausalLM.from_pretrained(parity / "model", dtype=torch.float32)
     model = peft.PeftModel.from_pretrained(base, parity / "lora-all-linear" / "adapter", is_trainable=True)
     model.eval()  # no dropout (the fixture adapter has none anyway)
@@ -159,7 +164,7 @@ def main():
         "command": golden["command"],
         "model": "goldens/parity/llama/model with goldens/parity/llama/lora-all-linear/adapter",
         "note": "gradients are of the mean loss over the pairs; fp32",
-        "cases": [model_case(out, "sigmoid", 0.1), model_case(out, "ipo", 0.1)],
+        "cases": [model_case("sigmoid", 0.1), model_case("ipo", 0.1)],
     }
     (out / "model.json").write_text(json.dumps(models, indent=1) + "\n")
 

@@ -2,7 +2,8 @@
 # Regenerates the preference-loss goldens (TRL's DPO and ORPO losses) under
 # trainer-image/src/test/resources/goldens/preference/ (see docs/parity.md).
 #
-#   bash tools/reference/generate_preference.sh
+#   bash tools/reference/generate_preference.sh                 # into the test resources
+#   bash tools/reference/generate_preference.sh --out /tmp/pref  # anywhere else (a later --out wins)
 #
 # Creates (once) a venv with the pinned reference stack plus TRL in
 # ${FINETUNE_TRL_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/refvenvs/trl} (never in the repo). Needs Python
@@ -20,4 +21,4 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements-trl.txt"
 
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
-"$venv/bin/python" "$here/generate_preference.py" --out "$repo/trainer-image/src/test/resources/goldens/preference"
+"$venv/bin/python" "$here/generate_preference.py" --out "$repo/trainer-image/src/test/resources/goldens/preference" "$@"
