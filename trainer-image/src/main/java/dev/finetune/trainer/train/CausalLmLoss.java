@@ -2,6 +2,7 @@ package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.engine.Autograd;
@@ -103,7 +104,9 @@ public final class CausalLmLoss {
                     NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
                             ids.get(start + ":" + end), 1.0);
                     sum += out[0].getDouble();
-                    NDArray scaled = out[1].mul(column.get(start + ":" + end).toType(out[1].getDataType(), false));
+                    // weighted in fp32, then back to the activations' dtype (NDArray.toType aborts on bf16)
+                    NDArray scaled = kernels.cast(kernels.cast(out[1], DataType.FLOAT32).mul(column.get(start + ":" + end)),
+                            kernels.dtypeOf(out[1]));
                     grads.add(scaled);
                 }
                 NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);

@@ -147,6 +147,32 @@ class PreferenceObjectiveTest {
         }
     }
 
+    @Test
+    void bf16ActivationsGiveTheFp32GradientsWithinBf16Rounding() {
+        float[][] grads = new float[2][];
+        DataType[] types = {DataType.FLOAT32, DataType.BFLOAT16};
+        for (int k = 0; k < 2; k++) {
+            try (NDManager m = Engine.manager().newSubManager();
+                    DecoderModel model = TinyModels.load(tmp.resolve("m" + k), TinyModels.Spec.llama(), types[k], m);
+                    LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+                setB(lora, 5, 0.3);
+                PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.5));
+                objective.forwardBackward(PairBatches.of(pairs(), 0), new ForwardContext(Engine.kernels(), false, 0),
+                        0.5, 0, null);
+                String name = lora.trainable().keySet().stream().filter(n -> n.contains("lora_A")).findFirst().orElseThrow();
+                grads[k] = Autograd.withoutGrad(() -> lora.trainable().get(name).getGradient().toFloatArray());
+            }
+        }
+        float max = 0;
+        float diff = 0;
+        for (int i = 0; i < grads[0].length; i++) {
+            max = Math.max(max, Math.abs(grads[0][i]));
+            diff = Math.max(diff, Math.abs(grads[0][i] - grads[1][i]));
+        }
+        assertThat(max).isGreaterThan(1e-3f);
+        assertThat(diff).isLessThan(0.1f * max);
+    }
+
     /** The step loss the backward differentiates: mean preference loss, plus ORPO's token-mean SFT loss. */
     private static double total(PreferenceObjective objective, LoraModel lora, String name, float[] w, int at, double h,
             Batch batch, double[] reference) {
