@@ -147,6 +147,10 @@ class BadSpecsAreRejectedTest {
                     at(m, "spec.training").put("method", "dpo");
                     at(m, "spec.training.dpo").put("labelSmoothing", 0.5);
                 }, "spec.training.dpo.labelSmoothing", "should be less than 0.5"),
+                bad("packing preference pairs", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.dataset").put("format", "preference").put("packing", true);
+                }, "spec", "dataset.packing applies to training.method: sft only"),
                 bad("unknown training method", m -> at(m, "spec.training").put("method", "ppo"),
                         "spec.training.method", "Unsupported value: \"ppo\""));
     }
