@@ -32,8 +32,9 @@ public class DpoSpec {
     private double labelSmoothing = 0.0;
 
     @Default("false")
-    @JsonPropertyDescription("Compute the reference log-probs of every pair once before training (one extra pass over "
-            + "the data) instead of a forward with the adapter disabled at every step.")
+    @JsonPropertyDescription("Keep each reply's reference log-prob after its first forward with the adapter disabled "
+            + "(the base model never changes): later epochs and evaluations skip that forward, for host memory holding "
+            + "the replies' token ids.")
     private boolean precomputeReferenceLogProbs = false;
 
     public double getBeta() {

@@ -120,7 +120,7 @@ public final class DatasetPipeline {
                 dataset.isPacking(), dataset.isGroupByLength(), t.getSeed(), rank, worldSize);
         DatasetReport report = report(dataset, datasetPath, main, selected, train, eval, evalSource, stages, template,
                 tokenizer, options);
-        return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options);
+        return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options, preference);
     }
 
     /**

@@ -30,7 +30,7 @@ public abstract sealed class PreferenceLoss {
     }
 
     public static PreferenceLoss dpo(DpoSpec spec) {
-        return new Dpo(spec.getBeta(), spec.getLossType(), spec.getLabelSmoothing());
+        return new Dpo(spec.getBeta(), spec.getLossType(), spec.getLabelSmoothing(), spec.isPrecomputeReferenceLogProbs());
     }
 
     public static PreferenceLoss orpo(OrpoSpec spec) {
@@ -48,6 +48,11 @@ public abstract sealed class PreferenceLoss {
 
     /** True when the chosen reply's SFT loss (mean token NLL) is part of the loss (ORPO). */
     public abstract boolean addsSftLoss();
+
+    /** True when each reply's reference log-prob is computed once and kept (training.dpo.precomputeReferenceLogProbs). */
+    public boolean keepsReference() {
+        return false;
+    }
 
     public double beta() {
         return beta;
@@ -69,9 +74,11 @@ public abstract sealed class PreferenceLoss {
     static final class Dpo extends PreferenceLoss {
         private final DpoLossType type;
         private final double labelSmoothing;
+        private final boolean keepReference;
 
-        Dpo(double beta, DpoLossType type, double labelSmoothing) {
+        Dpo(double beta, DpoLossType type, double labelSmoothing, boolean keepReference) {
             super(beta);
+            this.keepReference = keepReference;
             if (labelSmoothing < 0 || labelSmoothing >= 0.5) {
                 throw new IllegalArgumentException("label smoothing must be in [0, 0.5), was " + labelSmoothing);
             }
@@ -117,6 +124,11 @@ public abstract sealed class PreferenceLoss {
         @Override
         public boolean needsReference() {
             return true;
+        }
+
+        @Override
+        public boolean keepsReference() {
+            return keepReference;
         }
 
         @Override

@@ -11,7 +11,9 @@ import dev.finetune.trainer.train.BatchTensors;
 import dev.finetune.trainer.train.CausalLmLoss;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The preference objective on a {@link PairBatches pair batch}: one forward of chosen and rejected rows with
@@ -26,6 +28,20 @@ public final class PreferenceObjective {
     private final DecoderModel model;
     private final CausalLmLoss loss;
     private final PreferenceLoss preference;
+    /** Reference log-prob per reply (its ids and labels), when the loss keeps them: the base model never changes. */
+    private final Map<Reply, Double> keptReference = new HashMap<>();
+
+    private record Reply(int[] ids, int[] labels) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Reply r && Arrays.equals(ids, r.ids) && Arrays.equals(labels, r.labels);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Arrays.hashCode(ids) + Arrays.hashCode(labels);
+        }
+    }
 
     public PreferenceObjective(LoraModel lora, PreferenceLoss preference) {
         this.lora = lora;
@@ -111,7 +127,40 @@ public final class PreferenceObjective {
             }
             return precomputed;
         }
-        return referenceLogProbs(batch);
+        if (!preference.keepsReference()) {
+            return referenceLogProbs(batch);
+        }
+        Reply[] replies = new Reply[batch.rows()];
+        double[] out = new double[batch.rows()];
+        boolean missing = false;
+        for (int r = 0; r < replies.length; r++) {
+            replies[r] = reply(batch, r);
+            Double kept = keptReference.get(replies[r]);
+            missing |= kept == null;
+            out[r] = kept == null ? Double.NaN : kept;
+        }
+        if (missing) {
+            out = referenceLogProbs(batch);
+            for (int r = 0; r < replies.length; r++) {
+                keptReference.put(replies[r], out[r]);
+            }
+        }
+        return out;
+    }
+
+    /** Replies whose reference log-prob is kept. */
+    public int keptReferenceCount() {
+        return keptReference.size();
+    }
+
+    private static Reply reply(Batch batch, int row) {
+        int from = row * batch.length();
+        int length = 0;
+        while (length < batch.length() && batch.segmentIds()[from + length] != 0) {
+            length++;
+        }
+        return new Reply(Arrays.copyOfRange(batch.inputIds(), from, from + length),
+                Arrays.copyOfRange(batch.labels(), from, from + length));
     }
 
     private Result result(Batch batch, NDArray hidden, double[] reference) {

@@ -27,6 +27,7 @@ import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.ComputeDtype;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.Generator;
+import dev.finetune.trainer.preference.PreferenceLoss;
 import dev.finetune.trainer.progress.ConfigMapProgressSink;
 import dev.finetune.trainer.progress.FileProgressSink;
 import dev.finetune.trainer.progress.ProgressSink;
@@ -112,7 +113,6 @@ public final class FineTuneRun {
                 epoch -> stages.size() <= 1 ? null : StageEpoch.of(stages, epoch).stage().name());
         Gang gang = Gang.single();
         try {
-            requireSupportedMethod(config.spec().getTraining());
             RunLineage.requireDirectory(outputDir);
             if (rank == 0 && (config.resumeFrom() == null || config.resumeFrom().isBlank())) {
                 startFreshLineage(outputDir);
@@ -154,20 +154,6 @@ public final class FineTuneRun {
         }
     }
 
-    /**
-     * The training loop runs SFT only so far: the preference losses and their objective
-     * (dev.finetune.trainer.preference) are not yet driven by it, so a preference job is refused before
-     * anything is written rather than silently trained as SFT on the chosen replies.
-     */
-    static void requireSupportedMethod(TrainingSpec training) {
-        TrainingMethod method = training.getMethod();
-        if (method != null && method != TrainingMethod.SFT) {
-            throw new TrainingException(FailureReason.BAD_CONFIG, "training.method "
-                    + method.name().toLowerCase(Locale.ROOT) + " is not run by this trainer's training loop yet; "
-                    + "use training.method: sft (docs/trainer.md, Preference training)");
-        }
-    }
-
     /** Every rank prepares the same data and report (its batchers deal its own share); rank 0 prints the report. */
     private PreparedDataset prepareData(ModelTokenizer tokenizer, int rank, int world) {
         FineTuneJobSpec spec = config.spec();
@@ -198,6 +184,11 @@ public final class FineTuneRun {
             Double stageLr = data.stageAt(epoch).learningRate();
             return stageLr == null ? 1.0 : stageLr / t.getLearningRate();
         });
+        if (t.getMethod() == TrainingMethod.DPO) {
+            options = options.withPreference(PreferenceLoss.dpo(t.effectiveDpo()));
+        } else if (t.getMethod() == TrainingMethod.ORPO) {
+            options = options.withPreference(PreferenceLoss.orpo(t.effectiveOrpo()));
+        }
         Trainer trainer = new Trainer(lora, TrainingSettings.of(t, data.totalEpochs()), data.trainBatches(),
                 data.evalBatches(), leader ? List.of(reporter, outputs, lossCurve) : List.of(), options);
         resume(trainer, outputDir);

@@ -7,6 +7,7 @@ import dev.finetune.api.v1alpha1.CheckpointRef;
 import dev.finetune.api.v1alpha1.EpochRecord;
 import dev.finetune.api.v1alpha1.Outputs;
 import dev.finetune.api.v1alpha1.Progress;
+import dev.finetune.trainer.preference.PreferenceMetrics;
 import dev.finetune.trainer.progress.ProgressSink;
 import dev.finetune.trainer.train.DynamicLossScaling;
 import dev.finetune.trainer.train.EvalRecord;
@@ -126,6 +127,11 @@ public final class RunReporter implements TrainingListener {
         history.add(toRecord(r));
         progress.setEvalLoss(r.evalLoss());
         progress.setPerplexity(r.perplexity());
+        PreferenceMetrics rewards = trainer.preferenceEval();
+        if (rewards != null) {
+            progress.setRewardAccuracy(rewards.rewardAccuracy());
+            progress.setRewardMargin(rewards.rewardMargin());
+        }
         progress.setBestEvalLoss(trainer.state().bestEvalLoss());
         progress.setBestEpoch(trainer.state().bestEpoch());
         if (r.epochEnd()) {
@@ -142,6 +148,11 @@ public final class RunReporter implements TrainingListener {
         } else {
             out.println(String.format(Locale.ROOT, "eval at step %d: loss %s, perplexity %s%s", r.step(), fmt(r.evalLoss()),
                     fmt(r.perplexity()), improved ? " (best)" : ""));
+        }
+        if (rewards != null) {
+            out.println(String.format(Locale.ROOT, "  rewards at step %d: accuracy %s, margin %s, chosen %s, rejected %s",
+                    r.step(), fmt(rewards.rewardAccuracy()), fmt(rewards.rewardMargin()), fmt(rewards.rewardChosen()),
+                    fmt(rewards.rewardRejected())));
         }
         publish(TrainerState.EVALUATING, null);
     }

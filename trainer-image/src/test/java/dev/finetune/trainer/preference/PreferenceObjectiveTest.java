@@ -102,6 +102,27 @@ class PreferenceObjectiveTest {
     }
 
     @Test
+    void keptReferenceLogProbsAreComputedOnceAndGiveTheSameLoss() {
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+            setB(lora, 9, 0.2);
+            DpoSpec keep = new DpoSpec();
+            keep.setPrecomputeReferenceLogProbs(true);
+            PreferenceObjective kept = new PreferenceObjective(lora, PreferenceLoss.dpo(keep));
+            PreferenceObjective fresh = new PreferenceObjective(lora, PreferenceLoss.dpo(new DpoSpec()));
+            Batch both = PairBatches.of(pairs(), 0);
+            PreferenceObjective.Result first = kept.evaluate(both, null);
+            assertThat(kept.keptReferenceCount()).isEqualTo(4);
+            // the second pair alone: other padding, same replies, so its kept values serve
+            PreferenceObjective.Result alone = kept.evaluate(PairBatches.of(pairs().subList(1, 2), 0), null);
+            assertThat(kept.keptReferenceCount()).isEqualTo(4);
+            assertThat(alone.reference()).containsExactly(first.reference()[1], first.reference()[3]);
+            assertThat(first.pairs().get(0).loss()).isCloseTo(fresh.evaluate(both, null).pairs().get(0).loss(), within(1e-9));
+        }
+    }
+
+    @Test
     void aPairScoresTheSameAloneAndBesideALongerOne() {
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32, m);
