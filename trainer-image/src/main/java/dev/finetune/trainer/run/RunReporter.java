@@ -106,8 +106,15 @@ public final class RunReporter implements TrainingListener {
         progress.setEtaSeconds(eta);
         out.println(String.format(Locale.ROOT, "%s step %d/%d | epoch %d (%3.0f%%) | loss %.4f | grad norm %.3f | lr %.3e | %,.0f tok/s | eta %s%s",
                 bar(m.step(), m.totalSteps()), m.step(), m.totalSteps(), m.epoch(), 100 * m.epochProgress(), m.loss(),
-                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta), lossScaling(m.lossScale())));
+                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta), lossScaling(m.lossScale()))
+                + rewards(trainer.preferenceTrain()));
         publish(TrainerState.TRAINING, null);
+    }
+
+    /** dpo and orpo: reward accuracy and margin of the training pairs since the previous log line. */
+    private static String rewards(PreferenceMetrics m) {
+        return m == null || m.pairs() == 0 ? "" : String.format(Locale.ROOT, " | reward acc %.3f margin %.3f",
+                m.rewardAccuracy(), m.rewardMargin());
     }
 
     /** fp16 only: the loss scale after the step, and the overflowed steps that were skipped. */

@@ -95,6 +95,8 @@ public final class Trainer {
     private final Collective collective;
     private final PreferenceObjective objective;
     private PreferenceMetrics preferenceEval;
+    private PreferenceMetrics preferenceSinceLog = new PreferenceMetrics();
+    private PreferenceMetrics preferenceTrain;
     private TrainingState state;
 
     /** A trainer with {@link Options#defaults()}. */
@@ -206,6 +208,12 @@ public final class Trainer {
                 tokensSinceEval += result.tokens;
                 long step = state.globalStep();
                 if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
+                    if (objective != null) {
+                        // every rank logs at the same steps: the pairs of all ranks since the last log
+                        double[] sums = preferenceSinceLog.sums();
+                        preferenceTrain = PreferenceMetrics.of(collective.worldSize() > 1 ? collective.allReduceSum(sums) : sums);
+                        preferenceSinceLog = new PreferenceMetrics();
+                    }
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
                             result.labelTokens == 0 ? Double.NaN : result.nll / result.labelTokens, result.gradNorm, lr,
@@ -405,6 +413,7 @@ public final class Trainer {
         double share = 0;
         for (PairLoss p : r.pairs()) {
             share += p.loss() / pairCounts[0];
+            preferenceSinceLog.add(p, p.loss());
         }
         if (pairCounts[1] > 0) {
             share += r.chosenNll() / pairCounts[1];
@@ -574,6 +583,14 @@ public final class Trainer {
         preferenceEval = merged;
         double sft = all[sums.length + 1] > 0 ? all[sums.length] / all[sums.length + 1] : 0;
         return merged.meanLoss() + sft;
+    }
+
+    /**
+     * The reward metrics of the training pairs since the previous log step, all ranks, as of the latest log step
+     * (dpo, orpo; the pairs' policy before their update); null for SFT or before the first log step.
+     */
+    public PreferenceMetrics preferenceTrain() {
+        return preferenceTrain;
     }
 
     /** The reward metrics of the latest evaluation (dpo, orpo); null for SFT or before the first one. */

@@ -157,7 +157,7 @@ class FinetuneCliTest {
         Outcome run = cli("run", yaml.toString(), "--volume", "models=" + models, "--volume", "data=" + prefData,
                 "--volume", "outputs=" + out);
         assertThat(run.code()).as(run.out() + run.err()).isEqualTo(0);
-        assertThat(run.out()).contains("rewards at step");
+        assertThat(run.out()).contains("rewards at step").containsPattern("loss [0-9.]+ \\| .* \\| reward acc [01]\\.[0-9]{3} margin");
         JsonNode progress = new ObjectMapper()
                 .readTree(out.resolve("runs/cli-test/progress.json").toFile()).path("progress");
         assertThat(progress.path("rewardAccuracy").isNumber()).as(progress.toString()).isTrue();
