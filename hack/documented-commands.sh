@@ -92,6 +92,11 @@ step "finetune inspect DIR: a model, an adapter, a run (trainer.md)" bash -c '
   "$0" inspect "$2" | grep -q "ended: succeeded"' "$finetune" "$work/merged" "$run_dir"
 step "finetune run JOB.yaml --nproc 2 (trainer.md, distributed.md)" \
   "$finetune" run "$job" --resume none --nproc 2 --volume "models=$models" --volume "data=$data" --volume "outputs=$work/nproc"
+# the DPO example on the quickstart model, its data from the repository (~10 s)
+step "finetune run examples/dpo-summary.yaml (trainer.md): DPO learns the preference" bash -c '
+  "$0" run examples/dpo-summary.yaml --resume none --volume "models=$1" --volume data=examples/dpo-summary \
+    --volume "outputs=$2" > "$3/dpo.txt" && grep -q "rewards at step 72: accuracy 1.0000" "$3/dpo.txt"' \
+  "$finetune" "$models" "$work/dpo" "$work"
 covered "finetune run --config trainer-config.json (trainer.md)" "e2e/trainer/suite.sh: every worker pod runs it; FinetuneCliTest"
 # every `finetune <subcommand>` the docs name exists
 step "every finetune subcommand named in README.md and docs/ exists" bash -c '

@@ -71,6 +71,7 @@ if phase == "Training" then
   if d.epoch ~= nil then table.insert(parts, "epoch " .. d.epoch) end
   if d.step ~= nil then table.insert(parts, "step " .. d.step) end
   if d.evalLoss ~= nil then table.insert(parts, "eval loss " .. d.evalLoss) end
+  if d.rewardAccuracy ~= nil then table.insert(parts, "reward accuracy " .. d.rewardAccuracy) end
   if d.eta ~= nil then table.insert(parts, "ETA " .. d.eta) end
   hs.message = "Training" .. (#parts > 0 and (": " .. table.concat(parts, ", ")) or "")
 else

@@ -34,6 +34,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Step", jsonPath = ".status.display.step", type = Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "ETA", jsonPath = ".status.display.eta", type = Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Restarts", jsonPath = ".status.restarts", type = Type.INTEGER, priority = 1)
+@AdditionalPrinterColumn(name = "Reward-Acc", jsonPath = ".status.display.rewardAccuracy", type = Type.STRING, priority = 1)
 public class FineTuneJob extends CustomResource<FineTuneJobSpec, FineTuneJobStatus> implements Namespaced {
 
     public static final String GROUP = "finetune.dev";

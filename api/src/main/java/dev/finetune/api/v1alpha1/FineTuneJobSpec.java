@@ -22,6 +22,12 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "training.precision fp16 needs GPUs; on CPU (resources.gpus: 0) use bf16 or fp32")
 @ValidationRule(value = "!has(self.training.earlyStopping) || has(self.dataset.evalPath) || !has(self.dataset.evalSplit) || self.dataset.evalSplit > 0.0",
         message = "training.earlyStopping needs evaluation data: set dataset.evalSplit above 0 or dataset.evalPath")
+@ValidationRule(value = "self.training.method == 'sft' || self.dataset.format == 'preference' || self.dataset.format == 'auto'",
+        message = "training.method dpo and orpo train on prompt/chosen/rejected pairs: set dataset.format: preference (or auto "
+                + "with preference records)")
+@ValidationRule(value = "self.training.method == 'sft' || !self.dataset.packing",
+        message = "dataset.packing applies to training.method: sft only: dpo and orpo score each reply as its own sequence; "
+                + "set dataset.packing: false")
 public class FineTuneJobSpec {
 
     private static final String IMMUTABLE = " is immutable: a FineTuneJob is one training run; create a new FineTuneJob "

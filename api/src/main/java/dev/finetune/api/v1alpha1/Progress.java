@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** The trainer's latest numbers, copied from rank 0's report. Loss values are exact, not smoothed. */
 @JsonClassDescription("The trainer's latest numbers as reported by rank 0. evalLoss is the token-weighted mean NLL over "
-        + "the whole eval set; perplexity = exp(evalLoss).")
+        + "the whole eval set (for dpo and orpo, the method's mean loss over the eval pairs); perplexity = exp(evalLoss).")
 public class Progress {
 
     @JsonPropertyDescription("Epochs completed (0 before the first ends).")
@@ -29,8 +29,15 @@ public class Progress {
     @JsonPropertyDescription("Latest eval loss: sum of token NLL / number of label tokens over the eval set.")
     private Double evalLoss;
 
-    @JsonPropertyDescription("exp(evalLoss).")
+    @JsonPropertyDescription("exp(evalLoss); SFT only (training.method: sft), where evalLoss is a token-mean NLL.")
     private Double perplexity;
+
+    @JsonPropertyDescription("DPO/ORPO: the fraction of eval pairs whose chosen reply's reward is strictly above the "
+            + "rejected one's, over the whole eval set.")
+    private Double rewardAccuracy;
+
+    @JsonPropertyDescription("DPO/ORPO: the mean over eval pairs of chosen minus rejected reward.")
+    private Double rewardMargin;
 
     @JsonPropertyDescription("Lowest eval loss so far.")
     private Double bestEvalLoss;
@@ -194,5 +201,21 @@ public class Progress {
 
     public void setUpdated(String updated) {
         this.updated = updated;
+    }
+
+    public Double getRewardAccuracy() {
+        return rewardAccuracy;
+    }
+
+    public void setRewardAccuracy(Double rewardAccuracy) {
+        this.rewardAccuracy = rewardAccuracy;
+    }
+
+    public Double getRewardMargin() {
+        return rewardMargin;
+    }
+
+    public void setRewardMargin(Double rewardMargin) {
+        this.rewardMargin = rewardMargin;
     }
 }

@@ -25,6 +25,9 @@ public class StatusDisplay {
     @JsonPropertyDescription("Latest perplexity, 4 significant digits.")
     private String perplexity;
 
+    @JsonPropertyDescription("DPO/ORPO: latest eval reward accuracy, 4 significant digits.")
+    private String rewardAccuracy;
+
     @JsonPropertyDescription("Estimated time left, e.g. 1h12m.")
     private String eta;
 
@@ -74,5 +77,13 @@ public class StatusDisplay {
 
     public void setEta(String eta) {
         this.eta = eta;
+    }
+
+    public String getRewardAccuracy() {
+        return rewardAccuracy;
+    }
+
+    public void setRewardAccuracy(String rewardAccuracy) {
+        this.rewardAccuracy = rewardAccuracy;
     }
 }

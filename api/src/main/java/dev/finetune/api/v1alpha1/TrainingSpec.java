@@ -13,12 +13,27 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "set either training.warmupSteps or training.warmupRatio, not both")
 @ValidationRule(value = "!(has(self.epochs) && has(self.curriculum))",
         message = "training.epochs cannot be combined with training.curriculum: the stages' epochs add up to the total")
+@ValidationRule(value = "!has(self.dpo) || self.method == 'dpo'",
+        message = "training.dpo applies only with training.method: dpo")
+@ValidationRule(value = "!has(self.orpo) || self.method == 'orpo'",
+        message = "training.orpo applies only with training.method: orpo")
 public class TrainingSpec {
 
     /** Used when neither epochs nor a curriculum is set. */
     public static final int DEFAULT_EPOCHS = 3;
     /** Used when neither warmupSteps nor warmupRatio is set. */
     public static final double DEFAULT_WARMUP_RATIO = 0.03;
+
+    @Default("sft")
+    @JsonPropertyDescription("What the loss optimises: sft (next-token cross-entropy), dpo (preference pairs against "
+            + "the base model as reference) or orpo (SFT plus an odds-ratio term). dpo and orpo need a preference dataset.")
+    private TrainingMethod method = TrainingMethod.SFT;
+
+    @JsonPropertyDescription("DPO settings; only with method: dpo. Defaults apply when omitted.")
+    private DpoSpec dpo;
+
+    @JsonPropertyDescription("ORPO settings; only with method: orpo. Defaults apply when omitted.")
+    private OrpoSpec orpo;
 
     @Min(1)
     @Max(1000)
@@ -127,6 +142,40 @@ public class TrainingSpec {
         }
         double ratio = warmupRatio != null ? warmupRatio : DEFAULT_WARMUP_RATIO;
         return (int) Math.ceil(ratio * totalSteps);
+    }
+
+    /** DPO settings in force: the explicit ones or the defaults. */
+    public DpoSpec effectiveDpo() {
+        return dpo != null ? dpo : new DpoSpec();
+    }
+
+    /** ORPO settings in force: the explicit ones or the defaults. */
+    public OrpoSpec effectiveOrpo() {
+        return orpo != null ? orpo : new OrpoSpec();
+    }
+
+    public TrainingMethod getMethod() {
+        return method;
+    }
+
+    public void setMethod(TrainingMethod method) {
+        this.method = method;
+    }
+
+    public DpoSpec getDpo() {
+        return dpo;
+    }
+
+    public void setDpo(DpoSpec dpo) {
+        this.dpo = dpo;
+    }
+
+    public OrpoSpec getOrpo() {
+        return orpo;
+    }
+
+    public void setOrpo(OrpoSpec orpo) {
+        this.orpo = orpo;
     }
 
     public Integer getEpochs() {

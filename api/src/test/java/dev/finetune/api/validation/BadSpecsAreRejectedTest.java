@@ -116,7 +116,43 @@ class BadSpecsAreRejectedTest {
                                 .put("trainOn", "promptAndCompletion"),
                         "spec.dataset", "dataset.splitTurns makes one sample per assistant turn"),
                 bad("template name with spaces", m -> at(m, "spec.dataset").put("template", "My Template"),
-                        "spec.dataset.template", "should match"));
+                        "spec.dataset.template", "should match"),
+                bad("DPO on instruction data", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.dataset").put("format", "alpaca");
+                }, "spec", "training.method dpo and orpo train on prompt/chosen/rejected pairs: set dataset.format: preference"),
+                bad("ORPO on plain text", m -> {
+                    at(m, "spec.training").put("method", "orpo");
+                    at(m, "spec.dataset").put("format", "text");
+                }, "spec", "set dataset.format: preference"),
+                bad("DPO settings on an SFT run", m -> at(m, "spec.training.dpo").put("beta", 0.2),
+                        "spec.training", "training.dpo applies only with training.method: dpo"),
+                bad("ORPO settings on a DPO run", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.training.orpo").put("beta", 0.2);
+                }, "spec.training", "training.orpo applies only with training.method: orpo"),
+                bad("misspelt DPO loss", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.training.dpo").put("lossType", "sigmiod");
+                }, "spec.training.dpo.lossType", "Unsupported value: \"sigmiod\""),
+                bad("label smoothing with the IPO loss", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.training.dpo").put("lossType", "ipo").put("labelSmoothing", 0.1);
+                }, "spec.training.dpo", "training.dpo.labelSmoothing applies only to training.dpo.lossType: sigmoid"),
+                bad("zero DPO beta", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.training.dpo").put("beta", 0);
+                }, "spec.training.dpo.beta", "should be greater than 0"),
+                bad("label smoothing of one half", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.training.dpo").put("labelSmoothing", 0.5);
+                }, "spec.training.dpo.labelSmoothing", "should be less than 0.5"),
+                bad("packing preference pairs", m -> {
+                    at(m, "spec.training").put("method", "dpo");
+                    at(m, "spec.dataset").put("format", "preference").put("packing", true);
+                }, "spec", "dataset.packing applies to training.method: sft only"),
+                bad("unknown training method", m -> at(m, "spec.training").put("method", "ppo"),
+                        "spec.training.method", "Unsupported value: \"ppo\""));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -178,6 +214,24 @@ class BadSpecsAreRejectedTest {
         assertThat(VALIDATOR.validateCreate(manifest)).isEmpty();
         assertThat(VALIDATOR.withDefaults(manifest).at("/spec/lora/targetModules/0").asText()).isEqualTo("all-linear");
         assertThat(VALIDATOR.withDefaults(manifest).at("/spec/training/precision").asText()).isEqualTo("bf16");
+    }
+
+    @Test
+    void preferenceMethodsOnPreferenceDataAreValidAndDefaulted() {
+        ObjectNode dpo = valid();
+        at(dpo, "spec.training").put("method", "dpo");
+        at(dpo, "spec.training.dpo");
+        at(dpo, "spec.dataset").put("format", "preference");
+        ObjectNode orpo = valid();
+        at(orpo, "spec.training").put("method", "orpo");
+
+        assertThat(VALIDATOR.validateCreate(dpo)).isEmpty();
+        assertThat(VALIDATOR.validateCreate(orpo)).isEmpty();
+        JsonNode defaulted = VALIDATOR.withDefaults(dpo);
+        assertThat(defaulted.at("/spec/training/dpo/beta").asDouble()).isEqualTo(0.1);
+        assertThat(defaulted.at("/spec/training/dpo/lossType").asText()).isEqualTo("sigmoid");
+        assertThat(defaulted.at("/spec/training/dpo/labelSmoothing").asDouble()).isEqualTo(0.0);
+        assertThat(VALIDATOR.withDefaults(valid()).at("/spec/training/method").asText()).isEqualTo("sft");
     }
 
     @Test

@@ -35,7 +35,7 @@ class CrdIsCurrentTest {
         columns.forEach(c -> names.add(c.path("name").asText() + (c.path("priority").asInt() > 0 ? "(wide)" : "")));
 
         assertThat(names).contains("Phase", "GPUs", "Epoch", "Eval-Loss", "PPL", "Age", "Step(wide)", "ETA(wide)",
-                "Restarts(wide)");
+                "Restarts(wide)", "Reward-Acc(wide)");
     }
 
     @Test

@@ -20,6 +20,7 @@ public final class Displays {
             display.setStep(fraction(progress.getStep(), progress.getTotalSteps()));
             display.setEvalLoss(significant(progress.getEvalLoss()));
             display.setPerplexity(significant(progress.getPerplexity()));
+            display.setRewardAccuracy(significant(progress.getRewardAccuracy()));
             if (phase == Phase.Training || phase == Phase.Initializing) {
                 display.setEta(duration(progress.getEtaSeconds()));
             }

@@ -79,6 +79,14 @@ class ArgoCdHealthTest {
     }
 
     @Test
+    void aPreferenceJobShowsItsRewardAccuracy() throws Exception {
+        Health h = health(job("Training", condition("Stalled", "False", "ok"),
+                "\"epoch\": \"1/2\", \"evalLoss\": \"0.4127\", \"rewardAccuracy\": \"0.9375\", \"eta\": \"4m\""));
+        assertThat(h.status()).isEqualTo("Progressing");
+        assertThat(h.message()).isEqualTo("Training: epoch 1/2, eval loss 0.4127, reward accuracy 0.9375, ETA 4m");
+    }
+
+    @Test
     void terminalPhasesMapToHealthyAndDegraded() throws Exception {
         assertThat(health(job("Succeeded", condition("Succeeded", "True", "Training finished with eval loss 1.5"), "")))
                 .isEqualTo(new Health("Healthy", "Training finished with eval loss 1.5"));

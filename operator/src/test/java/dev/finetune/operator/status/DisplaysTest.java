@@ -65,4 +65,19 @@ class DisplaysTest {
         assertThat(Displays.of(resources(1, 1), p, Phase.Succeeded).getEta()).isNull();
         assertThat(Displays.of(resources(1, 1), null, Phase.Pending).getEpoch()).isNull();
     }
+
+    @Test
+    void aPreferenceJobShowsRewardAccuracyAndNoPerplexity() {
+        Progress p = new Progress();
+        p.setEvalLoss(0.41268);
+        p.setRewardAccuracy(0.9375);
+        p.setRewardMargin(2.5312);
+        StatusDisplay display = Displays.of(resources(1, 1), p, Phase.Training);
+        assertThat(display.getEvalLoss()).isEqualTo("0.4127");
+        assertThat(display.getRewardAccuracy()).isEqualTo("0.9375");
+        assertThat(display.getPerplexity()).isNull();
+        Progress sft = new Progress();
+        sft.setEvalLoss(2.573);
+        assertThat(Displays.of(resources(1, 1), sft, Phase.Training).getRewardAccuracy()).isNull();
+    }
 }

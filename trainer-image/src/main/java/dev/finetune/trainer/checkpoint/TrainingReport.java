@@ -34,13 +34,18 @@ public final class TrainingReport {
         for (EvalRecord r : history) {
             if (r.evalLoss() != null) {
                 eval.add(new double[] {r.step(), r.evalLoss()});
-                ppl.add(new double[] {r.step(), r.perplexity()});
+                if (r.perplexity() != null) {
+                    ppl.add(new double[] {r.step(), r.perplexity()});
+                }
             }
         }
         h.append("<h2>Loss</h2>").append(chart(List.of(train, eval), List.of("train loss (per logged step)", "eval loss"),
                 List.of("#1f77b4", "#d62728"), "step", "loss"));
-        h.append("<h2>Eval perplexity</h2>").append(chart(List.of(ppl), List.of("perplexity = exp(eval loss)"),
-                List.of("#2ca02c"), "step", "perplexity"));
+        if (!ppl.isEmpty()) {
+            // SFT only: a preference method's eval loss is no token-mean NLL
+            h.append("<h2>Eval perplexity</h2>").append(chart(List.of(ppl), List.of("perplexity = exp(eval loss)"),
+                    List.of("#2ca02c"), "step", "perplexity"));
+        }
         h.append("<h2>Evaluations</h2><table><tr><th>epoch</th><th>step</th><th>train loss</th><th>eval loss</th><th>perplexity</th></tr>");
         for (EvalRecord r : history) {
             h.append("<tr><td>").append(r.epoch()).append(r.epochEnd() ? "" : " (mid)").append("</td><td>").append(r.step())

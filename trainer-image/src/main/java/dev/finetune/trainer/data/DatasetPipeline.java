@@ -5,6 +5,7 @@ import dev.finetune.api.v1alpha1.DataSelection;
 import dev.finetune.api.v1alpha1.DatasetFormat;
 import dev.finetune.api.v1alpha1.DatasetSpec;
 import dev.finetune.api.v1alpha1.SelectionKey;
+import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.jinja.JinjaException;
 import dev.finetune.trainer.data.batch.Batcher;
@@ -85,7 +86,8 @@ public final class DatasetPipeline {
         TemplateCheck.renderProbe(template, tokenizer.directory(), tokenizer.specialTokens().templateVariables(),
                 dataset.getEnableThinking() == null ? Map.of() : Map.of("enable_thinking", dataset.getEnableThinking()));
 
-        Loaded main = load(datasetPath, dataset, formats, encoder, tokenizer);
+        boolean preference = t.getMethod() != null && t.getMethod() != TrainingMethod.SFT;
+        Loaded main = load(datasetPath, dataset, preference, formats, encoder, tokenizer);
         Selection.Result selected = Selection.apply(main.samples, selection);
 
         List<TokenizedSample> train;
@@ -93,7 +95,7 @@ public final class DatasetPipeline {
         String evalSource;
         Loaded evalLoaded = null;
         if (evalPath != null) {
-            evalLoaded = load(evalPath, dataset, formats, encoder, tokenizer);
+            evalLoaded = load(evalPath, dataset, preference, formats, encoder, tokenizer);
             train = selected.kept();
             eval = evalLoaded.samples;
             evalSource = "file " + evalPath;
@@ -118,7 +120,7 @@ public final class DatasetPipeline {
                 dataset.isPacking(), dataset.isGroupByLength(), t.getSeed(), rank, worldSize);
         DatasetReport report = report(dataset, datasetPath, main, selected, train, eval, evalSource, stages, template,
                 tokenizer, options);
-        return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options);
+        return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options, preference);
     }
 
     /**
@@ -187,7 +189,9 @@ public final class DatasetPipeline {
     private record Outcome(TokenizedSample sample, DatasetException error) {
     }
 
-    static Loaded load(Path path, DatasetSpec spec, Formats formats, ConversationEncoder encoder, ModelTokenizer tokenizer) {
+    /** @param preference true for the preference methods (dpo, orpo): every sample needs its rejected reply. */
+    static Loaded load(Path path, DatasetSpec spec, boolean preference, Formats formats, ConversationEncoder encoder,
+            ModelTokenizer tokenizer) {
         Loaded loaded = new Loaded();
         boolean skip = spec.isSkipInvalidRecords();
         for (Path file : RecordReader.files(path)) {
@@ -204,7 +208,7 @@ public final class DatasetPipeline {
             if (records.size() >= PARALLEL_THRESHOLD) {
                 indices = indices.parallel();
             }
-            List<Outcome> outcomes = indices.mapToObj(k -> encodeOne(records.get(k), format, spec, formats, encoder, tokenizer))
+            List<Outcome> outcomes = indices.mapToObj(k -> encodeOne(records.get(k), format, spec, preference, formats, encoder, tokenizer))
                     .flatMap(List::stream)
                     .toList();
             for (Outcome o : outcomes) {
@@ -240,16 +244,24 @@ public final class DatasetPipeline {
     }
 
     /** The samples of one record: one, or with dataset.splitTurns one per assistant turn; or the record's error. */
-    private static List<Outcome> encodeOne(RawRecord raw, DatasetFormat format, DatasetSpec spec, Formats formats,
-            ConversationEncoder encoder, ModelTokenizer tokenizer) {
+    private static List<Outcome> encodeOne(RawRecord raw, DatasetFormat format, DatasetSpec spec, boolean preference,
+            Formats formats, ConversationEncoder encoder, ModelTokenizer tokenizer) {
         try {
             Conversation c = formats.convert(format, raw);
             List<EncodedSample> turns = spec.isSplitTurns() ? encoder.encodeEachAssistantTurn(c) : List.of(encoder.encode(c));
             EncodedSample rejected = c.isText() ? null : encoder.encodeRejected(c);
+            if (preference && rejected == null) {
+                throw new DatasetException(raw.location(), null, "training.method dpo and orpo train on preference pairs, and this record "
+                        + "has no rejected reply (format " + format.name().toLowerCase(Locale.ROOT) + ")",
+                        "give every record prompt, chosen and rejected fields (dataset.format: preference), set "
+                                + "dataset.skipInvalidRecords: true to drop such records, or use training.method: sft");
+            }
             List<Outcome> outcomes = new ArrayList<>();
-            for (int k = 0; k < turns.size(); k++) {
-                // A preference record's rejected reply replaces its last assistant turn, so it goes with the last sample.
-                outcomes.add(new Outcome(sample(raw, c, spec, turns.get(k), k == turns.size() - 1 ? rejected : null), null));
+            // A preference record's rejected reply replaces its last assistant turn, so it goes with the last sample;
+            // the preference methods train on that pair only.
+            for (int k = preference ? turns.size() - 1 : 0; k < turns.size(); k++) {
+                outcomes.add(new Outcome(sample(raw, c, spec, preference, turns.get(k),
+                        k == turns.size() - 1 ? rejected : null), null));
             }
             return outcomes;
         } catch (DatasetException e) {
@@ -257,12 +269,13 @@ public final class DatasetPipeline {
         }
     }
 
-    private static TokenizedSample sample(RawRecord raw, Conversation c, DatasetSpec spec, EncodedSample chosen,
-            EncodedSample rejected) {
+    /** The rejected reply counts toward the length limit only for the preference methods, which train on it. */
+    private static TokenizedSample sample(RawRecord raw, Conversation c, DatasetSpec spec, boolean preference,
+            EncodedSample chosen, EncodedSample rejected) {
         int max = spec.getMaxSeqLength();
         int length = chosen.length();
         if (!spec.isTruncation()) {
-            int longest = Math.max(length, rejected == null ? 0 : rejected.length());
+            int longest = Math.max(length, !preference || rejected == null ? 0 : rejected.length());
             if (longest > max) {
                 throw new DatasetException(raw.location(), null, "sample is " + longest
                         + " tokens after the chat template, longer than dataset.maxSeqLength " + max,

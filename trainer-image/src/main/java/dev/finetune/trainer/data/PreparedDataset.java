@@ -20,18 +20,24 @@ import java.util.List;
  * @param report        what happened, for people
  * @param specialTokens bos/eos/pad/stop ids of the model
  * @param options       how batches are built (batch size, pad id, packing, seed, rank, world size)
+ * @param pairs         true for the preference methods: batches of chosen/rejected pairs
  */
 public record PreparedDataset(List<TokenizedSample> train, List<TokenizedSample> eval, List<StagePlan> stages,
-        DatasetReport report, SpecialTokens specialTokens, Batcher.Options options) {
+        DatasetReport report, SpecialTokens specialTokens, Batcher.Options options, boolean pairs) {
+
+    public PreparedDataset(List<TokenizedSample> train, List<TokenizedSample> eval, List<StagePlan> stages,
+            DatasetReport report, SpecialTokens specialTokens, Batcher.Options options) {
+        this(train, eval, stages, report, specialTokens, options, false);
+    }
 
     /** Batches of one stage for this rank: {@code batcher(stage).trainEpoch(e)} for e in 0..stage.epochs()-1. */
     public Batcher batcher(StagePlan stage) {
-        return new Batcher(stage.samples(), options);
+        return new Batcher(stage.samples(), options, pairs);
     }
 
     /** Eval batches for this rank (no shuffling, no repeats). */
     public Batcher evalBatcher() {
-        return new Batcher(eval, options);
+        return new Batcher(eval, options, pairs);
     }
 
     /** This rank's training batches, stage after stage, for {@link #totalEpochs()} epochs. */

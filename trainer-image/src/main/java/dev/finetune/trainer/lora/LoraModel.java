@@ -161,6 +161,32 @@ public final class LoraModel implements AutoCloseable {
         mergeOrUnmerge(1);
     }
 
+    /**
+     * Runs {@code body} on the base model alone: every LoRA adapter is detached from its layer for the
+     * duration (PEFT's {@code disable_adapter()}), which makes the base model the DPO reference policy
+     * without a second copy of the weights. Trained biases stay, as in PEFT. Refused while merged.
+     */
+    public <T> T withAdaptersDisabled(java.util.function.Supplier<T> body) {
+        for (LoraAdapter adapter : adapters) {
+            if (adapter.merged()) {
+                throw new IllegalStateException("the adapters are merged into the base weights; unmerge before "
+                        + "disabling them");
+            }
+        }
+        List<dev.finetune.trainer.model.LinearAdapter> saved = new ArrayList<>();
+        for (Linear linear : adapted) {
+            saved.add(linear.adapter());
+            linear.setAdapter(null);
+        }
+        try {
+            return body.get();
+        } finally {
+            for (int i = 0; i < adapted.size(); i++) {
+                adapted.get(i).setAdapter(saved.get(i));
+            }
+        }
+    }
+
     /** Reverts {@link #merge()}. */
     public void unmerge() {
         mergeOrUnmerge(-1);

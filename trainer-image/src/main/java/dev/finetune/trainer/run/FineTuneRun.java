@@ -10,6 +10,7 @@ import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.Outputs;
+import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.checkpoint.TrainingReport;
@@ -26,6 +27,7 @@ import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.ComputeDtype;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.Generator;
+import dev.finetune.trainer.preference.PreferenceLoss;
 import dev.finetune.trainer.progress.ConfigMapProgressSink;
 import dev.finetune.trainer.progress.FileProgressSink;
 import dev.finetune.trainer.progress.ProgressSink;
@@ -182,6 +184,11 @@ public final class FineTuneRun {
             Double stageLr = data.stageAt(epoch).learningRate();
             return stageLr == null ? 1.0 : stageLr / t.getLearningRate();
         });
+        if (t.getMethod() == TrainingMethod.DPO) {
+            options = options.withPreference(PreferenceLoss.dpo(t.effectiveDpo()));
+        } else if (t.getMethod() == TrainingMethod.ORPO) {
+            options = options.withPreference(PreferenceLoss.orpo(t.effectiveOrpo()));
+        }
         Trainer trainer = new Trainer(lora, TrainingSettings.of(t, data.totalEpochs()), data.trainBatches(),
                 data.evalBatches(), leader ? List.of(reporter, outputs, lossCurve) : List.of(), options);
         resume(trainer, outputDir);

@@ -7,6 +7,7 @@ import dev.finetune.api.v1alpha1.CheckpointRef;
 import dev.finetune.api.v1alpha1.EpochRecord;
 import dev.finetune.api.v1alpha1.Outputs;
 import dev.finetune.api.v1alpha1.Progress;
+import dev.finetune.trainer.preference.PreferenceMetrics;
 import dev.finetune.trainer.progress.ProgressSink;
 import dev.finetune.trainer.train.DynamicLossScaling;
 import dev.finetune.trainer.train.EvalRecord;
@@ -105,8 +106,15 @@ public final class RunReporter implements TrainingListener {
         progress.setEtaSeconds(eta);
         out.println(String.format(Locale.ROOT, "%s step %d/%d | epoch %d (%3.0f%%) | loss %.4f | grad norm %.3f | lr %.3e | %,.0f tok/s | eta %s%s",
                 bar(m.step(), m.totalSteps()), m.step(), m.totalSteps(), m.epoch(), 100 * m.epochProgress(), m.loss(),
-                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta), lossScaling(m.lossScale())));
+                m.gradNorm(), m.learningRate(), m.tokensPerSecond(), duration(eta), lossScaling(m.lossScale()))
+                + rewards(trainer.preferenceTrain()));
         publish(TrainerState.TRAINING, null);
+    }
+
+    /** dpo and orpo: reward accuracy and margin of the training pairs since the previous log line. */
+    private static String rewards(PreferenceMetrics m) {
+        return m == null || m.pairs() == 0 ? "" : String.format(Locale.ROOT, " | reward acc %.3f margin %.3f",
+                m.rewardAccuracy(), m.rewardMargin());
     }
 
     /** fp16 only: the loss scale after the step, and the overflowed steps that were skipped. */
@@ -126,6 +134,11 @@ public final class RunReporter implements TrainingListener {
         history.add(toRecord(r));
         progress.setEvalLoss(r.evalLoss());
         progress.setPerplexity(r.perplexity());
+        PreferenceMetrics rewards = trainer.preferenceEval();
+        if (rewards != null) {
+            progress.setRewardAccuracy(rewards.rewardAccuracy());
+            progress.setRewardMargin(rewards.rewardMargin());
+        }
         progress.setBestEvalLoss(trainer.state().bestEvalLoss());
         progress.setBestEpoch(trainer.state().bestEpoch());
         if (r.epochEnd()) {
@@ -142,6 +155,11 @@ public final class RunReporter implements TrainingListener {
         } else {
             out.println(String.format(Locale.ROOT, "eval at step %d: loss %s, perplexity %s%s", r.step(), fmt(r.evalLoss()),
                     fmt(r.perplexity()), improved ? " (best)" : ""));
+        }
+        if (rewards != null) {
+            out.println(String.format(Locale.ROOT, "  rewards at step %d: accuracy %s, margin %s, chosen %s, rejected %s",
+                    r.step(), fmt(rewards.rewardAccuracy()), fmt(rewards.rewardMargin()), fmt(rewards.rewardChosen()),
+                    fmt(rewards.rewardRejected())));
         }
         publish(TrainerState.EVALUATING, null);
     }

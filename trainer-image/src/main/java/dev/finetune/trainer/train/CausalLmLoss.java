@@ -2,6 +2,7 @@ package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.engine.Autograd;
@@ -73,6 +74,46 @@ public final class CausalLmLoss {
                 return sum;
             }
         });
+    }
+
+    /**
+     * Back-propagates {@code sum_i weights[i] * NLL_i} over the targets (each target token its own weight, e.g.
+     * the weight of its sequence in a preference loss) from {@code hidden}, which must carry the autograd graph;
+     * returns the unweighted sum of NLL.
+     */
+    public double backward(NDArray hidden, Targets targets, double[] weights) {
+        if (weights.length != targets.size()) {
+            throw new IllegalArgumentException(weights.length + " weights for " + targets.size() + " targets");
+        }
+        if (targets.size() == 0) {
+            return 0;
+        }
+        try (NDManager scope = hidden.getManager().newSubManager()) {
+            return Autograd.withoutGrad(() -> {
+                NDArray selected = Autograd.withGrad(() -> kernels.selectRows(hidden, scope.create(targets.rows())));
+                double sum = 0;
+                List<NDArray> grads = new ArrayList<>();
+                NDArray ids = scope.create(targets.tokens());
+                float[] w = new float[weights.length];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = (float) weights[i];
+                }
+                NDArray column = scope.create(w).reshape(-1, 1);
+                for (int start = 0; start < targets.size(); start += chunkRows) {
+                    int end = Math.min(targets.size(), start + chunkRows);
+                    NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
+                            ids.get(start + ":" + end), 1.0);
+                    sum += out[0].getDouble();
+                    // weighted in fp32, then back to the activations' dtype (NDArray.toType aborts on bf16)
+                    NDArray scaled = kernels.cast(kernels.cast(out[1], DataType.FLOAT32).mul(column.get(start + ":" + end)),
+                            kernels.dtypeOf(out[1]));
+                    grads.add(scaled);
+                }
+                NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);
+                Autograd.backward(selected, dSelected);
+                return sum;
+            });
+        }
     }
 
     /**

@@ -8,11 +8,16 @@ import ai.djl.ndarray.types.DataType;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.BatchSource;
+import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.dist.Collective;
 import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.preference.PairLoss;
+import dev.finetune.trainer.preference.PreferenceLoss;
+import dev.finetune.trainer.preference.PreferenceMetrics;
+import dev.finetune.trainer.preference.PreferenceObjective;
 import dev.finetune.trainer.script.Kernels;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,24 +49,31 @@ public final class Trainer {
      *     own peak learning rate: stage rate / base rate)
      * @param lossScaling the loss-scaling policy; null chooses it from the compute dtype (GradScaler's defaults
      *     for fp16, off otherwise)
+     * @param preference the preference loss (training.method dpo or orpo; the batches are then pair batches), or
+     *     null for SFT
      */
-    public record Options(Collective collective, IntToDoubleFunction learningRateScale, DynamicLossScaling lossScaling) {
+    public record Options(Collective collective, IntToDoubleFunction learningRateScale, DynamicLossScaling lossScaling,
+            PreferenceLoss preference) {
 
         /** One process, the scheduled learning rate, loss scaling by dtype. */
         public static Options defaults() {
-            return new Options(Collective.single(), epoch -> 1.0, null);
+            return new Options(Collective.single(), epoch -> 1.0, null, null);
         }
 
         public Options withCollective(Collective c) {
-            return new Options(c, learningRateScale, lossScaling);
+            return new Options(c, learningRateScale, lossScaling, preference);
         }
 
         public Options withLearningRateScale(IntToDoubleFunction scale) {
-            return new Options(collective, scale, lossScaling);
+            return new Options(collective, scale, lossScaling, preference);
         }
 
         public Options withLossScaling(DynamicLossScaling scaling) {
-            return new Options(collective, learningRateScale, scaling);
+            return new Options(collective, learningRateScale, scaling, preference);
+        }
+
+        public Options withPreference(PreferenceLoss loss) {
+            return new Options(collective, learningRateScale, lossScaling, loss);
         }
     }
 
@@ -81,6 +93,10 @@ public final class Trainer {
     private final DynamicLossScaling lossScaling;
     private final IntToDoubleFunction lrScaleForEpoch;
     private final Collective collective;
+    private final PreferenceObjective objective;
+    private PreferenceMetrics preferenceEval;
+    private PreferenceMetrics preferenceSinceLog = new PreferenceMetrics();
+    private PreferenceMetrics preferenceTrain;
     private TrainingState state;
 
     /** A trainer with {@link Options#defaults()}. */
@@ -103,6 +119,11 @@ public final class Trainer {
         this.params = lora.trainable();
         this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager());
         this.loss = new CausalLmLoss(kernels, model.lmHead(), model.config().vocabSize());
+        if (options.preference() != null && settings.gradientCheckpointing()) {
+            throw new TrainingException(FailureReason.BAD_CONFIG, "training.gradientCheckpointing is not supported with "
+                    + "training.method dpo or orpo yet; set it to false (and lower training.batchSize if memory is short)");
+        }
+        this.objective = options.preference() == null ? null : new PreferenceObjective(lora, options.preference());
         long steps = 0;
         for (int e = 0; e < settings.epochs(); e++) {
             steps += stepsInEpoch(e);
@@ -187,6 +208,12 @@ public final class Trainer {
                 tokensSinceEval += result.tokens;
                 long step = state.globalStep();
                 if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
+                    if (objective != null) {
+                        // every rank logs at the same steps: the pairs of all ranks since the last log
+                        double[] sums = preferenceSinceLog.sums();
+                        preferenceTrain = PreferenceMetrics.of(collective.worldSize() > 1 ? collective.allReduceSum(sums) : sums);
+                        preferenceSinceLog = new PreferenceMetrics();
+                    }
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
                             result.labelTokens == 0 ? Double.NaN : result.nll / result.labelTokens, result.gradNorm, lr,
@@ -250,8 +277,9 @@ public final class Trainer {
                 : collective.allReduceSum(new double[] {eval.size()})[0] > 0;
         Double evalLoss = anyEval ? evaluate() : null;
         Double trainLoss = state.epochTokens() == 0 ? null : state.epochNll() / state.epochTokens();
+        // perplexity is exp(token-mean NLL): it means something for SFT only
         EvalRecord record = new EvalRecord(epoch + 1, state.globalStep(), trainLoss, evalLoss,
-                evalLoss == null ? null : Math.exp(evalLoss), tokensPerSecond, epochEnd);
+                evalLoss == null || objective != null ? null : Math.exp(evalLoss), tokensPerSecond, epochEnd);
         boolean improved = false;
         Double best = state.bestEvalLoss();
         Integer bestEpoch = state.bestEpoch();
@@ -301,12 +329,14 @@ public final class Trainer {
         // fp16: the backward runs on loss x scale so that small activation gradients stay above fp16's
         // smallest subnormal (2^-24); 1 in bf16/fp32, which leaves their arithmetic exactly as it was
         double lossScale = state.lossScale() == null ? 1.0 : state.lossScale().scale();
+        double[] pairCounts = objective == null ? null : pairCounts(group, distributed);
         double nll = 0;
         for (int i = 0; i < group.size(); i++) {
             long microIndex = (state.globalStep() * settings.gradientAccumulationSteps() + i) * collective.worldSize()
                     + collective.rank();
             ForwardContext ctx = new ForwardContext(kernels, true, ForwardContext.mix(settings.seed(), microIndex));
-            nll += forwardBackward(group.get(i), ctx, lossScale / labelTokens);
+            nll += objective == null ? forwardBackward(group.get(i), ctx, lossScale / labelTokens)
+                    : preferenceForwardBackward(group.get(i), ctx, lossScale, pairCounts, labelTokens);
         }
         if (distributed) {
             nll = collective.allReduceSum(new double[] {nll})[0];
@@ -355,6 +385,40 @@ public final class Trainer {
             zeroGradients(localLabelTokens);
         }
         return new StepResult(nll, labelTokens, tokens, norm, true);
+    }
+
+    /** Pairs and learned tokens of the chosen rows in the step, over all ranks. */
+    private double[] pairCounts(List<Batch> group, boolean distributed) {
+        double[] counts = new double[2];
+        for (Batch b : group) {
+            int n = b.rows() / 2;
+            counts[0] += n;
+            for (int r = 0; r < n; r++) {
+                counts[1] += Labels.learnedTokens(b.labels(), r * b.length(), (r + 1) * b.length());
+            }
+        }
+        return distributed ? collective.allReduceSum(counts) : counts;
+    }
+
+    /**
+     * Forward + backward of one pair batch: the gradient of the step's mean preference loss (plus ORPO's
+     * token-mean SFT loss on the chosen rows), times the loss scale. Returns this batch's share of the step
+     * loss times the step's label tokens, so that, summed over the step and divided by them, the logged
+     * loss is the step's preference loss.
+     */
+    private double preferenceForwardBackward(Batch batch, ForwardContext ctx, double lossScale, double[] pairCounts,
+            long labelTokens) {
+        PreferenceObjective.Result r = objective.forwardBackward(batch, ctx, lossScale / pairCounts[0],
+                pairCounts[1] == 0 ? 0 : lossScale / pairCounts[1], null);
+        double share = 0;
+        for (PairLoss p : r.pairs()) {
+            share += p.loss() / pairCounts[0];
+            preferenceSinceLog.add(p, p.loss());
+        }
+        if (pairCounts[1] > 0) {
+            share += r.chosenNll() / pairCounts[1];
+        }
+        return share * labelTokens;
     }
 
     /** Parameters only have gradients when this rank ran a backward pass in the step. */
@@ -461,6 +525,9 @@ public final class Trainer {
     }
 
     private double evaluateOn(List<Batch> eval) {
+        if (objective != null) {
+            return evaluatePreference(eval);
+        }
         double sum = 0;
         long count = 0;
         Autograd.disable();
@@ -486,6 +553,49 @@ public final class Trainer {
             throw new TrainingException(FailureReason.BAD_DATA, "the eval set has no label tokens (every label is -100)");
         }
         return sum / count;
+    }
+
+    /**
+     * The preference methods' exact eval loss: the mean preference loss over all eval pairs (plus, for ORPO, the
+     * token-mean NLL of the chosen replies); the reward metrics are kept for {@link #preferenceEval()}.
+     */
+    private double evaluatePreference(List<Batch> eval) {
+        PreferenceMetrics metrics = new PreferenceMetrics();
+        double nll = 0;
+        double tokens = 0;
+        for (Batch batch : eval) {
+            PreferenceObjective.Result r = objective.evaluate(batch, null);
+            r.pairs().forEach(p -> metrics.add(p, p.loss()));
+            nll += r.chosenNll();
+            tokens += r.chosenTokens();
+        }
+        double[] sums = metrics.sums();
+        double[] all = java.util.Arrays.copyOf(sums, sums.length + 2);
+        all[sums.length] = nll;
+        all[sums.length + 1] = tokens;
+        if (collective.worldSize() > 1) {
+            all = collective.allReduceSum(all);
+        }
+        PreferenceMetrics merged = PreferenceMetrics.of(java.util.Arrays.copyOf(all, sums.length));
+        if (merged.pairs() == 0) {
+            throw new TrainingException(FailureReason.BAD_DATA, "the eval set has no preference pairs");
+        }
+        preferenceEval = merged;
+        double sft = all[sums.length + 1] > 0 ? all[sums.length] / all[sums.length + 1] : 0;
+        return merged.meanLoss() + sft;
+    }
+
+    /**
+     * The reward metrics of the training pairs since the previous log step, all ranks, as of the latest log step
+     * (dpo, orpo; the pairs' policy before their update); null for SFT or before the first log step.
+     */
+    public PreferenceMetrics preferenceTrain() {
+        return preferenceTrain;
+    }
+
+    /** The reward metrics of the latest evaluation (dpo, orpo); null for SFT or before the first one. */
+    public PreferenceMetrics preferenceEval() {
+        return preferenceEval;
     }
 
     public LoraModel lora() {

@@ -1,12 +1,14 @@
 package dev.finetune.trainer.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.finetune.api.v1alpha1.Curriculum;
 import dev.finetune.api.v1alpha1.CurriculumStage;
 import dev.finetune.api.v1alpha1.DataSelection;
 import dev.finetune.api.v1alpha1.DatasetSpec;
 import dev.finetune.api.v1alpha1.SelectionKey;
+import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.TokenizedSample;
@@ -191,6 +193,37 @@ class DatasetPipelineTest {
         assertThat(Samples.learnedRuns(TestModels.tokenizer(TestModels.QWEN3), pref.rejectedIds(), pref.rejectedLabels()))
                 .containsExactly("Go away.<|im_end|>");
         assertThat(d.train().get(0).rejectedIds()).isNull();
+    }
+
+    @Test
+    void aLongRejectedReplyLimitsOnlyThePreferenceMethods() throws IOException {
+        Path data = dir.resolve("pref.jsonl");
+        Files.writeString(data, "{\"prompt\": \"Hi\", \"chosen\": \"Hello!\", \"rejected\": \""
+                + "go away ".repeat(40) + "\"}\n");
+        DatasetSpec s = spec();
+        s.setEvalSplit(0.0);
+        s.setTemplate("chatml");
+        s.setTruncation(false);
+        assertThat(prepare(s, training(1, 2), data, null, 0, 1).train()).hasSize(1);
+
+        TrainingSpec dpo = training(1, 2);
+        dpo.setMethod(TrainingMethod.DPO);
+        assertThatThrownBy(() -> prepare(s, dpo, data, null, 0, 1)).isInstanceOf(DatasetException.class)
+                .hasMessageContaining("longer than dataset.maxSeqLength 64");
+    }
+
+    @Test
+    void thePreferenceMethodsRefuseRecordsWithoutARejectedReply() throws IOException {
+        Path data = dir.resolve("mixed.jsonl");
+        Files.writeString(data, "{\"instruction\": \"Hi\", \"output\": \"Hello\"}\n");
+        DatasetSpec s = spec();
+        s.setEvalSplit(0.0);
+        s.setTemplate("chatml");
+        TrainingSpec orpo = training(1, 2);
+        orpo.setMethod(TrainingMethod.ORPO);
+        assertThatThrownBy(() -> prepare(s, orpo, data, null, 0, 1)).isInstanceOf(DatasetException.class)
+                .hasMessageContaining("has no rejected reply (format alpaca)")
+                .hasMessageContaining("dataset.format: preference");
     }
 
     static List<String> sources(List<TokenizedSample> s) {

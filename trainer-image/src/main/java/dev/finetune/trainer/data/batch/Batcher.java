@@ -1,6 +1,7 @@
 package dev.finetune.trainer.data.batch;
 
 import dev.finetune.trainer.data.label.Labels;
+import dev.finetune.trainer.preference.PairBatches;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -48,8 +49,21 @@ public final class Batcher {
     private final Options options;
     private final List<int[]> rows;
     private final int[] rowLengths;
+    private final boolean pairs;
 
     public Batcher(List<TokenizedSample> samples, Options options) {
+        this(samples, options, false);
+    }
+
+    /**
+     * @param pairs true for the preference methods: every micro-batch is a {@link PairBatches pair batch} of
+     *              {@code batchSize} pairs (2 x batchSize rows), never packed
+     */
+    public Batcher(List<TokenizedSample> samples, Options options, boolean pairs) {
+        if (pairs && options.packing()) {
+            throw new IllegalArgumentException("preference pairs are never packed: set dataset.packing: false");
+        }
+        this.pairs = pairs;
         this.samples = List.copyOf(samples);
         this.options = options;
         int[] lengths = this.samples.stream().mapToInt(TokenizedSample::length).toArray();
@@ -167,6 +181,9 @@ public final class Batcher {
 
     /** Builds the padded arrays of one batch from row indices (padding: pad id, ignored label, position 0, segment 0). */
     Batch assemble(List<Integer> rowIndices) {
+        if (pairs) {
+            return PairBatches.of(rowIndices.stream().map(r -> samples.get(rows.get(r)[0])).toList(), options.padId());
+        }
         int n = rowIndices.size();
         int width = 0;
         for (int r : rowIndices) {

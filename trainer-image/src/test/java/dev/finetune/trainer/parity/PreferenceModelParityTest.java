@@ -1,0 +1,159 @@
+package dev.finetune.trainer.parity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.v1alpha1.DpoLossType;
+import dev.finetune.api.v1alpha1.DpoSpec;
+import dev.finetune.trainer.checkpoint.PeftAdapter;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.TokenizedSample;
+import dev.finetune.trainer.data.label.Labels;
+import dev.finetune.trainer.engine.Autograd;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.preference.PairBatches;
+import dev.finetune.trainer.preference.PairLoss;
+import dev.finetune.trainer.preference.PreferenceLoss;
+import dev.finetune.trainer.preference.PreferenceObjective;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * DPO on the tiny Llama fixture with its fixed PEFT adapter against TRL's whole batch path
+ * (DPOTrainer.concatenated_forward, compute_ref_log_probs with the adapter disabled, dpo_loss; goldens in
+ * {@code goldens/preference/model.json}, written by tools/reference/generate_preference.sh): the policy and
+ * reference log-probs of chosen and rejected, the rewards, the loss, and the gradient of every LoRA tensor,
+ * for the sigmoid and ipo losses. Tolerances are the HF parity suite's "loss" and "lora_grad" (fp32).
+ */
+class PreferenceModelParityTest {
+
+    static JsonNode golden() {
+        try (InputStream in = PreferenceModelParityTest.class.getResourceAsStream("/goldens/preference/model.json")) {
+            if (in == null) {
+                throw new IllegalStateException("goldens/preference/model.json is not on the test classpath; "
+                        + "run tools/reference/generate_preference.sh");
+            }
+            return new ObjectMapper().readTree(in);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Stream<JsonNode> cases() {
+        List<JsonNode> out = new ArrayList<>();
+        golden().path("cases").forEach(out::add);
+        return out.stream();
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static double[] doubles(JsonNode a) {
+        double[] out = new double[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private static float[] floats(JsonNode a) {
+        float[] out = new float[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) a.get(i).asDouble();
+        }
+        return out;
+    }
+
+    /** prompt + completion with the prompt unlearned: what the data pipeline makes of a preference record. */
+    private static int[][] row(int[] prompt, int[] completion) {
+        int[] ids = new int[prompt.length + completion.length];
+        int[] labels = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = i < prompt.length ? prompt[i] : completion[i - prompt.length];
+            labels[i] = i < prompt.length ? Labels.IGNORE : ids[i];
+        }
+        return new int[][] {ids, labels};
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void dpoOnTheTinyLlamaMatchesTrl(JsonNode c) {
+        List<TokenizedSample> samples = new ArrayList<>();
+        for (JsonNode p : c.path("pairs")) {
+            int[][] chosen = row(ints(p.path("prompt")), ints(p.path("chosen")));
+            int[][] rejected = row(ints(p.path("prompt")), ints(p.path("rejected")));
+            samples.add(new TokenizedSample(chosen[0], chosen[1], null, chosen[0].length, Map.of(), rejected[0], rejected[1]));
+        }
+        DpoSpec spec = new DpoSpec();
+        spec.setBeta(c.path("beta").asDouble());
+        spec.setLossType(DpoLossType.valueOf(c.path("lossType").asText().toUpperCase(Locale.ROOT)));
+        String lcase = "llama/lora-all-linear";
+        try (NDManager m = ParityEngine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(Goldens.root().resolve("llama/model"), DataType.FLOAT32, m,
+                        ParityEngine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraParityTest.settings(LoraParityTest.meta(lcase)), 1)) {
+            lora.load(PeftAdapter.read(LoraParityTest.dir(lcase).resolve("adapter")).tensors());
+            PreferenceObjective objective = new PreferenceObjective(lora, PreferenceLoss.dpo(spec));
+            Batch batch = PairBatches.of(samples, 0);
+            int n = samples.size();
+            PreferenceObjective.Result r = objective.forwardBackward(batch,
+                    new ForwardContext(ParityEngine.kernels(), false, 0), 1.0 / n, 0, null);
+
+            String name = c.path("name").asText();
+            Tolerance loss = Tolerance.of("loss");
+            double[] chosen = new double[n];
+            double[] rejected = new double[n];
+            double[] refChosen = new double[n];
+            double[] refRejected = new double[n];
+            double[] losses = new double[n];
+            double[] rewardsChosen = new double[n];
+            double[] rewardsRejected = new double[n];
+            for (int p = 0; p < n; p++) {
+                chosen[p] = r.policy()[p];
+                rejected[p] = r.policy()[n + p];
+                refChosen[p] = r.reference()[p];
+                refRejected[p] = r.reference()[n + p];
+                PairLoss pair = r.pairs().get(p);
+                losses[p] = pair.loss();
+                rewardsChosen[p] = pair.rewardChosen();
+                rewardsRejected[p] = pair.rewardRejected();
+            }
+            loss.check(name + " chosen logps", chosen, doubles(c.path("chosenLogps")));
+            loss.check(name + " rejected logps", rejected, doubles(c.path("rejectedLogps")));
+            loss.check(name + " reference chosen logps", refChosen, doubles(c.path("refChosenLogps")));
+            loss.check(name + " reference rejected logps", refRejected, doubles(c.path("refRejectedLogps")));
+            loss.check(name + " losses", losses, doubles(c.path("losses")));
+            loss.check(name + " rewards chosen", rewardsChosen, doubles(c.path("rewardsChosen")));
+            loss.check(name + " rewards rejected", rewardsRejected, doubles(c.path("rewardsRejected")));
+
+            JsonNode grads = c.path("grads");
+            int compared = 0;
+            for (Map.Entry<String, NDArray> e : lora.trainable().entrySet()) {
+                String key = e.getKey().replaceFirst("^base_model\\.model\\.", "");
+                assertThat(grads.has(key)).as("TRL golden has a gradient for " + key).isTrue();
+                float[] grad = Autograd.withoutGrad(() -> e.getValue().getGradient().toFloatArray());
+                Tolerance.of("lora_grad").check(name + " grad " + key, grad, floats(grads.path(key)));
+                compared++;
+            }
+            assertThat(compared).isEqualTo(grads.size());
+        }
+    }
+}
