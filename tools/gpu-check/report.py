@@ -48,6 +48,7 @@ def main():
     p.add_argument("--seqs", required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--checks-exit", type=int, default=0, help="the Java checks process's exit status")
     p.add_argument("--environment", default="{}", help="JSON object merged into the result's environment")
     a = p.parse_args()
 
@@ -56,6 +57,10 @@ def main():
     except (OSError, ValueError) as e:
         java = {"environment": {}, "checks": [{"name": "java checks ran", "status": "fail", "error": f"{a.checks}: {e}"}]}
     checks = list(java["checks"])
+    if a.checks_exit not in (0, 1):  # 1: a check failed and says so; anything else: the JVM died or timed out
+        checks.append({"name": "java checks process completed", "status": "fail",
+                       "error": f"exit status {a.checks_exit} (124: the time limit; 134: a native abort) after "
+                                f"{len(checks)} checks; see gpu-check.log"})
     environment = dict(java["environment"], **json.loads(a.environment))
     config = json.loads(pathlib.Path(a.config).read_text())
     side_by_side = []

@@ -54,7 +54,7 @@ public final class GpuCheck {
     }
 
     static boolean checks(Engine engine, NDManager manager, Kernels kernels, Goldens goldens, Path out) throws Exception {
-        Report report = new Report();
+        Report report = new Report(out);
         boolean gpu = manager.getDevice().isGpu();
         String noGpu = gpu ? null : "skipped: no GPU (DJL's PyTorch engine " + engine.getVersion() + " sees "
                 + engine.getGpuCount() + " GPUs; CUDA capability " + engine.hasCapability(ai.djl.engine.StandardCapabilities.CUDA) + ")";
@@ -80,7 +80,6 @@ public final class GpuCheck {
                 () -> NcclChecks.allReduce(manager));
         report.check("nccl: watchdog aborts an all-reduce past the collective timeout", noGpu,
                 () -> NcclChecks.watchdog(manager));
-        report.write(out);
         return report.failed();
     }
 

@@ -24,6 +24,12 @@ final class Report {
 
     private final List<Map<String, Object>> checks = new ArrayList<>();
     private final Map<String, Object> environment = new LinkedHashMap<>();
+    private final Path file;
+
+    /** Rewrites {@code file} after every check, so a native crash in a later check keeps the earlier results. */
+    Report(Path file) {
+        this.file = file;
+    }
 
     void environment(String key, Object value) {
         environment.put(key, value);
@@ -52,6 +58,11 @@ final class Report {
         }
         entry.put("seconds", Math.round((System.nanoTime() - started) / 1e6) / 1e3);
         checks.add(entry);
+        try {
+            write();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + file, e);
+        }
         System.out.println(switch ((String) entry.get("status")) {
             case "pass" -> "PASS " + name + " " + entry.get("figures");
             case "fail" -> "FAIL " + name + ": " + entry.get("error");
@@ -63,7 +74,7 @@ final class Report {
         return checks.stream().anyMatch(c -> "fail".equals(c.get("status")));
     }
 
-    void write(Path file) throws IOException {
+    void write() throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("environment", environment);
         root.put("checks", checks);
