@@ -80,9 +80,14 @@ final class NcclChecks {
     /**
      * The watchdog: an all-reduce queued behind seconds of GPU work on stream 0 exceeds the collective timeout,
      * so {@link NcclCollective} aborts the communicator and throws; a later all-reduce is refused.
+     *
+     * <p>The work is large matmuls (16384 x 16384 fp32, ~9 TFLOP each), twice the timeout's worth: few enough
+     * kernels that CUDA's launch queue (about a thousand pending launches) never makes the enqueueing thread
+     * wait, so the queued work outlasts the timeout whatever the GPU's speed. The timeout also bounds the
+     * communicator's init, which takes well under a second for one rank.
      */
     static Map<String, Object> watchdog(NDManager gpu) throws IOException {
-        Duration timeout = Duration.ofSeconds(2);
+        Duration timeout = Duration.ofSeconds(3);
         int port;
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
@@ -90,9 +95,11 @@ final class NcclChecks {
         NcclCollective collective = NcclCollective.connect(new NcclCollective.Settings(0, 1, "127.0.0.1", port, 0,
                 Duration.ofSeconds(60), timeout), NativeLibraryLocator.ofProcess());
         try (NDManager m = gpu.newSubManager()) {
-            NDArray a = m.randomNormal(new Shape(4096, 4096));
-            double perMatmul = matmulSeconds(a, 5);
-            int queued = (int) Math.min(20_000, Math.ceil(3 * timeout.toSeconds() / perMatmul));
+            NDArray a = m.randomNormal(new Shape(16384, 16384));
+            double perMatmul = matmulSeconds(a, 3);
+            int queued = (int) Math.min(900, Math.ceil(2.0 * timeout.toMillis() / 1000 / perMatmul));
+            Report.require(queued * perMatmul > 1.2 * timeout.toMillis() / 1000, "the GPU is too fast for this check: "
+                    + queued + " matmuls of " + perMatmul + " s do not outlast the " + timeout.toSeconds() + " s timeout");
             queueMatmuls(a, queued);
             NDArray flat = m.zeros(new Shape(1024));
             long started = System.nanoTime();
@@ -106,6 +113,7 @@ final class NcclChecks {
             Report.require(first != null, "the all-reduce behind " + queued + " queued matmuls returned instead of timing out");
             Report.require(first.contains("did not finish within") && first.contains("NCCL communicator aborted"),
                     "unexpected failure: " + first);
+            Report.require(waited >= 0.9 * timeout.toMillis() / 1000, "the watchdog fired after " + waited + " s, before the timeout");
             String second = null;
             try {
                 collective.allReduceSumInPlace(flat);
