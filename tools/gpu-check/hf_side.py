@@ -99,6 +99,8 @@ def bench(args):
         model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.bfloat16, attn_implementation="sdpa")
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
                                              task_type="CAUSAL_LM"))
+    if cuda:
+        model.to("cuda")  # Trainer would move it at train(); the loss before training runs on the GPU too
     load_seconds = time.perf_counter() - started
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     parameters = sum(p.numel() for p in model.parameters()) - trainable
