@@ -125,6 +125,8 @@ if [[ -z "${FINETUNE_DOCS_QUICK:-}" ]]; then
     mvn -B -ntp -q -pl operator -am test -Pbench -Dtest=ScaleBench -Dsurefire.failIfNoSpecifiedTests=false -Dbench.jobs=20
   step "bash bench/side-by-side/run.sh --train-samples 8 --repeats 1 (benchmarks.md)" \
     bash bench/side-by-side/run.sh --train-samples 8 --repeats 1 --results "$work/bench-results" --workdir "$work/bench"
+  step "tools/gpu-check/calls-per-step (benchmarks.md), 2 layers, 3 steps" bash -c '
+    tools/gpu-check/calls-per-step layers=2 vocab=512 steps=3 | grep -q "\"hostReadsPerStep\":[0-9],"'
 
   echo "== the HF reference tools (parity.md)"
   step "bash tools/reference/interop.sh (parity.md)" bash tools/reference/interop.sh --workdir "$work/interop"
