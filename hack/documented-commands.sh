@@ -130,6 +130,8 @@ if [[ -z "${FINETUNE_DOCS_QUICK:-}" ]]; then
     mvn -B -ntp -q -pl operator -am test -Pbench -Dtest=ScaleBench -Dsurefire.failIfNoSpecifiedTests=false -Dbench.jobs=20
   step "bash bench/side-by-side/run.sh --train-samples 8 --repeats 1 (benchmarks.md)" \
     bash bench/side-by-side/run.sh --train-samples 8 --repeats 1 --results "$work/bench-results" --workdir "$work/bench"
+  step "tools/gpu-check/calls-per-step (benchmarks.md), 2 layers, 3 steps" bash -c '
+    tools/gpu-check/calls-per-step layers=2 vocab=512 steps=3 | grep -q "\"hostReadsPerStep\":[0-9],"'
 
   echo "== the HF reference tools (parity.md)"
   step "bash tools/reference/interop.sh (parity.md)" bash tools/reference/interop.sh --workdir "$work/interop"
@@ -142,6 +144,7 @@ covered "bash test.sh (README.md)" "README test command"
 covered "bash quickstart.sh (README.md, trainer.md)" "README quickstart"
 covered "bash test.sh -pl trainer-image -am -Pnccl ... (distributed.md)" "slow trainer suites and the NCCL bindings"
 covered "bash tools/cuda-stack/check.sh (distributed.md)" "the CUDA image's software stack"
+covered "tools/gpu-check/pack --jni ..., tools/gpu-check/run, cpu-check.sh (benchmarks.md)" "GPU bring-up kit on CPU"
 covered "bash e2e/cluster/cluster.sh up | smoke | kubeconfig | load-image | down (testing.md)" "real cluster steps"
 covered "bash e2e/images/base.sh, operator/build-image.sh, operator/e2e/smoke.sh (operator.md, testing.md)" "operator on the cluster"
 covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (README.md)" "operator/e2e/smoke.sh"

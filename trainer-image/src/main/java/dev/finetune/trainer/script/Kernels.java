@@ -55,6 +55,24 @@ public final class Kernels implements AutoCloseable {
                 return (base + result_dora).to(base.dtype)
               def row_norm(self, w: Tensor) -> Tensor:
                 return torch.linalg_vector_norm(w.to(6), 2, [1], False)
+              def grad_sq_sum_all(self, grads: List[Tensor]) -> Tensor:
+                total = grads[0].to(7).pow(2).sum()
+                for i in range(1, len(grads)):
+                  total = total + grads[i].to(7).pow(2).sum()
+                return total
+              def adamw_step(self, params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: float, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
+                for i in range(len(params)):
+                  g = grads[i]
+                  if grad_scale != 1.0:
+                    g = g * grad_scale
+                  p = params[i]
+                  if decay != 1.0:
+                    p.mul_(decay)
+                  m[i].mul_(b1).add_(g * one_minus_b1)
+                  v[i].mul_(b2).add_(g * g * one_minus_b2)
+                  denom = v[i].sqrt() / bc2_sqrt + eps
+                  p.sub_(m[i] / denom * step_size)
+                return torch.empty([0])
               def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
                 dtype = x.dtype
                 h = x.to(6)
@@ -249,6 +267,32 @@ public final class Kernels implements AutoCloseable {
         try (NDArray s = call("grad_sq_sum", g)) {
             return s.getDouble();
         }
+    }
+
+    /** Sum of squares in fp64 over all tensors, accumulated in list order: one call and one read for all. */
+    public double squaredSum(java.util.List<NDArray> tensors) {
+        if (tensors.isEmpty()) {
+            return 0;
+        }
+        try (NDArray s = call("grad_sq_sum_all", tensors)) {
+            return s.getDouble();
+        }
+    }
+
+    /**
+     * One AdamW update of every tensor of {@code params} in place, in one call (see {@code AdamW} for the
+     * formula): gradients times {@code gradScale} (skipped at 1), weight decay {@code p *= decay} (skipped at 1),
+     * the moments {@code m}, {@code v}, then {@code p -= stepSize m / (sqrt(v) / bc2Sqrt + eps)}. The same
+     * element-wise operations in the same order as one tensor at a time.
+     */
+    public void adamwStep(java.util.List<NDArray> params, java.util.List<NDArray> grads, java.util.List<NDArray> m,
+            java.util.List<NDArray> v, double gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
+            double eps, double stepSize) {
+        if (params.isEmpty()) {
+            return;
+        }
+        call("adamw_step", params, grads, m, v, gradScale, decay, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, eps,
+                stepSize).close();
     }
 
     /**

@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.finetune.trainer.engine.Autograd;
+import dev.finetune.trainer.script.Kernels;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,11 +26,18 @@ public final class AdamW {
     private final Map<String, NDArray> m = new LinkedHashMap<>();
     private final Map<String, NDArray> v = new LinkedHashMap<>();
     private final double weightDecay;
+    private final Kernels kernels;
     private long step;
 
+    /** An optimizer with its own compiled kernels (the trainer passes the model's: {@link #AdamW(Map, double, NDManager, Kernels)}). */
     public AdamW(Map<String, NDArray> params, double weightDecay, NDManager manager) {
+        this(params, weightDecay, manager, Kernels.load(manager));
+    }
+
+    public AdamW(Map<String, NDArray> params, double weightDecay, NDManager manager, Kernels kernels) {
         this.params = params;
         this.weightDecay = weightDecay;
+        this.kernels = kernels;
         params.forEach((name, p) -> {
             m.put(name, manager.zeros(p.getShape(), DataType.FLOAT32));
             v.put(name, manager.zeros(p.getShape(), DataType.FLOAT32));
@@ -36,28 +46,42 @@ public final class AdamW {
 
     /** Applies one update with the gradients currently stored on the parameters. */
     public void step(Map<String, NDArray> gradients, double lr) {
+        step(gradients, lr, 1.0);
+    }
+
+    /**
+     * Applies one update with {@code gradients} multiplied by {@code gradScale} (clipping and loss-scale
+     * unscaling, folded into the update). All parameters go through one kernel call, two when weight decay
+     * applies to some (as HF Trainer: never to biases); each tensor's arithmetic is the same either way.
+     */
+    public void step(Map<String, NDArray> gradients, double lr, double gradScale) {
         step++;
         double bc1 = 1 - Math.pow(BETA1, step);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(BETA2, step));
+        List<String> decayed = new ArrayList<>();
+        List<String> plain = new ArrayList<>();
+        for (String name : params.keySet()) {
+            (weightDecay != 0 && !name.endsWith("bias") ? decayed : plain).add(name);
+        }
         Autograd.withoutGrad(() -> {
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                String name = e.getKey();
-                NDArray p = e.getValue();
-                NDArray g = gradients.get(name);
-                // as HF Trainer: no weight decay on biases
-                if (weightDecay != 0 && !name.endsWith("bias")) {
-                    p.muli(1 - lr * weightDecay);
-                }
-                NDArray mi = m.get(name);
-                NDArray vi = v.get(name);
-                mi.muli(BETA1).addi(g.mul(1 - BETA1));
-                vi.muli(BETA2).addi(g.mul(g).muli(1 - BETA2));
-                try (NDArray denom = vi.sqrt().divi(bc2Sqrt).addi(EPS);
-                        NDArray update = mi.div(denom).muli(lr / bc1)) {
-                    p.subi(update);
-                }
-            }
+            update(decayed, gradients, gradScale, 1 - lr * weightDecay, bc2Sqrt, lr / bc1);
+            update(plain, gradients, gradScale, 1.0, bc2Sqrt, lr / bc1);
         });
+    }
+
+    private void update(List<String> names, Map<String, NDArray> gradients, double gradScale, double decay,
+            double bc2Sqrt, double stepSize) {
+        List<NDArray> p = new ArrayList<>();
+        List<NDArray> g = new ArrayList<>();
+        List<NDArray> mi = new ArrayList<>();
+        List<NDArray> vi = new ArrayList<>();
+        for (String name : names) {
+            p.add(params.get(name));
+            g.add(gradients.get(name));
+            mi.add(m.get(name));
+            vi.add(v.get(name));
+        }
+        kernels.adamwStep(p, g, mi, vi, gradScale, decay, BETA1, BETA2, bc2Sqrt, EPS, stepSize);
     }
 
     public long stepCount() {

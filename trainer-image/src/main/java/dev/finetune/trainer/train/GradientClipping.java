@@ -3,6 +3,7 @@ package dev.finetune.trainer.train;
 import ai.djl.ndarray.NDArray;
 import dev.finetune.trainer.script.Kernels;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * {@code torch.nn.utils.clip_grad_norm_}: the global L2 norm over all gradients (fp64 sums), and when it
@@ -14,11 +15,8 @@ public final class GradientClipping {
     private GradientClipping() {}
 
     public static double globalNorm(Collection<NDArray> gradients, Kernels kernels) {
-        double sq = 0;
-        for (NDArray g : gradients) {
-            sq += kernels.squaredSum(g);
-        }
-        return Math.sqrt(sq);
+        // one kernel call and one host read for all gradients (fp64, summed in order)
+        return Math.sqrt(kernels.squaredSum(List.copyOf(gradients)));
     }
 
     /** The factor gradients are multiplied by; 1 when no clipping applies. */

@@ -117,7 +117,7 @@ public final class Trainer {
         this.collective = options.collective();
         this.lrScaleForEpoch = options.learningRateScale();
         this.params = lora.trainable();
-        this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager());
+        this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager(), kernels);
         this.loss = new CausalLmLoss(kernels, model.lmHead(), model.config().vocabSize());
         if (options.preference() != null && settings.gradientCheckpointing()) {
             throw new TrainingException(FailureReason.BAD_CONFIG, "training.gradientCheckpointing is not supported with "
@@ -369,18 +369,9 @@ public final class Trainer {
             }
             // unscaling is folded into the clipping factor: one pass over the gradients
             double coef = GradientClipping.coefficient(norm, settings.maxGradNorm()) / lossScale;
-            if (coef != 1) {
-                Map<String, NDArray> clipped = new LinkedHashMap<>();
-                grads.forEach((k, g) -> {
-                    NDArray c = g.mul(coef);
-                    c.attach(scope);
-                    clipped.put(k, c);
-                });
-                grads = clipped;
-            }
-            // temporaries of the update (scalars, products) are freed with the scope; moments are not
+            // temporaries of the update are freed with the scope; moments are not
             try (NDScope updateScope = new NDScope()) {
-                optimizer.step(grads, lr);
+                optimizer.step(grads, lr, coef);
             }
             zeroGradients(localLabelTokens);
         }

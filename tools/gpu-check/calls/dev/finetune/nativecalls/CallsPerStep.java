@@ -1,0 +1,147 @@
+package dev.finetune.nativecalls;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.api.v1alpha1.Scheduler;
+import dev.finetune.api.v1alpha1.TargetModule;
+import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
+import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.lora.LoraSettings;
+import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.script.Kernels;
+import dev.finetune.trainer.train.StepMetrics;
+import dev.finetune.trainer.train.Trainer;
+import dev.finetune.trainer.train.TrainingListener;
+import dev.finetune.trainer.train.TrainingSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * JNI calls and host reads per optimizer step of the trainer (run under {@link NativeCallAgent}): a random
+ * Llama of the given depth and width, LoRA r16 on all linear layers, fp32, full-length rows of random tokens.
+ * The first step (kernel compilation, allocator growth) is left out; the figures are the median of the others.
+ * Arguments {@code key=value}: layers, hidden, intermediate, heads, kvHeads, vocab, seq, batch, steps.
+ */
+public final class CallsPerStep {
+
+    private CallsPerStep() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new LinkedHashMap<>();
+        for (String arg : args) {
+            String[] kv = arg.split("=", 2);
+            if (kv.length != 2) {
+                throw new IllegalArgumentException("arguments are key=value, got '" + arg + "'");
+            }
+            a.put(kv[0], kv[1]);
+        }
+        int layers = Integer.parseInt(a.getOrDefault("layers", "28"));
+        int hidden = Integer.parseInt(a.getOrDefault("hidden", "64"));
+        int intermediate = Integer.parseInt(a.getOrDefault("intermediate", "128"));
+        int heads = Integer.parseInt(a.getOrDefault("heads", "4"));
+        int kvHeads = Integer.parseInt(a.getOrDefault("kvHeads", "2"));
+        int vocab = Integer.parseInt(a.getOrDefault("vocab", "151936"));
+        int seq = Integer.parseInt(a.getOrDefault("seq", "128"));
+        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
+        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
+        Path dir = Files.createTempDirectory("native-calls-");
+        Files.writeString(dir.resolve("config.json"), String.format(java.util.Locale.ROOT, """
+                {"model_type": "llama", "vocab_size": %d, "hidden_size": %d, "intermediate_size": %d,
+                 "num_hidden_layers": %d, "num_attention_heads": %d, "num_key_value_heads": %d, "rms_norm_eps": 1e-5,
+                 "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "float32"}""",
+                vocab, hidden, intermediate, layers, heads, kvHeads));
+        QuickstartAssets.writeWeights(dir.resolve("model.safetensors"),
+                new QuickstartAssets.Shape(hidden, intermediate, layers, heads, kvHeads), vocab, 7, 0.02);
+        Random random = new Random(1);
+        BatchSource source = new BatchSource() {
+            @Override
+            public int batchesPerEpoch(int epoch) {
+                return steps;
+            }
+
+            @Override
+            public Batch batch(int epoch, int index) {
+                int[] ids = new int[batch * seq];
+                int[] positions = new int[ids.length];
+                int[] segments = new int[ids.length];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = random.nextInt(vocab);
+                    positions[i] = i % seq;
+                    segments[i] = 1;
+                }
+                return new Batch(batch, seq, ids, ids.clone(), positions, segments);
+            }
+        };
+        List<Map<String, Long>> snapshots = new ArrayList<>();
+        TrainingListener count = new TrainingListener() {
+            @Override
+            public void onStart(Trainer trainer, long totalSteps, int totalEpochs) {
+                snapshots.add(NativeCalls.snapshot());
+            }
+
+            @Override
+            public void onStep(Trainer trainer, StepMetrics metrics) {
+                snapshots.add(NativeCalls.snapshot());
+            }
+        };
+        int tensors;
+        try (NDManager manager = NDManager.newBaseManager();
+                Kernels kernels = Kernels.load(manager);
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, manager, kernels);
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, TargetModule.ALL_LINEAR), 1)) {
+            tensors = lora.trainable().size();
+            TrainingSettings settings = new TrainingSettings(1, 1e-4, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false, 1, 1, 0,
+                    steps, 0, 0);
+            new Trainer(lora, settings, source, List.of(), List.of(count)).run();
+        }
+        List<Long> calls = new ArrayList<>();
+        List<Long> reads = new ArrayList<>();
+        Map<String, Long> lastStep = new LinkedHashMap<>();
+        for (int s = 2; s < snapshots.size(); s++) { // step 1 (index 1) compiles kernels: left out
+            Map<String, Long> before = snapshots.get(s - 1);
+            Map<String, Long> after = snapshots.get(s);
+            long total = 0;
+            long read = 0;
+            lastStep.clear();
+            for (var e : after.entrySet()) {
+                long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+                total += d;
+                if (NativeCalls.HOST_READS.contains(e.getKey())) {
+                    read += d;
+                }
+                if (d > 0) {
+                    lastStep.put(e.getKey(), d);
+                }
+            }
+            calls.add(total);
+            reads.add(read);
+        }
+        Map<String, Long> top = new LinkedHashMap<>();
+        lastStep.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder())).limit(12)
+                .forEach(e -> top.put(e.getKey(), e.getValue()));
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("layers", layers);
+        result.put("loraTensors", tensors);
+        result.put("seq", seq);
+        result.put("batch", batch);
+        result.put("callsPerStep", median(calls));
+        result.put("hostReadsPerStep", median(reads));
+        result.put("callsPerStepEach", calls);
+        result.put("topCallsLastStep", top);
+        System.out.println(new ObjectMapper().writeValueAsString(result));
+    }
+
+    private static long median(List<Long> values) {
+        List<Long> sorted = values.stream().sorted().toList();
+        return sorted.get(sorted.size() / 2);
+    }
+}
