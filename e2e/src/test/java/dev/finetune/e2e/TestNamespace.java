@@ -157,6 +157,26 @@ final class TestNamespace {
         return new String(readFile(pod, path), StandardCharsets.UTF_8);
     }
 
+    /** Runs a command in a pod's container; its stdout, or an error with its stderr and exit code. */
+    String exec(String pod, String... command) {
+        var out = new java.io.ByteArrayOutputStream();
+        var err = new java.io.ByteArrayOutputStream();
+        try (var watch = client.pods().inNamespace(name).withName(pod).writingOutput(out).writingError(err)
+                .exec(command)) {
+            int code = watch.exitCode().get(60, TimeUnit.SECONDS);
+            if (code != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " in pod " + pod + " exited with " + code
+                        + ": " + err.toString(StandardCharsets.UTF_8));
+            }
+            return out.toString(StandardCharsets.UTF_8);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted: " + String.join(" ", command), e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException(String.join(" ", command) + " in pod " + pod + ": " + e, e);
+        }
+    }
+
     void awaitPodReady(String pod, Duration limit) {
         client.pods().inNamespace(name).withName(pod).waitUntilReady(limit.toSeconds(), TimeUnit.SECONDS);
     }
