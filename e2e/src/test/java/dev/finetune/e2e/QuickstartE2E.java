@@ -7,17 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -49,50 +45,17 @@ class QuickstartE2E {
     static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
 
     @BeforeAll
-    static void trainTheQuickstart(E2eCluster shared) throws IOException {
+    static void trainTheQuickstart(E2eCluster shared) {
         cluster = shared;
         client = shared.client();
         trainerImage = shared.settings().trainerImage();
         cluster.installOperator();
         ns = TestNamespace.create(client, "ft-quickstart-e2e");
         ns.claims("models", "data", "outputs");
-        // The trainer image's own quickstart-assets fills the claims with the quickstart model and dataset.
-        ns.apply("""
-                apiVersion: batch/v1
-                kind: Job
-                metadata: {name: assets}
-                spec:
-                  backoffLimit: 0
-                  template:
-                    spec:
-                      restartPolicy: Never
-                      securityContext: %s
-                      containers:
-                        - name: assets
-                          image: %s
-                          imagePullPolicy: IfNotPresent
-                          command: [java, -jar, /opt/finetune/finetune-trainer.jar, quickstart-assets,
-                                    --models, /mnt/models, --data, /mnt/data]
-                          resources: {requests: {cpu: 500m, memory: 512Mi}, limits: {cpu: "1", memory: 1Gi}}
-                          securityContext: %s
-                          volumeMounts:
-                            - {name: models, mountPath: /mnt/models}
-                            - {name: data, mountPath: /mnt/data}
-                      volumes:
-                        - {name: models, persistentVolumeClaim: {claimName: models}}
-                        - {name: data, persistentVolumeClaim: {claimName: data}}
-                """.formatted(TestNamespace.RESTRICTED_POD, trainerImage, TestNamespace.RESTRICTED_CONTAINER));
-        client.batch().v1().jobs().inNamespace(ns.name()).withName("assets").waitUntilCondition(
-                j -> j != null && j.getStatus() != null && j.getStatus().getSucceeded() != null
-                        && j.getStatus().getSucceeded() == 1, 5, TimeUnit.MINUTES);
-
-        ObjectNode job = (ObjectNode) Serialization.yamlMapper().readTree(
-                Files.readString(cluster.settings().repo().resolve("examples/quickstart/finetunejob.yaml")));
-        ((ObjectNode) job.path("metadata")).put("namespace", ns.name());
+        ns.fillAssets(trainerImage, "");
         // sized for a small node shared with other pods; one libtorch thread per CPU of the limit
-        ((ObjectNode) job.at("/spec/resources")).put("cpu", "1").put("memory", "1536Mi");
-        client.resource(Serialization.jsonMapper().treeToValue(job, GenericKubernetesResource.class))
-                .fieldManager("finetune-e2e").serverSideApply();
+        ns.createQuickstartJob(cluster.settings().repo(), JOB,
+                job -> ((ObjectNode) job.at("/spec/resources")).put("cpu", "1").put("memory", "1536Mi"));
         assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
     }
 

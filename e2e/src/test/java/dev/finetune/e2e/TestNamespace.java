@@ -1,6 +1,7 @@
 package dev.finetune.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -81,6 +82,74 @@ final class TestNamespace {
         for (HasMetadata object : objects) {
             object.getMetadata().setNamespace(name);
             client.resource(object).fieldManager("finetune-e2e").forceConflicts().serverSideApply();
+        }
+    }
+
+    /**
+     * Fills the claims "models" and "data" with the trainer image's own quickstart-assets (the quickstart model and
+     * dataset), then runs the extra shell lines (e.g. a broken copy of the dataset); waits until the Job completes.
+     */
+    void fillAssets(String trainerImage, String extraShell) {
+        String script = "finetune() { java -jar /opt/finetune/finetune-trainer.jar \"$@\"; }\n"
+                + "finetune quickstart-assets --models /mnt/models --data /mnt/data\n" + extraShell;
+        apply("""
+                apiVersion: batch/v1
+                kind: Job
+                metadata: {name: assets}
+                spec:
+                  backoffLimit: 0
+                  template:
+                    spec:
+                      restartPolicy: Never
+                      securityContext: %s
+                      containers:
+                        - name: assets
+                          image: %s
+                          imagePullPolicy: IfNotPresent
+                          command: [bash, -ec, %s]
+                          resources: {requests: {cpu: 500m, memory: 512Mi}, limits: {cpu: "1", memory: 1Gi}}
+                          securityContext: %s
+                          volumeMounts:
+                            - {name: models, mountPath: /mnt/models}
+                            - {name: data, mountPath: /mnt/data}
+                      volumes:
+                        - {name: models, persistentVolumeClaim: {claimName: models}}
+                        - {name: data, persistentVolumeClaim: {claimName: data}}
+                """.formatted(RESTRICTED_POD, trainerImage, Serialization.asJson(script), RESTRICTED_CONTAINER));
+        client.batch().v1().jobs().inNamespace(name).withName("assets").waitUntilCondition(
+                j -> {
+                    if (j != null && j.getStatus() != null && j.getStatus().getFailed() != null && j.getStatus().getFailed() > 0) {
+                        throw new IllegalStateException("the assets Job failed: " + diagnosticsOfPods("job-name", "assets"));
+                    }
+                    return j != null && j.getStatus() != null && Integer.valueOf(1).equals(j.getStatus().getSucceeded());
+                }, 5, TimeUnit.MINUTES);
+    }
+
+    private String diagnosticsOfPods(String labelKey, String labelValue) {
+        StringBuilder out = new StringBuilder();
+        for (Pod pod : pods(labelKey, labelValue)) {
+            out.append("\n----- ").append(pod.getMetadata().getName()).append('\n');
+            try {
+                out.append(log(pod.getMetadata().getName()));
+            } catch (RuntimeException e) {
+                out.append("(no log: ").append(e.getMessage()).append(')');
+            }
+        }
+        return out.toString();
+    }
+
+    /** examples/quickstart/finetunejob.yaml, renamed, in this namespace, with the changes applied; then created. */
+    void createQuickstartJob(java.nio.file.Path repo, String job, java.util.function.Consumer<ObjectNode> changes) {
+        try {
+            ObjectNode manifest = (ObjectNode) Serialization.yamlMapper().readTree(
+                    java.nio.file.Files.readString(repo.resolve("examples/quickstart/finetunejob.yaml")));
+            ((ObjectNode) manifest.path("metadata")).put("name", job).put("namespace", name);
+            ((ObjectNode) manifest.at("/spec/output/pvc")).put("path", "runs/" + job);
+            changes.accept(manifest);
+            client.resource(Serialization.jsonMapper().treeToValue(manifest, GenericKubernetesResource.class))
+                    .fieldManager("finetune-e2e").serverSideApply();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
