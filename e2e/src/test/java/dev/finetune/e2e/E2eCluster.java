@@ -41,7 +41,7 @@ final class E2eCluster implements AutoCloseable {
 
     static E2eCluster start() {
         E2eSettings settings = E2eSettings.fromSystemProperties();
-        return switch (settings.cluster()) {
+        E2eCluster cluster = switch (settings.cluster()) {
             case KUBECONFIG -> new E2eCluster(settings, null, new KubernetesClientBuilder().build());
             case KIND -> {
                 KindCluster kind = KindCluster.findOrCreate(settings,
@@ -50,6 +50,19 @@ final class E2eCluster implements AutoCloseable {
                 yield new E2eCluster(settings, kind, new KubernetesClientBuilder().withConfig(config).build());
             }
         };
+        cluster.checkReachable();
+        return cluster;
+    }
+
+    private void checkReachable() {
+        try {
+            var version = client.getKubernetesVersion();
+            System.out.println("[e2e] cluster " + client.getMasterUrl() + ": Kubernetes " + version.getGitVersion());
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("no cluster answers at " + client.getMasterUrl() + " (" + e.getMessage()
+                    + "): point KUBECONFIG at one, or let the suite create a Kind cluster with -De2e.cluster=kind", e);
+        }
     }
 
     KubernetesClient client() {
