@@ -134,7 +134,7 @@ class OperatorSmokeE2E {
                 .withGroups("system:serviceaccounts", "system:serviceaccounts:" + ns.name(), "system:authenticated")
                 .withNewResourceAttributes().withNamespace(ns.name()).withVerb(verb).withResource(resource)
                 .withName(name).endResourceAttributes().endSpec().build();
-        return client.resource(review).create().getStatus().getAllowed();
+        return client.authorization().v1().subjectAccessReview().create(review).getStatus().getAllowed();
     }
 
     /** Rank 0's report, written with the workers' own identity, becomes status and the printer columns. */
