@@ -44,7 +44,7 @@ class BadDataE2E {
                 """);
         ns.createQuickstartJob(shared.settings().repo(), JOB, job -> {
             ((ObjectNode) job.at("/spec/dataset/pvc")).put("path", "bad/train.jsonl");
-            ((ObjectNode) job.at("/spec/resources")).put("cpu", "500m").put("memory", "1536Mi");
+            ((ObjectNode) job.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi");
         });
     }
 

@@ -73,7 +73,7 @@ class LeaderFailoverE2E {
     @Test
     void anotherReplicaTakesOverWithoutADuplicateWorkerJob() {
         ns.createQuickstartJob(cluster.settings().repo(), JOB,
-                j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", "1").put("memory", "1536Mi"));
+                j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
         await("the job training, with a reported step").atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1))
                 .until(() -> ns.field(JOB, "/status/phase").equals("Training") && !ns.field(JOB, "/status/progress/step").isEmpty());
         String leader = lease().getSpec().getHolderIdentity();

@@ -51,7 +51,7 @@ class LifecycleE2E {
         ns.createQuickstartJob(cluster.settings().repo(), job, j -> {
             ((ObjectNode) j.path("spec")).put("ttlSecondsAfterFinished", ttl);
             ((ObjectNode) j.at("/spec/training")).put("epochs", 1);
-            ((ObjectNode) j.at("/spec/resources")).put("cpu", "1").put("memory", "1536Mi");
+            ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi");
         });
         assertThat(ns.awaitTerminal(job, Duration.ofMinutes(8))).isEqualTo("Succeeded");
         Instant completed = Instant.parse(ns.field(job, "/status/completionTime"));
@@ -79,7 +79,7 @@ class LifecycleE2E {
         int deadline = 20;
         ns.createQuickstartJob(cluster.settings().repo(), job, j -> {
             ((ObjectNode) j.path("spec")).put("activeDeadlineSeconds", deadline);
-            ((ObjectNode) j.at("/spec/resources")).put("cpu", "500m").put("memory", "1536Mi");
+            ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi");
         });
         assertThat(ns.awaitTerminal(job, Duration.ofMinutes(5))).isEqualTo("Failed");
         assertThat(ns.condition(job, "Failed")).isEqualTo("True DeadlineExceeded");

@@ -55,7 +55,7 @@ class QuickstartE2E {
         ns.fillAssets(trainerImage, "");
         // sized for a small node shared with other pods; one libtorch thread per CPU of the limit
         ns.createQuickstartJob(cluster.settings().repo(), JOB,
-                job -> ((ObjectNode) job.at("/spec/resources")).put("cpu", "1").put("memory", "1536Mi"));
+                job -> ((ObjectNode) job.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
         assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
     }
 

@@ -43,7 +43,7 @@ class SuspendResumeE2E {
         ns.fillAssets(shared.settings().trainerImage(), "");
         for (String job : List.of(REFERENCE, JOB)) {
             ns.createQuickstartJob(shared.settings().repo(), job,
-                    j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", "500m").put("memory", "1536Mi"));
+                    j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
         }
     }
 

@@ -35,6 +35,11 @@ final class TestNamespace {
     static final String KIND = "FineTuneJob";
     /** The securityContexts Pod Security "restricted" admits, for the pods a scenario runs itself. */
     static final String RESTRICTED_POD = "{runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: {type: RuntimeDefault}}";
+    /**
+     * The CPU of one training job's worker: a 2-core Kind node has about 900m left beside the control plane,
+     * CoreDNS and the operator, and SuspendResumeE2E trains two jobs side by side.
+     */
+    static final String JOB_CPU = "400m";
     static final String RESTRICTED_CONTAINER = "{allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}";
 
     private final KubernetesClient client;
