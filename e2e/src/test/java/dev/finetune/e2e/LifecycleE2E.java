@@ -22,6 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @ExtendWith(E2eExtension.class)
 class LifecycleE2E {
 
+    private static final int EPOCHS_PAST_DEADLINE = 60;
+
     private static E2eCluster cluster;
     private static KubernetesClient client;
     private static TestNamespace ns;
@@ -79,6 +81,8 @@ class LifecycleE2E {
         int deadline = 20;
         ns.createQuickstartJob(cluster.settings().repo(), job, j -> {
             ((ObjectNode) j.path("spec")).put("activeDeadlineSeconds", deadline);
+            // far more than the deadline allows (the quickstart's 4 epochs take about 20 s on a Kind node)
+            ((ObjectNode) j.at("/spec/training")).put("epochs", EPOCHS_PAST_DEADLINE);
             ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi");
         });
         assertThat(ns.awaitTerminal(job, Duration.ofMinutes(5))).isEqualTo("Failed");
@@ -90,7 +94,7 @@ class LifecycleE2E {
             }
         }
         assertThat(message).contains("ran longer than spec.activeDeadlineSeconds (" + deadline + " s");
-        assertThat(ns.job(job).at("/status/progress/epoch").asInt()).as("stopped before the last epoch").isLessThan(4);
+        assertThat(ns.job(job).at("/status/progress/epoch").asInt()).as("stopped before the last epoch").isLessThan(EPOCHS_PAST_DEADLINE);
         assertThat(PrinterColumns.of(client, ns.name(), job)).containsEntry("PHASE", "Failed");
         await("the worker Job deleted").atMost(Duration.ofMinutes(2)).until(() ->
                 client.batch().v1().jobs().inNamespace(ns.name()).withLabel("finetune.dev/job", job).list().getItems().isEmpty());
