@@ -46,7 +46,8 @@ start_kind_daemon() {
   echo '{}' >"$KIND_DOCKER_RUN/daemon.json"
   rm -f "$KIND_DOCKER_SOCK"
   log "starting the kind Docker daemon (socket $KIND_DOCKER_SOCK, runtime $wrapper, log $KIND_DOCKER_LOG)"
-  # 9>&- 8>&-: the daemon must not inherit kind.sh's lock descriptors.
+  # 9>&- 8>&- 7>&-: the daemon must not inherit kind.sh's lock descriptors (the build lock on 7 would stay held
+  # for the daemon's lifetime, and the next "up" would wait an hour for it).
   setsid nohup dockerd \
     --config-file "$KIND_DOCKER_RUN/daemon.json" \
     --data-root "$KIND_DOCKER_ROOT" \
@@ -57,7 +58,7 @@ start_kind_daemon() {
     --containerd-plugins-namespace finetune-kind-plugins \
     --bridge none --iptables=false --ip-masq=false \
     --add-runtime "nosysres=$wrapper" --default-runtime nosysres \
-    >>"$KIND_DOCKER_LOG" 2>&1 </dev/null 9>&- 8>&- &
+    >>"$KIND_DOCKER_LOG" 2>&1 </dev/null 9>&- 8>&- 7>&- &
   wait_for 60 "the kind Docker daemon to answer" kd info \
     || { tail -n 20 "$KIND_DOCKER_LOG" >&2; die "the kind Docker daemon did not start; see $KIND_DOCKER_LOG"; }
 }

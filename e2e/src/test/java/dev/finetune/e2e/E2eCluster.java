@@ -1,0 +1,157 @@
+package dev.finetune.e2e;
+
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The cluster the scenarios share (one per test run): its client, the Kind cluster behind it when the suite
+ * made one, and the operator, installed once from deploy/ through the e2e kustomization.
+ */
+final class E2eCluster implements AutoCloseable {
+
+    static final String OPERATOR_NAMESPACE = "finetune-system";
+    static final String OPERATOR = "finetune-operator";
+    /** deploy/kustomize/base plus the CPU trainer image for jobs without spec.image (gpus: 0). */
+    static final String OPERATOR_KUSTOMIZATION = "e2e/trainer/operator";
+
+    private final E2eSettings settings;
+    private final KindCluster kind;
+    private final KubernetesClient client;
+    private boolean operatorInstalled;
+
+    private E2eCluster(E2eSettings settings, KindCluster kind, KubernetesClient client) {
+        this.settings = settings;
+        this.kind = kind;
+        this.client = client;
+    }
+
+    static E2eCluster start() {
+        E2eSettings settings = E2eSettings.fromSystemProperties();
+        E2eCluster cluster = switch (settings.cluster()) {
+            case KUBECONFIG -> new E2eCluster(settings, null, new KubernetesClientBuilder().build());
+            case KIND -> {
+                KindCluster kind = KindCluster.findOrCreate(settings,
+                        List.of(settings.operatorImage(), settings.trainerImage(), settings.smokeImage()));
+                Config config = Config.fromKubeconfig(kind.kubeconfig());
+                yield new E2eCluster(settings, kind, new KubernetesClientBuilder().withConfig(config).build());
+            }
+        };
+        cluster.checkReachable();
+        return cluster;
+    }
+
+    private void checkReachable() {
+        try {
+            var version = client.getKubernetesVersion();
+            System.out.println("[e2e] cluster " + client.getMasterUrl() + ": Kubernetes " + version.getGitVersion());
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("no cluster answers at " + client.getMasterUrl() + " (" + e.getMessage()
+                    + "): point KUBECONFIG at one, or let the suite create a Kind cluster with -De2e.cluster=kind", e);
+        }
+    }
+
+    KubernetesClient client() {
+        return client;
+    }
+
+    E2eSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Installs the operator (idempotent: server-side apply of the rendered kustomization with the images under
+     * test) and waits until its Deployment has rolled out.
+     */
+    synchronized void installOperator() {
+        if (operatorInstalled) {
+            return;
+        }
+        String rendered = Processes.run(settings.repo(), Duration.ofMinutes(2),
+                List.of(settings.kubectl(), "kustomize", OPERATOR_KUSTOMIZATION));
+        List<HasMetadata> objects = client.load(new ByteArrayInputStream(rendered.getBytes(StandardCharsets.UTF_8)))
+                .items();
+        assertThat(objects).as("objects rendered from " + OPERATOR_KUSTOMIZATION)
+                .anyMatch(o -> o instanceof Deployment d && OPERATOR.equals(d.getMetadata().getName()));
+        for (HasMetadata object : objects) {
+            if (object instanceof Deployment deployment && OPERATOR.equals(deployment.getMetadata().getName())) {
+                useImagesUnderTest(deployment);
+            }
+            client.resource(object).fieldManager("finetune-e2e").forceConflicts().serverSideApply();
+        }
+        awaitOperatorRollout(Duration.ofMinutes(3));
+        operatorInstalled = true;
+    }
+
+    private void useImagesUnderTest(Deployment deployment) {
+        var container = deployment.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        container.setImage(settings.operatorImage());
+        List<EnvVar> env = new ArrayList<>(container.getEnv());
+        env.removeIf(e -> e.getName().equals("FINETUNE_TRAINER_CPU_IMAGE"));
+        env.add(new EnvVar("FINETUNE_TRAINER_CPU_IMAGE", settings.trainerImage(), null));
+        container.setEnv(env);
+    }
+
+    /** Until every replica of the operator's Deployment runs the current template and is available. */
+    void awaitOperatorRollout(Duration limit) {
+        await("the operator's Deployment to roll out").atMost(limit).pollInterval(Duration.ofSeconds(2))
+                .untilAsserted(() -> {
+                    Deployment d = operatorDeployment();
+                    assertThat(d).isNotNull();
+                    int replicas = Objects.requireNonNullElse(d.getSpec().getReplicas(), 1);
+                    var status = d.getStatus();
+                    assertThat(status).isNotNull();
+                    assertThat(status.getObservedGeneration()).isGreaterThanOrEqualTo(d.getMetadata().getGeneration());
+                    assertThat(status.getUpdatedReplicas()).as("updated replicas").isEqualTo(replicas);
+                    assertThat(status.getAvailableReplicas()).as("available replicas").isEqualTo(replicas);
+                    assertThat(status.getReplicas()).as("replicas (no old pod left)").isEqualTo(replicas);
+                });
+    }
+
+    Deployment operatorDeployment() {
+        return client.apps().deployments().inNamespace(OPERATOR_NAMESPACE).withName(OPERATOR).get();
+    }
+
+    List<Pod> operatorPods() {
+        return client.pods().inNamespace(OPERATOR_NAMESPACE)
+                .withLabel("app.kubernetes.io/name", OPERATOR).list().getItems();
+    }
+
+    /** The last lines of every operator pod's log, for diagnostics. */
+    String operatorLogs(int lines) {
+        StringBuilder out = new StringBuilder();
+        for (Pod pod : operatorPods()) {
+            out.append("----- operator pod ").append(pod.getMetadata().getName()).append(" (last ").append(lines)
+                    .append(" lines)\n");
+            try {
+                out.append(client.pods().inNamespace(OPERATOR_NAMESPACE).withName(pod.getMetadata().getName())
+                        .tailingLines(lines).getLog()).append('\n');
+            } catch (RuntimeException e) {
+                out.append("(no log: ").append(e.getMessage()).append(")\n");
+            }
+        }
+        return out.toString();
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        if (kind != null) {
+            kind.close();
+        }
+    }
+}
