@@ -47,9 +47,7 @@ class LeaderFailoverE2E {
                         && cluster.operatorPods().size() == 2);
         await("Lease " + LEASE + " held").atMost(Duration.ofMinutes(1))
                 .until(() -> lease() != null && lease().getSpec().getHolderIdentity() != null);
-        ns = TestNamespace.create(client, "ft-failover-e2e");
-        ns.claims("models", "data", "outputs");
-        ns.fillAssets(shared.settings().trainerImage(), "");
+        ns = TestNamespace.withQuickstartAssets(shared, "ft-failover-e2e");
     }
 
     @AfterAll

@@ -35,10 +35,7 @@ class LifecycleE2E {
     static void assets(E2eCluster shared) {
         cluster = shared;
         client = shared.client();
-        cluster.installOperator();
-        ns = TestNamespace.create(client, "ft-lifecycle-e2e");
-        ns.claims("models", "data", "outputs");
-        ns.fillAssets(shared.settings().trainerImage(), "");
+        ns = TestNamespace.withQuickstartAssets(shared, "ft-lifecycle-e2e");
     }
 
     @AfterAll

@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,29 +34,13 @@ class PreemptionE2E {
     @BeforeAll
     static void twoJobs(E2eCluster shared) {
         cluster = shared;
-        cluster.installOperator();
-        ns = TestNamespace.create(shared.client(), "ft-preemption-e2e");
-        ns.claims("models", "data", "outputs");
-        ns.fillAssets(shared.settings().trainerImage(), "");
-        for (String job : List.of(REFERENCE, JOB)) {
-            ns.createQuickstartJob(shared.settings().repo(), job,
-                    j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
-        }
+        ns = TestNamespace.withQuickstartAssets(shared, "ft-preemption-e2e");
+        ns.createSideBySideQuickstartJobs(shared.settings().repo(), REFERENCE, JOB);
     }
 
     @AfterAll
     static void cleanUp() {
         KEEP.deleteNamespaceUnlessFailed();
-    }
-
-    private static List<String> evalLosses(String job) {
-        List<String> rows = new ArrayList<>();
-        for (JsonNode r : ns.job(job).path("status").path("history")) {
-            if (r.hasNonNull("evalLoss")) {
-                rows.add("epoch " + r.path("epoch").asInt() + ": " + r.path("evalLoss").asDouble());
-            }
-        }
-        return rows;
     }
 
     @Test
@@ -87,6 +69,6 @@ class PreemptionE2E {
         assertThat(ns.log(attempt2.getFirst().getMetadata().getName())).contains("resumed from");
 
         assertThat(ns.awaitTerminal(REFERENCE, Duration.ofMinutes(10))).isEqualTo("Succeeded");
-        assertThat(evalLosses(JOB)).as("the resumed run's eval losses").hasSize(4).isEqualTo(evalLosses(REFERENCE));
+        assertThat(ns.evalLosses(JOB)).as("the resumed run's eval losses").hasSize(4).isEqualTo(ns.evalLosses(REFERENCE));
     }
 }

@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,14 +36,8 @@ class SuspendResumeE2E {
     @BeforeAll
     static void twoJobs(E2eCluster shared) {
         cluster = shared;
-        cluster.installOperator();
-        ns = TestNamespace.create(shared.client(), "ft-suspend-e2e");
-        ns.claims("models", "data", "outputs");
-        ns.fillAssets(shared.settings().trainerImage(), "");
-        for (String job : List.of(REFERENCE, JOB)) {
-            ns.createQuickstartJob(shared.settings().repo(), job,
-                    j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
-        }
+        ns = TestNamespace.withQuickstartAssets(shared, "ft-suspend-e2e");
+        ns.createSideBySideQuickstartJobs(shared.settings().repo(), REFERENCE, JOB);
     }
 
     @AfterAll
@@ -57,16 +49,6 @@ class SuspendResumeE2E {
      * the operator's concurrent status updates cannot make it conflict. */
     private static void setSuspend(boolean suspend) {
         ns.jobResource(JOB).patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + "}}");
-    }
-
-    private static List<String> evalLosses(String job) {
-        List<String> rows = new ArrayList<>();
-        for (JsonNode r : ns.job(job).path("status").path("history")) {
-            if (r.hasNonNull("evalLoss")) {
-                rows.add("epoch " + r.path("epoch").asInt() + ": " + r.path("evalLoss").asDouble());
-            }
-        }
-        return rows;
     }
 
     @Test
@@ -100,6 +82,6 @@ class SuspendResumeE2E {
         assertThat(ns.log(attempt2.getFirst().getMetadata().getName())).contains("resumed from");
 
         assertThat(ns.awaitTerminal(REFERENCE, Duration.ofMinutes(10))).isEqualTo("Succeeded");
-        assertThat(evalLosses(JOB)).as("the resumed run's eval losses").hasSize(4).isEqualTo(evalLosses(REFERENCE));
+        assertThat(ns.evalLosses(JOB)).as("the resumed run's eval losses").hasSize(4).isEqualTo(ns.evalLosses(REFERENCE));
     }
 }

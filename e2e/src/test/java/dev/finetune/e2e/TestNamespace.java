@@ -142,6 +142,37 @@ final class TestNamespace {
         return out.toString();
     }
 
+    /**
+     * The operator installed and a fresh namespace holding the quickstart's model and data on the claims
+     * {@code models}, {@code data} and {@code outputs}: what a training scenario starts from.
+     */
+    static TestNamespace withQuickstartAssets(E2eCluster cluster, String name) {
+        cluster.installOperator();
+        TestNamespace ns = create(cluster.client(), name);
+        ns.claims("models", "data", "outputs");
+        ns.fillAssets(cluster.settings().trainerImage(), "");
+        return ns;
+    }
+
+    /** Quickstart jobs sized so that two of them train side by side on a 2-core node ({@link #JOB_CPU}). */
+    void createSideBySideQuickstartJobs(java.nio.file.Path repo, String... jobs) {
+        for (String job : jobs) {
+            createQuickstartJob(repo, job,
+                    j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", JOB_CPU).put("memory", "1536Mi"));
+        }
+    }
+
+    /** The job's per-epoch eval losses from status.history, as "epoch N: loss" lines. */
+    List<String> evalLosses(String job) {
+        List<String> rows = new java.util.ArrayList<>();
+        for (JsonNode r : job(job).path("status").path("history")) {
+            if (r.hasNonNull("evalLoss")) {
+                rows.add("epoch " + r.path("epoch").asInt() + ": " + r.path("evalLoss").asDouble());
+            }
+        }
+        return rows;
+    }
+
     /** examples/quickstart/finetunejob.yaml, renamed, in this namespace, with the changes applied; then created. */
     void createQuickstartJob(java.nio.file.Path repo, String job, java.util.function.Consumer<ObjectNode> changes) {
         try {
