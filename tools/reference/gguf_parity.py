@@ -6,7 +6,8 @@ computes, in fp32 on CPU with one thread:
   * chat-template renderings (the template stored in the GGUF's tokenizer.chat_template),
   * logits of fixed prompts at every position, at each position's top-16 token ids and 16 fixed ids, plus
     the row's logsumexp and argmax; the same forward in fp64 measures fp32's own error,
-  * greedy generations (24 new tokens, KV cache) with each step's top-1/top-2 margin.
+  * greedy generations (24 new tokens, KV cache) with each step's top-1/top-2 margin,
+  * the SHA-256 of every dequantised fp32 weight (lm_head is tied to the embedding).
 The Java test (SmolLm2GgufIT) imports the same file with `finetune import-gguf --dtype fp32` and compares.
 Run through tools/reference/gguf.sh.
 """
@@ -82,6 +83,11 @@ def main():
         "logits": [],
         "greedy": [],
     }
+
+    # every dequantised weight as Transformers holds it (q/k rows already put back in HF order), as the SHA-256
+    # of its fp32 little-endian bytes: the Java import must produce the same bits
+    out["weights_sha256"] = {name: hashlib.sha256(t.detach().contiguous().numpy().astype("<f4").tobytes()).hexdigest()
+                             for name, t in model.state_dict().items() if name != "lm_head.weight"}
 
     worst64 = 0.0
     with torch.no_grad():

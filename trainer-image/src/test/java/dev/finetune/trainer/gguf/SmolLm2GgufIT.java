@@ -13,6 +13,7 @@ import dev.finetune.trainer.data.template.ChatTemplate;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.Generator;
+import dev.finetune.trainer.safetensors.SafetensorsFile;
 import dev.finetune.trainer.script.Kernels;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -174,6 +175,21 @@ class SmolLm2GgufIT {
             List<Long> out = new Generator(decoder).generate(longs(g.get("prompt_ids")), Generator.Options.greedy(24), Set.of(2L));
             assertThat(out.stream().mapToLong(Long::longValue).toArray()).as(g.get("text").asText())
                     .containsExactly(longs(g.get("new_tokens")));
+        }
+    }
+
+    /** Dequantisation and the q/k un-permutation are bit-exact: every fp32 weight hashes as Transformers' does. */
+    @Test
+    void everyWeightIsBitIdenticalToTransformersDequantisation() throws Exception {
+        JsonNode expected = golden.get("weights_sha256");
+        try (SafetensorsFile st = SafetensorsFile.open(model.resolve("model.safetensors"))) {
+            assertThat(st.entries().keySet()).containsExactlyInAnyOrderElementsOf(() -> expected.fieldNames());
+            for (String name : st.entries().keySet()) {
+                java.nio.ByteBuffer bytes = st.map(name);
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                sha.update(bytes);
+                assertThat(java.util.HexFormat.of().formatHex(sha.digest())).as(name).isEqualTo(expected.get(name).asText());
+            }
         }
     }
 
