@@ -69,9 +69,9 @@ public final class Smollm2Example {
         Path models = null;
         Path data = null;
         Path outputs = null;
-        int train = 300;
-        int eval = 30;
-        int test = 40;
+        int train = 200;
+        int eval = 20;
+        int test = 24;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--models" -> models = Path.of(args[++i]);

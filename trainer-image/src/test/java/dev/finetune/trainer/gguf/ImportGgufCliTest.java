@@ -48,6 +48,22 @@ class ImportGgufCliTest {
     }
 
     @Test
+    void exportsAModelAndRefusesAnUnknownType() throws IOException {
+        Path gguf = GgufImporterTest.tiny("llama", "smollm").writer().write(dir.resolve("tiny.gguf"));
+        assertThat(cli("import-gguf", gguf.toString(), "--out", dir.resolve("model").toString()).code()).isZero();
+        Outcome o = cli("export-gguf", "--model", dir.resolve("model").toString(), "--out", dir.resolve("back.gguf").toString());
+        assertThat(o.code()).as(o.err()).isZero();
+        assertThat(o.out()).contains("back.gguf: llama model, 11 tensors {F16=8, F32=3}");
+        try (GgufFile back = GgufFile.open(dir.resolve("back.gguf"))) {
+            assertThat(back.tensors()).containsKey("blk.0.attn_q.weight");
+        }
+        Outcome bad = cli("export-gguf", "--model", dir.resolve("model").toString(), "--out", dir.resolve("x.gguf").toString(),
+                "--type", "q4_0");
+        assertThat(bad.code()).isEqualTo(64);
+        assertThat(bad.err()).contains("--type q4_0: use f16, q8_0 or f32");
+    }
+
+    @Test
     void aTruncatedFileIsABadModelNamingTheTensor() throws IOException {
         byte[] whole = GgufImporterTest.tiny("llama", "smollm").writer().bytes();
         Path cut = Files.write(dir.resolve("cut.gguf"), Arrays.copyOf(whole, whole.length - 100));
