@@ -97,6 +97,9 @@ step "finetune import-gguf on a truncated file: BAD_MODEL naming the tensor (mod
   head -c 97400000 "$(bash trainer-image/src/test/fetch-gguf.sh)" > "$1/cut.gguf"
   "$0" import-gguf "$1/cut.gguf" --out "$1/cutout" 2> "$1/cut.err"; [[ $? -eq 66 ]] &&
   grep -q "tensor blk.9.ffn_up.weight (Q4_1, shape \[1536, 576\]) needs bytes" "$1/cut.err"' "$finetune" "$work"
+step "finetune export-gguf --model DIR --out FILE --type q8_0, and --adapter (models.md)" bash -c '
+  "$0" export-gguf --model "$1/smollm2" --out "$1/smollm2-q8_0.gguf" --type q8_0 | grep -q "272 tensors {F32=61, Q8_0=211}"' \
+  "$finetune" "$work"
 step "finetune run JOB.yaml --nproc 2 (trainer.md, distributed.md)" \
   "$finetune" run "$job" --resume none --nproc 2 --volume "models=$models" --volume "data=$data" --volume "outputs=$work/nproc"
 covered "finetune run --config trainer-config.json (trainer.md)" "e2e/trainer/suite.sh: every worker pod runs it; FinetuneCliTest"
@@ -145,6 +148,10 @@ old = json.load(open("trainer-image/src/test/resources/goldens/gguf/smollm2.json
 for k in ("tokenization", "chat", "greedy", "weights_sha256"):
     assert new[k] == old[k], k
 PY' "$work"
+  step "python tools/reference/gguf_export_check.py (models.md), f32 export bit-identical" bash -c '
+    "$0" export-gguf --model "$1/smollm2" --out "$1/smollm2-f32.gguf" --type f32 &&
+    ~/.cache/finetune/refvenv/bin/python tools/reference/gguf_export_check.py --original "$(bash trainer-image/src/test/fetch-gguf.sh)" \
+      --exported "$1/smollm2-f32.gguf" | grep -q "273/273 weights bit-identical"' "$finetune" "$work"
 fi
 
 echo "== run by other .ci/run steps"
