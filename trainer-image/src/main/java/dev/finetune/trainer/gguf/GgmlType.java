@@ -4,7 +4,7 @@ package dev.finetune.trainer.gguf;
  * The ggml tensor element types this importer dequantises, with their on-disk code and block layout:
  * {@code blockSize} elements are stored in {@code blockBytes} bytes. Codes follow ggml's {@code ggml_type}.
  */
-enum GgmlType {
+public enum GgmlType {
     F32(0, 1, 4),
     F16(1, 1, 2),
     Q4_0(2, 32, 18),
