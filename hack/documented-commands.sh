@@ -90,6 +90,16 @@ step "finetune merge --model DIR --adapter DIR --out DIR (trainer.md)" \
 step "finetune inspect DIR: a model, an adapter, a run (trainer.md)" bash -c '
   "$0" inspect "$1" | grep -q "^model " && "$0" inspect "$2/adapter" | grep -q "PEFT LoRA adapter" &&
   "$0" inspect "$2" | grep -q "ended: succeeded"' "$finetune" "$work/merged" "$run_dir"
+step "finetune import-gguf FILE --out DIR --dtype fp32 (models.md), the SmolLM2 GGUF" bash -c '
+  gguf="$(bash trainer-image/src/test/fetch-gguf.sh)" && "$0" import-gguf "$gguf" --out "$1/smollm2" --dtype fp32 \
+    | grep -q "imported SmolLM2-135M-Instruct.Q4_1.gguf: llama, 272 tensors"' "$finetune" "$work"
+step "finetune import-gguf on a truncated file: BAD_MODEL naming the tensor (models.md)" bash -c '
+  head -c 97400000 "$(bash trainer-image/src/test/fetch-gguf.sh)" > "$1/cut.gguf"
+  "$0" import-gguf "$1/cut.gguf" --out "$1/cutout" 2> "$1/cut.err"; [[ $? -eq 66 ]] &&
+  grep -q "tensor blk.9.ffn_up.weight (Q4_1, shape \[1536, 576\]) needs bytes" "$1/cut.err"' "$finetune" "$work"
+step "finetune export-gguf --model DIR --out FILE --type q8_0, and --adapter (models.md)" bash -c '
+  "$0" export-gguf --model "$1/smollm2" --out "$1/smollm2-q8_0.gguf" --type q8_0 | grep -q "272 tensors {F32=61, Q8_0=211}"' \
+  "$finetune" "$work"
 step "finetune run JOB.yaml --nproc 2 (trainer.md, distributed.md)" \
   "$finetune" run "$job" --resume none --nproc 2 --volume "models=$models" --volume "data=$data" --volume "outputs=$work/nproc"
 # the DPO example on the quickstart model, its data from the repository (~10 s)
@@ -137,6 +147,18 @@ if [[ -z "${FINETUNE_DOCS_QUICK:-}" ]]; then
   step "bash tools/reference/interop.sh (parity.md)" bash tools/reference/interop.sh --workdir "$work/interop"
   step "bash tools/reference/generate.sh (parity.md), into a scratch directory" \
     bash tools/reference/generate.sh --out "$work/goldens"
+  step "bash tools/reference/gguf.sh (models.md), into a scratch file, goldens unchanged" bash -c '
+    bash tools/reference/gguf.sh --out "$0/smollm2.json" && python3 - "$0/smollm2.json" <<PY
+import json, sys
+new = json.load(open(sys.argv[1]))
+old = json.load(open("trainer-image/src/test/resources/goldens/gguf/smollm2.json"))
+for k in ("tokenization", "chat", "greedy", "weights_sha256"):
+    assert new[k] == old[k], k
+PY' "$work"
+  step "python tools/reference/gguf_export_check.py (models.md), f32 export bit-identical" bash -c '
+    "$0" export-gguf --model "$1/smollm2" --out "$1/smollm2-f32.gguf" --type f32 &&
+    ~/.cache/finetune/refvenv/bin/python tools/reference/gguf_export_check.py --original "$(bash trainer-image/src/test/fetch-gguf.sh)" \
+      --exported "$1/smollm2-f32.gguf" | grep -q "273/273 weights bit-identical"' "$finetune" "$work"
 fi
 
 echo "== run by other .ci/run steps"
@@ -145,6 +167,7 @@ covered "bash quickstart.sh (README.md, trainer.md)" "README quickstart"
 covered "bash test.sh -pl trainer-image -am -Pnccl ... (distributed.md)" "slow trainer suites and the NCCL bindings"
 covered "bash tools/cuda-stack/check.sh (distributed.md)" "the CUDA image's software stack"
 covered "tools/gpu-check/pack --jni ..., tools/gpu-check/run, cpu-check.sh (benchmarks.md)" "GPU bring-up kit on CPU"
+covered "mvn ... verify -Psmollm2 (models.md), examples/smollm2 at the CI size (run.sh --small's runner)" "real model: SmolLM2 GGUF import parity"
 covered "bash e2e/cluster/cluster.sh up | smoke | kubeconfig | load-image | down (testing.md)" "real cluster steps"
 covered "bash e2e/images/base.sh, operator/build-image.sh, operator/e2e/smoke.sh (operator.md, testing.md)" "operator on the cluster"
 covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (README.md)" "operator/e2e/smoke.sh"
