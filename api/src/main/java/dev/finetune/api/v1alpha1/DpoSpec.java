@@ -10,6 +10,8 @@ import io.fabric8.generator.annotation.ValidationRule;
 /** Direct Preference Optimization settings; the reference policy is the base model with the adapter disabled. */
 @JsonClassDescription("DPO settings (training.method: dpo). The reference policy is the base model with the LoRA adapter "
         + "disabled, so no second copy of the weights is loaded.")
+@ValidationRule(value = "self.labelSmoothing < 0.5",
+        message = "training.dpo.labelSmoothing must be below 0.5 (at 0.5 chosen and rejected are equally likely flipped); use e.g. 0.1")
 @ValidationRule(value = "self.labelSmoothing == 0.0 || self.lossType == 'sigmoid'",
         message = "training.dpo.labelSmoothing applies only to training.dpo.lossType: sigmoid; set it to 0 or use sigmoid")
 public class DpoSpec {
@@ -27,7 +29,7 @@ public class DpoSpec {
 
     @Default("0.0")
     @Min(0)
-    @Max(value = 0.5, inclusive = false)
+    @Max(0.5)
     @JsonPropertyDescription("Assumed fraction of flipped preference labels (conservative DPO); sigmoid loss only.")
     private double labelSmoothing = 0.0;
 

@@ -146,7 +146,7 @@ class BadSpecsAreRejectedTest {
                 bad("label smoothing of one half", m -> {
                     at(m, "spec.training").put("method", "dpo");
                     at(m, "spec.training.dpo").put("labelSmoothing", 0.5);
-                }, "spec.training.dpo.labelSmoothing", "should be less than 0.5"),
+                }, "spec.training.dpo", "training.dpo.labelSmoothing must be below 0.5"),
                 bad("packing preference pairs", m -> {
                     at(m, "spec.training").put("method", "dpo");
                     at(m, "spec.dataset").put("format", "preference").put("packing", true);
