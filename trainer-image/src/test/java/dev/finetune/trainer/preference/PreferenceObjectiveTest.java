@@ -14,6 +14,7 @@ import dev.finetune.trainer.data.batch.TokenizedSample;
 import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
+import dev.finetune.trainer.lora.LoraPerturbation;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
@@ -23,7 +24,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,18 +44,7 @@ class PreferenceObjectiveTest {
     }
 
     static void setB(LoraModel lora, long seed, double std) {
-        Random r = new Random(seed);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        lora.trainable().forEach((k, v) -> {
-            float[] x = v.toFloatArray();
-            if (k.endsWith("lora_B.weight")) {
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) (r.nextGaussian() * std);
-                }
-            }
-            values.put(k, x);
-        });
-        lora.load(values);
+        LoraPerturbation.perturb(lora, seed, std, 0);
     }
 
     static PreferenceLoss dpo(DpoLossType type, double beta) {
