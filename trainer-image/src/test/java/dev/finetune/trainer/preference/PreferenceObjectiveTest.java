@@ -3,22 +3,19 @@ package dev.finetune.trainer.preference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.finetune.api.v1alpha1.DpoLossType;
 import dev.finetune.api.v1alpha1.DpoSpec;
 import dev.finetune.api.v1alpha1.OrpoSpec;
-import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.TokenizedSample;
 import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraPerturbation;
-import dev.finetune.trainer.lora.LoraSettings;
-import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
 import dev.finetune.trainer.testing.Engine;
+import dev.finetune.trainer.testing.TinyLora;
 import dev.finetune.trainer.testing.TinyModels;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -56,9 +53,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void aFreshAdapterIsItsOwnReference() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.1));
             PreferenceObjective.Result r = objective.evaluate(PairBatches.of(pairs(), 0), null);
             assertThat(r.pairs()).hasSize(2).allSatisfy(p -> {
@@ -72,9 +68,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void theReferenceIsTheBaseModelWithTheAdapterOff() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.llama(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.1));
             Batch batch = PairBatches.of(pairs(), 0);
             double[] base = objective.evaluate(batch, null).policy();
@@ -92,9 +87,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void keptReferenceLogProbsAreComputedOnceAndGiveTheSameLoss() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.llama(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             setB(lora, 9, 0.2);
             DpoSpec keep = new DpoSpec();
             keep.setPrecomputeReferenceLogProbs(true);
@@ -113,9 +107,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void aPairScoresTheSameAloneAndBesideALongerOne() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             setB(lora, 3, 0.2);
             PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.IPO, 0.1));
             double[] both = objective.evaluate(PairBatches.of(pairs(), 0), null).policy();
@@ -129,9 +122,8 @@ class PreferenceObjectiveTest {
     void gradientsMatchFiniteDifferencesOfTheLoss() {
         for (PreferenceLoss preference : new PreferenceLoss[] {dpo(DpoLossType.SIGMOID, 0.5), dpo(DpoLossType.IPO, 0.5),
                 PreferenceLoss.orpo(new OrpoSpec())}) {
-            try (NDManager m = Engine.manager().newSubManager();
-                    DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
-                    LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+            try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.llama(), DataType.FLOAT32)) {
+                LoraModel lora = tiny.lora();
                 setB(lora, 11, 0.3);
                 PreferenceObjective objective = new PreferenceObjective(lora, preference);
                 Batch batch = PairBatches.of(pairs(), 0);
@@ -162,9 +154,8 @@ class PreferenceObjectiveTest {
         float[][] grads = new float[2][];
         DataType[] types = {DataType.FLOAT32, DataType.BFLOAT16};
         for (int k = 0; k < 2; k++) {
-            try (NDManager m = Engine.manager().newSubManager();
-                    DecoderModel model = TinyModels.load(tmp.resolve("m" + k), TinyModels.Spec.llama(), types[k], m);
-                    LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+            try (TinyLora tiny = TinyLora.allLinear(tmp.resolve("m" + k), TinyModels.Spec.llama(), types[k])) {
+                LoraModel lora = tiny.lora();
                 setB(lora, 5, 0.3);
                 PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.5));
                 objective.forwardBackward(PairBatches.of(pairs(), 0), new ForwardContext(Engine.kernels(), false, 0),
