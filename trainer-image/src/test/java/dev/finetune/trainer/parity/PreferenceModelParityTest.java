@@ -20,6 +20,7 @@ import dev.finetune.trainer.preference.PairBatches;
 import dev.finetune.trainer.preference.PairLoss;
 import dev.finetune.trainer.preference.PreferenceLoss;
 import dev.finetune.trainer.preference.PreferenceObjective;
+import dev.finetune.trainer.train.Backprop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -102,7 +103,7 @@ class PreferenceModelParityTest {
             Batch batch = PairBatches.of(samples, 0);
             int n = samples.size();
             PreferenceObjective.Result r = objective.forwardBackward(batch,
-                    new ForwardContext(ParityEngine.kernels(), false, 0), 1.0 / n, 0, null);
+                    new ForwardContext(ParityEngine.kernels(), false, 0), new Backprop(lora.base(), false), 1.0 / n, 0, null);
 
             String name = c.path("name").asText();
             Tolerance loss = Tolerance.of("loss");

@@ -17,12 +17,17 @@ import dev.finetune.trainer.model.ForwardContext;
 import dev.finetune.trainer.testing.Engine;
 import dev.finetune.trainer.testing.TinyLora;
 import dev.finetune.trainer.testing.TinyModels;
+import dev.finetune.trainer.train.Backprop;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PreferenceObjectiveTest {
 
@@ -129,7 +134,7 @@ class PreferenceObjectiveTest {
                 Batch batch = PairBatches.of(pairs(), 0);
                 double[] reference = preference.needsReference() ? objective.referenceLogProbs(batch) : null;
                 PreferenceObjective.Result r = objective.forwardBackward(batch,
-                        new ForwardContext(Engine.kernels(), false, 0), 0.5, 1.0 / 6, reference);
+                        new ForwardContext(Engine.kernels(), false, 0), new Backprop(lora.base(), false), 0.5, 1.0 / 6, reference);
                 String name = lora.trainable().keySet().stream().filter(k -> k.contains("lora_A")).findFirst().orElseThrow();
                 float[] grad = Autograd.withoutGrad(() -> lora.trainable().get(name).getGradient().toFloatArray());
                 float[] w = lora.trainable().get(name).toFloatArray();
@@ -159,7 +164,7 @@ class PreferenceObjectiveTest {
                 setB(lora, 5, 0.3);
                 PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.5));
                 objective.forwardBackward(PairBatches.of(pairs(), 0), new ForwardContext(Engine.kernels(), false, 0),
-                        0.5, 0, null);
+                        new Backprop(lora.base(), false), 0.5, 0, null);
                 String name = lora.trainable().keySet().stream().filter(n -> n.contains("lora_A")).findFirst().orElseThrow();
                 grads[k] = Autograd.withoutGrad(() -> lora.trainable().get(name).getGradient().toFloatArray());
             }
@@ -175,6 +180,39 @@ class PreferenceObjectiveTest {
     }
 
     /** The step loss the backward differentiates: mean preference loss, plus ORPO's token-mean SFT loss. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"sigmoid", "ipo", "orpo"})
+    void gradientCheckpointingGivesTheSameGradients(String method) {
+        PreferenceLoss preference = method.equals("orpo") ? PreferenceLoss.orpo(new OrpoSpec())
+                : dpo(DpoLossType.valueOf(method.toUpperCase(Locale.ROOT)), 0.1);
+        List<Map<String, float[]>> grads = new ArrayList<>();
+        for (boolean checkpointing : new boolean[] {false, true}) {
+            try (TinyLora tiny = TinyLora.allLinear(tmp.resolve("c" + checkpointing), TinyModels.Spec.qwen3(), DataType.FLOAT32)) {
+                LoraModel lora = tiny.lora();
+                setB(lora, 17, 0.3);
+                PreferenceObjective objective = new PreferenceObjective(lora, preference);
+                Batch batch = PairBatches.of(pairs(), 0);
+                double[] reference = preference.needsReference() ? objective.referenceLogProbs(batch) : null;
+                objective.forwardBackward(batch, new ForwardContext(Engine.kernels(), false, 0),
+                        new Backprop(lora.base(), checkpointing), 0.5, 1.0 / 6, reference);
+                Map<String, float[]> g = new LinkedHashMap<>();
+                lora.trainable().forEach((k, v) -> g.put(k, Autograd.withoutGrad(() -> v.getGradient().toFloatArray())));
+                grads.add(g);
+            }
+        }
+        assertThat(grads.get(1).keySet()).containsExactlyElementsOf(grads.get(0).keySet());
+        double largest = 0;
+        for (String k : grads.get(0).keySet()) {
+            float[] plain = grads.get(0).get(k);
+            float[] checkpointed = grads.get(1).get(k);
+            for (int i = 0; i < plain.length; i++) {
+                assertThat(checkpointed[i]).as(k + "[" + i + "]").isCloseTo(plain[i], within(1e-6f + 1e-5f * Math.abs(plain[i])));
+                largest = Math.max(largest, Math.abs(plain[i]));
+            }
+        }
+        assertThat(largest).as("the gradients are not all zero").isGreaterThan(1e-4);
+    }
+
     private static double total(PreferenceObjective objective, LoraModel lora, String name, float[] w, int at, double h,
             Batch batch, double[] reference) {
         float[] x = w.clone();
