@@ -2,8 +2,9 @@
 # The dedicated Docker daemon kind runs its nodes in. Sourced after common.sh.
 #
 # Its own --data-root, --exec-root, socket, containerd namespace and docker network, its own
-# default bridge (never "none": see ensure_kind_default_bridge) and no iptables management (two dockerds managing the same DOCKER chains
-# would fight), so it never touches the machine's default daemon. Its default runtime is
+# default bridge (never "none": see ensure_kind_default_bridge) and no iptables management
+# (two dockerds managing the same DOCKER chains would fight), so it never touches the
+# machine's default daemon. Its default runtime is
 # runc-nosysres (see that file): kind's privileged node containers and 'docker exec
 # --privileged' start although the sandbox withholds CAP_SYS_RESOURCE. One daemon serves
 # every kind cluster on the machine.
