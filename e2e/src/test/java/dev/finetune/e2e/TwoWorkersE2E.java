@@ -50,6 +50,7 @@ class TwoWorkersE2E {
     @BeforeAll
     static void startTheGang(E2eCluster shared) {
         cluster = shared;
+        checkTheStorageClassBindsReadWriteMany(shared);
         ns = TestNamespace.withQuickstartAssets(shared, "ft-two-workers-e2e", "ReadWriteMany");
         // probes the policies from inside the namespace without any job's labels: only default-deny applies to it
         ns.apply("""
@@ -71,6 +72,27 @@ class TwoWorkersE2E {
         ns.awaitPodReady(PROBE, Duration.ofMinutes(2));
         ns.createQuickstartJob(shared.settings().repo(), JOB, job -> ((ObjectNode) job.at("/spec/resources"))
                 .put("workers", 2).put("cpu", WORKER_CPU).put("memory", "1536Mi"));
+    }
+
+    /**
+     * rancher's local-path provisioner (stock Kind's default StorageClass) binds ReadWriteMany only with
+     * sharedFileSystemPath set; without it the claims would stay Pending and the scenario time out. Other
+     * provisioners are taken at their word.
+     */
+    private static void checkTheStorageClassBindsReadWriteMany(E2eCluster shared) {
+        var defaultClass = shared.client().storage().v1().storageClasses().list().getItems().stream()
+                .filter(c -> "true".equals(c.getMetadata().getAnnotations() == null ? null
+                        : c.getMetadata().getAnnotations().get("storageclass.kubernetes.io/is-default-class")))
+                .findFirst();
+        if (defaultClass.isEmpty() || !"rancher.io/local-path".equals(defaultClass.get().getProvisioner())) {
+            return;
+        }
+        var config = shared.client().configMaps().inNamespace("local-path-storage").withName("local-path-config").get();
+        String json = config == null || config.getData() == null ? "" : config.getData().getOrDefault("config.json", "");
+        assertThat(json).as("the default StorageClass %s (local-path) must bind ReadWriteMany for a gang of two: "
+                + "ConfigMap local-path-storage/local-path-config needs \"sharedFileSystemPath\" in config.json "
+                + "(the command is in docs/testing.md, \"The JUnit e2e suite\")",
+                defaultClass.get().getMetadata().getName()).contains("sharedFileSystemPath");
     }
 
     @AfterAll
