@@ -12,10 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -24,47 +22,35 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * method's metrics: status.progress with reward accuracy and margin, the REWARD-ACC column of
  * {@code kubectl get ftj -o wide}, EVAL-LOSS the DPO eval loss, and no PPL (it means nothing for DPO).
  */
-@ExtendWith(E2eExtension.class)
 class DpoE2E {
 
     private static final String JOB = "dpo-summary";
 
-    private static E2eCluster cluster;
-    private static TestNamespace ns;
-
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withClaims("ft-dpo-e2e", "models", "data", "outputs");
 
     @BeforeAll
-    static void runTheJob(E2eCluster shared) throws IOException {
-        cluster = shared;
-        cluster.installOperator();
-        ns = TestNamespace.create(shared.client(), "ft-dpo-e2e");
-        ns.claims("models", "data", "outputs");
-        Path repo = shared.settings().repo();
+    static void runTheJob() throws IOException {
+        SCENARIO.cluster().installOperator();
+        Path repo = SCENARIO.cluster().settings().repo();
         String pairs = Files.readString(repo.resolve("examples/dpo-summary/train.jsonl"));
-        ns.fillAssets(shared.settings().trainerImage(), "mkdir -p /mnt/data/dpo\ncat > /mnt/data/dpo/train.jsonl <<'PAIRS'\n"
+        SCENARIO.ns().fillAssets(SCENARIO.cluster().settings().trainerImage(), "mkdir -p /mnt/data/dpo\ncat > /mnt/data/dpo/train.jsonl <<'PAIRS'\n"
                 + pairs + "PAIRS\n");
         ObjectNode job = (ObjectNode) Serialization.yamlMapper().readTree(Files.readString(repo.resolve("examples/dpo-summary.yaml")));
-        ((ObjectNode) job.path("metadata")).put("namespace", ns.name());
+        ((ObjectNode) job.path("metadata")).put("namespace", SCENARIO.ns().name());
         ((ObjectNode) job.at("/spec/dataset/pvc")).put("path", "dpo/train.jsonl");
         ((ObjectNode) job.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi");
         try {
-            ns.apply(Serialization.yamlMapper().writeValueAsString(job));
+            SCENARIO.ns().apply(Serialization.yamlMapper().writeValueAsString(job));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    @AfterAll
-    static void cleanUp() {
-        KEEP.deleteNamespaceUnlessFailed();
-    }
-
     @Test
     void succeedsWithRewardMetricsInStatusAndColumns() {
-        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(8))).isEqualTo("Succeeded");
-        JsonNode progress = ns.job(JOB).path("status").path("progress");
+        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(8))).isEqualTo("Succeeded");
+        JsonNode progress = SCENARIO.ns().job(JOB).path("status").path("progress");
         System.out.println("[e2e] dpo-summary progress: " + progress);
         double evalLoss = progress.path("evalLoss").asDouble();
         // a fresh adapter starts at ln 2 (the policy equals the reference); the example learns its pairs
@@ -72,7 +58,7 @@ class DpoE2E {
         assertThat(progress.path("rewardAccuracy").asDouble()).as("reward accuracy on the eval pairs").isGreaterThanOrEqualTo(0.75);
         assertThat(progress.path("rewardMargin").asDouble()).as("reward margin").isPositive();
 
-        Map<String, String> columns = PrinterColumns.of(cluster.client(), ns.name(), JOB);
+        Map<String, String> columns = PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB);
         System.out.println("[e2e] kubectl get finetunejob " + JOB + " -o wide: " + columns);
         assertThat(columns).containsEntry("PHASE", "Succeeded");
         assertThat(Double.parseDouble(columns.get("EVAL-LOSS"))).isCloseTo(evalLoss, within(5e-4 * evalLoss));

@@ -19,6 +19,11 @@ public final class E2eExtension implements ParameterResolver {
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+        return cluster(context);
+    }
+
+    /** The shared cluster of this test run, made on first use. */
+    static E2eCluster cluster(ExtensionContext context) {
         return context.getRoot().getStore(NAMESPACE)
                 .computeIfAbsent(E2eCluster.class, key -> E2eCluster.start(), E2eCluster.class);
     }

@@ -8,9 +8,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,29 +19,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the API server with the CRD's CEL message, which is what {@code kubectl edit}/{@code apply} shows the user.
  * spec.suspend stays editable.
  */
-@ExtendWith(E2eExtension.class)
 class ImmutableSpecE2E {
 
     private static final String JOB = "immutable";
 
-    private static E2eCluster cluster;
-    private static TestNamespace ns;
-
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.empty("ft-immutable-e2e");
 
     @BeforeAll
-    static void createTheJob(E2eCluster shared) {
-        cluster = shared;
-        cluster.installOperator();
-        ns = TestNamespace.create(shared.client(), "ft-immutable-e2e");
+    static void createTheJob() {
+        SCENARIO.cluster().installOperator();
         // no claims: the job waits (Validated=False) and never starts workers, which is all this needs
-        ns.createQuickstartJob(shared.settings().repo(), JOB, job -> { });
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        KEEP.deleteNamespaceUnlessFailed();
+        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB, job -> { });
     }
 
     /** One merge patch per immutable section, as {@code kubectl patch --type merge} sends it. */
@@ -61,7 +48,7 @@ class ImmutableSpecE2E {
     @MethodSource("edits")
     void anEditIsRejectedWithTheCelMessage(String field, String change) {
         String patch = "{\"spec\": {\"" + field + "\": " + change + "}}";
-        assertThatThrownBy(() -> ns.jobResource(JOB).patch(PatchContext.of(PatchType.JSON_MERGE), patch))
+        assertThatThrownBy(() -> SCENARIO.ns().jobResource(JOB).patch(PatchContext.of(PatchType.JSON_MERGE), patch))
                 .isInstanceOf(KubernetesClientException.class)
                 .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).as("HTTP status").isEqualTo(422))
                 .hasMessageContaining("spec." + field + " is immutable: a FineTuneJob is one training run");
@@ -70,7 +57,7 @@ class ImmutableSpecE2E {
     @ParameterizedTest(name = "suspend={0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void suspendStaysEditable(boolean suspend) {
-        GenericKubernetesResource edited = ns.jobResource(JOB)
+        GenericKubernetesResource edited = SCENARIO.ns().jobResource(JOB)
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\": {\"suspend\": " + suspend + "}}");
         assertThat(edited.get("spec", "suspend").toString()).isEqualTo(Boolean.toString(suspend));
     }

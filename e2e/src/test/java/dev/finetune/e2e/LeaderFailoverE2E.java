@@ -6,14 +6,12 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -22,40 +20,31 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * wins the race), no second worker Job appears, and the job's status keeps updating through to Succeeded. The time
  * from the deletion to the new holder's first renewal is printed and recorded in docs/testing.md.
  */
-@ExtendWith(E2eExtension.class)
 class LeaderFailoverE2E {
 
     private static final String JOB = "failover";
     private static final String LEASE = "finetune-operator";
 
-    private static E2eCluster cluster;
-    private static KubernetesClient client;
-    private static TestNamespace ns;
-
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withQuickstartAssets("ft-failover-e2e");
 
     @BeforeAll
-    static void twoReplicas(E2eCluster shared) {
-        cluster = shared;
-        client = shared.client();
-        cluster.installOperator();
-        client.apps().deployments().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(E2eCluster.OPERATOR).scale(2);
+    static void twoReplicas() {
+        SCENARIO.client().apps().deployments().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(E2eCluster.OPERATOR).scale(2);
         // a standby may report not-ready while it waits on the Lease: wait for two started pods, not for availability
         await("two operator pods started").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
-                .until(() -> cluster.operatorPods().stream().filter(LeaderFailoverE2E::started).count() == 2
-                        && cluster.operatorPods().size() == 2);
+                .until(() -> SCENARIO.cluster().operatorPods().stream().filter(LeaderFailoverE2E::started).count() == 2
+                        && SCENARIO.cluster().operatorPods().size() == 2);
         await("Lease " + LEASE + " held").atMost(Duration.ofMinutes(1))
                 .until(() -> lease() != null && lease().getSpec().getHolderIdentity() != null);
-        ns = TestNamespace.withQuickstartAssets(shared, "ft-failover-e2e");
     }
 
     @AfterAll
     static void oneReplicaAgain() {
-        KEEP.deleteNamespaceUnlessFailed();
-        if (cluster != null) {
-            client.apps().deployments().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(E2eCluster.OPERATOR).scale(1);
-            cluster.awaitOperatorRollout(Duration.ofMinutes(3));
+        SCENARIO.deleteNamespaceUnlessFailed();
+        if (SCENARIO.cluster() != null) {
+            SCENARIO.client().apps().deployments().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(E2eCluster.OPERATOR).scale(1);
+            SCENARIO.cluster().awaitOperatorRollout(Duration.ofMinutes(3));
         }
     }
 
@@ -65,22 +54,22 @@ class LeaderFailoverE2E {
     }
 
     private static Lease lease() {
-        return client.leases().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(LEASE).get();
+        return SCENARIO.client().leases().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(LEASE).get();
     }
 
     @Test
     void anotherReplicaTakesOverWithoutADuplicateWorkerJob() {
-        ns.createQuickstartJob(cluster.settings().repo(), JOB,
+        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB,
                 j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
         await("the job training, with a reported step").atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1))
-                .until(() -> ns.field(JOB, "/status/phase").equals("Training") && !ns.field(JOB, "/status/progress/step").isEmpty());
+                .until(() -> SCENARIO.ns().field(JOB, "/status/phase").equals("Training") && !SCENARIO.ns().field(JOB, "/status/progress/step").isEmpty());
         String leader = lease().getSpec().getHolderIdentity();
-        List<String> pods = cluster.operatorPods().stream().map(p -> p.getMetadata().getName()).toList();
+        List<String> pods = SCENARIO.cluster().operatorPods().stream().map(p -> p.getMetadata().getName()).toList();
         assertThat(pods).as("operator pods").hasSize(2).contains(leader);
-        int stepBefore = Integer.parseInt(ns.field(JOB, "/status/progress/step"));
+        int stepBefore = Integer.parseInt(SCENARIO.ns().field(JOB, "/status/progress/step"));
 
         Instant deleted = Instant.now();
-        client.pods().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(leader).delete();
+        SCENARIO.client().pods().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(leader).delete();
         Lease taken = await("another replica holds Lease " + LEASE).atMost(Duration.ofMinutes(2))
                 .pollInterval(Duration.ofMillis(250)).until(LeaderFailoverE2E::lease, l -> l != null
                         && l.getSpec().getHolderIdentity() != null && !leader.equals(l.getSpec().getHolderIdentity()));
@@ -92,16 +81,16 @@ class LeaderFailoverE2E {
 
         await("status keeps updating under the new leader").atMost(Duration.ofMinutes(5))
                 .pollInterval(Duration.ofSeconds(1)).until(() -> {
-                    String step = ns.field(JOB, "/status/progress/step");
-                    return ns.field(JOB, "/status/phase").equals("Succeeded")
+                    String step = SCENARIO.ns().field(JOB, "/status/progress/step");
+                    return SCENARIO.ns().field(JOB, "/status/phase").equals("Succeeded")
                             || (!step.isEmpty() && Integer.parseInt(step) > stepBefore);
                 });
-        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).isEqualTo("Succeeded");
-        assertThat(client.batch().v1().jobs().inNamespace(ns.name()).withLabel("finetune.dev/job", JOB).list().getItems())
+        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(10))).isEqualTo("Succeeded");
+        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(SCENARIO.ns().name()).withLabel("finetune.dev/job", JOB).list().getItems())
                 .as("worker Jobs: only attempt 1's").extracting(j -> j.getMetadata().getName())
                 .containsExactly(JOB + "-attempt-1");
-        assertThat(ns.field(JOB, "/status/attempt") + " " + ns.field(JOB, "/status/restarts")).isEqualTo("1 0");
-        List<Pod> workers = ns.workers(JOB, 1);
+        assertThat(SCENARIO.ns().field(JOB, "/status/attempt") + " " + SCENARIO.ns().field(JOB, "/status/restarts")).isEqualTo("1 0");
+        List<Pod> workers = SCENARIO.ns().workers(JOB, 1);
         assertThat(workers).as("one worker pod").hasSize(1);
     }
 }

@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuild
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -17,13 +16,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -34,37 +31,23 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The steps build on each other, in order (a failed step skips the rest). One worker, not smoke.sh's two: a gang of
  * two needs ReadWriteMany claims (Validated=False PvcAccessMode otherwise), which stock Kind's StorageClass cannot bind.
  */
-@ExtendWith(E2eExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperatorSmokeE2E {
 
     private static final String JOB = "smoke";
 
-    private static E2eCluster cluster;
-    private static KubernetesClient client;
-    private static TestNamespace ns;
-
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withClaims("ft-smoke-e2e", "outputs", "models");
 
     @BeforeAll
-    static void install(E2eCluster shared) {
-        cluster = shared;
-        client = shared.client();
-        cluster.installOperator();
-        ns = TestNamespace.create(client, "ft-smoke-e2e");
-        ns.claims("outputs", "models");
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        KEEP.deleteNamespaceUnlessFailed();
+    static void install() {
+        SCENARIO.cluster().installOperator();
     }
 
     @Test
     @Order(1)
     void aMissingClaimKeepsTheJobWaitingAndSaysWhich() {
-        ns.apply("""
+        SCENARIO.ns().apply("""
                 apiVersion: finetune.dev/v1alpha1
                 kind: FineTuneJob
                 metadata: {name: %s}
@@ -75,41 +58,41 @@ class OperatorSmokeE2E {
                   resources: {gpus: 0, workers: 1, cpu: 100m, memory: 128Mi}
                   output: {pvc: {claimName: outputs, path: runs/smoke}}
                   image: %s
-                """.formatted(JOB, cluster.settings().smokeImage()));
+                """.formatted(JOB, SCENARIO.cluster().settings().smokeImage()));
         await("Validated=False PvcNotFound").atMost(Duration.ofSeconds(60))
-                .until(() -> ns.condition(JOB, "Validated"), "False PvcNotFound"::equals);
-        assertThat(client.batch().v1().jobs().inNamespace(ns.name()).withName(JOB + "-attempt-1").get())
+                .until(() -> SCENARIO.ns().condition(JOB, "Validated"), "False PvcNotFound"::equals);
+        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(SCENARIO.ns().name()).withName(JOB + "-attempt-1").get())
                 .as("no worker Job while a claim is missing").isNull();
     }
 
     @Test
     @Order(2)
     void withTheClaimTheJobStartsWithAllItsChildren() {
-        ns.claims("data");
+        SCENARIO.ns().claims("data");
         await("Validated=True").atMost(Duration.ofSeconds(120))
-                .until(() -> ns.condition(JOB, "Validated"), c -> c.startsWith("True "));
-        String n = ns.name();
-        assertThat(client.configMaps().inNamespace(n).withName(JOB + "-config").get()).as("ConfigMap smoke-config").isNotNull();
-        assertThat(client.configMaps().inNamespace(n).withName(JOB + "-progress").get()).as("ConfigMap smoke-progress").isNotNull();
-        assertThat(client.services().inNamespace(n).withName(JOB + "-workers").get()).as("Service smoke-workers").isNotNull();
-        assertThat(client.serviceAccounts().inNamespace(n).withName(JOB + "-trainer").get()).as("ServiceAccount").isNotNull();
-        assertThat(client.rbac().roles().inNamespace(n).withName(JOB + "-trainer").get()).as("Role").isNotNull();
-        assertThat(client.rbac().roleBindings().inNamespace(n).withName(JOB + "-trainer").get()).as("RoleBinding").isNotNull();
-        assertThat(client.network().v1().networkPolicies().inNamespace(n).withName(JOB).get()).as("NetworkPolicy").isNotNull();
-        assertThat(client.batch().v1().jobs().inNamespace(n).withName(JOB + "-attempt-1").get()).as("worker Job").isNotNull();
+                .until(() -> SCENARIO.ns().condition(JOB, "Validated"), c -> c.startsWith("True "));
+        String n = SCENARIO.ns().name();
+        assertThat(SCENARIO.client().configMaps().inNamespace(n).withName(JOB + "-config").get()).as("ConfigMap smoke-config").isNotNull();
+        assertThat(SCENARIO.client().configMaps().inNamespace(n).withName(JOB + "-progress").get()).as("ConfigMap smoke-progress").isNotNull();
+        assertThat(SCENARIO.client().services().inNamespace(n).withName(JOB + "-workers").get()).as("Service smoke-workers").isNotNull();
+        assertThat(SCENARIO.client().serviceAccounts().inNamespace(n).withName(JOB + "-trainer").get()).as("ServiceAccount").isNotNull();
+        assertThat(SCENARIO.client().rbac().roles().inNamespace(n).withName(JOB + "-trainer").get()).as("Role").isNotNull();
+        assertThat(SCENARIO.client().rbac().roleBindings().inNamespace(n).withName(JOB + "-trainer").get()).as("RoleBinding").isNotNull();
+        assertThat(SCENARIO.client().network().v1().networkPolicies().inNamespace(n).withName(JOB).get()).as("NetworkPolicy").isNotNull();
+        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(n).withName(JOB + "-attempt-1").get()).as("worker Job").isNotNull();
         await("worker pods admitted under Pod Security restricted").atMost(Duration.ofSeconds(60))
-                .until(() -> ns.pods("finetune.dev/job", JOB).size(), count -> count > 0);
+                .until(() -> SCENARIO.ns().pods("finetune.dev/job", JOB).size(), count -> count > 0);
     }
 
     /** Policies see traffic after kube-proxy translated the kubernetes Service, so the rule must name the endpoint. */
     @Test
     @Order(3)
     void theJobsNetworkPolicyOpensTheApiServersEndpointNotItsClusterIp() {
-        EndpointSlice slice = client.discovery().v1().endpointSlices().inNamespace("default")
+        EndpointSlice slice = SCENARIO.client().discovery().v1().endpointSlices().inNamespace("default")
                 .withLabel("kubernetes.io/service-name", "kubernetes").list().getItems().getFirst();
         String endpoint = slice.getEndpoints().getFirst().getAddresses().getFirst() + "/32:"
                 + slice.getPorts().getFirst().getPort();
-        NetworkPolicy policy = client.network().v1().networkPolicies().inNamespace(ns.name()).withName(JOB).get();
+        NetworkPolicy policy = SCENARIO.client().network().v1().networkPolicies().inNamespace(SCENARIO.ns().name()).withName(JOB).get();
         List<String> ipBlockRules = policy.getSpec().getEgress().stream()
                 .filter(rule -> !rule.getTo().isEmpty() && rule.getTo().getFirst().getIpBlock() != null)
                 .map(OperatorSmokeE2E::cidrAndPort).toList();
@@ -129,39 +112,39 @@ class OperatorSmokeE2E {
     }
 
     private boolean allowed(String verb, String resource, String name) {
-        String sa = "system:serviceaccount:" + ns.name() + ":" + JOB + "-trainer";
+        String sa = "system:serviceaccount:" + SCENARIO.ns().name() + ":" + JOB + "-trainer";
         SubjectAccessReview review = new SubjectAccessReviewBuilder().withNewSpec().withUser(sa)
-                .withGroups("system:serviceaccounts", "system:serviceaccounts:" + ns.name(), "system:authenticated")
-                .withNewResourceAttributes().withNamespace(ns.name()).withVerb(verb).withResource(resource)
+                .withGroups("system:serviceaccounts", "system:serviceaccounts:" + SCENARIO.ns().name(), "system:authenticated")
+                .withNewResourceAttributes().withNamespace(SCENARIO.ns().name()).withVerb(verb).withResource(resource)
                 .withName(name).endResourceAttributes().endSpec().build();
-        return client.authorization().v1().subjectAccessReview().create(review).getStatus().getAllowed();
+        return SCENARIO.client().authorization().v1().subjectAccessReview().create(review).getStatus().getAllowed();
     }
 
     /** Rank 0's report, written with the workers' own identity, becomes status and the printer columns. */
     @Test
     @Order(5)
     void rankZerosReportBecomesStatusAndColumns() throws Exception {
-        String sa = "system:serviceaccount:" + ns.name() + ":" + JOB + "-trainer";
+        String sa = "system:serviceaccount:" + SCENARIO.ns().name() + ":" + JOB + "-trainer";
         String report = """
                 {"schemaVersion":1,"sequence":5,"attempt":1,"state":"TRAINING","progress":{"epoch":1,"totalEpochs":1,\
                 "step":10,"totalSteps":20,"evalLoss":2.5731,"perplexity":13.108},\
                 "history":[{"epoch":1,"step":10,"evalLoss":2.5731,"perplexity":13.108}]}""";
         // a plain merge PATCH, as the trainer sends it: the workers' Role has patch and nothing else, not even get
-        String url = client.getMasterUrl().toString().replaceAll("/$", "") + "/api/v1/namespaces/" + ns.name()
+        String url = SCENARIO.client().getMasterUrl().toString().replaceAll("/$", "") + "/api/v1/namespaces/" + SCENARIO.ns().name()
                 + "/configmaps/" + JOB + "-progress";
-        HttpRequest patch = client.getHttpClient().newHttpRequestBuilder().uri(url)
+        HttpRequest patch = SCENARIO.client().getHttpClient().newHttpRequestBuilder().uri(url)
                 .header("Impersonate-User", sa)
                 .header("Impersonate-Group", "system:serviceaccounts")
-                .header("Impersonate-Group", "system:serviceaccounts:" + ns.name())
+                .header("Impersonate-Group", "system:serviceaccounts:" + SCENARIO.ns().name())
                 .header("Impersonate-Group", "system:authenticated")
                 .method("PATCH", "application/merge-patch+json",
                         Serialization.asJson(Map.of("data", Map.of("progress.json", report))))
                 .build();
-        HttpResponse<String> response = client.getHttpClient().sendAsync(patch, String.class).get(30, TimeUnit.SECONDS);
+        HttpResponse<String> response = SCENARIO.client().getHttpClient().sendAsync(patch, String.class).get(30, TimeUnit.SECONDS);
         assertThat(response.code()).as("PATCH of " + JOB + "-progress as " + sa + ": " + response.body()).isEqualTo(200);
-        ns.awaitField(JOB, "/status/display/evalLoss", "2.573", Duration.ofSeconds(60));
+        SCENARIO.ns().awaitField(JOB, "/status/display/evalLoss", "2.573", Duration.ofSeconds(60));
         await("EVAL-LOSS column 2.573").atMost(Duration.ofSeconds(30))
-                .untilAsserted(() -> assertThat(PrinterColumns.of(client, ns.name(), JOB))
+                .untilAsserted(() -> assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB))
                         .containsEntry("EVAL-LOSS", "2.573").containsEntry("PPL", "13.11")
                         .containsKeys("PHASE", "GPUS", "EPOCH", "AGE"));
     }
@@ -169,10 +152,10 @@ class OperatorSmokeE2E {
     @Test
     @Order(6)
     void theJobSucceedsWhenTheWorkersExitZero() {
-        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(5))).isEqualTo("Succeeded");
-        assertThat(ns.condition(JOB, "Ready")).isEqualTo("True Succeeded");
-        assertThat(PrinterColumns.of(client, ns.name(), JOB)).containsEntry("PHASE", "Succeeded");
-        List<String> reasons = ns.events(JOB).stream().map(Event::getReason).toList();
+        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(5))).isEqualTo("Succeeded");
+        assertThat(SCENARIO.ns().condition(JOB, "Ready")).isEqualTo("True Succeeded");
+        assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB)).containsEntry("PHASE", "Succeeded");
+        List<String> reasons = SCENARIO.ns().events(JOB).stream().map(Event::getReason).toList();
         assertThat(reasons).as("Events on the job").isNotEmpty().contains("Succeeded");
     }
 }

@@ -8,19 +8,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -29,39 +26,26 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * status and history, the printer columns, rank 0's report in {@code <job>-progress}, conditions, Events, and the
  * adapter, manifest and report on the output volume (read through a pod that mounts it).
  */
-@ExtendWith(E2eExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class QuickstartE2E {
 
     private static final String JOB = "quickstart";
     private static final int EPOCHS = 4;
 
-    private static E2eCluster cluster;
-    private static KubernetesClient client;
-    private static TestNamespace ns;
     private static String trainerImage;
 
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withClaims("ft-quickstart-e2e", "models", "data", "outputs");
 
     @BeforeAll
-    static void trainTheQuickstart(E2eCluster shared) {
-        cluster = shared;
-        client = shared.client();
-        trainerImage = shared.settings().trainerImage();
-        cluster.installOperator();
-        ns = TestNamespace.create(client, "ft-quickstart-e2e");
-        ns.claims("models", "data", "outputs");
-        ns.fillAssets(trainerImage, "");
+    static void trainTheQuickstart() {
+        trainerImage = SCENARIO.cluster().settings().trainerImage();
+        SCENARIO.cluster().installOperator();
+        SCENARIO.ns().fillAssets(trainerImage, "");
         // sized for a small node shared with other pods; one libtorch thread per CPU of the limit
-        ns.createQuickstartJob(cluster.settings().repo(), JOB,
+        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB,
                 job -> ((ObjectNode) job.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
-        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        KEEP.deleteNamespaceUnlessFailed();
+        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
     }
 
     private static List<JsonNode> evaluatedHistory(JsonNode status) {
@@ -84,7 +68,7 @@ class QuickstartE2E {
     @Test
     @Order(1)
     void evalLossFallsEveryEpochAndPerplexityIsExpOfIt() {
-        JsonNode status = ns.job(JOB).path("status");
+        JsonNode status = SCENARIO.ns().job(JOB).path("status");
         List<JsonNode> rows = evaluatedHistory(status);
         assertThat(rows.stream().map(r -> r.path("epoch").asInt()).toList()).as("history epochs")
                 .containsExactly(1, 2, 3, 4);
@@ -105,9 +89,9 @@ class QuickstartE2E {
     @Test
     @Order(2)
     void kubectlGetShowsTheFinalState() {
-        JsonNode status = ns.job(JOB).path("status");
+        JsonNode status = SCENARIO.ns().job(JOB).path("status");
         JsonNode progress = status.path("progress");
-        Map<String, String> columns = PrinterColumns.of(client, ns.name(), JOB);
+        Map<String, String> columns = PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB);
         System.out.println("[e2e] kubectl get finetunejob " + JOB + ": " + columns);
         assertThat(columns).containsEntry("PHASE", "Succeeded").containsEntry("GPUS", "cpu")
                 .containsEntry("EPOCH", EPOCHS + "/" + EPOCHS);
@@ -124,8 +108,8 @@ class QuickstartE2E {
     @Test
     @Order(3)
     void theProgressConfigMapHoldsRankZerosFinalReportWrittenByTheTrainer() {
-        JsonNode status = ns.job(JOB).path("status");
-        ConfigMap cm = client.configMaps().inNamespace(ns.name()).withName(JOB + "-progress").get();
+        JsonNode status = SCENARIO.ns().job(JOB).path("status");
+        ConfigMap cm = SCENARIO.client().configMaps().inNamespace(SCENARIO.ns().name()).withName(JOB + "-progress").get();
         JsonNode report = Serialization.unmarshal(cm.getData().get("progress.json"), JsonNode.class);
         assertThat(report.path("state").asText()).isEqualTo("SUCCEEDED");
         assertThat(report.path("attempt").asInt()).isEqualTo(status.path("attempt").asInt());
@@ -143,12 +127,12 @@ class QuickstartE2E {
     @Test
     @Order(4)
     void conditionsSayItSucceededInOneAttempt() {
-        assertThat(ns.condition(JOB, "Succeeded")).isEqualTo("True Succeeded");
-        assertThat(ns.condition(JOB, "Ready")).isEqualTo("True Succeeded");
-        assertThat(ns.condition(JOB, "Stalled")).isEqualTo("False Succeeded");
-        assertThat(ns.condition(JOB, "Failed")).isEqualTo("False NoFailure");
-        assertThat(ns.condition(JOB, "Checkpointed")).isEqualTo("True CheckpointSaved");
-        JsonNode status = ns.job(JOB).path("status");
+        assertThat(SCENARIO.ns().condition(JOB, "Succeeded")).isEqualTo("True Succeeded");
+        assertThat(SCENARIO.ns().condition(JOB, "Ready")).isEqualTo("True Succeeded");
+        assertThat(SCENARIO.ns().condition(JOB, "Stalled")).isEqualTo("False Succeeded");
+        assertThat(SCENARIO.ns().condition(JOB, "Failed")).isEqualTo("False NoFailure");
+        assertThat(SCENARIO.ns().condition(JOB, "Checkpointed")).isEqualTo("True CheckpointSaved");
+        JsonNode status = SCENARIO.ns().job(JOB).path("status");
         assertThat(status.path("attempt").asInt() + " " + status.path("restarts").asInt()).as("attempt restarts")
                 .isEqualTo("1 0");
     }
@@ -156,7 +140,7 @@ class QuickstartE2E {
     @Test
     @Order(5)
     void eventsTellTheStory() {
-        List<String> reasons = ns.events(JOB).stream().map(Event::getReason).toList();
+        List<String> reasons = SCENARIO.ns().events(JOB).stream().map(Event::getReason).toList();
         assertThat(reasons).contains("WorkersStarted", "Evaluated", "CheckpointSaved", "Succeeded");
         assertThat(reasons.stream().filter("Evaluated"::equals).count()).as("one Evaluated event per epoch")
                 .isEqualTo(EPOCHS);
@@ -165,7 +149,7 @@ class QuickstartE2E {
     @Test
     @Order(6)
     void theOutputVolumeHoldsTheAdapterManifestAndReport() {
-        ns.apply("""
+        SCENARIO.ns().apply("""
                 apiVersion: v1
                 kind: Pod
                 metadata: {name: reader}
@@ -186,17 +170,17 @@ class QuickstartE2E {
                     - {name: outputs, persistentVolumeClaim: {claimName: outputs, readOnly: true}}
                     - {name: models, persistentVolumeClaim: {claimName: models, readOnly: true}}
                 """.formatted(TestNamespace.RESTRICTED_POD, trainerImage, TestNamespace.RESTRICTED_CONTAINER));
-        ns.awaitPodReady("reader", Duration.ofMinutes(2));
+        SCENARIO.ns().awaitPodReady("reader", Duration.ofMinutes(2));
         String run = "/mnt/outputs/runs/quickstart";
-        JsonNode adapterConfig = Serialization.unmarshal(ns.readText("reader", run + "/adapter/adapter_config.json"), JsonNode.class);
-        JsonNode model = Serialization.unmarshal(ns.readText("reader", "/mnt/models/quickstart-llama/config.json"), JsonNode.class);
-        Adapter.assertLoraShapes(adapterConfig, model, ns.readFile("reader", run + "/adapter/adapter_model.safetensors"));
+        JsonNode adapterConfig = Serialization.unmarshal(SCENARIO.ns().readText("reader", run + "/adapter/adapter_config.json"), JsonNode.class);
+        JsonNode model = Serialization.unmarshal(SCENARIO.ns().readText("reader", "/mnt/models/quickstart-llama/config.json"), JsonNode.class);
+        Adapter.assertLoraShapes(adapterConfig, model, SCENARIO.ns().readFile("reader", run + "/adapter/adapter_model.safetensors"));
 
-        double finalLoss = ns.job(JOB).at("/status/progress/evalLoss").asDouble();
-        String manifest = ns.readText("reader", run + "/manifest.json");
+        double finalLoss = SCENARIO.ns().job(JOB).at("/status/progress/evalLoss").asDouble();
+        String manifest = SCENARIO.ns().readText("reader", run + "/manifest.json");
         assertThat(manifest).as("manifest.json holds the final eval loss").contains(Double.toString(finalLoss));
-        assertThat(ns.readText("reader", run + "/report.html")).as("report.html has a loss curve").contains("<svg");
-        assertThat(ns.exec("reader", "ls", run + "/checkpoints").lines().toList())
+        assertThat(SCENARIO.ns().readText("reader", run + "/report.html")).as("report.html has a loss curve").contains("<svg");
+        assertThat(SCENARIO.ns().exec("reader", "ls", run + "/checkpoints").lines().toList())
                 .as("the newest 2 checkpoints are kept (keepCheckpoints: 2)")
                 .containsExactly("checkpoint-135", "checkpoint-180");
     }

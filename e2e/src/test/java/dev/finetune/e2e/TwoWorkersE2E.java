@@ -11,13 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -29,7 +27,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the API server), and not the kubelet.
  * Needs a default StorageClass that binds ReadWriteMany (the project's Kind node image has one; see docs/testing.md).
  */
-@ExtendWith(E2eExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TwoWorkersE2E {
 
@@ -41,19 +38,16 @@ class TwoWorkersE2E {
     private static final String CLUSTER_DNS_NAME = "kubernetes.default.svc.cluster.local";
     private static final int RENDEZVOUS_PORT = 29500;
 
-    private static E2eCluster cluster;
-    private static TestNamespace ns;
-
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.of(cluster -> {
+        checkTheStorageClassBindsReadWriteMany(cluster);
+        return TestNamespace.withQuickstartAssets(cluster, "ft-two-workers-e2e", "ReadWriteMany");
+    });
 
     @BeforeAll
-    static void startTheGang(E2eCluster shared) {
-        cluster = shared;
-        checkTheStorageClassBindsReadWriteMany(shared);
-        ns = TestNamespace.withQuickstartAssets(shared, "ft-two-workers-e2e", "ReadWriteMany");
+    static void startTheGang() {
         // probes the policies from inside the namespace without any job's labels: only default-deny applies to it
-        ns.apply("""
+        SCENARIO.ns().apply("""
                 apiVersion: v1
                 kind: Pod
                 metadata: {name: %s, labels: {app: netpol-probe}}
@@ -67,10 +61,10 @@ class TwoWorkersE2E {
                       command: [sleep, "3600"]
                       resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
                       securityContext: %s
-                """.formatted(PROBE, TestNamespace.RESTRICTED_POD, shared.settings().trainerImage(),
+                """.formatted(PROBE, TestNamespace.RESTRICTED_POD, SCENARIO.cluster().settings().trainerImage(),
                 TestNamespace.RESTRICTED_CONTAINER));
-        ns.awaitPodReady(PROBE, Duration.ofMinutes(2));
-        ns.createQuickstartJob(shared.settings().repo(), JOB, job -> ((ObjectNode) job.at("/spec/resources"))
+        SCENARIO.ns().awaitPodReady(PROBE, Duration.ofMinutes(2));
+        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB, job -> ((ObjectNode) job.at("/spec/resources"))
                 .put("workers", 2).put("cpu", WORKER_CPU).put("memory", "1536Mi"));
     }
 
@@ -79,15 +73,15 @@ class TwoWorkersE2E {
      * sharedFileSystemPath set; without it the claims would stay Pending and the scenario time out. Other
      * provisioners are taken at their word.
      */
-    private static void checkTheStorageClassBindsReadWriteMany(E2eCluster shared) {
-        var defaultClass = shared.client().storage().v1().storageClasses().list().getItems().stream()
+    private static void checkTheStorageClassBindsReadWriteMany(E2eCluster cluster) {
+        var defaultClass = cluster.client().storage().v1().storageClasses().list().getItems().stream()
                 .filter(c -> "true".equals(c.getMetadata().getAnnotations() == null ? null
                         : c.getMetadata().getAnnotations().get("storageclass.kubernetes.io/is-default-class")))
                 .findFirst();
         if (defaultClass.isEmpty() || !"rancher.io/local-path".equals(defaultClass.get().getProvisioner())) {
             return;
         }
-        var config = shared.client().configMaps().inNamespace("local-path-storage").withName("local-path-config").get();
+        var config = cluster.client().configMaps().inNamespace("local-path-storage").withName("local-path-config").get();
         String json = config == null || config.getData() == null ? "" : config.getData().getOrDefault("config.json", "");
         assertThat(json).as("the default StorageClass %s (local-path) must bind ReadWriteMany for a gang of two: "
                 + "ConfigMap local-path-storage/local-path-config needs \"sharedFileSystemPath\" in config.json "
@@ -95,31 +89,26 @@ class TwoWorkersE2E {
                 defaultClass.get().getMetadata().getName()).contains("sharedFileSystemPath");
     }
 
-    @AfterAll
-    static void cleanUp() {
-        KEEP.deleteNamespaceUnlessFailed();
-    }
-
     /** The worker pod of rank 0 or 1 of attempt 1 (Indexed Job pods are named {@code <job>-attempt-1-<rank>-...}). */
     private static Optional<String> rankPod(int rank) {
-        return ns.workers(JOB, 1).stream().map(p -> p.getMetadata().getName())
+        return SCENARIO.ns().workers(JOB, 1).stream().map(p -> p.getMetadata().getName())
                 .filter(n -> n.startsWith(JOB + "-attempt-1-" + rank + "-")).findFirst();
     }
 
     private static boolean logHas(String pod, String text) {
         try {
-            return ns.log(pod).contains(text);
+            return SCENARIO.ns().log(pod).contains(text);
         } catch (RuntimeException e) {
             return false;
         }
     }
 
     private static boolean tcp(String fromPod, String host, int port) {
-        return ns.execStatus(fromPod, "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port) == 0;
+        return SCENARIO.ns().execStatus(fromPod, "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port) == 0;
     }
 
     private static boolean dns(String fromPod, String name) {
-        return ns.execStatus(fromPod, "timeout", "5", "getent", "hosts", name) == 0;
+        return SCENARIO.ns().execStatus(fromPod, "timeout", "5", "getent", "hosts", name) == 0;
     }
 
     /** Probed only after the ring formed: rank 0's rendezvous port must not see a stray connection during rendezvous. */
@@ -135,10 +124,10 @@ class TwoWorkersE2E {
                 });
         String rank0 = rankPod(0).orElseThrow();
         String rank1 = rankPod(1).orElseThrow();
-        Pod rank0Pod = cluster.client().pods().inNamespace(ns.name()).withName(rank0).get();
+        Pod rank0Pod = SCENARIO.client().pods().inNamespace(SCENARIO.ns().name()).withName(rank0).get();
         String rank0Ip = rank0Pod.getStatus().getPodIP();
         String nodeIp = rank0Pod.getStatus().getHostIP();
-        String apiIp = cluster.client().services().inNamespace("default").withName("kubernetes").get().getSpec()
+        String apiIp = SCENARIO.client().services().inNamespace("default").withName("kubernetes").get().getSpec()
                 .getClusterIP();
 
         // Probes that need the gang alive first, while it trains; the unlabelled pod's own probes last. A positive
@@ -161,7 +150,7 @@ class TwoWorkersE2E {
         // kubectl exec reaches kubelet at the node's address on 10250, so it listens there; the policy does not open it
         softly.assertThat(tcp(rank0, nodeIp, 10250) || tcp(rank0, nodeIp, 10250))
                 .as("rank 0 reaches what its policy does not open (kubelet, " + nodeIp + ":10250)").isFalse();
-        String rank0Phase = cluster.client().pods().inNamespace(ns.name()).withName(rank0).get().getStatus().getPhase();
+        String rank0Phase = SCENARIO.client().pods().inNamespace(SCENARIO.ns().name()).withName(rank0).get().getStatus().getPhase();
         softly.assertThat(rank0Phase).as("rank 0 still runs after the probes from it (a refusal from an ended pod"
                 + " proves nothing about the policy)").isEqualTo("Running");
         timeline.add("probes from the gang: " + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms");
@@ -177,8 +166,8 @@ class TwoWorkersE2E {
     @Test
     @Order(2)
     void theGangSucceedsWithFallingEvalLossesInLockstep() {
-        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
-        JsonNode status = ns.job(JOB).path("status");
+        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
+        JsonNode status = SCENARIO.ns().job(JOB).path("status");
         List<Double> losses = new ArrayList<>();
         for (JsonNode row : status.path("history")) {
             if (row.hasNonNull("evalLoss")) {
@@ -193,15 +182,15 @@ class TwoWorkersE2E {
             assertThat(losses.get(i)).as("eval loss of epoch " + (i + 1) + " below epoch " + i + "'s; all: " + losses)
                     .isLessThan(losses.get(i - 1));
         }
-        assertThat(ns.field(JOB, "/status/display/gpus")).as("status.display.gpus").isEqualTo("2xcpu");
-        assertThat(PrinterColumns.of(cluster.client(), ns.name(), JOB)).containsEntry("GPUS", "2xcpu")
+        assertThat(SCENARIO.ns().field(JOB, "/status/display/gpus")).as("status.display.gpus").isEqualTo("2xcpu");
+        assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB)).containsEntry("GPUS", "2xcpu")
                 .containsEntry("PHASE", "Succeeded");
-        assertThat(ns.workers(JOB, 1)).as("attempt 1's worker pods").hasSize(2);
+        assertThat(SCENARIO.ns().workers(JOB, 1)).as("attempt 1's worker pods").hasSize(2);
         String rank0 = rankPod(0).orElseThrow();
         String rank1 = rankPod(1).orElseThrow();
-        assertThat(ns.log(rank0)).contains("rank 0 of 2 connected");
+        assertThat(SCENARIO.ns().log(rank0)).contains("rank 0 of 2 connected");
         // rank 0 reports the steps in status; rank 1 says where it stopped: the same step, in lockstep
-        assertThat(ns.log(rank1)).contains("rank 1 of 2 connected")
+        assertThat(SCENARIO.ns().log(rank1)).contains("rank 1 of 2 connected")
                 .contains("rank 1 done at step " + status.at("/progress/totalSteps").asInt());
     }
 }
