@@ -41,10 +41,11 @@ class BadDataE2E {
 
     @Test
     void endsFailedWithBadDataNamingTheLineWithoutRestart() {
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(5))).isEqualTo("Failed");
-        assertThat(SCENARIO.ns().condition(JOB, "Failed")).isEqualTo("True BadData");
-        assertThat(SCENARIO.ns().condition(JOB, "Stalled")).startsWith("True ");
-        JsonNode status = SCENARIO.ns().job(JOB).path("status");
+        TestNamespace ns = SCENARIO.ns();
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(5))).isEqualTo("Failed");
+        assertThat(ns.condition(JOB, "Failed")).isEqualTo("True BadData");
+        assertThat(ns.condition(JOB, "Stalled")).startsWith("True ");
+        JsonNode status = ns.job(JOB).path("status");
         String message = "";
         for (JsonNode condition : status.path("conditions")) {
             if ("Failed".equals(condition.path("type").asText())) {
@@ -55,13 +56,13 @@ class BadDataE2E {
         assertThat(message).as("the Failed condition's message names file:line:column").contains("bad/train.jsonl:21:");
         assertThat(status.path("attempt").asInt() + " " + status.path("restarts").asInt()).as("attempt restarts")
                 .isEqualTo("1 0");
-        assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB)).containsEntry("PHASE", "Failed");
+        assertThat(PrinterColumns.of(SCENARIO.client(), ns.name(), JOB)).containsEntry("PHASE", "Failed");
 
-        List<Event> failed = SCENARIO.ns().events(JOB).stream().filter(e -> "Failed".equals(e.getReason())).toList();
+        List<Event> failed = ns.events(JOB).stream().filter(e -> "Failed".equals(e.getReason())).toList();
         assertThat(failed).as("a Failed event").isNotEmpty();
         assertThat(failed.getFirst().getType()).isEqualTo("Warning");
 
-        List<Pod> workers = SCENARIO.ns().pods("finetune.dev/job", JOB);
+        List<Pod> workers = ns.pods("finetune.dev/job", JOB);
         assertThat(workers).as("one worker pod, no restart").hasSize(1);
         assertThat(workers.getFirst().getStatus().getContainerStatuses().getFirst().getState().getTerminated().getExitCode())
                 .as("exit code 65 (BAD_DATA)").isEqualTo(65);

@@ -31,17 +31,18 @@ class DpoE2E {
 
     @BeforeAll
     static void runTheJob() throws IOException {
+        TestNamespace ns = SCENARIO.ns();
         SCENARIO.cluster().installOperator();
         Path repo = SCENARIO.cluster().settings().repo();
         String pairs = Files.readString(repo.resolve("examples/dpo-summary/train.jsonl"));
-        SCENARIO.ns().fillAssets(SCENARIO.cluster().settings().trainerImage(), "mkdir -p /mnt/data/dpo\ncat > /mnt/data/dpo/train.jsonl <<'PAIRS'\n"
+        ns.fillAssets(SCENARIO.cluster().settings().trainerImage(), "mkdir -p /mnt/data/dpo\ncat > /mnt/data/dpo/train.jsonl <<'PAIRS'\n"
                 + pairs + "PAIRS\n");
         ObjectNode job = (ObjectNode) Serialization.yamlMapper().readTree(Files.readString(repo.resolve("examples/dpo-summary.yaml")));
-        ((ObjectNode) job.path("metadata")).put("namespace", SCENARIO.ns().name());
+        ((ObjectNode) job.path("metadata")).put("namespace", ns.name());
         ((ObjectNode) job.at("/spec/dataset/pvc")).put("path", "dpo/train.jsonl");
         ((ObjectNode) job.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi");
         try {
-            SCENARIO.ns().apply(Serialization.yamlMapper().writeValueAsString(job));
+            ns.apply(Serialization.yamlMapper().writeValueAsString(job));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -49,8 +50,9 @@ class DpoE2E {
 
     @Test
     void succeedsWithRewardMetricsInStatusAndColumns() {
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(8))).isEqualTo("Succeeded");
-        JsonNode progress = SCENARIO.ns().job(JOB).path("status").path("progress");
+        TestNamespace ns = SCENARIO.ns();
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(8))).isEqualTo("Succeeded");
+        JsonNode progress = ns.job(JOB).path("status").path("progress");
         System.out.println("[e2e] dpo-summary progress: " + progress);
         double evalLoss = progress.path("evalLoss").asDouble();
         // a fresh adapter starts at ln 2 (the policy equals the reference); the example learns its pairs
@@ -58,7 +60,7 @@ class DpoE2E {
         assertThat(progress.path("rewardAccuracy").asDouble()).as("reward accuracy on the eval pairs").isGreaterThanOrEqualTo(0.75);
         assertThat(progress.path("rewardMargin").asDouble()).as("reward margin").isPositive();
 
-        Map<String, String> columns = PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB);
+        Map<String, String> columns = PrinterColumns.of(SCENARIO.client(), ns.name(), JOB);
         System.out.println("[e2e] kubectl get finetunejob " + JOB + " -o wide: " + columns);
         assertThat(columns).containsEntry("PHASE", "Succeeded");
         assertThat(Double.parseDouble(columns.get("EVAL-LOSS"))).isCloseTo(evalLoss, within(5e-4 * evalLoss));

@@ -54,7 +54,7 @@ class HelmChartE2E {
     @AfterAll
     static void cleanUp() {
         SCENARIO.deleteNamespaceUnlessFailed();
-        if (SCENARIO.cluster().operatorDeployment() != null
+        if (SCENARIO.cluster() != null && SCENARIO.cluster().operatorDeployment() != null
                 && "Helm".equals(SCENARIO.cluster().operatorDeployment().getMetadata().getLabels().get("app.kubernetes.io/managed-by"))) {
             helm("uninstall", RELEASE, "--namespace", E2eCluster.OPERATOR_NAMESPACE, "--wait", "--timeout", "3m");
         }
@@ -85,7 +85,8 @@ class HelmChartE2E {
     @Test
     @Order(2)
     void theHelmInstalledOperatorReconcilesAJobToSucceeded() {
-        SCENARIO.ns().apply("""
+        TestNamespace ns = SCENARIO.ns();
+        ns.apply("""
                 apiVersion: finetune.dev/v1alpha1
                 kind: FineTuneJob
                 metadata: {name: %s}
@@ -96,9 +97,9 @@ class HelmChartE2E {
                   resources: {gpus: 0, workers: 1, cpu: 100m, memory: 128Mi}
                   output: {pvc: {claimName: outputs, path: runs/helm}}
                 """.formatted(JOB));
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(5))).as("phase of " + JOB).isEqualTo("Succeeded");
-        assertThat(SCENARIO.ns().condition(JOB, "Ready")).isEqualTo("True Succeeded");
-        assertThat(SCENARIO.client().network().v1().networkPolicies().inNamespace(SCENARIO.ns().name()).withName(JOB).get())
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(5))).as("phase of " + JOB).isEqualTo("Succeeded");
+        assertThat(ns.condition(JOB, "Ready")).isEqualTo("True Succeeded");
+        assertThat(SCENARIO.client().network().v1().networkPolicies().inNamespace(ns.name()).withName(JOB).get())
                 .as("the job's NetworkPolicy (networkPolicy.enabled: true)").isNotNull();
     }
 

@@ -59,14 +59,15 @@ class LeaderFailoverE2E {
 
     @Test
     void anotherReplicaTakesOverWithoutADuplicateWorkerJob() {
-        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB,
+        TestNamespace ns = SCENARIO.ns();
+        ns.createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB,
                 j -> ((ObjectNode) j.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
         await("the job training, with a reported step").atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1))
-                .until(() -> SCENARIO.ns().field(JOB, "/status/phase").equals("Training") && !SCENARIO.ns().field(JOB, "/status/progress/step").isEmpty());
+                .until(() -> ns.field(JOB, "/status/phase").equals("Training") && !ns.field(JOB, "/status/progress/step").isEmpty());
         String leader = lease().getSpec().getHolderIdentity();
         List<String> pods = SCENARIO.cluster().operatorPods().stream().map(p -> p.getMetadata().getName()).toList();
         assertThat(pods).as("operator pods").hasSize(2).contains(leader);
-        int stepBefore = Integer.parseInt(SCENARIO.ns().field(JOB, "/status/progress/step"));
+        int stepBefore = Integer.parseInt(ns.field(JOB, "/status/progress/step"));
 
         Instant deleted = Instant.now();
         SCENARIO.client().pods().inNamespace(E2eCluster.OPERATOR_NAMESPACE).withName(leader).delete();
@@ -81,16 +82,16 @@ class LeaderFailoverE2E {
 
         await("status keeps updating under the new leader").atMost(Duration.ofMinutes(5))
                 .pollInterval(Duration.ofSeconds(1)).until(() -> {
-                    String step = SCENARIO.ns().field(JOB, "/status/progress/step");
-                    return SCENARIO.ns().field(JOB, "/status/phase").equals("Succeeded")
+                    String step = ns.field(JOB, "/status/progress/step");
+                    return ns.field(JOB, "/status/phase").equals("Succeeded")
                             || (!step.isEmpty() && Integer.parseInt(step) > stepBefore);
                 });
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(10))).isEqualTo("Succeeded");
-        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(SCENARIO.ns().name()).withLabel("finetune.dev/job", JOB).list().getItems())
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).isEqualTo("Succeeded");
+        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(ns.name()).withLabel("finetune.dev/job", JOB).list().getItems())
                 .as("worker Jobs: only attempt 1's").extracting(j -> j.getMetadata().getName())
                 .containsExactly(JOB + "-attempt-1");
-        assertThat(SCENARIO.ns().field(JOB, "/status/attempt") + " " + SCENARIO.ns().field(JOB, "/status/restarts")).isEqualTo("1 0");
-        List<Pod> workers = SCENARIO.ns().workers(JOB, 1);
+        assertThat(ns.field(JOB, "/status/attempt") + " " + ns.field(JOB, "/status/restarts")).isEqualTo("1 0");
+        List<Pod> workers = ns.workers(JOB, 1);
         assertThat(workers).as("one worker pod").hasSize(1);
     }
 }

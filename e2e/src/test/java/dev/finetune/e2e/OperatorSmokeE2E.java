@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuild
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -47,7 +48,8 @@ class OperatorSmokeE2E {
     @Test
     @Order(1)
     void aMissingClaimKeepsTheJobWaitingAndSaysWhich() {
-        SCENARIO.ns().apply("""
+        TestNamespace ns = SCENARIO.ns();
+        ns.apply("""
                 apiVersion: finetune.dev/v1alpha1
                 kind: FineTuneJob
                 metadata: {name: %s}
@@ -60,28 +62,30 @@ class OperatorSmokeE2E {
                   image: %s
                 """.formatted(JOB, SCENARIO.cluster().settings().smokeImage()));
         await("Validated=False PvcNotFound").atMost(Duration.ofSeconds(60))
-                .until(() -> SCENARIO.ns().condition(JOB, "Validated"), "False PvcNotFound"::equals);
-        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(SCENARIO.ns().name()).withName(JOB + "-attempt-1").get())
+                .until(() -> ns.condition(JOB, "Validated"), "False PvcNotFound"::equals);
+        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(ns.name()).withName(JOB + "-attempt-1").get())
                 .as("no worker Job while a claim is missing").isNull();
     }
 
     @Test
     @Order(2)
     void withTheClaimTheJobStartsWithAllItsChildren() {
-        SCENARIO.ns().claims("data");
+        TestNamespace ns = SCENARIO.ns();
+        KubernetesClient client = SCENARIO.client();
+        ns.claims("data");
         await("Validated=True").atMost(Duration.ofSeconds(120))
-                .until(() -> SCENARIO.ns().condition(JOB, "Validated"), c -> c.startsWith("True "));
-        String n = SCENARIO.ns().name();
-        assertThat(SCENARIO.client().configMaps().inNamespace(n).withName(JOB + "-config").get()).as("ConfigMap smoke-config").isNotNull();
-        assertThat(SCENARIO.client().configMaps().inNamespace(n).withName(JOB + "-progress").get()).as("ConfigMap smoke-progress").isNotNull();
-        assertThat(SCENARIO.client().services().inNamespace(n).withName(JOB + "-workers").get()).as("Service smoke-workers").isNotNull();
-        assertThat(SCENARIO.client().serviceAccounts().inNamespace(n).withName(JOB + "-trainer").get()).as("ServiceAccount").isNotNull();
-        assertThat(SCENARIO.client().rbac().roles().inNamespace(n).withName(JOB + "-trainer").get()).as("Role").isNotNull();
-        assertThat(SCENARIO.client().rbac().roleBindings().inNamespace(n).withName(JOB + "-trainer").get()).as("RoleBinding").isNotNull();
-        assertThat(SCENARIO.client().network().v1().networkPolicies().inNamespace(n).withName(JOB).get()).as("NetworkPolicy").isNotNull();
-        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(n).withName(JOB + "-attempt-1").get()).as("worker Job").isNotNull();
+                .until(() -> ns.condition(JOB, "Validated"), c -> c.startsWith("True "));
+        String n = ns.name();
+        assertThat(client.configMaps().inNamespace(n).withName(JOB + "-config").get()).as("ConfigMap smoke-config").isNotNull();
+        assertThat(client.configMaps().inNamespace(n).withName(JOB + "-progress").get()).as("ConfigMap smoke-progress").isNotNull();
+        assertThat(client.services().inNamespace(n).withName(JOB + "-workers").get()).as("Service smoke-workers").isNotNull();
+        assertThat(client.serviceAccounts().inNamespace(n).withName(JOB + "-trainer").get()).as("ServiceAccount").isNotNull();
+        assertThat(client.rbac().roles().inNamespace(n).withName(JOB + "-trainer").get()).as("Role").isNotNull();
+        assertThat(client.rbac().roleBindings().inNamespace(n).withName(JOB + "-trainer").get()).as("RoleBinding").isNotNull();
+        assertThat(client.network().v1().networkPolicies().inNamespace(n).withName(JOB).get()).as("NetworkPolicy").isNotNull();
+        assertThat(client.batch().v1().jobs().inNamespace(n).withName(JOB + "-attempt-1").get()).as("worker Job").isNotNull();
         await("worker pods admitted under Pod Security restricted").atMost(Duration.ofSeconds(60))
-                .until(() -> SCENARIO.ns().pods("finetune.dev/job", JOB).size(), count -> count > 0);
+                .until(() -> ns.pods("finetune.dev/job", JOB).size(), count -> count > 0);
     }
 
     /** Policies see traffic after kube-proxy translated the kubernetes Service, so the rule must name the endpoint. */
@@ -112,10 +116,11 @@ class OperatorSmokeE2E {
     }
 
     private boolean allowed(String verb, String resource, String name) {
-        String sa = "system:serviceaccount:" + SCENARIO.ns().name() + ":" + JOB + "-trainer";
+        TestNamespace ns = SCENARIO.ns();
+        String sa = "system:serviceaccount:" + ns.name() + ":" + JOB + "-trainer";
         SubjectAccessReview review = new SubjectAccessReviewBuilder().withNewSpec().withUser(sa)
-                .withGroups("system:serviceaccounts", "system:serviceaccounts:" + SCENARIO.ns().name(), "system:authenticated")
-                .withNewResourceAttributes().withNamespace(SCENARIO.ns().name()).withVerb(verb).withResource(resource)
+                .withGroups("system:serviceaccounts", "system:serviceaccounts:" + ns.name(), "system:authenticated")
+                .withNewResourceAttributes().withNamespace(ns.name()).withVerb(verb).withResource(resource)
                 .withName(name).endResourceAttributes().endSpec().build();
         return SCENARIO.client().authorization().v1().subjectAccessReview().create(review).getStatus().getAllowed();
     }
@@ -124,27 +129,29 @@ class OperatorSmokeE2E {
     @Test
     @Order(5)
     void rankZerosReportBecomesStatusAndColumns() throws Exception {
-        String sa = "system:serviceaccount:" + SCENARIO.ns().name() + ":" + JOB + "-trainer";
+        TestNamespace ns = SCENARIO.ns();
+        KubernetesClient client = SCENARIO.client();
+        String sa = "system:serviceaccount:" + ns.name() + ":" + JOB + "-trainer";
         String report = """
                 {"schemaVersion":1,"sequence":5,"attempt":1,"state":"TRAINING","progress":{"epoch":1,"totalEpochs":1,\
                 "step":10,"totalSteps":20,"evalLoss":2.5731,"perplexity":13.108},\
                 "history":[{"epoch":1,"step":10,"evalLoss":2.5731,"perplexity":13.108}]}""";
         // a plain merge PATCH, as the trainer sends it: the workers' Role has patch and nothing else, not even get
-        String url = SCENARIO.client().getMasterUrl().toString().replaceAll("/$", "") + "/api/v1/namespaces/" + SCENARIO.ns().name()
+        String url = client.getMasterUrl().toString().replaceAll("/$", "") + "/api/v1/namespaces/" + ns.name()
                 + "/configmaps/" + JOB + "-progress";
-        HttpRequest patch = SCENARIO.client().getHttpClient().newHttpRequestBuilder().uri(url)
+        HttpRequest patch = client.getHttpClient().newHttpRequestBuilder().uri(url)
                 .header("Impersonate-User", sa)
                 .header("Impersonate-Group", "system:serviceaccounts")
-                .header("Impersonate-Group", "system:serviceaccounts:" + SCENARIO.ns().name())
+                .header("Impersonate-Group", "system:serviceaccounts:" + ns.name())
                 .header("Impersonate-Group", "system:authenticated")
                 .method("PATCH", "application/merge-patch+json",
                         Serialization.asJson(Map.of("data", Map.of("progress.json", report))))
                 .build();
-        HttpResponse<String> response = SCENARIO.client().getHttpClient().sendAsync(patch, String.class).get(30, TimeUnit.SECONDS);
+        HttpResponse<String> response = client.getHttpClient().sendAsync(patch, String.class).get(30, TimeUnit.SECONDS);
         assertThat(response.code()).as("PATCH of " + JOB + "-progress as " + sa + ": " + response.body()).isEqualTo(200);
-        SCENARIO.ns().awaitField(JOB, "/status/display/evalLoss", "2.573", Duration.ofSeconds(60));
+        ns.awaitField(JOB, "/status/display/evalLoss", "2.573", Duration.ofSeconds(60));
         await("EVAL-LOSS column 2.573").atMost(Duration.ofSeconds(30))
-                .untilAsserted(() -> assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB))
+                .untilAsserted(() -> assertThat(PrinterColumns.of(client, ns.name(), JOB))
                         .containsEntry("EVAL-LOSS", "2.573").containsEntry("PPL", "13.11")
                         .containsKeys("PHASE", "GPUS", "EPOCH", "AGE"));
     }
@@ -152,10 +159,11 @@ class OperatorSmokeE2E {
     @Test
     @Order(6)
     void theJobSucceedsWhenTheWorkersExitZero() {
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(5))).isEqualTo("Succeeded");
-        assertThat(SCENARIO.ns().condition(JOB, "Ready")).isEqualTo("True Succeeded");
-        assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB)).containsEntry("PHASE", "Succeeded");
-        List<String> reasons = SCENARIO.ns().events(JOB).stream().map(Event::getReason).toList();
+        TestNamespace ns = SCENARIO.ns();
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(5))).isEqualTo("Succeeded");
+        assertThat(ns.condition(JOB, "Ready")).isEqualTo("True Succeeded");
+        assertThat(PrinterColumns.of(SCENARIO.client(), ns.name(), JOB)).containsEntry("PHASE", "Succeeded");
+        List<String> reasons = ns.events(JOB).stream().map(Event::getReason).toList();
         assertThat(reasons).as("Events on the job").isNotEmpty().contains("Succeeded");
     }
 }

@@ -28,11 +28,12 @@ class PreemptionE2E {
 
     @Test
     void theGangRestartsFromTheCheckpointWithTheUninterruptedRunsEvalLosses() {
-        InterruptedRun run = new InterruptedRun(SCENARIO.ns(), JOB, REFERENCE);
+        TestNamespace ns = SCENARIO.ns();
+        InterruptedRun run = new InterruptedRun(ns, JOB, REFERENCE);
         run.interruptAfterTheFirstCheckpoint("preempted", () -> {
-            List<Pod> attempt1 = SCENARIO.ns().workers(JOB, 1);
+            List<Pod> attempt1 = ns.workers(JOB, 1);
             assertThat(attempt1).as("attempt 1's worker pod").hasSize(1);
-            SCENARIO.client().pods().inNamespace(SCENARIO.ns().name()).withName(attempt1.getFirst().getMetadata().getName())
+            SCENARIO.client().pods().inNamespace(ns.name()).withName(attempt1.getFirst().getMetadata().getName())
                     .delete();
         });
 

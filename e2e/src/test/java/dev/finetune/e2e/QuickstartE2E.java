@@ -39,13 +39,14 @@ class QuickstartE2E {
 
     @BeforeAll
     static void trainTheQuickstart() {
+        TestNamespace ns = SCENARIO.ns();
         trainerImage = SCENARIO.cluster().settings().trainerImage();
         SCENARIO.cluster().installOperator();
-        SCENARIO.ns().fillAssets(trainerImage, "");
+        ns.fillAssets(trainerImage, "");
         // sized for a small node shared with other pods; one libtorch thread per CPU of the limit
-        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB,
+        ns.createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB,
                 job -> ((ObjectNode) job.at("/spec/resources")).put("cpu", TestNamespace.JOB_CPU).put("memory", "1536Mi"));
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
     }
 
     private static List<JsonNode> evaluatedHistory(JsonNode status) {
@@ -127,12 +128,13 @@ class QuickstartE2E {
     @Test
     @Order(4)
     void conditionsSayItSucceededInOneAttempt() {
-        assertThat(SCENARIO.ns().condition(JOB, "Succeeded")).isEqualTo("True Succeeded");
-        assertThat(SCENARIO.ns().condition(JOB, "Ready")).isEqualTo("True Succeeded");
-        assertThat(SCENARIO.ns().condition(JOB, "Stalled")).isEqualTo("False Succeeded");
-        assertThat(SCENARIO.ns().condition(JOB, "Failed")).isEqualTo("False NoFailure");
-        assertThat(SCENARIO.ns().condition(JOB, "Checkpointed")).isEqualTo("True CheckpointSaved");
-        JsonNode status = SCENARIO.ns().job(JOB).path("status");
+        TestNamespace ns = SCENARIO.ns();
+        assertThat(ns.condition(JOB, "Succeeded")).isEqualTo("True Succeeded");
+        assertThat(ns.condition(JOB, "Ready")).isEqualTo("True Succeeded");
+        assertThat(ns.condition(JOB, "Stalled")).isEqualTo("False Succeeded");
+        assertThat(ns.condition(JOB, "Failed")).isEqualTo("False NoFailure");
+        assertThat(ns.condition(JOB, "Checkpointed")).isEqualTo("True CheckpointSaved");
+        JsonNode status = ns.job(JOB).path("status");
         assertThat(status.path("attempt").asInt() + " " + status.path("restarts").asInt()).as("attempt restarts")
                 .isEqualTo("1 0");
     }
@@ -149,7 +151,8 @@ class QuickstartE2E {
     @Test
     @Order(6)
     void theOutputVolumeHoldsTheAdapterManifestAndReport() {
-        SCENARIO.ns().apply("""
+        TestNamespace ns = SCENARIO.ns();
+        ns.apply("""
                 apiVersion: v1
                 kind: Pod
                 metadata: {name: reader}
@@ -170,17 +173,17 @@ class QuickstartE2E {
                     - {name: outputs, persistentVolumeClaim: {claimName: outputs, readOnly: true}}
                     - {name: models, persistentVolumeClaim: {claimName: models, readOnly: true}}
                 """.formatted(TestNamespace.RESTRICTED_POD, trainerImage, TestNamespace.RESTRICTED_CONTAINER));
-        SCENARIO.ns().awaitPodReady("reader", Duration.ofMinutes(2));
+        ns.awaitPodReady("reader", Duration.ofMinutes(2));
         String run = "/mnt/outputs/runs/quickstart";
-        JsonNode adapterConfig = Serialization.unmarshal(SCENARIO.ns().readText("reader", run + "/adapter/adapter_config.json"), JsonNode.class);
-        JsonNode model = Serialization.unmarshal(SCENARIO.ns().readText("reader", "/mnt/models/quickstart-llama/config.json"), JsonNode.class);
-        Adapter.assertLoraShapes(adapterConfig, model, SCENARIO.ns().readFile("reader", run + "/adapter/adapter_model.safetensors"));
+        JsonNode adapterConfig = Serialization.unmarshal(ns.readText("reader", run + "/adapter/adapter_config.json"), JsonNode.class);
+        JsonNode model = Serialization.unmarshal(ns.readText("reader", "/mnt/models/quickstart-llama/config.json"), JsonNode.class);
+        Adapter.assertLoraShapes(adapterConfig, model, ns.readFile("reader", run + "/adapter/adapter_model.safetensors"));
 
-        double finalLoss = SCENARIO.ns().job(JOB).at("/status/progress/evalLoss").asDouble();
-        String manifest = SCENARIO.ns().readText("reader", run + "/manifest.json");
+        double finalLoss = ns.job(JOB).at("/status/progress/evalLoss").asDouble();
+        String manifest = ns.readText("reader", run + "/manifest.json");
         assertThat(manifest).as("manifest.json holds the final eval loss").contains(Double.toString(finalLoss));
-        assertThat(SCENARIO.ns().readText("reader", run + "/report.html")).as("report.html has a loss curve").contains("<svg");
-        assertThat(SCENARIO.ns().exec("reader", "ls", run + "/checkpoints").lines().toList())
+        assertThat(ns.readText("reader", run + "/report.html")).as("report.html has a loss curve").contains("<svg");
+        assertThat(ns.exec("reader", "ls", run + "/checkpoints").lines().toList())
                 .as("the newest 2 checkpoints are kept (keepCheckpoints: 2)")
                 .containsExactly("checkpoint-135", "checkpoint-180");
     }

@@ -37,14 +37,15 @@ class SuspendResumeE2E {
 
     @Test
     void resumesFromTheCheckpointWithTheUninterruptedRunsEvalLosses() {
-        InterruptedRun run = new InterruptedRun(SCENARIO.ns(), JOB, REFERENCE);
+        TestNamespace ns = SCENARIO.ns();
+        InterruptedRun run = new InterruptedRun(ns, JOB, REFERENCE);
         run.interruptAfterTheFirstCheckpoint("suspended", () -> setSuspend(true));
 
-        SCENARIO.ns().awaitField(JOB, "/status/phase", "Suspended", Duration.ofMinutes(1));
+        ns.awaitField(JOB, "/status/phase", "Suspended", Duration.ofMinutes(1));
         await("the workers gone while suspended").atMost(Duration.ofMinutes(2))
-                .until(() -> SCENARIO.ns().pods("finetune.dev/job", JOB).isEmpty());
-        assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB)).containsEntry("PHASE", "Suspended");
-        assertThat(SCENARIO.ns().events(JOB)).extracting(Event::getReason).contains("Suspended");
+                .until(() -> ns.pods("finetune.dev/job", JOB).isEmpty());
+        assertThat(PrinterColumns.of(SCENARIO.client(), ns.name(), JOB)).containsEntry("PHASE", "Suspended");
+        assertThat(ns.events(JOB)).extracting(Event::getReason).contains("Suspended");
 
         setSuspend(false);
         run.assertSucceededAsAttempt2(0);

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,8 +47,9 @@ class TwoWorkersE2E {
 
     @BeforeAll
     static void startTheGang() {
+        TestNamespace ns = SCENARIO.ns();
         // probes the policies from inside the namespace without any job's labels: only default-deny applies to it
-        SCENARIO.ns().apply("""
+        ns.apply("""
                 apiVersion: v1
                 kind: Pod
                 metadata: {name: %s, labels: {app: netpol-probe}}
@@ -63,8 +65,8 @@ class TwoWorkersE2E {
                       securityContext: %s
                 """.formatted(PROBE, TestNamespace.RESTRICTED_POD, SCENARIO.cluster().settings().trainerImage(),
                 TestNamespace.RESTRICTED_CONTAINER));
-        SCENARIO.ns().awaitPodReady(PROBE, Duration.ofMinutes(2));
-        SCENARIO.ns().createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB, job -> ((ObjectNode) job.at("/spec/resources"))
+        ns.awaitPodReady(PROBE, Duration.ofMinutes(2));
+        ns.createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB, job -> ((ObjectNode) job.at("/spec/resources"))
                 .put("workers", 2).put("cpu", WORKER_CPU).put("memory", "1536Mi"));
     }
 
@@ -115,6 +117,7 @@ class TwoWorkersE2E {
     @Test
     @Order(1)
     void networkPolicyIsEnforcedAndTheJobsPolicyOpensWhatAWorkerNeeds() {
+        KubernetesClient client = SCENARIO.client();
         await(JOB + "'s ring to form (both ranks connected)").atMost(Duration.ofMinutes(5))
                 .pollInterval(Duration.ofSeconds(2)).until(() -> {
                     Optional<String> rank0 = rankPod(0);
@@ -124,10 +127,10 @@ class TwoWorkersE2E {
                 });
         String rank0 = rankPod(0).orElseThrow();
         String rank1 = rankPod(1).orElseThrow();
-        Pod rank0Pod = SCENARIO.client().pods().inNamespace(SCENARIO.ns().name()).withName(rank0).get();
+        Pod rank0Pod = client.pods().inNamespace(SCENARIO.ns().name()).withName(rank0).get();
         String rank0Ip = rank0Pod.getStatus().getPodIP();
         String nodeIp = rank0Pod.getStatus().getHostIP();
-        String apiIp = SCENARIO.client().services().inNamespace("default").withName("kubernetes").get().getSpec()
+        String apiIp = client.services().inNamespace("default").withName("kubernetes").get().getSpec()
                 .getClusterIP();
 
         // Probes that need the gang alive first, while it trains; the unlabelled pod's own probes last. A positive
@@ -150,7 +153,7 @@ class TwoWorkersE2E {
         // kubectl exec reaches kubelet at the node's address on 10250, so it listens there; the policy does not open it
         softly.assertThat(tcp(rank0, nodeIp, 10250) || tcp(rank0, nodeIp, 10250))
                 .as("rank 0 reaches what its policy does not open (kubelet, " + nodeIp + ":10250)").isFalse();
-        String rank0Phase = SCENARIO.client().pods().inNamespace(SCENARIO.ns().name()).withName(rank0).get().getStatus().getPhase();
+        String rank0Phase = client.pods().inNamespace(SCENARIO.ns().name()).withName(rank0).get().getStatus().getPhase();
         softly.assertThat(rank0Phase).as("rank 0 still runs after the probes from it (a refusal from an ended pod"
                 + " proves nothing about the policy)").isEqualTo("Running");
         timeline.add("probes from the gang: " + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms");
@@ -166,8 +169,9 @@ class TwoWorkersE2E {
     @Test
     @Order(2)
     void theGangSucceedsWithFallingEvalLossesInLockstep() {
-        assertThat(SCENARIO.ns().awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
-        JsonNode status = SCENARIO.ns().job(JOB).path("status");
+        TestNamespace ns = SCENARIO.ns();
+        assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(10))).as("phase of " + JOB).isEqualTo("Succeeded");
+        JsonNode status = ns.job(JOB).path("status");
         List<Double> losses = new ArrayList<>();
         for (JsonNode row : status.path("history")) {
             if (row.hasNonNull("evalLoss")) {
@@ -182,15 +186,15 @@ class TwoWorkersE2E {
             assertThat(losses.get(i)).as("eval loss of epoch " + (i + 1) + " below epoch " + i + "'s; all: " + losses)
                     .isLessThan(losses.get(i - 1));
         }
-        assertThat(SCENARIO.ns().field(JOB, "/status/display/gpus")).as("status.display.gpus").isEqualTo("2xcpu");
-        assertThat(PrinterColumns.of(SCENARIO.client(), SCENARIO.ns().name(), JOB)).containsEntry("GPUS", "2xcpu")
+        assertThat(ns.field(JOB, "/status/display/gpus")).as("status.display.gpus").isEqualTo("2xcpu");
+        assertThat(PrinterColumns.of(SCENARIO.client(), ns.name(), JOB)).containsEntry("GPUS", "2xcpu")
                 .containsEntry("PHASE", "Succeeded");
-        assertThat(SCENARIO.ns().workers(JOB, 1)).as("attempt 1's worker pods").hasSize(2);
+        assertThat(ns.workers(JOB, 1)).as("attempt 1's worker pods").hasSize(2);
         String rank0 = rankPod(0).orElseThrow();
         String rank1 = rankPod(1).orElseThrow();
-        assertThat(SCENARIO.ns().log(rank0)).contains("rank 0 of 2 connected");
+        assertThat(ns.log(rank0)).contains("rank 0 of 2 connected");
         // rank 0 reports the steps in status; rank 1 says where it stopped: the same step, in lockstep
-        assertThat(SCENARIO.ns().log(rank1)).contains("rank 1 of 2 connected")
+        assertThat(ns.log(rank1)).contains("rank 1 of 2 connected")
                 .contains("rank 1 done at step " + status.at("/progress/totalSteps").asInt());
     }
 }
