@@ -86,17 +86,8 @@ class HelmChartE2E {
     @Order(2)
     void theHelmInstalledOperatorReconcilesAJobToSucceeded() {
         TestNamespace ns = SCENARIO.ns();
-        ns.apply("""
-                apiVersion: finetune.dev/v1alpha1
-                kind: FineTuneJob
-                metadata: {name: %s}
-                spec:
-                  model: {pvc: {claimName: models, path: tiny}}
-                  dataset: {pvc: {claimName: data, path: train.jsonl}}
-                  training: {epochs: 1, precision: fp32}
-                  resources: {gpus: 0, workers: 1, cpu: 100m, memory: 128Mi}
-                  output: {pvc: {claimName: outputs, path: runs/helm}}
-                """.formatted(JOB));
+        // no spec.image: the chart's trainer.image (the stand-in) is the default
+        ns.applyStandInJob(JOB, "runs/helm", null);
         assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(5))).as("phase of " + JOB).isEqualTo("Succeeded");
         assertThat(ns.condition(JOB, "Ready")).isEqualTo("True Succeeded");
         assertThat(SCENARIO.client().network().v1().networkPolicies().inNamespace(ns.name()).withName(JOB).get())

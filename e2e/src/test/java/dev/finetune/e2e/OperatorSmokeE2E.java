@@ -49,18 +49,7 @@ class OperatorSmokeE2E {
     @Order(1)
     void aMissingClaimKeepsTheJobWaitingAndSaysWhich() {
         TestNamespace ns = SCENARIO.ns();
-        ns.apply("""
-                apiVersion: finetune.dev/v1alpha1
-                kind: FineTuneJob
-                metadata: {name: %s}
-                spec:
-                  model: {pvc: {claimName: models, path: tiny}}
-                  dataset: {pvc: {claimName: data, path: train.jsonl}}
-                  training: {epochs: 1, precision: fp32}
-                  resources: {gpus: 0, workers: 1, cpu: 100m, memory: 128Mi}
-                  output: {pvc: {claimName: outputs, path: runs/smoke}}
-                  image: %s
-                """.formatted(JOB, SCENARIO.cluster().settings().smokeImage()));
+        ns.applyStandInJob(JOB, "runs/smoke", SCENARIO.cluster().settings().smokeImage());
         await("Validated=False PvcNotFound").atMost(Duration.ofSeconds(60))
                 .until(() -> ns.condition(JOB, "Validated"), "False PvcNotFound"::equals);
         assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(ns.name()).withName(JOB + "-attempt-1").get())

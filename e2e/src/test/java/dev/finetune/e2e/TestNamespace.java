@@ -88,6 +88,24 @@ final class TestNamespace {
         }
     }
 
+    /**
+     * A one-epoch CPU job on the claims models, data and outputs, small enough for the trainer stand-in
+     * (e2e/images/smoke); {@code image} is its spec.image, or null for the operator's default trainer image.
+     */
+    void applyStandInJob(String name, String outputPath, String image) {
+        apply("""
+                apiVersion: finetune.dev/v1alpha1
+                kind: FineTuneJob
+                metadata: {name: %s}
+                spec:
+                  model: {pvc: {claimName: models, path: tiny}}
+                  dataset: {pvc: {claimName: data, path: train.jsonl}}
+                  training: {epochs: 1, precision: fp32}
+                  resources: {gpus: 0, workers: 1, cpu: 100m, memory: 128Mi}
+                  output: {pvc: {claimName: outputs, path: %s}}
+                """.formatted(name, outputPath) + (image == null ? "" : "  image: " + image + "\n"));
+    }
+
     /** Creates every object of a YAML manifest (several documents allowed) in this namespace. */
     void apply(String yaml) {
         List<HasMetadata> objects = client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items();
