@@ -29,12 +29,12 @@ import java.util.concurrent.Executors;
  * the rest), the {@code resolve} endpoint with Range support, an optional required token, and faults queued
  * per file: HTTP statuses (with Retry-After), transfers cut off after some bytes, altered content.
  */
-final class FakeHub implements AutoCloseable {
+public final class FakeHub implements AutoCloseable {
 
     static final int LFS_THRESHOLD = 1024;
 
     /** One request as the server saw it. */
-    record Seen(String path, String range, String authorization, int status) {
+    public record Seen(String path, String range, String authorization, int status) {
     }
 
     private sealed interface Fault permits Status, Cut, Corrupt {
@@ -65,20 +65,20 @@ final class FakeHub implements AutoCloseable {
         server.start();
     }
 
-    static FakeHub start() throws IOException {
+    public static FakeHub start() throws IOException {
         return new FakeHub();
     }
 
-    URI url() {
+    public URI url() {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
     }
 
     /** Publishes a model repository; {@code revision} (a branch) points at the returned commit. */
-    String addModel(String id, String revision, Map<String, byte[]> files) {
+    public String addModel(String id, String revision, Map<String, byte[]> files) {
         return add("models/" + id, revision, files);
     }
 
-    String addDataset(String id, String revision, Map<String, byte[]> files) {
+    public String addDataset(String id, String revision, Map<String, byte[]> files) {
         return add("datasets/" + id, revision, files);
     }
 
@@ -90,35 +90,35 @@ final class FakeHub implements AutoCloseable {
         return commit;
     }
 
-    void requireToken(String token) {
+    public void requireToken(String token) {
         requiredToken = token;
     }
 
     /** The next {@code times} requests for {@code file} answer {@code status}. */
-    void failWith(String file, int status, String retryAfter, int times) {
+    public void failWith(String file, int status, String retryAfter, int times) {
         for (int i = 0; i < times; i++) {
             queue(file).add(new Status(status, retryAfter));
         }
     }
 
     /** The next request for {@code file} sends {@code bytes} bytes of its body and drops the connection. */
-    void cutAfter(String file, int bytes) {
+    public void cutAfter(String file, int bytes) {
         queue(file).add(new Cut(bytes));
     }
 
     /** The next {@code times} requests for {@code file} send altered bytes. */
-    void corrupt(String file, int times) {
+    public void corrupt(String file, int times) {
         for (int i = 0; i < times; i++) {
             queue(file).add(new Corrupt());
         }
     }
 
-    List<Seen> seen() {
+    public List<Seen> seen() {
         return List.copyOf(seen);
     }
 
     /** Bodies sent (fully or partly) for {@code file}. */
-    long transfersOf(String file) {
+    public long transfersOf(String file) {
         return seen.stream().filter(s -> s.path().endsWith("/" + file) && s.path().contains("/resolve/")
                 && (s.status() == 200 || s.status() == 206)).count();
     }
@@ -232,7 +232,7 @@ final class FakeHub implements AutoCloseable {
         exchange.sendResponseHeaders(status, -1);
     }
 
-    static String gitBlobId(byte[] content) {
+    public static String gitBlobId(byte[] content) {
         byte[] header = ("blob " + content.length + "\0").getBytes(StandardCharsets.US_ASCII);
         byte[] all = new byte[header.length + content.length];
         System.arraycopy(header, 0, all, 0, header.length);
@@ -240,7 +240,7 @@ final class FakeHub implements AutoCloseable {
         return hex(digest("SHA-1", all));
     }
 
-    static String sha256(byte[] content) {
+    public static String sha256(byte[] content) {
         return hex(digest("SHA-256", content));
     }
 
