@@ -49,7 +49,7 @@ import picocli.CommandLine;
         description = "LoRA fine-tuning of Llama / Qwen / Mistral models in Java (DJL + libtorch).",
         subcommands = {FinetuneCli.Run.class, CheckDataCommand.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class,
                 FinetuneCli.Inspect.class, FinetuneCli.QuickstartAssetsCommand.class, ImportGgufCommand.class, ExportGgufCommand.class,
-                InitCommand.class})
+                InitCommand.class, PushCommand.class, PullCommand.class})
 public final class FinetuneCli implements Callable<Integer> {
 
     public static void main(String[] args) {

@@ -1,5 +1,6 @@
 package dev.finetune.trainer.cli;
 
+import dev.finetune.api.source.OciRef;
 import dev.finetune.api.source.Source;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
@@ -10,6 +11,8 @@ import dev.finetune.trainer.hub.HubClient;
 import dev.finetune.trainer.hub.HubException;
 import dev.finetune.trainer.hub.RetryPolicy;
 import dev.finetune.trainer.init.ProgressPrinter;
+import dev.finetune.trainer.oci.Registries;
+import dev.finetune.trainer.oci.RegistryException;
 import dev.finetune.trainer.init.SourceInitializer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,6 +56,10 @@ final class InitCommand implements Callable<Integer> {
     /** The process environment; tests substitute their own. */
     Map<String, String> env = System.getenv();
 
+    @Option(names = "--docker-config", paramLabel = "FILE",
+            description = "Docker config JSON with registry credentials for oci:// (default: $FINETUNE_DOCKER_CONFIG)")
+    Path dockerConfig;
+
     @Override
     public Integer call() throws IOException {
         SourceInitializer initializer = new SourceInitializer(env, RetryPolicy.standard());
@@ -60,7 +67,8 @@ final class InitCommand implements Callable<Integer> {
             if (cacheDir == null) {
                 throw CliException.usage("SOURCE " + target + " needs --cache-dir DIR", "name the directory to download into");
             }
-            fetch(initializer, "source", Source.parse(target, "SOURCE"), cacheDir, token(null, env));
+            Source source = Source.parse(target, "SOURCE");
+            fetch(initializer, "source", source, cacheDir, credential(source, null));
             return 0;
         }
         if (cacheDir != null) {
@@ -79,13 +87,14 @@ final class InitCommand implements Callable<Integer> {
         }
         int fetched = 0;
         if (spec.getModel().getSource() != null) {
-            fetch(initializer, "model", Source.parse(spec.getModel().getSource(), "spec.model.source"),
-                    cacheRoot(spec.getModel().getPvc(), resolver), token(MODEL_TOKEN_ENV, env));
+            Source source = Source.parse(spec.getModel().getSource(), "spec.model.source");
+            fetch(initializer, "model", source, cacheRoot(spec.getModel().getPvc(), resolver), credential(source, MODEL_TOKEN_ENV));
             fetched++;
         }
         if (spec.getDataset().getSource() != null) {
-            fetch(initializer, "dataset", Source.parse(spec.getDataset().getSource(), "spec.dataset.source"),
-                    cacheRoot(spec.getDataset().getPvc(), resolver), token(DATASET_TOKEN_ENV, env));
+            Source source = Source.parse(spec.getDataset().getSource(), "spec.dataset.source");
+            fetch(initializer, "dataset", source, cacheRoot(spec.getDataset().getPvc(), resolver),
+                    credential(source, DATASET_TOKEN_ENV));
             fetched++;
         }
         if (fetched == 0) {
@@ -104,6 +113,9 @@ final class InitCommand implements Callable<Integer> {
             Path content = initializer.fetch(source, cache, token,
                     new ProgressPrinter(System.out, label, 5_000, System::nanoTime));
             System.out.println(label + ": ready at " + content);
+        } catch (RegistryException e) {
+            throw CliException.of(e.transientFailure() ? FailureReason.COMMUNICATION : FailureReason.BAD_CONFIG,
+                    label + ": " + e.getMessage(), "check the reference and the registry credentials (tokenSecret)", e);
         } catch (HubException e) {
             FailureReason reason = e.transientFailure() ? FailureReason.COMMUNICATION : FailureReason.BAD_CONFIG;
             String hint = switch (e.kind()) {
@@ -118,7 +130,19 @@ final class InitCommand implements Callable<Integer> {
         }
     }
 
-    private String token(String specificEnv, Map<String, String> env) throws IOException {
+    /** The hub token for hf://, the Docker config file's path for oci:// (null: anonymous). */
+    private String credential(Source source, String tokenEnv) throws IOException {
+        if (source instanceof OciRef) {
+            if (dockerConfig != null) {
+                return dockerConfig.toString();
+            }
+            String fromEnv = env.get(Registries.DOCKER_CONFIG_ENV);
+            return fromEnv == null || fromEnv.isBlank() ? null : fromEnv;
+        }
+        return token(tokenEnv);
+    }
+
+    private String token(String specificEnv) throws IOException {
         if (tokenFile != null) {
             if (!Files.isReadable(tokenFile)) {
                 throw CliException.usage("--token-file " + tokenFile + " cannot be read", "give a readable file holding the token");

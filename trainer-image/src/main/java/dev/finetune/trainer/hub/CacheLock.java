@@ -14,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code .lock}, which is what makes jobs on the same volume share one download: the second waits, then
  * finds every blob present) and across threads of this process (a file lock is per process).
  */
-final class CacheLock implements AutoCloseable {
+public final class CacheLock implements AutoCloseable {
 
     private static final ConcurrentHashMap<Path, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
 
@@ -28,7 +28,7 @@ final class CacheLock implements AutoCloseable {
         this.fileLock = fileLock;
     }
 
-    static CacheLock acquire(Path repoDir) throws IOException {
+    public static CacheLock acquire(Path repoDir) throws IOException {
         Files.createDirectories(repoDir);
         Path lockFile = repoDir.resolve(".lock").toAbsolutePath().normalize();
         ReentrantLock threadLock = IN_PROCESS.computeIfAbsent(lockFile, p -> new ReentrantLock());
