@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Assumptions;
  * build script's cache. Tests that need it are skipped when it is absent, unless -Dfinetune.registry.required=true
  * (as .ci/run sets), which makes its absence a failure.
  */
-final class LoopbackRegistry implements AutoCloseable {
+public final class LoopbackRegistry implements AutoCloseable {
 
     static final Path DEFAULT_BIN = Path.of(System.getProperty("user.home"), ".cache/finetune-e2e/registry/bin/registry");
 
@@ -33,7 +33,7 @@ final class LoopbackRegistry implements AutoCloseable {
         this.log = log;
     }
 
-    static Path binary() {
+    public static Path binary() {
         String configured = System.getProperty("finetune.registry.bin", System.getenv("FINETUNE_REGISTRY_BIN"));
         Path bin = configured != null && !configured.isBlank() ? Path.of(configured) : DEFAULT_BIN;
         if (!Files.isExecutable(bin)) {
@@ -46,7 +46,7 @@ final class LoopbackRegistry implements AutoCloseable {
     }
 
     /** Starts a registry; {@code authYaml} is an {@code auth:} section (indented two spaces) or empty. */
-    static LoopbackRegistry start(Path workDir, String authYaml) throws IOException, InterruptedException {
+    public static LoopbackRegistry start(Path workDir, String authYaml) throws IOException, InterruptedException {
         Path bin = binary();
         int port;
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -72,7 +72,7 @@ final class LoopbackRegistry implements AutoCloseable {
         return registry;
     }
 
-    String address() {
+    public String address() {
         return "127.0.0.1:" + port;
     }
 
