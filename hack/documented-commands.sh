@@ -173,6 +173,7 @@ covered "bash e2e/images/base.sh, operator/build-image.sh, operator/e2e/smoke.sh
 covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (README.md)" "operator/e2e/smoke.sh"
 covered "kubectl apply -f examples/*.yaml (README.md)" "the CRD and examples suite on the API server (-Pe2e)"
 covered "bash e2e/trainer/build-image.sh, e2e/trainer/suite.sh (testing.md)" "the trainer e2e suite"
+covered "bash hack/build-registry.sh, finetune init | push | pull, the hub and registry tests (storage.md)" "hub and registry"
 
 echo
 if [[ $failed -gt 0 ]]; then

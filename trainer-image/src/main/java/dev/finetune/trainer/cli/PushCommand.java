@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
         "OCI registry as an artifact (ORAS layout, artifactType " + ArtifactLayout.ADAPTER_ARTIFACT + ") and prints its digest."})
 final class PushCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "the adapter directory, e.g. a run's final/")
+    @Parameters(index = "0", paramLabel = "DIR", description = "the adapter directory, e.g. a run's adapter/")
     Path dir;
 
     @Parameters(index = "1", paramLabel = "REF", description = "REGISTRY/REPOSITORY[:TAG], optionally with oci://")

@@ -45,7 +45,7 @@ public final class OciArtifacts {
         }
         if (files.isEmpty()) {
             throw new IllegalArgumentException(dir + " has no files to push; give an adapter directory "
-                    + "(adapter_config.json + adapter_model.safetensors), e.g. a run's final/");
+                    + "(adapter_config.json + adapter_model.safetensors), e.g. a run's adapter/");
         }
         if (ArtifactLayout.ADAPTER_ARTIFACT.equals(artifactType) && files.stream().noneMatch(f ->
                 f.getFileName().toString().equals("adapter_config.json"))) {
