@@ -173,6 +173,7 @@ covered "bash e2e/images/base.sh, operator/build-image.sh, e2e/trainer/build-ima
 covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (README.md)" "Kind: the JUnit e2e suite (OperatorSmokeE2E; HelmChartE2E for deploy/helm)"
 covered "kubectl apply -f examples/*.yaml (README.md)" "the CRD and examples suite on the API server (-Pe2e)"
 covered "mvn -B -ntp verify -Pe2e -pl e2e -am -De2e.cluster=kind ... (testing.md)" "Kind: the JUnit e2e suite"
+covered "bash hack/build-registry.sh, finetune init | push | pull, the hub and registry tests (storage.md)" "hub and registry"
 
 echo
 if [[ $failed -gt 0 ]]; then

@@ -30,6 +30,9 @@ public interface OperatorSettings {
         /** imagePullPolicy of the workers. */
         @WithDefault("IfNotPresent")
         String imagePullPolicy();
+
+        /** HF_ENDPOINT of the initializers that download hf:// sources (a mirror or private hub); default the public hub. */
+        Optional<String> hubEndpoint();
     }
 
     interface Worker {

@@ -4,6 +4,7 @@ import dev.finetune.api.trainer.TrainerConfig.Distributed;
 import dev.finetune.api.trainer.TrainerConfig.JobRef;
 import dev.finetune.api.trainer.TrainerConfig.Paths;
 import dev.finetune.api.trainer.TrainerConfig.ProgressChannel;
+import dev.finetune.api.source.Source;
 import dev.finetune.api.v1alpha1.DatasetSpec;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
@@ -76,8 +77,18 @@ public final class TrainerConfigs {
         DatasetSpec dataset = spec.getDataset();
         Path datasetRoot = volumes.root(dataset.getPvc().getClaimName());
         String evalPath = dataset.getEvalPath() == null ? null : datasetRoot.resolve(dataset.getEvalPath()).normalize().toString();
-        return new Paths(resolve(spec.getModel().getPvc(), volumes), resolve(dataset.getPvc(), volumes), evalPath,
+        return new Paths(resolve(spec.getModel().getPvc(), spec.getModel().getSource(), "spec.model.source", volumes),
+                resolve(dataset.getPvc(), dataset.getSource(), "spec.dataset.source", volumes), evalPath,
                 resolve(spec.getOutput().getPvc(), volumes));
+    }
+
+    /** A volume path, or with a source the content the initializer downloads into that directory (its cache). */
+    private static String resolve(PvcPath pvc, String source, String sourceField, VolumeResolver volumes) {
+        if (source == null) {
+            return resolve(pvc, volumes);
+        }
+        Path cacheRoot = Path.of(resolve(pvc, volumes));
+        return Source.parse(source, sourceField).contentDir(cacheRoot).normalize().toString();
     }
 
     private static String resolve(PvcPath pvc, VolumeResolver volumes) {

@@ -19,14 +19,32 @@ import java.util.Map;
         message = "dataset.splitTurns makes one sample per assistant turn, which only applies with dataset.trainOn: allAssistantTurns")
 @ValidationRule(value = "!has(self.evalPath) || !self.evalPath.startsWith('/')",
         message = "dataset.evalPath must be relative to the dataset volume's root")
+@ValidationRule(value = "!has(self.source) || self.source.matches('" + DatasetSpec.HF_DATASET_RULE + "')",
+        message = "dataset.source must be hf://datasets/ORG/NAME[@REVISION][/FILE-OR-DIR] (a Hugging Face dataset "
+                + "repository, optionally a file or directory inside it)")
+@ValidationRule(value = "!has(self.tokenSecret) || has(self.source)",
+        message = "dataset.tokenSecret is only used to download dataset.source; set dataset.source or remove the secret")
 public class DatasetSpec {
+
+    /** CEL (RE2) form of an hf:// dataset source; the trainer parses the same shape in dev.finetune.api.source. */
+    static final String HF_DATASET_RULE = "^hf://datasets/[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*"
+            + "(@[-A-Za-z0-9_.]+)?(/[-A-Za-z0-9_.]+)*$";
 
     /** Used when neither evalSplit nor evalPath is set. */
     public static final double DEFAULT_EVAL_SPLIT = 0.1;
 
     @Required
-    @JsonPropertyDescription("The dataset file (.json or .jsonl) or a directory of them.")
+    @JsonPropertyDescription("The dataset file (.json or .jsonl) or a directory of them. With source: the volume and "
+            + "directory of the download cache.")
     private PvcPath pvc;
+
+    @Size(max = 512)
+    @JsonPropertyDescription("Download the data before training: hf://datasets/ORG/NAME[@REVISION][/FILE-OR-DIR] from the "
+            + "Hugging Face Hub; the file or directory inside the repository is what is trained on (default: all of it).")
+    private String source;
+
+    @JsonPropertyDescription("Secret with the hub token (key `token`) for source. Default: anonymous.")
+    private SecretKeyRef tokenSecret;
 
     @Default("auto")
     @JsonPropertyDescription("Record shape: auto (detected), alpaca, conversation, sharegpt, messages, preference or text.")
@@ -112,6 +130,22 @@ public class DatasetSpec {
 
     public void setPvc(PvcPath pvc) {
         this.pvc = pvc;
+    }
+
+    public String getSource() {
+        return source;
+    }
+
+    public void setSource(String source) {
+        this.source = source;
+    }
+
+    public SecretKeyRef getTokenSecret() {
+        return tokenSecret;
+    }
+
+    public void setTokenSecret(SecretKeyRef tokenSecret) {
+        this.tokenSecret = tokenSecret;
     }
 
     public DatasetFormat getFormat() {

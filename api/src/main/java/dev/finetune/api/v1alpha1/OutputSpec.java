@@ -30,6 +30,17 @@ public class OutputSpec {
     @JsonPropertyDescription("Write a PEFT adapter at the end of every epoch (epoch-N/), besides best/ and final/.")
     private boolean saveEveryEpoch = true;
 
+    @JsonPropertyDescription("Also publish the final adapter as an OCI artifact; its digest goes to status.outputs.")
+    private PushSpec push;
+
+    public PushSpec getPush() {
+        return push;
+    }
+
+    public void setPush(PushSpec push) {
+        this.push = push;
+    }
+
     public PvcPath getPvc() {
         return pvc;
     }

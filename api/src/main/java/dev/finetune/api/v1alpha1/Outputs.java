@@ -22,6 +22,17 @@ public class Outputs {
     @JsonPropertyDescription("The training report with loss and perplexity curves.")
     private String report;
 
+    @JsonPropertyDescription("The pushed adapter artifact, REGISTRY/REPOSITORY@sha256:DIGEST, when output.push is set.")
+    private String pushedAdapter;
+
+    public String getPushedAdapter() {
+        return pushedAdapter;
+    }
+
+    public void setPushedAdapter(String pushedAdapter) {
+        this.pushedAdapter = pushedAdapter;
+    }
+
     public String getAdapter() {
         return adapter;
     }

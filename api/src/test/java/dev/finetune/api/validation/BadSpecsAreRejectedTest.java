@@ -152,7 +152,23 @@ class BadSpecsAreRejectedTest {
                     at(m, "spec.dataset").put("format", "preference").put("packing", true);
                 }, "spec", "dataset.packing applies to training.method: sft only"),
                 bad("unknown training method", m -> at(m, "spec.training").put("method", "ppo"),
-                        "spec.training.method", "Unsupported value: \"ppo\""));
+                        "spec.training.method", "Unsupported value: \"ppo\""),
+                bad("model source with an https URL", m -> at(m, "spec.model").put("source", "https://huggingface.example/Qwen/Qwen3-0.6B"),
+                        "spec.model", "model.source must be hf://ORG/NAME[@REVISION]"),
+                bad("model source without an organisation", m -> at(m, "spec.model").put("source", "hf://Qwen3-0.6B"),
+                        "spec.model", "model.source must be hf://ORG/NAME[@REVISION]"),
+                bad("dataset repository as the model", m -> at(m, "spec.model").put("source", "hf://datasets/tatsu-lab/alpaca"),
+                        "spec.model", "use dataset.source for data"),
+                bad("model repository as the dataset", m -> at(m, "spec.dataset").put("source", "hf://Qwen/Qwen3-0.6B"),
+                        "spec.dataset", "dataset.source must be hf://datasets/ORG/NAME[@REVISION][/FILE-OR-DIR]"),
+                bad("token secret without a source", m -> at(m, "spec.model.tokenSecret").put("name", "hf-token"),
+                        "spec.model", "model.tokenSecret is only used to download model.source"),
+                bad("OCI model with an upper-case repository", m -> at(m, "spec.model").put("source", "oci://localhost:5000/Models/Qwen"),
+                        "spec.model", "oci://REGISTRY/REPOSITORY[:TAG or @sha256:DIGEST]"),
+                bad("push target with a scheme", m -> at(m, "spec.output.push").put("oci", "oci://localhost:5000/adapters/t"),
+                        "spec.output.push.oci", "output.push.oci must be an OCI reference REGISTRY/REPOSITORY[:TAG] without a scheme"),
+                bad("push without a target", m -> at(m, "spec.output.push").put("insecure", true),
+                        "spec.output.push.oci", "Required value"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -172,6 +188,20 @@ class BadSpecsAreRejectedTest {
     @Test
     void theTableCoversAtLeastFifteenMistakes() {
         assertThat(mistakes().count()).isGreaterThanOrEqualTo(15);
+    }
+
+    @Test
+    void hubAndRegistrySourcesAreAccepted() {
+        ObjectNode manifest = valid();
+        at(manifest, "spec.model").put("source", "hf://Qwen/Qwen3-0.6B@main");
+        at(manifest, "spec.model.tokenSecret").put("name", "hf-token");
+        at(manifest, "spec.dataset").put("source", "hf://datasets/tatsu-lab/alpaca@v1.0/data/train.jsonl");
+        at(manifest, "spec.output.push").put("oci", "localhost:5000/adapters/t:v1").put("insecure", true);
+
+        assertThat(VALIDATOR.validateCreate(manifest)).isEmpty();
+
+        at(manifest, "spec.model").put("source", "oci://localhost:5000/models/qwen3@sha256:" + "a".repeat(64));
+        assertThat(VALIDATOR.validateCreate(manifest)).isEmpty();
     }
 
     @Test

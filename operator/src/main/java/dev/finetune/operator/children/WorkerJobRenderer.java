@@ -115,6 +115,7 @@ public final class WorkerJobRenderer {
                         .withFsGroupChangePolicy("OnRootMismatch")
                         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                         .build())
+                .withInitContainers(SourceInitRenderer.initContainers(job, settings, volumeMounts(job)))
                 .withContainers(container(job, attempt, settings))
                 .withVolumes(volumes(job))
                 .build();
@@ -128,7 +129,7 @@ public final class WorkerJobRenderer {
                 .withEnv(env(job, attempt, settings))
                 .addNewPort().withName("rendezvous").withContainerPort(TrainerConfigs.DEFAULT_RENDEZVOUS_PORT).withProtocol("TCP").endPort()
                 .withResources(resources(job.getSpec().getResources()))
-                .withVolumeMounts(volumeMounts(job))
+                .withVolumeMounts(trainerMounts(job))
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .withSecurityContext(new SecurityContextBuilder()
                         .withAllowPrivilegeEscalation(false)
@@ -191,6 +192,7 @@ public final class WorkerJobRenderer {
         env.add(value("HOME", "/tmp"));
         env.add(value("TMPDIR", "/tmp"));
         env.add(value("FINETUNE_SCRATCH", SCRATCH_DIR));
+        env.addAll(SourceInitRenderer.trainerEnv(job.getSpec()));
         return env;
     }
 
@@ -240,11 +242,14 @@ public final class WorkerJobRenderer {
         volumes.add(new VolumeBuilder().withName(SCRATCH_VOLUME).withNewEmptyDir().endEmptyDir().build());
         List<String> claims = claims(spec);
         String outputClaim = spec.getOutput().getPvc().getClaimName();
+        Set<String> caches = SourceInitRenderer.cacheClaims(spec);
         for (int i = 0; i < claims.size(); i++) {
             String claim = claims.get(i);
-            volumes.add(new VolumeBuilder().withName(claimVolume(i)).withNewPersistentVolumeClaim()
-                    .withClaimName(claim).withReadOnly(!claim.equals(outputClaim)).endPersistentVolumeClaim().build());
+            // a source's cache claim is written by the initializer; the trainer still mounts it read-only
+            volumes.add(new VolumeBuilder().withName(claimVolume(i)).withNewPersistentVolumeClaim().withClaimName(claim)
+                    .withReadOnly(!claim.equals(outputClaim) && !caches.contains(claim)).endPersistentVolumeClaim().build());
         }
+        volumes.addAll(SourceInitRenderer.volumes(spec));
         return volumes;
     }
 
@@ -264,6 +269,13 @@ public final class WorkerJobRenderer {
                     .withMountPath(VolumeResolver.inCluster().root(claim).toString())
                     .withReadOnly(!claim.equals(outputClaim)).build());
         }
+        return mounts;
+    }
+
+    /** The trainer container's mounts: the shared ones and output.push's credentials. */
+    static List<VolumeMount> trainerMounts(FineTuneJob job) {
+        List<VolumeMount> mounts = new ArrayList<>(volumeMounts(job));
+        mounts.addAll(SourceInitRenderer.trainerMounts(job.getSpec()));
         return mounts;
     }
 

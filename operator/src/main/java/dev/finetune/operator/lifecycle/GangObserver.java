@@ -4,6 +4,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.operator.children.SourceInitRenderer;
 import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
@@ -76,8 +77,24 @@ public final class GangObserver {
                 return problem.get();
             }
         }
+        for (Pod pod : pods) {
+            if (initializing(pod)) {
+                String name = pod.getMetadata().getName();
+                return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "Downloading", "Pod " + name
+                        + " is downloading the model and data sources into their caches (progress: kubectl logs " + name
+                        + " -c " + SourceInitRenderer.INIT_CONTAINER + ").", false, null);
+            }
+        }
         return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "WorkersStarting",
                 ready + " of " + workers + " worker pods are running.", false, null);
+    }
+
+    /** Whether the pod's source initializer is running. */
+    private static boolean initializing(Pod pod) {
+        return pod.getStatus() != null && pod.getStatus().getInitContainerStatuses() != null
+                && pod.getStatus().getInitContainerStatuses().stream().anyMatch(cs ->
+                        SourceInitRenderer.INIT_CONTAINER.equals(cs.getName()) && cs.getState() != null
+                                && cs.getState().getRunning() != null);
     }
 
     private static Optional<GangStatus> problem(Pod pod, int ready, int workers) {
@@ -194,13 +211,21 @@ public final class GangObserver {
         return index == null ? "?" : index;
     }
 
+    /** The source initializer's status (it runs first) and the trainer's. */
     private static List<ContainerStatus> containerStatuses(Pod pod) {
-        if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+        if (pod.getStatus() == null) {
             return List.of();
         }
-        return pod.getStatus().getContainerStatuses().stream()
-                .filter(cs -> WorkerJobRenderer.CONTAINER.equals(cs.getName()))
-                .toList();
+        List<ContainerStatus> statuses = new ArrayList<>();
+        if (pod.getStatus().getInitContainerStatuses() != null) {
+            pod.getStatus().getInitContainerStatuses().stream()
+                    .filter(cs -> SourceInitRenderer.INIT_CONTAINER.equals(cs.getName())).forEach(statuses::add);
+        }
+        if (pod.getStatus().getContainerStatuses() != null) {
+            pod.getStatus().getContainerStatuses().stream()
+                    .filter(cs -> WorkerJobRenderer.CONTAINER.equals(cs.getName())).forEach(statuses::add);
+        }
+        return statuses;
     }
 
     static boolean exitedCleanly(Pod pod) {

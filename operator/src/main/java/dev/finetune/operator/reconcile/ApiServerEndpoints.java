@@ -44,7 +44,8 @@ public class ApiServerEndpoints {
         OperatorSettings.Worker worker = settings.worker();
         return new RenderSettings(trainer.image(), trainer.cpuImage().orElse(trainer.image()), trainer.imagePullPolicy(),
                 worker.runAsUser(), worker.runAsGroup(), worker.terminationGracePeriodSeconds(), worker.collectiveTimeoutSeconds(),
-                worker.rendezvousTimeoutSeconds(), settings.networkPolicy().enabled(), peers, ports);
+                worker.rendezvousTimeoutSeconds(), settings.networkPolicy().enabled(), peers, ports,
+                trainer.hubEndpoint().orElse(null));
     }
 
     private synchronized void refreshIfStale() {

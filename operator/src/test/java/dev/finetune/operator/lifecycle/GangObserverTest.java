@@ -50,6 +50,34 @@ class GangObserverTest {
     }
 
     @Test
+    void aRunningInitializerIsReportedAsDownloading() {
+        Pod downloading = pod(1).withNewStatus().withPhase("Pending").addNewInitContainerStatus().withName("initialize")
+                .withNewState().withNewRunning().endRunning().endState().endInitContainerStatus().endStatus().build();
+
+        GangStatus status = GangObserver.observe(job(null, false), List.of(ready(0), downloading), Optional.empty(), 2);
+
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.STARTING);
+        assertThat(status.problem()).isEqualTo("Downloading");
+        assertThat(status.problemMessage()).contains("Pod j-attempt-1-1 is downloading")
+                .contains("kubectl logs j-attempt-1-1 -c initialize");
+        assertThat(status.stalled()).isFalse();
+    }
+
+    @Test
+    void aFailedInitializerFailsTheGangWithItsExitCodesReason() {
+        Pod refused = pod(0).withNewStatus().withPhase("Failed").addNewInitContainerStatus().withName("initialize")
+                .withNewState().withNewTerminated().withExitCode(78).withReason("Error")
+                .withMessage("finetune init: BAD_CONFIG: model hf://org/private@main: HTTP 401").endTerminated().endState()
+                .endInitContainerStatus().endStatus().build();
+
+        GangStatus status = GangObserver.observe(job("Failed", false), List.of(refused), Optional.empty(), 2);
+
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.FAILED);
+        assertThat(status.failure().message()).contains("exited with code 78").contains("HTTP 401");
+        assertThat(status.failure().permanent()).isTrue();
+    }
+
+    @Test
     void allReadyIsRunningOtherwiseStarting() {
         assertThat(GangObserver.observe(job(null, false), List.of(ready(0), ready(1)), Optional.empty(), 2).kind())
                 .isEqualTo(GangStatus.Kind.RUNNING);

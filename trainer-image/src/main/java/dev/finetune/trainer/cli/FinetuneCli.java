@@ -48,7 +48,8 @@ import picocli.CommandLine;
 @Command(name = "finetune", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "finetune 0.1.0",
         description = "LoRA fine-tuning of Llama / Qwen / Mistral models in Java (DJL + libtorch).",
         subcommands = {FinetuneCli.Run.class, CheckDataCommand.class, FinetuneCli.Generate.class, FinetuneCli.Merge.class,
-                FinetuneCli.Inspect.class, FinetuneCli.QuickstartAssetsCommand.class, ImportGgufCommand.class, ExportGgufCommand.class})
+                FinetuneCli.Inspect.class, FinetuneCli.QuickstartAssetsCommand.class, ImportGgufCommand.class, ExportGgufCommand.class,
+                InitCommand.class, PushCommand.class, PullCommand.class})
 public final class FinetuneCli implements Callable<Integer> {
 
     public static void main(String[] args) {

@@ -166,11 +166,25 @@ public final class FineTuneRun {
         return data;
     }
 
+    /** model.name, else the source's repository (Qwen/Qwen3-0.6B), else the directory on the volume. */
+    static String baseModelName(dev.finetune.api.v1alpha1.ModelSpec model) {
+        if (model.getName() != null) {
+            return model.getName();
+        }
+        if (model.getSource() != null) {
+            return switch (dev.finetune.api.source.Source.parse(model.getSource(), "spec.model.source")) {
+                case dev.finetune.api.source.HubRepo repo -> repo.id();
+                case dev.finetune.api.source.OciRef ref -> ref.registry() + "/" + ref.repository();
+            };
+        }
+        return model.getPvc().getPath();
+    }
+
     private Result train(PreparedDataset data, ModelTokenizer tokenizer, LoraModel lora, Collective collective,
             Path outputDir, RunReporter reporter) throws IOException {
         FineTuneJobSpec spec = config.spec();
         TrainingSpec t = spec.getTraining();
-        String baseModel = spec.getModel().getName() != null ? spec.getModel().getName() : spec.getModel().getPvc().getPath();
+        String baseModel = baseModelName(spec.getModel());
         boolean leader = collective.rank() == 0;
         RunOutputs outputs = new RunOutputs(outputDir, baseModel, spec.getOutput(), reporter);
         List<double[]> stepLosses = new ArrayList<>();
@@ -219,6 +233,12 @@ public final class FineTuneRun {
         }
         RunArtifacts artifacts = new RunArtifacts(config, outputDir, baseModel, out);
         Outputs written = artifacts.write(lora, outputs, new RunArtifacts.Trained(end, seconds, stepLosses, samples));
+        if (spec.getOutput().getPush() != null) {
+            String pushed = AdapterPublisher.publish(spec.getOutput().getPush(), config.job().name(),
+                    outputs.finalAdapter(), System.getenv());
+            written.setPushedAdapter(pushed);
+            out.println("pushed adapter: " + pushed);
+        }
         reporter.outputs(written);
         reporter.publish(TrainerState.SUCCEEDED, null);
         for (int i = 0; i < samples.size(); i++) {
