@@ -108,8 +108,11 @@ class ArgoCdAdminE2E {
             assertThat(expected).as("action_test.yaml case " + action + " changes something").isNotEmpty();
             String diff = admin("run-action", input.toString(), action);
             List<String> argo = new ArrayList<>();
+            // the diff(1) Argo CD runs: "< old" and "> new" lines (or "-"/"+" with a unified diff)
             for (String line : diff.split("\n")) {
-                if ((line.startsWith("-") || line.startsWith("+")) && !line.startsWith("---") && !line.startsWith("+++")) {
+                if (line.startsWith("< ") || line.startsWith("> ")) {
+                    argo.add((line.charAt(0) == '<' ? "-" : "+") + line.substring(2).strip());
+                } else if ((line.startsWith("-") || line.startsWith("+")) && !line.startsWith("---") && !line.startsWith("+++")) {
                     argo.add(line.charAt(0) + line.substring(1).strip());
                 }
             }

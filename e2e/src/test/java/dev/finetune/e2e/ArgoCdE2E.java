@@ -58,7 +58,10 @@ class ArgoCdE2E {
     static void argoCdAndAnApplication(E2eCluster shared) throws IOException {
         cluster = shared;
         repo = shared.settings().repo();
-        ns = TestNamespace.withQuickstartAssets(shared, "ft-argocd-e2e");
+        cluster.installOperator();
+        ns = TestNamespace.create(shared.client(), "ft-argocd-e2e");
+        ns.claims("models", "data", "outputs");
+        // the quickstart assets, plus bad/train.jsonl: line 21 of the dataset cut short
         ns.fillAssets(shared.settings().trainerImage(), """
                 mkdir -p /mnt/data/bad
                 { head -n 20 /mnt/data/quickstart/train.jsonl
