@@ -59,10 +59,11 @@ wait_port() {
   local port="$1" what="$2" limit="${3:-60}"
   for _ in $(seq 1 "$limit"); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    kill -0 "$(cat "$STATE/$what.pid")" 2>/dev/null || break
     sleep 1
   done
   tail -n 20 "$STATE/$what.log" >&2 || true
-  die "$what did not listen on port $port within ${limit}s"
+  die "$what did not listen on port $port within ${limit}s (or exited; its log: $STATE/$what.log)"
 }
 
 cluster_objects() {
@@ -71,7 +72,13 @@ cluster_objects() {
   [[ -d "$dir/manifests/crds" ]] || die "Argo CD's module has no manifests/crds (looked in '$dir')"
   "$KUBECTL" create namespace argocd --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
   "$KUBECTL" apply --server-side -f "$dir/manifests/crds/application-crd.yaml" -f "$dir/manifests/crds/appproject-crd.yaml" >/dev/null
-  "$KUBECTL" wait --for condition=Established --timeout=60s crd/applications.argoproj.io crd/appprojects.argoproj.io >/dev/null
+  local crd
+  for crd in applications.argoproj.io appprojects.argoproj.io; do
+    for _ in $(seq 1 60); do
+      [[ "$("$KUBECTL" get crd "$crd" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" == True ]] && break
+      sleep 1
+    done
+  done
   patch="$REPO/deploy/argocd/argocd-cm-patch.yaml"
   {
     cat <<'YAML'
@@ -121,24 +128,26 @@ up() {
   command -v git >/dev/null || die "git not found: apt-get install -y git"
   local argocd
   argocd="$(bash "$HERE/build.sh" | tail -n 1)"
-  mkdir -p "$STATE"/{tls,ssh,gpg/keys,gpg/source,tmp}
+  mkdir -p "$STATE"/{tls,ssh,gpg/keys,gpg/source,tmp,bin}
   cluster_objects
+  # the repo-server runs git through this script of Argo CD's (its image has it on PATH)
+  install -m 0755 "$(module_dir)/hack/git-verify-wrapper.sh" "$STATE/bin/git-verify-wrapper.sh"
   export KUBECONFIG ARGOCD_FAKE_IN_CLUSTER=true ARGOCD_GPG_ENABLED=false \
     ARGOCD_TLS_DATA_PATH="$STATE/tls" ARGOCD_SSH_DATA_PATH="$STATE/ssh" \
     ARGOCD_GNUPGHOME="$STATE/gpg/keys" ARGOCD_GPG_DATA_PATH="$STATE/gpg/source" TMPDIR="$STATE/tmp"
   start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no
   wait_port "$REDIS_PORT" redis 20
-  start repo-server env ARGOCD_BINARY_NAME=argocd-repo-server "$argocd" --port "$REPO_SERVER_PORT" \
-    --metrics-port "$REPO_SERVER_METRICS_PORT" --redis "127.0.0.1:$REDIS_PORT" --disable-tls --loglevel info
+  start repo-server env PATH="$STATE/bin:$PATH" ARGOCD_BINARY_NAME=argocd-repo-server "$argocd" --port "$REPO_SERVER_PORT" \
+    --metrics-port "$REPO_SERVER_METRICS_PORT" --redis "127.0.0.1:$REDIS_PORT" --loglevel info
   wait_port "$REPO_SERVER_PORT" repo-server 60
   start application-controller env ARGOCD_BINARY_NAME=argocd-application-controller "$argocd" \
     --namespace argocd --redis "127.0.0.1:$REDIS_PORT" --repo-server "127.0.0.1:$REPO_SERVER_PORT" \
-    --repo-server-plaintext --metrics-port "$CONTROLLER_METRICS_PORT" --status-processors 2 --operation-processors 2 \
+    --metrics-port "$CONTROLLER_METRICS_PORT" --status-processors 2 --operation-processors 2 \
     --app-resync 10 --loglevel info
   wait_port "$CONTROLLER_METRICS_PORT" application-controller 60
   start server env ARGOCD_BINARY_NAME=argocd-server "$argocd" --namespace argocd --insecure --disable-auth \
     --address 127.0.0.1 --port "$SERVER_PORT" --metrics-port "$SERVER_METRICS_PORT" \
-    --redis "127.0.0.1:$REDIS_PORT" --repo-server "127.0.0.1:$REPO_SERVER_PORT" --repo-server-plaintext \
+    --redis "127.0.0.1:$REDIS_PORT" --repo-server "127.0.0.1:$REPO_SERVER_PORT" \
     --dex-server http://127.0.0.1:1 --loglevel info
   wait_port "$SERVER_PORT" server 60
   log "Argo CD is up: application-controller, repo-server, API server http://127.0.0.1:$SERVER_PORT against $KUBECONFIG"
@@ -152,7 +161,7 @@ down() {
   stop repo-server
   stop redis
   if [[ -n "${KUBECONFIG:-}" ]]; then
-    "$KUBECTL" delete namespace argocd --ignore-not-found --wait=false >/dev/null 2>&1 || true
+    "$KUBECTL" delete namespace argocd --ignore-not-found --timeout=120s >/dev/null 2>&1 || true
   fi
   log "Argo CD stopped"
 }
