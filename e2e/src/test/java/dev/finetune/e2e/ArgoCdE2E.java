@@ -42,6 +42,8 @@ class ArgoCdE2E {
     private static final String APP = "ft-argocd-e2e";
     private static final String JOB = "gitops";
     private static final String BAD = "gitops-bad-data";
+    /** Long enough (a few seconds an epoch) to watch it train and to suspend it on the way. */
+    private static final int EPOCHS = 30;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static E2eCluster cluster;
@@ -77,7 +79,7 @@ class ArgoCdE2E {
         git = work.resolve("git-" + System.currentTimeMillis());
         Files.createDirectories(git.resolve("jobs"));
         git("init", "-q", "-b", "main");
-        writeJob(JOB, j -> { });
+        writeJob(JOB, j -> ((ObjectNode) j.at("/spec/training")).put("epochs", EPOCHS));
         writeJob(BAD, j -> ((ObjectNode) j.at("/spec/dataset/pvc")).put("path", "bad/train.jsonl"));
         commit("two quickstart jobs");
 
@@ -141,14 +143,23 @@ class ArgoCdE2E {
         return app == null ? JSON.nullNode() : Serialization.jsonMapper().valueToTree(app);
     }
 
-    /** "STATUS | message" of the job in the Application's status.resources: what the UI and the CLI show. */
-    private static String health(String job) {
-        for (JsonNode r : app().at("/status/resources")) {
-            if ("FineTuneJob".equals(r.path("kind").asText()) && job.equals(r.path("name").asText())) {
-                return r.at("/health/status").asText() + " | " + r.at("/health/message").asText();
+    /**
+     * "STATUS | message" of the job in the Application's resource tree (GET /api/v1/applications/{app}/resource-tree,
+     * what the UI shows; Argo CD 3 keeps resource health there, not in the Application's status).
+     */
+    private static String health(String job) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create(server + "/api/v1/applications/" + APP + "/resource-tree?appNamespace=argocd"))
+                .timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            return "(resource tree: HTTP " + response.statusCode() + " " + response.body() + ")";
+        }
+        for (JsonNode node : JSON.readTree(response.body()).path("nodes")) {
+            if ("FineTuneJob".equals(node.path("kind").asText()) && job.equals(node.path("name").asText())) {
+                return node.at("/health/status").asText() + " | " + node.at("/health/message").asText();
             }
         }
-        return "(not in the Application's resources)";
+        return "(not in the Application's resource tree)";
     }
 
     private static String sync() {
@@ -188,7 +199,7 @@ class ArgoCdE2E {
     void syncsTheJobsAndShowsTrainingProgressWhileStayingSynced() {
         await("the Application synced").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
                 .until(() -> ns.job(JOB) != null && ns.job(BAD) != null);
-        String training = awaitHealth(JOB, "Progressing \\| Training: epoch \\d+/4, step \\d+/\\d+, eval loss [0-9.]+.*",
+        String training = awaitHealth(JOB, "Progressing \\| Training: epoch \\d+/" + EPOCHS + ", step \\d+/\\d+, eval loss [0-9.]+.*",
                 Duration.ofMinutes(8));
         System.out.println("[e2e] Argo CD while training: " + training + ", sync " + sync());
         assertThat(sync()).as("sync status while training (CRD defaults and status must not show as a diff)")
@@ -196,14 +207,14 @@ class ArgoCdE2E {
     }
 
     @Test
-    @Order(2)
+    @Order(3)
     void aJobWithBadDataIsDegradedWithTheReason() {
         String degraded = awaitHealth(BAD, "Degraded \\| .*bad/train.jsonl:21:.*", Duration.ofMinutes(6));
         System.out.println("[e2e] Argo CD on bad data: " + degraded);
     }
 
     @Test
-    @Order(3)
+    @Order(2)
     void suspendAndResumeRunThroughArgoCdAndTakeEffect() throws Exception {
         assertThat(availableActions(JOB)).containsExactly("suspend");
         runAction(JOB, "suspend");
@@ -226,7 +237,7 @@ class ArgoCdE2E {
     @Order(4)
     void aCommitEditingAnImmutableFieldFailsToSyncWithTheCelMessage() throws IOException {
         String uid = ns.job(JOB).at("/metadata/uid").asText();
-        writeJob(JOB, j -> ((ObjectNode) j.at("/spec/training")).put("epochs", 5));
+        writeJob(JOB, j -> ((ObjectNode) j.at("/spec/training")).put("epochs", EPOCHS + 1));
         writeJob(BAD, j -> ((ObjectNode) j.at("/spec/dataset/pvc")).put("path", "bad/train.jsonl"));
         commit("five epochs");
         String message = await("the sync of the edit to fail").atMost(Duration.ofMinutes(3))
@@ -239,7 +250,7 @@ class ArgoCdE2E {
         assertThat(message).isNotEmpty();
         assertThat(sync()).isEqualTo("OutOfSync");
         assertThat(ns.job(JOB).at("/metadata/uid").asText()).as("the same job").isEqualTo(uid);
-        assertThat(ns.field(JOB, "/spec/training/epochs")).as("the job untouched").isEqualTo("4");
+        assertThat(ns.field(JOB, "/spec/training/epochs")).as("the job untouched").isEqualTo(String.valueOf(EPOCHS));
         assertThat(ns.field(JOB, "/status/phase")).isEqualTo("Succeeded");
     }
 }
