@@ -185,6 +185,27 @@ final class E2eCluster implements AutoCloseable {
         return out.toString();
     }
 
+    /**
+     * A kubeconfig file for tools the suite starts (Argo CD, Kueue as host processes): the Kind cluster's, written
+     * to file; otherwise the one KUBECONFIG (or ~/.kube/config) names.
+     */
+    java.nio.file.Path kubeconfigFile(java.nio.file.Path file) {
+        if (kind == null) {
+            String env = System.getenv("KUBECONFIG");
+            java.nio.file.Path path = env != null && !env.isBlank()
+                    ? java.nio.file.Path.of(env.split(java.io.File.pathSeparator)[0])
+                    : java.nio.file.Path.of(System.getProperty("user.home"), ".kube", "config");
+            return path.toAbsolutePath();
+        }
+        try {
+            java.nio.file.Files.createDirectories(file.getParent());
+            java.nio.file.Files.writeString(file, kind.kubeconfig());
+            return file.toAbsolutePath();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void close() {
         client.close();

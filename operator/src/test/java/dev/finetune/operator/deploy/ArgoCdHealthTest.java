@@ -3,33 +3,84 @@ package dev.finetune.operator.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.finetune.api.trainer.TrainerJson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.luaj.vm2.Globals;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
 import org.luaj.vm2.lib.jse.JsePlatform;
 
-/** Runs deploy/argocd/health.lua (as Argo CD would, with obj set) on FineTuneJobs in each state. */
+/**
+ * Runs the FineTuneJob health check and actions of deploy/argocd/resource_customizations (as Argo CD would, with obj
+ * set) under LuaJ: on FineTuneJobs in each state, and on every case of health_test.yaml and actions/action_test.yaml
+ * (the e2e module's ArgoCdAdminE2E runs the same cases through Argo CD's own engine).
+ */
 class ArgoCdHealthTest {
 
     static final Path REPO = Path.of(System.getProperty("repo.root", ".."));
+    static final Path CHECK = REPO.resolve("deploy/argocd/resource_customizations/finetune.dev/FineTuneJob");
 
     record Health(String status, String message) {
     }
 
     static Health health(String json) throws Exception {
-        Globals globals = JsePlatform.standardGlobals();
-        globals.set("obj", toLua(TrainerJson.json().readTree(json)));
-        LuaValue result = globals.load(Files.readString(REPO.resolve("deploy/argocd/health.lua")), "health.lua").call();
+        return health(TrainerJson.json().readTree(json));
+    }
+
+    static Health health(JsonNode job) throws Exception {
+        LuaValue result = run(CHECK.resolve("health.lua"), job);
         return new Health(result.get("status").tojstring(), result.get("message").tojstring());
     }
 
+    /** Runs a script with the global obj set to the job, as Argo CD does, and returns what it returns. */
+    static LuaValue run(Path script, JsonNode job) throws Exception {
+        Globals globals = JsePlatform.standardGlobals();
+        globals.set("obj", toLua(job));
+        return globals.load(Files.readString(script), script.getFileName().toString()).call();
+    }
+
+    static JsonNode fromLua(LuaValue value) {
+        if (value.istable()) {
+            LuaTable table = value.checktable();
+            if (table.length() > 0) {
+                ArrayNode array = TrainerJson.json().createArrayNode();
+                for (int i = 1; i <= table.length(); i++) {
+                    array.add(fromLua(table.get(i)));
+                }
+                return array;
+            }
+            ObjectNode object = TrainerJson.json().createObjectNode();
+            for (LuaValue key : table.keys()) {
+                object.set(key.tojstring(), fromLua(table.get(key)));
+            }
+            return object;
+        }
+        if (value.isboolean()) {
+            return BooleanNode.valueOf(value.toboolean());
+        }
+        if (value.type() == LuaValue.TNUMBER) {
+            return value.isinttype() ? IntNode.valueOf(value.toint()) : DoubleNode.valueOf(value.todouble());
+        }
+        return value.isnil() ? NullNode.getInstance() : TextNode.valueOf(value.tojstring());
+    }
+
     static LuaValue toLua(JsonNode node) {
+        if (node.isIntegralNumber()) {
+            return LuaValue.valueOf(node.asLong());
+        }
         if (node.isObject()) {
             LuaTable table = new LuaTable();
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
@@ -110,11 +161,64 @@ class ArgoCdHealthTest {
         assertThat(health(json).status()).isEqualTo("Progressing");
     }
 
+    static JsonNode yamlFile(Path file) throws Exception {
+        return TrainerJson.yaml().readTree(Files.readString(file));
+    }
+
     @Test
-    void theArgoCdConfigMapPatchCarriesTheSameScript() throws Exception {
-        String lua = Files.readString(REPO.resolve("deploy/argocd/health.lua"));
-        String patch = Files.readString(REPO.resolve("deploy/argocd/argocd-cm-patch.yaml"));
-        String embedded = TrainerJson.yaml().readTree(patch).get("data").get("resource.customizations.health.finetune.dev_FineTuneJob").asText();
-        assertThat(embedded.strip()).isEqualTo(lua.strip());
+    void everyCaseOfHealthTestYamlGivesItsVerdict() throws Exception {
+        JsonNode tests = yamlFile(CHECK.resolve("health_test.yaml")).get("tests");
+        assertThat(tests).hasSizeGreaterThanOrEqualTo(10);
+        for (JsonNode test : tests) {
+            Path input = CHECK.resolve(test.get("inputPath").asText());
+            JsonNode expected = test.get("healthStatus");
+            assertThat(health(yamlFile(input))).as(input.toString())
+                    .isEqualTo(new Health(expected.get("status").asText(), expected.get("message").asText()));
+        }
+    }
+
+    @Test
+    void everyCaseOfActionTestYamlDiscoversAndRunsItsActions() throws Exception {
+        Path actions = CHECK.resolve("actions");
+        JsonNode cases = yamlFile(actions.resolve("action_test.yaml"));
+        for (JsonNode test : cases.get("discoveryTests")) {
+            Path input = actions.resolve(test.get("inputPath").asText());
+            JsonNode discovered = fromLua(run(actions.resolve("discovery.lua"), yamlFile(input)));
+            var names = new TreeSet<String>();
+            discovered.fieldNames().forEachRemaining(names::add);
+            var expected = new TreeSet<String>();
+            test.get("result").forEach(a -> expected.add(a.get("name").asText()));
+            assertThat(names).as(input.toString()).isEqualTo(expected);
+            test.get("result").forEach(a -> assertThat(discovered.at("/" + a.get("name").asText() + "/iconClass").asText())
+                    .as(input + " " + a.get("name")).isEqualTo(a.get("iconClass").asText()));
+        }
+        for (JsonNode test : cases.get("actionTests")) {
+            Path input = actions.resolve(test.get("inputPath").asText());
+            String action = test.get("action").asText();
+            JsonNode result = fromLua(run(actions.resolve(action).resolve("action.lua"), yamlFile(input)));
+            assertThat(result.get("spec")).as(action + " on " + input)
+                    .isEqualTo(yamlFile(actions.resolve(test.get("expectedOutputPath").asText())).get("spec"));
+        }
+    }
+
+    @Test
+    void theArgoCdConfigMapPatchCarriesTheSameScripts() throws Exception {
+        JsonNode data = yamlFile(REPO.resolve("deploy/argocd/argocd-cm-patch.yaml")).get("data");
+        String regenerate = "deploy/argocd/argocd-cm-patch.yaml differs from " + CHECK + ": run bash deploy/argocd/generate-cm-patch.sh";
+        assertThat(data.get("resource.customizations.health.finetune.dev_FineTuneJob").asText().strip()).as(regenerate)
+                .isEqualTo(Files.readString(CHECK.resolve("health.lua")).strip());
+        JsonNode actions = TrainerJson.yaml().readTree(data.get("resource.customizations.actions.finetune.dev_FineTuneJob").asText());
+        assertThat(actions.get("discovery.lua").asText().strip()).as(regenerate)
+                .isEqualTo(Files.readString(CHECK.resolve("actions/discovery.lua")).strip());
+        var definitions = new TreeMap<String, String>();
+        actions.get("definitions").forEach(d -> definitions.put(d.get("name").asText(), d.get("action.lua").asText().strip()));
+        var files = new TreeMap<String, String>();
+        try (var dirs = Files.list(CHECK.resolve("actions"))) {
+            for (Path dir : dirs.filter(d -> Files.isRegularFile(d.resolve("action.lua"))).toList()) {
+                files.put(dir.getFileName().toString(), Files.readString(dir.resolve("action.lua")).strip());
+            }
+        }
+        assertThat(files).containsOnlyKeys("suspend", "resume");
+        assertThat(definitions).as(regenerate).isEqualTo(files);
     }
 }

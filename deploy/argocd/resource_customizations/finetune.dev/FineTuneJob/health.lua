@@ -1,5 +1,5 @@
 -- Argo CD health check for finetune.dev/FineTuneJob.
--- Install: the argocd-cm patch beside this file (resource.customizations.health.finetune.dev_FineTuneJob).
+-- Install: deploy/argocd/argocd-cm-patch.yaml (key resource.customizations.health.finetune.dev_FineTuneJob).
 -- Like Argo's own check for batch Jobs: running is Progressing, done is Healthy, failed is Degraded;
 -- plus Suspended for spec.suspend, and Degraded as soon as the operator reports Stalled (a missing
 -- PVC, a bad image), so a sync does not wait forever on a job that cannot start.
