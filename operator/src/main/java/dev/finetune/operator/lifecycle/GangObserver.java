@@ -190,8 +190,7 @@ public final class GangObserver {
                     + "files plus 1Gi, or " + lower;
         }
         String need = MemoryEstimate.human(memory.bytes());
-        String request = Quantity.fromNumericalAmount(java.math.BigDecimal.valueOf(roundUpToGi(memory.bytes())), "Gi")
-                .toString();
+        String request = roundUpToGi(memory.bytes()) + "Gi";
         return "The run needs about " + need + " per worker (the trainer's estimate: " + memory.breakdown() + ")"
                 + (limit == null ? "" : " and the limit is " + limit) + ": set spec.resources.memory to " + request
                 + " or more, or " + lower;
