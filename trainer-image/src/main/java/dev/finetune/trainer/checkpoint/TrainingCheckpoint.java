@@ -125,7 +125,15 @@ public final class TrainingCheckpoint {
 
     /** The newest intact checkpoint under {@code outputDir}; corrupt newer ones are reported, never touched. */
     public static Resumable latestIntact(Path outputDir) {
-        List<Path> all = list(outputDir);
+        return intactAtOrBefore(outputDir, Long.MAX_VALUE);
+    }
+
+    /**
+     * The newest intact checkpoint whose step is at most {@code step} (the one the operator names after a restart,
+     * or an older one when that is corrupt); corrupt ones on the way are reported, never touched.
+     */
+    public static Resumable intactAtOrBefore(Path outputDir, long step) {
+        List<Path> all = list(outputDir).stream().filter(c -> stepOf(c) <= step).toList();
         List<Rejected> rejected = new ArrayList<>();
         for (int i = all.size() - 1; i >= 0; i--) {
             Path checkpoint = all.get(i);
@@ -149,7 +157,7 @@ public final class TrainingCheckpoint {
         return CheckpointChecksums.verify(checkpoint, CHECKSUMS);
     }
 
-    static long stepOf(Path checkpoint) {
+    public static long stepOf(Path checkpoint) {
         String name = checkpoint.getFileName().toString();
         try {
             return Long.parseLong(name.substring(PREFIX.length()));

@@ -313,7 +313,8 @@ public final class FineTuneRun {
     /**
      * Restores the checkpoint the config names. With {@code latest} it is the newest one whose files match their
      * checksums: each newer, corrupt one is skipped with a warning (an Event on the job), and with none intact the
-     * run starts from step 0. Every rank verifies the same files, so the gang agrees on where it resumes.
+     * run starts from step 0. A checkpoint named by the operator (a gang restart) falls back the same way; one named
+     * on the command line must be intact. Every rank verifies the same files, so the gang agrees on where it resumes.
      */
     private void resume(Trainer trainer, Path outputDir, RunReporter reporter, boolean leader) {
         String from = config.resumeFrom();
@@ -338,10 +339,22 @@ public final class FineTuneRun {
                         + " is not a checkpoint");
             }
             var problem = TrainingCheckpoint.verify(checkpoint);
-            if (problem.isPresent()) {
+            if (problem.isPresent() && !operatorLaunched()) {
                 throw new TrainingException(FailureReason.BAD_CONFIG, "resumeFrom " + from + ": the checkpoint is corrupt: "
                         + problem.get() + "; resume from another checkpoint, or from the newest intact one with "
                         + "resumeFrom: latest (`finetune run --resume latest`)");
+            }
+            if (problem.isPresent()) {
+                // a restart the operator made names the job's last checkpoint: it falls back like latest does
+                TrainingCheckpoint.Resumable resumable = TrainingCheckpoint.intactAtOrBefore(outputDir,
+                        TrainingCheckpoint.stepOf(checkpoint));
+                if (leader) {
+                    reporter.warn(new TrainerWarning(TrainerWarning.CHECKPOINT_CORRUPT, corruptCheckpoints(outputDir, resumable)));
+                }
+                if (resumable.checkpoint().isEmpty()) {
+                    return;
+                }
+                checkpoint = resumable.checkpoint().get();
             }
         }
         try {

@@ -107,6 +107,41 @@ class OutputFaultsTest {
         assertThat(TrainingCheckpoint.latestIntact(runDir).rejected()).isEmpty();
     }
 
+    /**
+     * After a gang restart the operator names the job's last checkpoint: when that one is corrupt the trainer falls
+     * back to the one before as with latest (a local --resume of a corrupt checkpoint is refused instead).
+     */
+    @Test
+    void aCorruptCheckpointNamedByTheOperatorFallsBackAndOneNamedOnTheCommandLineIsRefused() throws Exception {
+        Path dir = tmp.resolve("restart");
+        Path outputs = dir.resolve("outputs");
+        Path runDir = outputs.resolve("runs/cli-test");
+        assertThat(run(dir, outputs, 3).code()).isZero();
+        assertThat(run(dir, outputs, 6).code()).isZero();
+        Path state = runDir.resolve("checkpoints/checkpoint-6/" + TrainingCheckpoint.STATE);
+        Files.writeString(state, Files.readString(state).replace("\"globalStep\" : 6", "\"globalStep\" : 5"));
+
+        Outcome local = cli("run", job(dir, 9).toString(), "--volume", "models=" + models, "--volume", "data=" + data,
+                "--volume", "outputs=" + outputs, "--resume", "checkpoints/checkpoint-6");
+        assertThat(local.code()).as(local.out() + local.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(local.err()).contains("resumeFrom checkpoints/checkpoint-6: the checkpoint is corrupt: trainer_state.json");
+
+        var job = dev.finetune.api.trainer.TrainerJson.readJob(job(dir, 9));
+        var local9 = dev.finetune.api.trainer.TrainerConfigs.forLocalRun(job,
+                claim -> Map.of("models", models, "data", data, "outputs", outputs).get(claim), "checkpoints/checkpoint-6");
+        var fromOperator = new dev.finetune.api.trainer.TrainerConfig(local9.schemaVersion(), local9.job(), 2,
+                local9.paths(), local9.spec(), local9.distributed(), local9.resumeFrom(),
+                new dev.finetune.api.trainer.TrainerConfig.ProgressChannel("cli-test-progress", "default", "progress.json",
+                        local9.progress().file()));
+        Path config = dir.resolve("trainer-config.json");
+        Files.writeString(config, dev.finetune.api.trainer.TrainerJson.write(fromOperator));
+        Outcome o = cli("run", "--config", config.toString());
+        assertThat(o.code()).as(o.out() + o.err()).isZero();
+        assertThat(o.out()).contains("warning: checkpoint checkpoints/checkpoint-6 is corrupt: trainer_state.json (")
+                .contains("resuming from checkpoints/checkpoint-3 instead")
+                .contains("resumed from " + runDir.resolve("checkpoints/checkpoint-3") + " at step 3");
+    }
+
     private static List<Double> evalLosses(JsonNode history) {
         return java.util.stream.StreamSupport.stream(history.spliterator(), false)
                 .map(r -> r.path("evalLoss").asDouble()).toList();
