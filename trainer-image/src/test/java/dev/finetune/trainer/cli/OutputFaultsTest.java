@@ -171,6 +171,8 @@ class OutputFaultsTest {
                     .contains("adapter-best: No space left on device")
                     .contains("hint: The output directory's file system is full")
                     .doesNotContain("\tat ").doesNotContain("INTERNAL");
+            // progress.json cannot be written either: said once, not at every report
+            assertThat(o.err().lines().filter(l -> l.startsWith("warning: cannot write progress to "))).hasSize(1);
 
             // what was written before is intact and loadable; no partial copy is left taking space
             assertThat(TrainingCheckpoint.latestIntact(runDir).checkpoint()).contains(three);
