@@ -125,6 +125,26 @@ class GangObserverTest {
         assertThat(killed.failure().permanent()).isFalse();
     }
 
+    /** A full output volume is permanent: a restart cannot free space, so the job fails at once with the hint. */
+    @Test
+    void aFullOutputVolumeIsPermanent() {
+        ProgressReport full = new ProgressReport(ProgressReport.SCHEMA_VERSION, 12, 1, TrainerState.FAILED, null, List.of(),
+                null, null, Failure.of(FailureReason.OUTPUT_VOLUME_FULL,
+                        "cannot write the checkpoint at step 40 to checkpoints: No space left on device"));
+        GangStatus withReport = GangObserver.observe(job("Failed", false),
+                List.of(exited(0, 74, "Error", TrainerJson.write(full.withoutHistory()))), Optional.empty(), 1);
+        assertThat(withReport.failure().reason()).isEqualTo("OutputVolumeFull");
+        assertThat(withReport.failure().permanent()).isTrue();
+        assertThat(withReport.failure().message()).contains("No space left on device");
+        assertThat(withReport.failure().hint()).startsWith("The output volume is full: free space on it or move the job "
+                + "to a larger PersistentVolumeClaim");
+        // the exit code alone (termination message lost) says the same
+        GangStatus byCode = GangObserver.observe(job("Failed", false), List.of(exited(0, 74, "Error", null)),
+                Optional.empty(), 1);
+        assertThat(byCode.failure().reason()).isEqualTo("OutputVolumeFull");
+        assertThat(byCode.failure().permanent()).isTrue();
+    }
+
     /** The hint quotes the trainer's estimate against the container's limit and names a limit to request. */
     @Test
     void anOomKilledWorkerFailsWithTheTrainersMemoryEstimateAgainstItsLimit() {
