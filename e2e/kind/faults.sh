@@ -6,7 +6,7 @@
 #                                   pod (container "operator" in NS, default finetune-system); the kubelet
 #                                   restarts it in place
 #   faults.sh apiserver-restart  [--name NAME]  stop the kube-apiserver container (crictl stop); the kubelet
-#                                   starts the static pod again; waits for /readyz
+#                                   starts the static pod again; waits for its new container, then /readyz
 #   faults.sh etcd-restart       [--name NAME]  the same for etcd
 #   faults.sh kubelet-stop SECONDS [--name NAME]  systemctl stop kubelet, wait, start it; waits for Ready
 #   faults.sh containerd-restart [--name NAME]  systemctl restart containerd; waits for /readyz
@@ -55,9 +55,13 @@ wait_until() {
 }
 
 apiserver_ready() { kubectl --kubeconfig "$1" get --raw /readyz; }
+# node_ready KUBECONFIG NAME SINCE: Ready, as posted by a kubelet heartbeat at or after SINCE (UTC, RFC 3339):
+# the condition the node controller last saw can still read Ready from before the kubelet stopped.
 node_ready() {
-  [[ "$(kubectl --kubeconfig "$1" get node "$2-control-plane" \
-    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+  local ready
+  ready="$(kubectl --kubeconfig "$1" get node "$2-control-plane" \
+    -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}')"
+  [[ "${ready%% *}" == True && ! "${ready#* }" < "$3" ]]
 }
 
 # container_ids NAME CRICTL-PS-ARGS...: ids of the node's running containers that match.
@@ -71,7 +75,18 @@ restart_static_pod() {
   echo "stopping $component (container $ids) on $name-control-plane"
   # shellcheck disable=SC2086
   node_exec "$name" crictl stop --timeout 0 $ids >/dev/null
+  # /readyz alone can answer before it notices (etcd): first the kubelet's new container, then /readyz
+  wait_until 300 "$component running again" restarted "$name" "$component" "$ids"
   wait_until 300 "kube-apiserver /readyz" apiserver_ready "$kubeconfig"
+}
+
+# restarted NAME COMPONENT OLD-IDS: a running container of the component that is not one of the old ones.
+restarted() {
+  local id
+  for id in $(container_ids "$1" --name "^$2\$"); do
+    [[ " $3 " == *" $id "* ]] || return 0
+  done
+  return 1
 }
 
 cmd_operator_sigkill() {
@@ -88,14 +103,15 @@ cmd_operator_sigkill() {
 }
 
 cmd_kubelet_stop() {
-  local name="$1" seconds="$2" kubeconfig
+  local name="$1" seconds="$2" kubeconfig started
   [[ "$seconds" =~ ^[0-9]+$ ]] || die "kubelet-stop SECONDS: '$seconds' is not a number of seconds"
   kubeconfig="$(kubeconfig_of "$name")"
   echo "stopping the kubelet on $name-control-plane for $seconds s"
   node_exec "$name" systemctl stop kubelet
   sleep "$seconds"
+  started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   node_exec "$name" systemctl start kubelet
-  wait_until 300 "node $name-control-plane Ready" node_ready "$kubeconfig" "$name"
+  wait_until 300 "node $name-control-plane Ready" node_ready "$kubeconfig" "$name" "$started"
 }
 
 cmd_containerd_restart() {
