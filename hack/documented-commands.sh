@@ -107,7 +107,7 @@ step "finetune run examples/dpo-summary.yaml (trainer.md): DPO learns the prefer
   "$0" run examples/dpo-summary.yaml --resume none --volume "models=$1" --volume data=examples/dpo-summary \
     --volume "outputs=$2" > "$3/dpo.txt" && grep -q "rewards at step 72: accuracy 1.0000" "$3/dpo.txt"' \
   "$finetune" "$models" "$work/dpo" "$work"
-covered "finetune run --config trainer-config.json (trainer.md)" "e2e/trainer/suite.sh: every worker pod runs it; FinetuneCliTest"
+covered "finetune run --config trainer-config.json (trainer.md)" "Kind: the JUnit e2e suite (every worker pod runs it); FinetuneCliTest"
 # every `finetune <subcommand>` the docs name exists
 step "every finetune subcommand named in README.md and docs/ exists" bash -c '
   known=" $("$0" --help | sed -n "s/^  \([a-z-]*\) .*/\1/p" | tr "\n" " ") "
@@ -168,11 +168,11 @@ covered "bash test.sh -pl trainer-image -am -Pnccl ... (distributed.md)" "slow t
 covered "bash tools/cuda-stack/check.sh (distributed.md)" "the CUDA image's software stack"
 covered "tools/gpu-check/pack --jni ..., tools/gpu-check/run, cpu-check.sh (benchmarks.md)" "GPU bring-up kit on CPU"
 covered "mvn ... verify -Psmollm2 (models.md), examples/smollm2 at the CI size (run.sh --small's runner)" "real model: SmolLM2 GGUF import parity"
-covered "bash e2e/cluster/cluster.sh up | smoke | kubeconfig | load-image | down (testing.md)" "real cluster steps"
-covered "bash e2e/images/base.sh, operator/build-image.sh, operator/e2e/smoke.sh (operator.md, testing.md)" "operator on the cluster"
-covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (README.md)" "operator/e2e/smoke.sh"
+covered "bash e2e/kind/kind.sh up | smoke | load | kubeconfig | down, e2e/kind/ci.sh (testing.md)" "Kind: bash e2e/kind/ci.sh"
+covered "bash e2e/images/base.sh, operator/build-image.sh, e2e/trainer/build-image.sh (operator.md, testing.md)" "Kind: the images under test"
+covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (README.md)" "Kind: the JUnit e2e suite (OperatorSmokeE2E; HelmChartE2E for deploy/helm)"
 covered "kubectl apply -f examples/*.yaml (README.md)" "the CRD and examples suite on the API server (-Pe2e)"
-covered "bash e2e/trainer/build-image.sh, e2e/trainer/suite.sh (testing.md)" "the trainer e2e suite"
+covered "mvn -B -ntp verify -Pe2e -pl e2e -am -De2e.cluster=kind ... (testing.md)" "Kind: the JUnit e2e suite"
 
 echo
 if [[ $failed -gt 0 ]]; then

@@ -2,7 +2,7 @@
 # Builds the operator image without a registry: the Quarkus fast-jar, then FROM local/jre:25.
 # Usage: bash operator/build-image.sh [tag]      (default finetune/operator:dev)
 # Needs local/jre:25 (bash e2e/images/base.sh); load into the e2e cluster with
-#   bash e2e/cluster/cluster.sh load-image finetune/operator:dev
+#   bash e2e/kind/kind.sh load finetune/operator:dev --name <cluster>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag="${1:-finetune/operator:dev}"

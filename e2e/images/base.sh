@@ -8,7 +8,7 @@
 #
 # Usage: bash e2e/images/base.sh           (needs root: debootstrap, dockerd)
 # Then in a Dockerfile:  FROM local/jre:25
-# and load into the cluster: bash e2e/cluster/cluster.sh load-image <tag>
+# and load into a Kind cluster: bash e2e/kind/kind.sh load <tag> --name <cluster>
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib/common.sh"

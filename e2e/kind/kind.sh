@@ -17,6 +17,7 @@
 #   kind.sh build                       only build/refresh the caches and the node image
 #   kind.sh status                      the daemon, the clusters and their nodes
 #   kind.sh kind ARGS...                the pinned kind CLI, pointed at the kind daemon
+#   kind.sh helm                        print the path of helm (built once, cached; HelmChartE2E)
 #
 # Several clusters with different names run side by side. Needs root (see docs/testing.md).
 set -euo pipefail
@@ -29,7 +30,7 @@ source "$KIND_SH_DIR/lib/daemon.sh"
 source "$KIND_SH_DIR/lib/nodeimage.sh"
 source "$KIND_SH_DIR/lib/cluster.sh"
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}" name="$DEFAULT_CLUSTER_NAME" args=()
@@ -55,6 +56,7 @@ main() {
     stop-daemon) require_root; stop_kind_daemon ;;
     build)       require_root; cmd_build >/dev/null ;;
     status)      cmd_status ;;
+    helm)        helm_bin ;;
     help | -h | --help | "") usage; [[ -n "$cmd" ]] ;;
     *) usage >&2; die "unknown command '$cmd'" ;;
   esac

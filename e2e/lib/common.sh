@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The helpers every e2e script shares (e2e/cluster/cluster.sh smoke, operator/e2e/smoke.sh, e2e/trainer/suite.sh):
+# The helpers of the cluster's shell smoke (e2e/cluster/cluster.sh smoke, e2e/kind/kind.sh smoke):
 # checks that count and say why they failed, waits with a deadline, fields of a FineTuneJob, and the restricted,
 # default-deny namespace the operator's jobs must work in. Sourced, never executed; scripts that read FineTuneJobs
 # set $ns (the test namespace) first.

@@ -12,6 +12,7 @@ source "$CLUSTER_DIR/lib/build.sh"
 KIND_VERSION="v0.33.0"          # the kind CLI; the node image contract is tested against it
 CRICTL_VERSION="v1.34.0"        # cri-tools, matches Kubernetes 1.34 (kind load uses crictl)
 LOCAL_PATH_VERSION="v0.0.30"    # rancher/local-path-provisioner: the default StorageClass
+HELM_VERSION="v3.22.0"          # helm, for the e2e scenario that installs the chart (HelmChartE2E)
 NODE_SUITE="trixie"             # Debian release of the node's base image
 # The component images are made locally under a repository name of our own, which the kind
 # configuration gives kubeadm (imageRepository); the tags are those kubeadm $K8S_VERSION asks

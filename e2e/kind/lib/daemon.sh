@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # The dedicated Docker daemon kind runs its nodes in. Sourced after common.sh.
 #
-# Its own --data-root, --exec-root, socket, containerd namespace and docker network, no
-# default bridge and no iptables management (two dockerds managing the same DOCKER chains
-# would fight), so it never touches the machine's default daemon. Its default runtime is
+# Its own --data-root, --exec-root, socket, containerd namespace and docker network, its own
+# default bridge (never "none": see ensure_kind_default_bridge) and no iptables management
+# (two dockerds managing the same DOCKER chains would fight), so it never touches the
+# machine's default daemon. Its default runtime is
 # runc-nosysres (see that file): kind's privileged node containers and 'docker exec
 # --privileged' start although the sandbox withholds CAP_SYS_RESOURCE. One daemon serves
 # every kind cluster on the machine.
@@ -38,9 +39,26 @@ ensure_kind_daemon() {
   exec 8>&-
 }
 
+# The kind daemon's default bridge network sits on a bridge of its own, made here, not on "none": a dockerd started
+# with --bridge none deletes the interface docker0 (to clean up after "an older daemon"), i.e. the bridge of the
+# machine's default daemon, whose containers and `docker build` RUN steps then fail with "could not find bridge
+# docker0". Nothing is attached to this bridge (kind uses the network $KIND_NETWORK).
+KIND_DEFAULT_BRIDGE="ftkinddflt0"
+KIND_DEFAULT_BRIDGE_ADDRESS="10.254.254.1/30"
+
+ensure_kind_default_bridge() {
+  if ! ip link show "$KIND_DEFAULT_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$KIND_DEFAULT_BRIDGE" type bridge || die "cannot create the bridge $KIND_DEFAULT_BRIDGE"
+  fi
+  ip -4 addr show dev "$KIND_DEFAULT_BRIDGE" | grep -q "inet $KIND_DEFAULT_BRIDGE_ADDRESS " \
+    || ip addr add "$KIND_DEFAULT_BRIDGE_ADDRESS" dev "$KIND_DEFAULT_BRIDGE"
+  ip link set "$KIND_DEFAULT_BRIDGE" up
+}
+
 start_kind_daemon() {
   local wrapper
   wrapper="$(installed_wrapper)"
+  ensure_kind_default_bridge
   mkdir -p "$KIND_DOCKER_ROOT" "$KIND_DOCKER_RUN" "$(dirname "$KIND_DOCKER_LOG")"
   # An empty configuration file: /etc/docker/daemon.json belongs to the default daemon.
   echo '{}' >"$KIND_DOCKER_RUN/daemon.json"
@@ -56,7 +74,7 @@ start_kind_daemon() {
     --host "$KIND_DOCKER_HOST" \
     --containerd-namespace finetune-kind \
     --containerd-plugins-namespace finetune-kind-plugins \
-    --bridge none --iptables=false --ip-masq=false \
+    --bridge "$KIND_DEFAULT_BRIDGE" --iptables=false --ip-masq=false \
     --add-runtime "nosysres=$wrapper" --default-runtime nosysres \
     >>"$KIND_DOCKER_LOG" 2>&1 </dev/null 9>&- 8>&- 7>&- &
   wait_for 60 "the kind Docker daemon to answer" kd info \

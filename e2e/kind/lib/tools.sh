@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Cached builds of the Go programs kind needs beyond the host cluster's builds, each from
 # the Go module proxy at a pinned version: the kind CLI, crictl (kind load and kubeadm use
-# it in the node) and local-path-provisioner (the default StorageClass). Outputs go to
+# it in the node), local-path-provisioner (the default StorageClass) and helm (the e2e
+# scenario that installs the Helm chart). Outputs go to
 # $KIND_CACHE/bin/<name>-<version>-<hash of the Go version>. Sourced after common.sh.
 
 go_tool_dir() { echo "$KIND_CACHE/bin/$1-$2-$(go version | sha256sum | cut -c1-8)"; }
@@ -29,3 +30,4 @@ go_install_cached() {
 kind_cli()        { go_install_cached kind "$KIND_VERSION" sigs.k8s.io/kind; }
 crictl_bin()      { go_install_cached crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl; }
 local_path_bin()  { go_install_cached local-path-provisioner "$LOCAL_PATH_VERSION" github.com/rancher/local-path-provisioner; }
+helm_bin()        { go_install_cached helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm; }

@@ -5,7 +5,8 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.v1alpha1.Scheduler;
 import dev.finetune.api.v1alpha1.TargetModule;
-import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.bench.BenchArgs;
+import dev.finetune.trainer.bench.RandomLlama;
 import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
@@ -23,7 +24,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * JNI calls and host reads per optimizer step of the trainer (run under {@link NativeCallAgent}): a random
@@ -36,51 +36,14 @@ public final class CallsPerStep {
     private CallsPerStep() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new LinkedHashMap<>();
-        for (String arg : args) {
-            String[] kv = arg.split("=", 2);
-            if (kv.length != 2) {
-                throw new IllegalArgumentException("arguments are key=value, got '" + arg + "'");
-            }
-            a.put(kv[0], kv[1]);
-        }
-        int layers = Integer.parseInt(a.getOrDefault("layers", "28"));
-        int hidden = Integer.parseInt(a.getOrDefault("hidden", "64"));
-        int intermediate = Integer.parseInt(a.getOrDefault("intermediate", "128"));
-        int heads = Integer.parseInt(a.getOrDefault("heads", "4"));
-        int kvHeads = Integer.parseInt(a.getOrDefault("kvHeads", "2"));
-        int vocab = Integer.parseInt(a.getOrDefault("vocab", "151936"));
-        int seq = Integer.parseInt(a.getOrDefault("seq", "128"));
-        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
-        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
+        BenchArgs a = BenchArgs.parse(args);
+        RandomLlama llama = RandomLlama.from(a, new RandomLlama(new QuickstartAssets.Shape(64, 128, 28, 4, 2), 151936));
+        int seq = a.integer("seq", 128);
+        int batch = a.integer("batch", 1);
+        int steps = a.integer("steps", 5);
         Path dir = Files.createTempDirectory("native-calls-");
-        Files.writeString(dir.resolve("config.json"), String.format(java.util.Locale.ROOT, """
-                {"model_type": "llama", "vocab_size": %d, "hidden_size": %d, "intermediate_size": %d,
-                 "num_hidden_layers": %d, "num_attention_heads": %d, "num_key_value_heads": %d, "rms_norm_eps": 1e-5,
-                 "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "float32"}""",
-                vocab, hidden, intermediate, layers, heads, kvHeads));
-        QuickstartAssets.writeWeights(dir.resolve("model.safetensors"),
-                new QuickstartAssets.Shape(hidden, intermediate, layers, heads, kvHeads), vocab, 7, 0.02);
-        Random random = new Random(1);
-        BatchSource source = new BatchSource() {
-            @Override
-            public int batchesPerEpoch(int epoch) {
-                return steps;
-            }
-
-            @Override
-            public Batch batch(int epoch, int index) {
-                int[] ids = new int[batch * seq];
-                int[] positions = new int[ids.length];
-                int[] segments = new int[ids.length];
-                for (int i = 0; i < ids.length; i++) {
-                    ids[i] = random.nextInt(vocab);
-                    positions[i] = i % seq;
-                    segments[i] = 1;
-                }
-                return new Batch(batch, seq, ids, ids.clone(), positions, segments);
-            }
-        };
+        llama.write(dir);
+        BatchSource source = llama.randomTokens(steps, batch, seq);
         List<Map<String, Long>> snapshots = new ArrayList<>();
         TrainingListener count = new TrainingListener() {
             @Override
@@ -129,7 +92,7 @@ public final class CallsPerStep {
         lastStep.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder())).limit(12)
                 .forEach(e -> top.put(e.getKey(), e.getValue()));
         Map<String, Object> result = new LinkedHashMap<>();
-        result.put("layers", layers);
+        result.put("layers", llama.shape().layers());
         result.put("loraTensors", tensors);
         result.put("seq", seq);
         result.put("batch", batch);

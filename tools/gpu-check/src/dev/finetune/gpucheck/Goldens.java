@@ -2,10 +2,10 @@ package dev.finetune.gpucheck;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.trainer.safetensors.SafetensorsFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * The HF parity goldens the bundle carries ({@code goldens/parity/} of trainer-image's test resources, written
  * by tools/reference/generate.sh): F32 and I64 tensors of a safetensors file, and the stated tolerances of
- * {@code index.json}. Parsed here, not with the trainer's reader, so a reader bug cannot agree with itself.
+ * {@code index.json}. Read with the trainer's safetensors reader: the CPU parity suite checks that reader against
+ * its own independent parser of the same files.
  */
 final class Goldens {
 
@@ -90,26 +91,14 @@ final class Goldens {
         }
     }
 
-    static Map<String, Tensor> tensors(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        int headerLength = Math.toIntExact(buf.getLong(0));
-        JsonNode header = JSON.readTree(new String(bytes, 8, headerLength, StandardCharsets.UTF_8));
-        Map<String, Tensor> out = new HashMap<>();
-        for (Map.Entry<String, JsonNode> e : header.properties()) {
-            if (e.getKey().equals("__metadata__")) {
-                continue;
+    static Map<String, Tensor> tensors(Path file) {
+        try (SafetensorsFile st = SafetensorsFile.open(file)) {
+            Map<String, Tensor> out = new HashMap<>();
+            for (SafetensorsFile.Entry e : st.entries().values()) {
+                out.put(e.name(), new Tensor(e.dtype(), e.shape(), st.map(e.name())));
             }
-            JsonNode t = e.getValue();
-            long[] shape = new long[t.get("shape").size()];
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = t.get("shape").get(i).asLong();
-            }
-            int begin = 8 + headerLength + t.get("data_offsets").get(0).asInt();
-            int end = 8 + headerLength + t.get("data_offsets").get(1).asInt();
-            out.put(e.getKey(), new Tensor(t.get("dtype").asText(), shape, ByteBuffer.wrap(bytes, begin, end - begin).slice()));
+            return out;
         }
-        return out;
     }
 
     static Tensor require(Map<String, Tensor> tensors, String name, Path file) {

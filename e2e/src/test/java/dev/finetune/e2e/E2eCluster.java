@@ -81,10 +81,7 @@ final class E2eCluster implements AutoCloseable {
         if (operatorInstalled) {
             return;
         }
-        String rendered = Processes.run(settings.repo(), Duration.ofMinutes(2),
-                List.of(settings.kubectl(), "kustomize", OPERATOR_KUSTOMIZATION));
-        List<HasMetadata> objects = client.load(new ByteArrayInputStream(rendered.getBytes(StandardCharsets.UTF_8)))
-                .items();
+        List<HasMetadata> objects = renderedOperator();
         assertThat(objects).as("objects rendered from " + OPERATOR_KUSTOMIZATION)
                 .anyMatch(o -> o instanceof Deployment d && OPERATOR.equals(d.getMetadata().getName()));
         for (HasMetadata object : objects) {
@@ -95,6 +92,47 @@ final class E2eCluster implements AutoCloseable {
         }
         awaitOperatorRollout(Duration.ofMinutes(3));
         operatorInstalled = true;
+    }
+
+    private List<HasMetadata> renderedOperator() {
+        String rendered = Processes.run(settings.repo(), Duration.ofMinutes(2),
+                List.of(settings.kubectl(), "kustomize", OPERATOR_KUSTOMIZATION));
+        return client.load(new ByteArrayInputStream(rendered.getBytes(StandardCharsets.UTF_8))).items();
+    }
+
+    /**
+     * Deletes what {@link #installOperator()} applied, except the CRD (and its FineTuneJobs) and the namespace, and
+     * waits until the operator's pods are gone: for a scenario that installs the operator another way. The next
+     * {@link #installOperator()} installs it again.
+     */
+    synchronized void uninstallOperator() {
+        for (HasMetadata object : renderedOperator()) {
+            if (!(object instanceof io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition)
+                    && !(object instanceof io.fabric8.kubernetes.api.model.Namespace)) {
+                client.resource(object).delete();
+            }
+        }
+        await("the operator's pods to be gone").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
+                .until(() -> operatorPods().isEmpty());
+        operatorInstalled = false;
+    }
+
+    /**
+     * A kubeconfig file for external tools (helm): the Kind cluster's, written to a temporary file, or null when the
+     * suite runs against the cluster KUBECONFIG names (the tools read it themselves).
+     */
+    java.nio.file.Path kubeconfigFile() {
+        if (kind == null) {
+            return null;
+        }
+        try {
+            java.nio.file.Path file = java.nio.file.Files.createTempFile("e2e-kubeconfig", ".yaml");
+            file.toFile().deleteOnExit();
+            java.nio.file.Files.writeString(file, kind.kubeconfig());
+            return file;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the Kind cluster's kubeconfig", e);
+        }
     }
 
     private void useImagesUnderTest(Deployment deployment) {

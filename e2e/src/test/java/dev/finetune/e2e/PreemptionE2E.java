@@ -49,8 +49,9 @@ class PreemptionE2E {
                 .until(() -> ns.condition(JOB, "Checkpointed").startsWith("True "));
         List<Pod> attempt1 = ns.workers(JOB, 1);
         assertThat(attempt1).as("attempt 1's worker pod").hasSize(1);
-        cluster.client().pods().inNamespace(ns.name()).withName(attempt1.getFirst().getMetadata().getName()).delete();
+        // read just before the deletion: afterwards the operator may already show attempt 2 (phase Initializing)
         JsonNode atDeletion = ns.job(JOB).path("status");
+        cluster.client().pods().inNamespace(ns.name()).withName(attempt1.getFirst().getMetadata().getName()).delete();
         System.out.println("[e2e] preempted at epoch " + atDeletion.at("/progress/epoch").asText() + ", checkpoint "
                 + atDeletion.at("/lastCheckpoint/path").asText());
         assertThat(atDeletion.path("phase").asText() + " epoch " + atDeletion.at("/progress/epoch").asInt())

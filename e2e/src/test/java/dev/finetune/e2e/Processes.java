@@ -18,8 +18,14 @@ final class Processes {
 
     /** Runs the command in dir; stdout on exit 0, else an IllegalStateException with the exit code and stderr. */
     static String run(Path dir, Duration limit, List<String> command) {
+        return run(dir, limit, command, java.util.Map.of());
+    }
+
+    /** The same, with these variables added to the command's environment. */
+    static String run(Path dir, Duration limit, List<String> command, java.util.Map<String, String> environment) {
         ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        builder.environment().putAll(environment);
         Process process;
         try {
             process = builder.start();

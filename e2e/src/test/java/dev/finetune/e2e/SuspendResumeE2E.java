@@ -55,8 +55,9 @@ class SuspendResumeE2E {
     void resumesFromTheCheckpointWithTheUninterruptedRunsEvalLosses() {
         await(JOB + " checkpointed").atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(250))
                 .until(() -> ns.condition(JOB, "Checkpointed").startsWith("True "));
-        setSuspend(true);
+        // read just before suspending: afterwards the operator may already show the suspension's phase
         JsonNode atSuspend = ns.job(JOB).path("status");
+        setSuspend(true);
         System.out.println("[e2e] suspended at epoch " + atSuspend.at("/progress/epoch").asText() + ", checkpoint "
                 + atSuspend.at("/lastCheckpoint/path").asText());
         assertThat(atSuspend.path("phase").asText() + " epoch " + atSuspend.at("/progress/epoch").asInt())

@@ -73,9 +73,17 @@ final class TestNamespace {
      * only ReadWriteOnce, and on a one-node cluster every pod mounts such a claim.
      */
     void claims(String... names) {
+        claimsWithAccessMode("ReadWriteOnce", names);
+    }
+
+    /**
+     * Claims of 1Gi with the access mode given: a gang of two or more workers needs ReadWriteMany (the operator
+     * refuses a shared claim that is not, Validated=False PvcAccessMode).
+     */
+    void claimsWithAccessMode(String accessMode, String... names) {
         for (String claim : names) {
             client.resource(new PersistentVolumeClaimBuilder().withNewMetadata().withName(claim).withNamespace(name)
-                    .endMetadata().withNewSpec().withAccessModes("ReadWriteOnce").withNewResources()
+                    .endMetadata().withNewSpec().withAccessModes(accessMode).withNewResources()
                     .addToRequests("storage", new Quantity("1Gi")).endResources().endSpec().build()).create();
         }
     }
@@ -147,9 +155,14 @@ final class TestNamespace {
      * {@code models}, {@code data} and {@code outputs}: what a training scenario starts from.
      */
     static TestNamespace withQuickstartAssets(E2eCluster cluster, String name) {
+        return withQuickstartAssets(cluster, name, "ReadWriteOnce");
+    }
+
+    /** The same, with claims of the access mode given (ReadWriteMany for a gang of several workers). */
+    static TestNamespace withQuickstartAssets(E2eCluster cluster, String name, String accessMode) {
         cluster.installOperator();
         TestNamespace ns = create(cluster.client(), name);
-        ns.claims("models", "data", "outputs");
+        ns.claimsWithAccessMode(accessMode, "models", "data", "outputs");
         ns.fillAssets(cluster.settings().trainerImage(), "");
         return ns;
     }
@@ -258,6 +271,19 @@ final class TestNamespace {
 
     String readText(String pod, String path) {
         return new String(readFile(pod, path), StandardCharsets.UTF_8);
+    }
+
+    /** Runs a command in a pod's container and returns its exit code (stdout and stderr are dropped). */
+    int execStatus(String pod, String... command) {
+        try (var watch = client.pods().inNamespace(name).withName(pod).writingOutput(java.io.OutputStream.nullOutputStream())
+                .writingError(java.io.OutputStream.nullOutputStream()).exec(command)) {
+            return watch.exitCode().get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted: " + String.join(" ", command), e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException(String.join(" ", command) + " in pod " + pod + ": " + e, e);
+        }
     }
 
     /** Runs a command in a pod's container; its stdout, or an error with its stderr and exit code. */

@@ -3,10 +3,8 @@ package dev.finetune.trainer.bench;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.finetune.api.v1alpha1.Scheduler;
 import dev.finetune.api.v1alpha1.TargetModule;
-import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
@@ -19,7 +17,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 
 /**
  * Training throughput of one configuration (run one per JVM, so peak RSS is this configuration's):
@@ -35,53 +32,22 @@ public final class ThroughputBenchmark {
             int batch, int steps, double seconds, double tokensPerSecond, double peakRssMiB) {}
 
     /** The HF config.json of the benchmark's model (snake_case keys). */
-    record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers,
-            int numAttentionHeads, int numKeyValueHeads, double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings,
-            String torchDtype) {}
 
     public static void main(String[] args) throws IOException {
-        java.util.Map<String, String> a = new java.util.HashMap<>();
-        for (String arg : args) {
-            String[] kv = arg.split("=", 2);
-            a.put(kv[0], kv[1]);
-        }
-        int hidden = Integer.parseInt(a.getOrDefault("hidden", "512"));
-        int layers = Integer.parseInt(a.getOrDefault("layers", "8"));
-        int heads = Integer.parseInt(a.getOrDefault("heads", "8"));
-        int kvHeads = Integer.parseInt(a.getOrDefault("kvHeads", "8"));
-        int intermediate = Integer.parseInt(a.getOrDefault("intermediate", "1376"));
-        int vocab = Integer.parseInt(a.getOrDefault("vocab", "8000"));
-        int seq = Integer.parseInt(a.getOrDefault("seq", "256"));
-        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
-        String precision = a.getOrDefault("precision", "fp32");
-        boolean checkpointing = Boolean.parseBoolean(a.getOrDefault("checkpointing", "false"));
-        int steps = Integer.parseInt(a.getOrDefault("steps", "4"));
-        int warmup = Integer.parseInt(a.getOrDefault("warmup", "1"));
-        String name = a.getOrDefault("name", "llama-" + hidden + "x" + layers);
+        BenchArgs a = BenchArgs.parse(args);
+        RandomLlama llama = RandomLlama.from(a, new RandomLlama(new QuickstartAssets.Shape(512, 1376, 8, 8, 8), 8000));
+        int seq = a.integer("seq", 256);
+        int batch = a.integer("batch", 1);
+        String precision = a.string("precision", "fp32");
+        boolean checkpointing = a.flag("checkpointing", false);
+        int steps = a.integer("steps", 4);
+        int warmup = a.integer("warmup", 1);
+        String name = a.string("name", "llama-" + llama.shape().hidden() + "x" + llama.shape().layers());
 
         Path dir = Files.createTempDirectory("finetune-bench-");
-        writeModel(dir, hidden, layers, heads, kvHeads, intermediate, vocab);
+        llama.write(dir);
         DataType dtype = dev.finetune.trainer.model.ComputeDtype.parse(precision);
-        Random random = new Random(1);
-        BatchSource source = new BatchSource() {
-            @Override
-            public int batchesPerEpoch(int epoch) {
-                return warmup + steps;
-            }
-
-            @Override
-            public Batch batch(int epoch, int index) {
-                int[] ids = new int[batch * seq];
-                int[] pos = new int[batch * seq];
-                int[] segments = new int[batch * seq];
-                for (int i = 0; i < ids.length; i++) {
-                    ids[i] = random.nextInt(vocab);
-                    pos[i] = i % seq;
-                    segments[i] = 1;
-                }
-                return new Batch(batch, seq, ids, ids.clone(), pos, segments);
-            }
-        };
+        BatchSource source = llama.randomTokens(warmup + steps, batch, seq);
         try (NDManager manager = NDManager.newBaseManager();
                 Kernels kernels = Kernels.load(manager);
                 DecoderModel model = DecoderModel.load(dir, dtype, manager, kernels);
@@ -117,12 +83,4 @@ public final class ThroughputBenchmark {
         return -1;
     }
 
-    static void writeModel(Path dir, int hidden, int layers, int heads, int kvHeads, int intermediate, int vocab)
-            throws IOException {
-        new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE).writeValue(
-                dir.resolve("config.json").toFile(), new LlamaConfig("llama", vocab, hidden, intermediate, layers, heads,
-                        kvHeads, 1e-5, 10000.0, false, "float32"));
-        QuickstartAssets.writeWeights(dir.resolve("model.safetensors"),
-                new QuickstartAssets.Shape(hidden, intermediate, layers, heads, kvHeads), vocab, 7, 0.02);
-    }
 }

@@ -3,9 +3,6 @@ package dev.finetune.trainer.gguf;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
-import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * What a GGUF file's {@code general.architecture} means in Hugging Face terms: the {@code config.json} built
@@ -19,20 +16,6 @@ public final class GgufArchitecture {
 
     /** The architectures this importer reads, by their GGUF name. */
     public static final List<String> SUPPORTED = List.of("llama", "qwen2", "qwen3");
-
-    private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.(\\w+)\\.(weight|bias)");
-    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
-            Map.entry("attn_norm", "input_layernorm"),
-            Map.entry("attn_q", "self_attn.q_proj"),
-            Map.entry("attn_k", "self_attn.k_proj"),
-            Map.entry("attn_v", "self_attn.v_proj"),
-            Map.entry("attn_output", "self_attn.o_proj"),
-            Map.entry("attn_q_norm", "self_attn.q_norm"),
-            Map.entry("attn_k_norm", "self_attn.k_norm"),
-            Map.entry("ffn_norm", "post_attention_layernorm"),
-            Map.entry("ffn_gate", "mlp.gate_proj"),
-            Map.entry("ffn_up", "mlp.up_proj"),
-            Map.entry("ffn_down", "mlp.down_proj"));
 
     private final GgufFile gguf;
     private final String arch;
@@ -65,19 +48,9 @@ public final class GgufArchitecture {
     /** The Hugging Face tensor name for a llama.cpp one, or a located error for a tensor it cannot place. */
     public String hfName(GgufTensor tensor) {
         String n = tensor.name();
-        switch (n) {
-            case "token_embd.weight":
-                return "model.embed_tokens.weight";
-            case "output_norm.weight":
-                return "model.norm.weight";
-            case "output.weight":
-                return "lm_head.weight";
-            default:
-                break;
-        }
-        Matcher m = LAYER.matcher(n);
-        if (m.matches() && LAYER_NAMES.containsKey(m.group(2)) && Integer.parseInt(m.group(1)) < layers) {
-            return "model.layers." + m.group(1) + "." + LAYER_NAMES.get(m.group(2)) + "." + m.group(3);
+        String hf = GgufTensorNames.toHf(n, layers);
+        if (hf != null) {
+            return hf;
         }
         String why = n.equals("rope_freqs.weight") ? "llama3-style rope frequency factors are not supported yet"
                 : "it is not a tensor of a " + arch + " model with " + layers + " layers";

@@ -15,8 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Hugging Face model directories and PEFT LoRA adapters into llama.cpp's GGUF files: the inverse of
@@ -26,20 +24,6 @@ import java.util.regex.Pattern;
  * tensors {@code <name>.lora_a} / {@code .lora_b}, F32).
  */
 public final class GgufExporter {
-
-    private static final Pattern HF_LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)\\.(weight|bias)");
-    private static final Map<String, String> GGUF_LAYER = Map.ofEntries(
-            Map.entry("input_layernorm", "attn_norm"),
-            Map.entry("self_attn.q_proj", "attn_q"),
-            Map.entry("self_attn.k_proj", "attn_k"),
-            Map.entry("self_attn.v_proj", "attn_v"),
-            Map.entry("self_attn.o_proj", "attn_output"),
-            Map.entry("self_attn.q_norm", "attn_q_norm"),
-            Map.entry("self_attn.k_norm", "attn_k_norm"),
-            Map.entry("post_attention_layernorm", "ffn_norm"),
-            Map.entry("mlp.gate_proj", "ffn_gate"),
-            Map.entry("mlp.up_proj", "ffn_up"),
-            Map.entry("mlp.down_proj", "ffn_down"));
 
     /** What an export wrote: tensors by stored type. */
     public record Summary(String architecture, int tensors, Map<String, Integer> types) {}
@@ -63,19 +47,9 @@ public final class GgufExporter {
 
     /** The llama.cpp name of a Hugging Face tensor name. */
     static String ggufName(String hf) {
-        switch (hf) {
-            case "model.embed_tokens.weight":
-                return "token_embd.weight";
-            case "model.norm.weight":
-                return "output_norm.weight";
-            case "lm_head.weight":
-                return "output.weight";
-            default:
-                break;
-        }
-        Matcher m = HF_LAYER.matcher(hf);
-        if (m.matches() && GGUF_LAYER.containsKey(m.group(2))) {
-            return "blk." + m.group(1) + "." + GGUF_LAYER.get(m.group(2)) + "." + m.group(3);
+        String gguf = GgufTensorNames.toGguf(hf);
+        if (gguf != null) {
+            return gguf;
         }
         throw new GgufFormatException("tensor " + hf + " has no llama.cpp name; only llama/qwen2/qwen3/mistral decoder "
                 + "tensors are exported");

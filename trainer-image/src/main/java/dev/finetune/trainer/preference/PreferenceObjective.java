@@ -7,6 +7,7 @@ import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.model.DecoderModel;
 import dev.finetune.trainer.model.ForwardContext;
+import dev.finetune.trainer.train.Backprop;
 import dev.finetune.trainer.train.BatchTensors;
 import dev.finetune.trainer.train.CausalLmLoss;
 import java.util.ArrayList;
@@ -87,34 +88,40 @@ public final class PreferenceObjective {
      * sftScale = 1 / (chosen learned tokens in the step), the step optimises the mean preference loss plus the
      * token-mean SFT loss, however the step is split into micro-batches.
      */
-    public Result forwardBackward(Batch batch, ForwardContext ctx, double pairScale, double sftScale,
+    public Result forwardBackward(Batch batch, ForwardContext ctx, Backprop backprop, double pairScale, double sftScale,
             double[] precomputedReference) {
         double[] reference = reference(batch, precomputedReference);
+        CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
+        int[] rowOf = rowOfTarget(batch, targets);
+        long[] counts = learnedTokens(batch, rowOf);
         try (NDManager scope = model.manager().newSubManager()) {
-            BatchTensors t = BatchTensors.of(scope, batch);
-            NDArray hidden = Autograd.withGrad(() -> model.hiddenStates(t.ids(), t.positions(), t.mask(), null, ctx));
-            Result r = Autograd.withoutGrad(() -> result(batch, hidden, reference));
-            CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
-            int[] rowOf = rowOfTarget(batch, targets);
-            long[] counts = learnedTokens(batch, rowOf);
-            int n = batch.rows() / 2;
-            // d loss / d NLL_token = -(d loss / d logp_row) (/ tokens of the row when averaged)
-            double[] rowWeight = new double[batch.rows()];
-            for (int p = 0; p < n; p++) {
-                PairLoss pair = r.pairs().get(p);
-                rowWeight[p] = -pair.dChosen() * pairScale / (preference.meanOverTokens() ? counts[p] : 1);
-                rowWeight[n + p] = -pair.dRejected() * pairScale / (preference.meanOverTokens() ? counts[n + p] : 1);
-                if (preference.addsSftLoss()) {
-                    rowWeight[p] += sftScale;
-                }
-            }
-            double[] weights = new double[targets.size()];
-            for (int i = 0; i < weights.length; i++) {
-                weights[i] = rowWeight[rowOf[i]];
-            }
-            loss.backward(hidden, targets, weights);
-            return r;
+            return backprop.run(BatchTensors.of(scope, batch), ctx, hidden -> {
+                Result r = Autograd.withoutGrad(() -> result(batch, hidden, reference));
+                loss.backward(hidden, targets, tokenWeights(r, rowOf, counts, batch.rows() / 2, pairScale, sftScale));
+                return r;
+            });
         }
+    }
+
+    /**
+     * The weight of each target token's NLL in the backward: d loss / d NLL_token = -(d loss / d logp_row)
+     * (/ tokens of the row when averaged), plus sftScale on the chosen rows for ORPO.
+     */
+    private double[] tokenWeights(Result r, int[] rowOf, long[] counts, int n, double pairScale, double sftScale) {
+        double[] rowWeight = new double[2 * n];
+        for (int p = 0; p < n; p++) {
+            PairLoss pair = r.pairs().get(p);
+            rowWeight[p] = -pair.dChosen() * pairScale / (preference.meanOverTokens() ? counts[p] : 1);
+            rowWeight[n + p] = -pair.dRejected() * pairScale / (preference.meanOverTokens() ? counts[n + p] : 1);
+            if (preference.addsSftLoss()) {
+                rowWeight[p] += sftScale;
+            }
+        }
+        double[] weights = new double[rowOf.length];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = rowWeight[rowOf[i]];
+        }
+        return weights;
     }
 
     private double[] reference(Batch batch, double[] precomputed) {

@@ -8,6 +8,7 @@ import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.script.Kernels;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -85,35 +86,15 @@ public final class CausalLmLoss {
         if (weights.length != targets.size()) {
             throw new IllegalArgumentException(weights.length + " weights for " + targets.size() + " targets");
         }
-        if (targets.size() == 0) {
-            return 0;
+        float[] w = new float[weights.length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) weights[i];
         }
-        try (NDManager scope = hidden.getManager().newSubManager()) {
-            return Autograd.withoutGrad(() -> {
-                NDArray selected = Autograd.withGrad(() -> kernels.selectRows(hidden, scope.create(targets.rows())));
-                double sum = 0;
-                List<NDArray> grads = new ArrayList<>();
-                NDArray ids = scope.create(targets.tokens());
-                float[] w = new float[weights.length];
-                for (int i = 0; i < w.length; i++) {
-                    w[i] = (float) weights[i];
-                }
-                NDArray column = scope.create(w).reshape(-1, 1);
-                for (int start = 0; start < targets.size(); start += chunkRows) {
-                    int end = Math.min(targets.size(), start + chunkRows);
-                    NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
-                            ids.get(start + ":" + end), 1.0);
-                    sum += out[0].getDouble();
-                    // weighted in fp32, then back to the activations' dtype (NDArray.toType aborts on bf16)
-                    NDArray scaled = kernels.cast(kernels.cast(out[1], DataType.FLOAT32).mul(column.get(start + ":" + end)),
-                            kernels.dtypeOf(out[1]));
-                    grads.add(scaled);
-                }
-                NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);
-                Autograd.backward(selected, dSelected);
-                return sum;
-            });
-        }
+        return backward(hidden, targets, 1.0, (scope, start, end, grad) -> {
+            NDArray column = scope.create(Arrays.copyOfRange(w, start, end)).reshape(-1, 1);
+            // weighted in fp32, then back to the activations' dtype (NDArray.toType aborts on bf16)
+            return kernels.cast(kernels.cast(grad, DataType.FLOAT32).mul(column), kernels.dtypeOf(grad));
+        });
     }
 
     /**
@@ -121,6 +102,16 @@ public final class CausalLmLoss {
      * graph) and returns the unscaled sum of NLL.
      */
     public double backward(NDArray hidden, Targets targets, double gradScale) {
+        return backward(hidden, targets, gradScale, (scope, start, end, grad) -> grad);
+    }
+
+    /** What becomes of the gradient of one chunk of target rows {@code [start, end)} before back-propagation. */
+    @FunctionalInterface
+    private interface ChunkGradient {
+        NDArray apply(NDManager scope, int start, int end, NDArray grad);
+    }
+
+    private double backward(NDArray hidden, Targets targets, double gradScale, ChunkGradient chunkGradient) {
         if (targets.size() == 0) {
             return 0;
         }
@@ -136,7 +127,7 @@ public final class CausalLmLoss {
                     NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
                             ids.get(start + ":" + end), gradScale);
                     sum += out[0].getDouble();
-                    grads.add(out[1]);
+                    grads.add(chunkGradient.apply(scope, start, end, out[1]));
                 }
                 NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);
                 Autograd.backward(selected, dSelected);

@@ -87,6 +87,7 @@ public final class Trainer {
     private final Map<String, NDArray> params;
     private final AdamW optimizer;
     private final CausalLmLoss loss;
+    private final Backprop backprop;
     private final LrSchedule schedule;
     private final long totalSteps;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
@@ -119,10 +120,7 @@ public final class Trainer {
         this.params = lora.trainable();
         this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager(), kernels);
         this.loss = new CausalLmLoss(kernels, model.lmHead(), model.config().vocabSize());
-        if (options.preference() != null && settings.gradientCheckpointing()) {
-            throw new TrainingException(FailureReason.BAD_CONFIG, "training.gradientCheckpointing is not supported with "
-                    + "training.method dpo or orpo yet; set it to false (and lower training.batchSize if memory is short)");
-        }
+        this.backprop = new Backprop(model, settings.gradientCheckpointing());
         this.objective = options.preference() == null ? null : new PreferenceObjective(lora, options.preference());
         long steps = 0;
         for (int e = 0; e < settings.epochs(); e++) {
@@ -399,7 +397,7 @@ public final class Trainer {
      */
     private double preferenceForwardBackward(Batch batch, ForwardContext ctx, double lossScale, double[] pairCounts,
             long labelTokens) {
-        PreferenceObjective.Result r = objective.forwardBackward(batch, ctx, lossScale / pairCounts[0],
+        PreferenceObjective.Result r = objective.forwardBackward(batch, ctx, backprop, lossScale / pairCounts[0],
                 pairCounts[1] == 0 ? 0 : lossScale / pairCounts[1], null);
         double share = 0;
         for (PairLoss p : r.pairs()) {
@@ -456,58 +454,8 @@ public final class Trainer {
             return 0;
         }
         try (NDManager scope = model.manager().newSubManager()) {
-            BatchTensors t = BatchTensors.of(scope, batch);
-            if (!settings.gradientCheckpointing()) {
-                NDArray hidden = Autograd.withGrad(() -> model.hiddenStates(t.ids(), t.positions(), t.mask(), null, ctx));
-                return loss.backward(hidden, targets, gradScale);
-            }
-            return checkpointedForwardBackward(t, ctx, targets, gradScale);
+            return backprop.run(BatchTensors.of(scope, batch), ctx, hidden -> loss.backward(hidden, targets, gradScale));
         }
-    }
-
-    /**
-     * Gradient checkpointing: run the layers without a graph keeping only each layer's input, then
-     * walk back: recompute one layer with a graph (same dropout seed), back-propagate the incoming
-     * gradient through it, and hand its input gradient to the layer below.
-     */
-    private double checkpointedForwardBackward(BatchTensors t, ForwardContext ctx, CausalLmLoss.Targets targets,
-            double gradScale) {
-        Autograd.disable();
-        NDArray mask = t.mask();
-        NDArray x = model.embed(t.ids());
-        NDArray[] cosSin = model.cosSin(t.positions(), x);
-        int layers = model.layers().size();
-        NDArray[] inputs = new NDArray[layers];
-        for (int l = 0; l < layers; l++) {
-            inputs[l] = x;
-            ctx.seedLayer(l);
-            x = model.layerForward(l, x, cosSin, mask, null, ctx);
-        }
-        NDArray top = Autograd.leaf(x);
-        NDArray hidden = Autograd.withGrad(() -> model.norm(top));
-        double nll = loss.backward(hidden, targets, gradScale);
-        NDArray upstream = top.getGradient();
-        NDManager outer = t.ids().getManager();
-        for (int l = layers - 1; l >= 0; l--) {
-            // everything of this layer's recomputation is freed before the next layer down is recomputed
-            try (NDManager layerScope = outer.newSubManager()) {
-                NDArray in = Autograd.leaf(inputs[l]);
-                in.attach(layerScope);
-                int layer = l;
-                NDArray out = Autograd.withGrad(() -> {
-                    ctx.seedLayer(layer);
-                    return model.layers().get(layer).forward(in, cosSin, mask, null, ctx);
-                });
-                Autograd.backward(out, upstream);
-                upstream.close();
-                inputs[l].close();
-                if (l > 0) {
-                    upstream = in.getGradient();
-                    upstream.attach(outer);
-                }
-            }
-        }
-        return nll;
     }
 
     /** Exact eval loss: sum of token NLL over the whole eval set / number of label tokens. */

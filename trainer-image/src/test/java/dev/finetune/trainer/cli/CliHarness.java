@@ -12,7 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** What the CLI tests share: the job YAML, running the CLI in-process, and the checks of a finished run. */
-final class CliHarness {
+public final class CliHarness {
 
     private CliHarness() {
     }
@@ -63,9 +63,9 @@ final class CliHarness {
                 """.formatted(epochs, extraTraining);
     }
 
-    record Outcome(int code, String out, String err) {}
+    public record Outcome(int code, String out, String err) {}
 
-    static Outcome cli(String... args) {
+    public static Outcome cli(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream oldOut = System.out;

@@ -125,6 +125,13 @@ class GgufImporterTest {
         return new Tiny(w, hf, vocab);
     }
 
+    /** Writes {@code tiny} as {@code NAME.gguf} and imports it into the model directory {@code NAME}. */
+    private Path imported(Tiny tiny, String name, GgufImporter.Precision precision) throws IOException {
+        Path model = dir.resolve(name);
+        GgufImporter.importModel(tiny.writer().write(dir.resolve(name + ".gguf")), model, precision);
+        return model;
+    }
+
     @Test
     void llamaImportRestoresHuggingFaceRowOrderAndWritesConfig() throws IOException {
         Tiny tiny = tiny("llama", "smollm");
@@ -158,8 +165,7 @@ class GgufImporterTest {
     @Test
     void bf16ImportRoundsToNearestEven() throws IOException {
         Tiny tiny = tiny("llama", "smollm");
-        Path model = dir.resolve("bf16");
-        GgufImporter.importModel(tiny.writer().write(dir.resolve("tiny.gguf")), model, GgufImporter.Precision.BF16);
+        Path model = imported(tiny, "bf16", GgufImporter.Precision.BF16);
         try (SafetensorsFile st = SafetensorsFile.open(model.resolve("model.safetensors"))) {
             assertThat(st.entry("model.norm.weight").dtype()).isEqualTo("BF16");
             float[] norm = st.readFloats("model.norm.weight");
@@ -174,8 +180,7 @@ class GgufImporterTest {
     @Test
     void qwen2TensorsAreNotPermuted() throws IOException {
         Tiny tiny = tiny("qwen2", "qwen2");
-        Path model = dir.resolve("qwen");
-        GgufImporter.importModel(tiny.writer().write(dir.resolve("q.gguf")), model, GgufImporter.Precision.FP32);
+        Path model = imported(tiny, "qwen", GgufImporter.Precision.FP32);
         try (SafetensorsFile st = SafetensorsFile.open(model.resolve("model.safetensors"))) {
             assertThat(st.readFloats("model.layers.0.self_attn.q_proj.weight"))
                     .containsExactly(tiny.hfWeights().get("model.layers.0.self_attn.q_proj.weight"));
@@ -187,10 +192,8 @@ class GgufImporterTest {
 
     @Test
     void smollmPreTokenizerSplitsEveryDigitAndGpt2DoesNot() throws IOException {
-        Path smollm = dir.resolve("smollm");
-        GgufImporter.importModel(tiny("llama", "smollm").writer().write(dir.resolve("s.gguf")), smollm, GgufImporter.Precision.BF16);
-        Path gpt2 = dir.resolve("gpt2");
-        GgufImporter.importModel(tiny("llama", "gpt2").writer().write(dir.resolve("g.gguf")), gpt2, GgufImporter.Precision.BF16);
+        Path smollm = imported(tiny("llama", "smollm"), "smollm", GgufImporter.Precision.BF16);
+        Path gpt2 = imported(tiny("llama", "gpt2"), "gpt2", GgufImporter.Precision.BF16);
         int hi = 3 + 256;
         int twelve = hi + 1;
         int spaceHi = hi + 2;

@@ -1,12 +1,11 @@
 package dev.finetune.trainer.gguf;
 
+import static dev.finetune.trainer.cli.CliHarness.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.api.trainer.FailureReason;
-import dev.finetune.trainer.cli.FinetuneCli;
-import java.io.ByteArrayOutputStream;
+import dev.finetune.trainer.cli.CliHarness.Outcome;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,23 +17,6 @@ class ImportGgufCliTest {
 
     @TempDir
     Path dir;
-
-    record Outcome(int code, String out, String err) {}
-
-    static Outcome cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        System.setOut(new PrintStream(out, true));
-        System.setErr(new PrintStream(err, true));
-        try {
-            return new Outcome(FinetuneCli.commandLine().execute(args), out.toString(), err.toString());
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     @Test
     void importsAModelDirectory() throws IOException {

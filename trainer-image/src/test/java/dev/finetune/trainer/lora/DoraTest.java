@@ -17,9 +17,6 @@ import dev.finetune.trainer.model.Linear;
 import dev.finetune.trainer.testing.Engine;
 import dev.finetune.trainer.testing.TinyModels;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,23 +36,7 @@ class DoraTest {
 
     /** B random and magnitude perturbed, so every DoRA term matters. */
     static LoraModel perturbed(LoraModel lora, long seed) {
-        Random r = new Random(seed);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        lora.trainable().forEach((k, v) -> {
-            float[] x = v.toFloatArray();
-            if (k.endsWith("lora_B.weight")) {
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) (r.nextGaussian() * 0.05);
-                }
-            } else if (k.endsWith("lora_magnitude_vector")) {
-                for (int i = 0; i < x.length; i++) {
-                    x[i] *= (float) (1 + 0.2 * r.nextGaussian());
-                }
-            }
-            values.put(k, x);
-        });
-        lora.load(values);
-        return lora;
+        return LoraPerturbation.perturb(lora, seed, 0.05, 0.2);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.finetune.trainer.parity;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -16,6 +17,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Reads the HF Transformers + PEFT goldens under {@code goldens/parity/} (written by
@@ -46,6 +48,27 @@ final class Goldens {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A preference golden file ({@code goldens/preference/NAME}, written by tools/reference/generate_preference.sh). */
+    static JsonNode preference(String name) {
+        String resource = "/goldens/preference/" + name;
+        try (InputStream in = Goldens.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException(resource.substring(1) + " is not on the test classpath; "
+                        + "run tools/reference/generate_preference.sh");
+            }
+            return JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The {@code cases} array of a preference golden file, one argument per case for a parameterized test. */
+    static Stream<JsonNode> preferenceCases(String name) {
+        List<JsonNode> out = new ArrayList<>();
+        preference(name).path("cases").forEach(out::add);
+        return out.stream();
     }
 
     static JsonNode index() {

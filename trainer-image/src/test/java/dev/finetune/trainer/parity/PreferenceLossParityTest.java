@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.v1alpha1.DpoLossType;
 import dev.finetune.api.v1alpha1.DpoSpec;
 import dev.finetune.api.v1alpha1.OrpoSpec;
@@ -12,10 +11,6 @@ import dev.finetune.trainer.preference.PairLogProbs;
 import dev.finetune.trainer.preference.PairLoss;
 import dev.finetune.trainer.preference.PreferenceLoss;
 import dev.finetune.trainer.preference.PreferenceMetrics;
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -32,21 +27,11 @@ class PreferenceLossParityTest {
     private static final double REL = 1e-12;
 
     static JsonNode golden() {
-        try (InputStream in = PreferenceLossParityTest.class.getResourceAsStream("/goldens/preference/losses.json")) {
-            if (in == null) {
-                throw new IllegalStateException("goldens/preference/losses.json is not on the test classpath; "
-                        + "run tools/reference/generate_preference.sh");
-            }
-            return new ObjectMapper().readTree(in);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return Goldens.preference("losses.json");
     }
 
     static Stream<JsonNode> cases() {
-        List<JsonNode> out = new ArrayList<>();
-        golden().path("cases").forEach(out::add);
-        return out.stream();
+        return Goldens.preferenceCases("losses.json");
     }
 
     private static PreferenceLoss lossOf(JsonNode c) {

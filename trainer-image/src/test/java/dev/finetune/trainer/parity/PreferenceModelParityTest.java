@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.v1alpha1.DpoLossType;
 import dev.finetune.api.v1alpha1.DpoSpec;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
@@ -21,8 +20,7 @@ import dev.finetune.trainer.preference.PairBatches;
 import dev.finetune.trainer.preference.PairLoss;
 import dev.finetune.trainer.preference.PreferenceLoss;
 import dev.finetune.trainer.preference.PreferenceObjective;
-import java.io.IOException;
-import java.io.InputStream;
+import dev.finetune.trainer.train.Backprop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -41,21 +39,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PreferenceModelParityTest {
 
     static JsonNode golden() {
-        try (InputStream in = PreferenceModelParityTest.class.getResourceAsStream("/goldens/preference/model.json")) {
-            if (in == null) {
-                throw new IllegalStateException("goldens/preference/model.json is not on the test classpath; "
-                        + "run tools/reference/generate_preference.sh");
-            }
-            return new ObjectMapper().readTree(in);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return Goldens.preference("model.json");
     }
 
     static Stream<JsonNode> cases() {
-        List<JsonNode> out = new ArrayList<>();
-        golden().path("cases").forEach(out::add);
-        return out.stream();
+        return Goldens.preferenceCases("model.json");
     }
 
     private static int[] ints(JsonNode a) {
@@ -115,7 +103,7 @@ class PreferenceModelParityTest {
             Batch batch = PairBatches.of(samples, 0);
             int n = samples.size();
             PreferenceObjective.Result r = objective.forwardBackward(batch,
-                    new ForwardContext(ParityEngine.kernels(), false, 0), 1.0 / n, 0, null);
+                    new ForwardContext(ParityEngine.kernels(), false, 0), new Backprop(lora.base(), false), 1.0 / n, 0, null);
 
             String name = c.path("name").asText();
             Tolerance loss = Tolerance.of("loss");

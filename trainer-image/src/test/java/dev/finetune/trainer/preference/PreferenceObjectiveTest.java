@@ -3,29 +3,31 @@ package dev.finetune.trainer.preference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.finetune.api.v1alpha1.DpoLossType;
 import dev.finetune.api.v1alpha1.DpoSpec;
 import dev.finetune.api.v1alpha1.OrpoSpec;
-import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.data.batch.Batch;
 import dev.finetune.trainer.data.batch.TokenizedSample;
 import dev.finetune.trainer.data.label.Labels;
 import dev.finetune.trainer.engine.Autograd;
 import dev.finetune.trainer.lora.LoraModel;
-import dev.finetune.trainer.lora.LoraSettings;
-import dev.finetune.trainer.model.DecoderModel;
+import dev.finetune.trainer.lora.LoraPerturbation;
 import dev.finetune.trainer.model.ForwardContext;
 import dev.finetune.trainer.testing.Engine;
+import dev.finetune.trainer.testing.TinyLora;
 import dev.finetune.trainer.testing.TinyModels;
+import dev.finetune.trainer.train.Backprop;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PreferenceObjectiveTest {
 
@@ -44,18 +46,7 @@ class PreferenceObjectiveTest {
     }
 
     static void setB(LoraModel lora, long seed, double std) {
-        Random r = new Random(seed);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        lora.trainable().forEach((k, v) -> {
-            float[] x = v.toFloatArray();
-            if (k.endsWith("lora_B.weight")) {
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) (r.nextGaussian() * std);
-                }
-            }
-            values.put(k, x);
-        });
-        lora.load(values);
+        LoraPerturbation.perturb(lora, seed, std, 0);
     }
 
     static PreferenceLoss dpo(DpoLossType type, double beta) {
@@ -67,9 +58,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void aFreshAdapterIsItsOwnReference() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.qwen2(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.1));
             PreferenceObjective.Result r = objective.evaluate(PairBatches.of(pairs(), 0), null);
             assertThat(r.pairs()).hasSize(2).allSatisfy(p -> {
@@ -83,9 +73,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void theReferenceIsTheBaseModelWithTheAdapterOff() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.llama(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.1));
             Batch batch = PairBatches.of(pairs(), 0);
             double[] base = objective.evaluate(batch, null).policy();
@@ -103,9 +92,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void keptReferenceLogProbsAreComputedOnceAndGiveTheSameLoss() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.llama(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             setB(lora, 9, 0.2);
             DpoSpec keep = new DpoSpec();
             keep.setPrecomputeReferenceLogProbs(true);
@@ -124,9 +112,8 @@ class PreferenceObjectiveTest {
 
     @Test
     void aPairScoresTheSameAloneAndBesideALongerOne() {
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32, m);
-                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+        try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.qwen3(), DataType.FLOAT32)) {
+            LoraModel lora = tiny.lora();
             setB(lora, 3, 0.2);
             PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.IPO, 0.1));
             double[] both = objective.evaluate(PairBatches.of(pairs(), 0), null).policy();
@@ -140,15 +127,14 @@ class PreferenceObjectiveTest {
     void gradientsMatchFiniteDifferencesOfTheLoss() {
         for (PreferenceLoss preference : new PreferenceLoss[] {dpo(DpoLossType.SIGMOID, 0.5), dpo(DpoLossType.IPO, 0.5),
                 PreferenceLoss.orpo(new OrpoSpec())}) {
-            try (NDManager m = Engine.manager().newSubManager();
-                    DecoderModel model = TinyModels.load(tmp, TinyModels.Spec.llama(), DataType.FLOAT32, m);
-                    LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+            try (TinyLora tiny = TinyLora.allLinear(tmp, TinyModels.Spec.llama(), DataType.FLOAT32)) {
+                LoraModel lora = tiny.lora();
                 setB(lora, 11, 0.3);
                 PreferenceObjective objective = new PreferenceObjective(lora, preference);
                 Batch batch = PairBatches.of(pairs(), 0);
                 double[] reference = preference.needsReference() ? objective.referenceLogProbs(batch) : null;
                 PreferenceObjective.Result r = objective.forwardBackward(batch,
-                        new ForwardContext(Engine.kernels(), false, 0), 0.5, 1.0 / 6, reference);
+                        new ForwardContext(Engine.kernels(), false, 0), new Backprop(lora.base(), false), 0.5, 1.0 / 6, reference);
                 String name = lora.trainable().keySet().stream().filter(k -> k.contains("lora_A")).findFirst().orElseThrow();
                 float[] grad = Autograd.withoutGrad(() -> lora.trainable().get(name).getGradient().toFloatArray());
                 float[] w = lora.trainable().get(name).toFloatArray();
@@ -173,13 +159,12 @@ class PreferenceObjectiveTest {
         float[][] grads = new float[2][];
         DataType[] types = {DataType.FLOAT32, DataType.BFLOAT16};
         for (int k = 0; k < 2; k++) {
-            try (NDManager m = Engine.manager().newSubManager();
-                    DecoderModel model = TinyModels.load(tmp.resolve("m" + k), TinyModels.Spec.llama(), types[k], m);
-                    LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+            try (TinyLora tiny = TinyLora.allLinear(tmp.resolve("m" + k), TinyModels.Spec.llama(), types[k])) {
+                LoraModel lora = tiny.lora();
                 setB(lora, 5, 0.3);
                 PreferenceObjective objective = new PreferenceObjective(lora, dpo(DpoLossType.SIGMOID, 0.5));
                 objective.forwardBackward(PairBatches.of(pairs(), 0), new ForwardContext(Engine.kernels(), false, 0),
-                        0.5, 0, null);
+                        new Backprop(lora.base(), false), 0.5, 0, null);
                 String name = lora.trainable().keySet().stream().filter(n -> n.contains("lora_A")).findFirst().orElseThrow();
                 grads[k] = Autograd.withoutGrad(() -> lora.trainable().get(name).getGradient().toFloatArray());
             }
@@ -195,6 +180,39 @@ class PreferenceObjectiveTest {
     }
 
     /** The step loss the backward differentiates: mean preference loss, plus ORPO's token-mean SFT loss. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"sigmoid", "ipo", "orpo"})
+    void gradientCheckpointingGivesTheSameGradients(String method) {
+        PreferenceLoss preference = method.equals("orpo") ? PreferenceLoss.orpo(new OrpoSpec())
+                : dpo(DpoLossType.valueOf(method.toUpperCase(Locale.ROOT)), 0.1);
+        List<Map<String, float[]>> grads = new ArrayList<>();
+        for (boolean checkpointing : new boolean[] {false, true}) {
+            try (TinyLora tiny = TinyLora.allLinear(tmp.resolve("c" + checkpointing), TinyModels.Spec.qwen3(), DataType.FLOAT32)) {
+                LoraModel lora = tiny.lora();
+                setB(lora, 17, 0.3);
+                PreferenceObjective objective = new PreferenceObjective(lora, preference);
+                Batch batch = PairBatches.of(pairs(), 0);
+                double[] reference = preference.needsReference() ? objective.referenceLogProbs(batch) : null;
+                objective.forwardBackward(batch, new ForwardContext(Engine.kernels(), false, 0),
+                        new Backprop(lora.base(), checkpointing), 0.5, 1.0 / 6, reference);
+                Map<String, float[]> g = new LinkedHashMap<>();
+                lora.trainable().forEach((k, v) -> g.put(k, Autograd.withoutGrad(() -> v.getGradient().toFloatArray())));
+                grads.add(g);
+            }
+        }
+        assertThat(grads.get(1).keySet()).containsExactlyElementsOf(grads.get(0).keySet());
+        double largest = 0;
+        for (String k : grads.get(0).keySet()) {
+            float[] plain = grads.get(0).get(k);
+            float[] checkpointed = grads.get(1).get(k);
+            for (int i = 0; i < plain.length; i++) {
+                assertThat(checkpointed[i]).as(k + "[" + i + "]").isCloseTo(plain[i], within(1e-6f + 1e-5f * Math.abs(plain[i])));
+                largest = Math.max(largest, Math.abs(plain[i]));
+            }
+        }
+        assertThat(largest).as("the gradients are not all zero").isGreaterThan(1e-4);
+    }
+
     private static double total(PreferenceObjective objective, LoraModel lora, String name, float[] w, int at, double h,
             Batch batch, double[] reference) {
         float[] x = w.clone();
