@@ -25,7 +25,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -35,7 +34,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the API server, Healthy on Succeeded, Synced all along; a commit that edits an immutable field fails to sync with
  * our CEL message and leaves the job as it was; a job with bad data is Degraded with the reason.
  */
-@ExtendWith(E2eExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ArgoCdE2E {
 
@@ -54,24 +52,23 @@ class ArgoCdE2E {
     private static String server;
 
     @RegisterExtension
-    static final KeepOnFailure KEEP = new KeepOnFailure(() -> ns, () -> cluster);
+    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withClaims("ft-argocd-e2e", "models", "data", "outputs");
 
     @BeforeAll
-    static void argoCdAndAnApplication(E2eCluster shared) throws IOException {
-        cluster = shared;
-        repo = shared.settings().repo();
+    static void argoCdAndAnApplication() throws IOException {
+        cluster = SCENARIO.cluster();
+        ns = SCENARIO.ns();
+        repo = cluster.settings().repo();
         cluster.installOperator();
-        ns = TestNamespace.create(shared.client(), "ft-argocd-e2e");
-        ns.claims("models", "data", "outputs");
         // the quickstart assets, plus bad/train.jsonl: line 21 of the dataset cut short
-        ns.fillAssets(shared.settings().trainerImage(), """
+        ns.fillAssets(cluster.settings().trainerImage(), """
                 mkdir -p /mnt/data/bad
                 { head -n 20 /mnt/data/quickstart/train.jsonl
                   echo '{"instruction": "Continue the sequence", "input": "3 4 5",'
                   tail -n +21 /mnt/data/quickstart/train.jsonl; } > /mnt/data/bad/train.jsonl
                 """);
         Path work = repo.resolve("e2e/target/argocd-e2e");
-        kubeconfig = shared.kubeconfigFile(work.resolve("kubeconfig"));
+        kubeconfig = cluster.kubeconfigFile(work.resolve("kubeconfig"));
         String up = argocdSh("up");
         server = up.lines().filter(l -> l.startsWith("ARGOCD_SERVER=")).map(l -> l.substring("ARGOCD_SERVER=".length()))
                 .findFirst().orElseThrow(() -> new IllegalStateException("argocd.sh up printed no ARGOCD_SERVER=:\n" + up));
@@ -106,7 +103,6 @@ class ArgoCdE2E {
                 System.out.println("[e2e] argocd.sh down: " + e.getMessage());
             }
         }
-        KEEP.deleteNamespaceUnlessFailed();
     }
 
     private static String argocdSh(String command) {

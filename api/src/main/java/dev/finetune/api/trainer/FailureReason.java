@@ -18,6 +18,17 @@ public enum FailureReason {
     /** The output directory cannot be written (permissions, a read-only mount, a full disk): sysexits' EX_CANTCREAT. */
     OUTPUT_UNWRITABLE(73, true, "Make the output directory writable (spec.output.pvc: its permissions, a read-only "
             + "mount or volume, free space); a run started again resumes from its last checkpoint."),
+    /**
+     * The output volume ran out of space (ENOSPC, or the user's quota) while the run wrote to it: sysexits'
+     * EX_IOERR. What was written before stays intact, since every checkpoint and adapter is written aside and
+     * renamed into place.
+     */
+    OUTPUT_VOLUME_FULL(74, true, "The output volume is full: free space on it or move the job to a larger "
+            + "PersistentVolumeClaim (spec.output.pvc); the checkpoints and adapters written before are intact, and "
+            + "the job resumes from its last checkpoint when started again.",
+            "The output directory's file system is full: free space on it or choose another output directory; the "
+            + "checkpoints and adapters written before are intact, and running the same command again resumes from "
+            + "the last checkpoint."),
     /** SIGTERM (eviction, preemption, suspend): a checkpoint was taken on the way down. */
     INTERRUPTED(143, false, "The worker was stopped from outside; the job resumes from the checkpoint taken on shutdown.",
             "The run was stopped from outside (SIGTERM) after writing a checkpoint; run the same command again to "

@@ -14,6 +14,8 @@ import java.util.List;
  * @param sequence increases with each report of an attempt, so a reader can ignore stale ones
  * @param attempt the attempt (gang restart count + 1) that wrote it; reports of older attempts are stale
  * @param history one record per evaluation since the run began (resumed runs carry it over from the checkpoint)
+ * @param memory the trainer's estimate of a worker's peak memory, once the model is loaded; null before
+ * @param warnings what the trainer worked around (a corrupt checkpoint skipped); null when nothing
  */
 public record ProgressReport(
         int schemaVersion,
@@ -24,7 +26,9 @@ public record ProgressReport(
         List<EpochRecord> history,
         CheckpointRef lastCheckpoint,
         Outputs outputs,
-        Failure failure) {
+        Failure failure,
+        MemoryEstimate memory,
+        List<TrainerWarning> warnings) {
 
     public static final int SCHEMA_VERSION = 1;
     /** The kubelet keeps at most this many bytes of a termination message. */
@@ -32,10 +36,23 @@ public record ProgressReport(
 
     public ProgressReport {
         history = history == null ? List.of() : List.copyOf(history);
+        warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
+    }
+
+    /** A report without a memory estimate or warnings. */
+    public ProgressReport(int schemaVersion, long sequence, int attempt, TrainerState state, Progress progress,
+            List<EpochRecord> history, CheckpointRef lastCheckpoint, Outputs outputs, Failure failure) {
+        this(schemaVersion, sequence, attempt, state, progress, history, lastCheckpoint, outputs, failure, null, null);
+    }
+
+    /** The warnings, empty when there are none. */
+    public List<TrainerWarning> warningList() {
+        return warnings == null ? List.of() : warnings;
     }
 
     /** The report without its history: small enough for a pod's termination message. */
     public ProgressReport withoutHistory() {
-        return new ProgressReport(schemaVersion, sequence, attempt, state, progress, List.of(), lastCheckpoint, outputs, failure);
+        return new ProgressReport(schemaVersion, sequence, attempt, state, progress, List.of(), lastCheckpoint, outputs, failure,
+                memory, warnings);
     }
 }

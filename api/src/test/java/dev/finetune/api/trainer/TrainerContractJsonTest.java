@@ -145,6 +145,28 @@ class TrainerContractJsonTest {
         assertThat(FailureReason.fromExitCode(73)).contains(FailureReason.OUTPUT_UNWRITABLE);
         assertThat(FailureReason.OUTPUT_UNWRITABLE.permanent()).isTrue();
         assertThat(FailureReason.OUTPUT_UNWRITABLE.conditionReason()).isEqualTo("OutputUnwritable");
+        assertThat(FailureReason.fromExitCode(74)).contains(FailureReason.OUTPUT_VOLUME_FULL);
+        assertThat(FailureReason.OUTPUT_VOLUME_FULL.permanent()).isTrue();
+        assertThat(FailureReason.OUTPUT_VOLUME_FULL.conditionReason()).isEqualTo("OutputVolumeFull");
+    }
+
+    /** The memory estimate and the warnings travel with the report, and a report without them does not name them. */
+    @Test
+    void memoryEstimateAndWarningsRoundTripAndAreAbsentWhenEmpty() {
+        ProgressReport plain = new ProgressReport(ProgressReport.SCHEMA_VERSION, 3, 1, TrainerState.TRAINING, null,
+                List.of(), null, null, null);
+        assertThat(TrainerJson.write(plain)).doesNotContain("memory").doesNotContain("warnings");
+        assertThat(plain.warningList()).isEmpty();
+        ProgressReport full = new ProgressReport(ProgressReport.SCHEMA_VERSION, 4, 2, TrainerState.TRAINING, null,
+                List.of(), null, null, null, new MemoryEstimate(3L << 30, "weights 1.0 GiB (16-bit) + ..."),
+                List.of(new TrainerWarning(TrainerWarning.CHECKPOINT_CORRUPT, "checkpoint checkpoints/checkpoint-8 is corrupt")));
+        ProgressReport read = TrainerJson.read(TrainerJson.write(full), ProgressReport.class);
+        assertThat(read).isEqualTo(full);
+        assertThat(read.memory().bytes()).isEqualTo(3L << 30);
+        assertThat(read.warningList()).extracting(TrainerWarning::reason).containsExactly("CheckpointCorrupt");
+        assertThat(read.withoutHistory().warnings()).isEqualTo(full.warnings());
+        assertThat(MemoryEstimate.human(3L << 30)).isEqualTo("3.0 GiB");
+        assertThat(MemoryEstimate.human(700L << 20)).isEqualTo("700 MiB");
     }
 
     /** A local run is nobody's gang member: its hints never promise a restart from the operator. */

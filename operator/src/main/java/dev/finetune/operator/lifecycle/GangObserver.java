@@ -1,6 +1,7 @@
 package dev.finetune.operator.lifecycle;
 
 import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.MemoryEstimate;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
@@ -11,6 +12,7 @@ import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import java.util.ArrayList;
@@ -38,8 +40,9 @@ public final class GangObserver {
      */
     public static GangStatus observe(Job job, List<Pod> pods, Optional<ProgressReport> report, int workers) {
         List<WorkerFailure> failures = new ArrayList<>();
+        MemoryEstimate memory = report.map(ProgressReport::memory).orElse(null);
         for (Pod pod : pods) {
-            podFailure(pod).ifPresent(failures::add);
+            podFailure(pod, memory).ifPresent(failures::add);
         }
         boolean jobFailed = hasCondition(job, "Failed");
         if (report.isPresent() && report.get().state() == TrainerState.FAILED && report.get().failure() != null
@@ -123,6 +126,15 @@ public final class GangObserver {
 
     /** The failure of one pod, if it failed. */
     static Optional<WorkerFailure> podFailure(Pod pod) {
+        return podFailure(pod, null);
+    }
+
+    /**
+     * The failure of one pod, if it failed.
+     *
+     * @param memory the trainer's estimate of a worker's peak memory, for an OOMKilled worker's hint; null if none
+     */
+    static Optional<WorkerFailure> podFailure(Pod pod, MemoryEstimate memory) {
         if (pod.getStatus() == null) {
             return Optional.empty();
         }
@@ -132,7 +144,7 @@ public final class GangObserver {
             if (t == null || t.getExitCode() == null || t.getExitCode() == 0) {
                 continue;
             }
-            return Optional.of(classify(where, t));
+            return Optional.of(classify(where, t, memory, memoryLimit(pod, cs.getName())));
         }
         if ("Failed".equals(pod.getStatus().getPhase())) {
             String reason = pod.getStatus().getReason();
@@ -148,6 +160,14 @@ public final class GangObserver {
     }
 
     static WorkerFailure classify(String where, ContainerStateTerminated t) {
+        return classify(where, t, null, null);
+    }
+
+    /**
+     * @param memory the trainer's memory estimate (null when it was not reported)
+     * @param limit the container's memory limit (null when it has none)
+     */
+    static WorkerFailure classify(String where, ContainerStateTerminated t, MemoryEstimate memory, Quantity limit) {
         int code = t.getExitCode();
         Optional<ProgressReport> report = parseReport(t.getMessage());
         if (report.isPresent() && report.get().failure() != null) {
@@ -155,9 +175,10 @@ public final class GangObserver {
             return fromReason(f.reason(), where + ": " + f.message(), f.hint());
         }
         if ("OOMKilled".equals(t.getReason())) {
+            // permanent: the same run in the same limit is killed again at the same point
             return new WorkerFailure(FailureReason.OUT_OF_MEMORY.conditionReason(), where
-                    + " was killed for exceeding its memory limit (OOMKilled).",
-                    "Raise spec.resources.memory, or lower training.batchSize / dataset.maxSeqLength.", true);
+                    + " was killed for exceeding its memory limit" + (limit == null ? "" : " of " + limit) + " (OOMKilled).",
+                    oomHint(memory, limit), true);
         }
         Optional<FailureReason> byCode = FailureReason.fromExitCode(code);
         String tail = report.isEmpty() && t.getMessage() != null && !t.getMessage().isBlank()
@@ -173,6 +194,42 @@ public final class GangObserver {
         }
         return new WorkerFailure("WorkerFailed", where + " exited with code " + code
                 + (t.getReason() == null ? "" : " (" + t.getReason() + ")") + "." + tail, null, false);
+    }
+
+    /** How much to ask for: the trainer's estimate against the limit, then the settings that lower the need. */
+    static String oomHint(MemoryEstimate memory, Quantity limit) {
+        String lower = "lower training.batchSize (raise training.gradientAccumulationSteps to keep the effective batch) "
+                + "or dataset.maxSeqLength, or set training.gradientCheckpointing: true.";
+        if (memory == null) {
+            return "The worker was killed before the trainer had loaded the model and estimated its memory, so the "
+                    + "limit" + (limit == null ? "" : " of " + limit) + " is below the model's weights plus the runtime: "
+                    + "raise spec.resources.memory to at least the size of the model's safetensors "
+                    + "files plus 1Gi, or " + lower;
+        }
+        String need = MemoryEstimate.human(memory.bytes());
+        String request = roundUpToGi(memory.bytes()) + "Gi";
+        return "The run needs about " + need + " per worker (the trainer's estimate: " + memory.breakdown() + ")"
+                + (limit == null ? "" : " and the limit is " + limit) + ": set spec.resources.memory to " + request
+                + " or more, or " + lower;
+    }
+
+    /** Whole GiB at or above {@code bytes}, in GiB. */
+    private static long roundUpToGi(long bytes) {
+        long gi = 1L << 30;
+        return (bytes + gi - 1) / gi;
+    }
+
+    /** The memory limit of the pod's container with that name, or null when it has none. */
+    static Quantity memoryLimit(Pod pod, String container) {
+        if (pod.getSpec() == null || pod.getSpec().getContainers() == null) {
+            return null;
+        }
+        return pod.getSpec().getContainers().stream()
+                .filter(c -> container == null || container.equals(c.getName()))
+                .map(c -> c.getResources() == null || c.getResources().getLimits() == null ? null
+                        : c.getResources().getLimits().get("memory"))
+                .filter(java.util.Objects::nonNull)
+                .findFirst().orElse(null);
     }
 
     static WorkerFailure fromReason(FailureReason reason, String message, String hint) {

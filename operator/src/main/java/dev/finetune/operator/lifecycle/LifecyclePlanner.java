@@ -165,6 +165,9 @@ public final class LifecyclePlanner {
             }
             ProgressReport newest = ProgressMerger.newer(fromConfigMap, fromTermination);
             currentReport = Optional.ofNullable(newest).filter(r -> r.attempt() == attempt);
+            // what the trainer worked around (a corrupt checkpoint skipped on resume): once per attempt and reason
+            currentReport.ifPresent(r -> r.warningList().forEach(w -> events.add(JobEvent.warning(w.reason(),
+                    "trainer-warning/" + attempt + "/" + w.reason(), w.message()))));
 
             Set<String> seen = new HashSet<>();
             before.forEach(r -> seen.add(r.epoch() + "/" + r.step()));

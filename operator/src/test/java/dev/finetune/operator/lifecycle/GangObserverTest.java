@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.api.trainer.Failure;
 import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.MemoryEstimate;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
@@ -150,6 +151,51 @@ class GangObserverTest {
         GangStatus killed = GangObserver.observe(job("Failed", false), List.of(exited(0, 137, "Error", null)), Optional.empty(), 1);
         assertThat(killed.failure().reason()).isEqualTo("Killed");
         assertThat(killed.failure().permanent()).isFalse();
+    }
+
+    /** A full output volume is permanent: a restart cannot free space, so the job fails at once with the hint. */
+    @Test
+    void aFullOutputVolumeIsPermanent() {
+        ProgressReport full = new ProgressReport(ProgressReport.SCHEMA_VERSION, 12, 1, TrainerState.FAILED, null, List.of(),
+                null, null, Failure.of(FailureReason.OUTPUT_VOLUME_FULL,
+                        "cannot write the checkpoint at step 40 to checkpoints: No space left on device"));
+        GangStatus withReport = GangObserver.observe(job("Failed", false),
+                List.of(exited(0, 74, "Error", TrainerJson.write(full.withoutHistory()))), Optional.empty(), 1);
+        assertThat(withReport.failure().reason()).isEqualTo("OutputVolumeFull");
+        assertThat(withReport.failure().permanent()).isTrue();
+        assertThat(withReport.failure().message()).contains("No space left on device");
+        assertThat(withReport.failure().hint()).startsWith("The output volume is full: free space on it or move the job "
+                + "to a larger PersistentVolumeClaim");
+        // the exit code alone (termination message lost) says the same
+        GangStatus byCode = GangObserver.observe(job("Failed", false), List.of(exited(0, 74, "Error", null)),
+                Optional.empty(), 1);
+        assertThat(byCode.failure().reason()).isEqualTo("OutputVolumeFull");
+        assertThat(byCode.failure().permanent()).isTrue();
+    }
+
+    /** The hint quotes the trainer's estimate against the container's limit and names a limit to request. */
+    @Test
+    void anOomKilledWorkerFailsWithTheTrainersMemoryEstimateAgainstItsLimit() {
+        Pod oom = new PodBuilder(exited(0, 137, "OOMKilled", null)).editOrNewSpec().addNewContainer().withName("sidecar")
+                .endContainer().addNewContainer().withName("trainer").withNewResources()
+                .addToLimits("memory", new io.fabric8.kubernetes.api.model.Quantity("4Gi")).endResources().endContainer()
+                .endSpec().build();
+        MemoryEstimate estimate = new MemoryEstimate((long) (5.3 * (1L << 30)), "weights 1.1 GiB (16-bit) + activations 3.2 GiB");
+        ProgressReport training = new ProgressReport(ProgressReport.SCHEMA_VERSION, 9, 1, TrainerState.TRAINING, null,
+                List.of(), null, null, null, estimate, null);
+        GangStatus status = GangObserver.observe(job("Failed", false), List.of(oom), Optional.of(training), 1);
+        WorkerFailure f = status.failure();
+        assertThat(f.reason()).isEqualTo("OutOfMemory");
+        assertThat(f.permanent()).isTrue();
+        assertThat(f.message()).isEqualTo("Worker 0 (pod j-attempt-1-0) was killed for exceeding its memory limit of 4Gi (OOMKilled).");
+        assertThat(f.hint()).startsWith("The run needs about 5.3 GiB per worker (the trainer's estimate: weights 1.1 GiB "
+                        + "(16-bit) + activations 3.2 GiB) and the limit is 4Gi: set spec.resources.memory to 6Gi or more, or ")
+                .contains("training.gradientCheckpointing: true");
+
+        // killed while loading, before any estimate: the limit is below the weights
+        GangStatus early = GangObserver.observe(job("Failed", false), List.of(oom), Optional.empty(), 1);
+        assertThat(early.failure().hint()).startsWith("The worker was killed before the trainer had loaded the model and "
+                + "estimated its memory, so the limit of 4Gi is below the model's weights plus the runtime");
     }
 
     @Test

@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.api.trainer.Failure;
 import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.MemoryEstimate;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.trainer.TrainerWarning;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.operator.Fixtures;
@@ -166,6 +168,50 @@ class LifecycleTest extends OnMockApiServer {
         assertThat(cluster.workerJob(ns, "run", 2)).isNull();
         assertThat(client.configMaps().inNamespace(ns).withName(Names.configMap("run")).get()).isNull();
         assertThat(cluster.get(ns, "run").getStatus().getPhase()).isEqualTo(Phase.Failed);
+    }
+
+    /** Issue 18: a checkpoint the trainer skipped as corrupt is one Warning Event, however often it reports it. */
+    @Test
+    void aCorruptCheckpointTheTrainerSkippedIsOneWarningEvent() {
+        String ns = "corrupt-checkpoint";
+        startRunning(ns, j -> { });
+        List<TrainerWarning> warnings = List.of(new TrainerWarning(TrainerWarning.CHECKPOINT_CORRUPT, "checkpoint "
+                + "checkpoints/checkpoint-200 is corrupt: adapter_model.safetensors (100 bytes) does not match its SHA-256 "
+                + "in checksums.sha256 (truncated or overwritten since it was written); resuming from "
+                + "checkpoints/checkpoint-100 instead"));
+        for (long sequence = 3; sequence <= 4; sequence++) {
+            long seq = sequence;
+            cluster.report(ns, "run", new ProgressReport(1, seq, 1, TrainerState.TRAINING, null, List.of(), null, null, null,
+                    null, warnings));
+            cluster.await(ns, "run", j -> phase(j) == Phase.Training && !events(ns, "CheckpointCorrupt").isEmpty());
+        }
+        List<Event> corrupt = events(ns, "CheckpointCorrupt");
+        assertThat(corrupt).hasSize(1);
+        assertThat(corrupt.get(0).getType()).isEqualTo("Warning");
+        assertThat(corrupt.get(0).getMessage()).startsWith("checkpoint checkpoints/checkpoint-200 is corrupt: ")
+                .endsWith("resuming from checkpoints/checkpoint-100 instead");
+    }
+
+    /** Issue 18: a worker killed for its memory limit fails the job at once, quoting the trainer's estimate. */
+    @Test
+    void anOomKilledWorkerFailsTheJobWithTheMemoryEstimateAndNoRestart() {
+        String ns = "oom-killed";
+        startRunning(ns, j -> { });
+        cluster.report(ns, "run", new ProgressReport(1, 5, 1, TrainerState.TRAINING, null, List.of(), null, null, null,
+                new MemoryEstimate(6L << 30, "weights 1.1 GiB (16-bit) + activations 4.1 GiB"), null));
+        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+        cluster.exitWorker(ns, "run", 1, 0, 137, "OOMKilled", null);
+        cluster.exitWorker(ns, "run", 1, 1, 143, "Error", "terminated");
+        cluster.finishWorkerJob(ns, "run", 1, "Failed");
+
+        FineTuneJob job = cluster.await(ns, "run", j -> phase(j) == Phase.Failed);
+        Condition failed = condition(job, ConditionType.FAILED);
+        assertThat(failed.getReason()).isEqualTo("OutOfMemory");
+        assertThat(failed.getMessage()).contains("was killed for exceeding its memory limit", "(OOMKilled)",
+                "Hint: The run needs about 6.0 GiB per worker (the trainer's estimate: weights 1.1 GiB",
+                "set spec.resources.memory to 6Gi or more");
+        assertThat(job.getStatus().getRestarts()).isZero();
+        assertThat(cluster.workerJob(ns, "run", 2)).isNull();
     }
 
     @Test

@@ -135,9 +135,15 @@ public final class PeftAdapter {
                 expected.put(e.getKey(), shape);
                 w.addFloats(e.getKey(), DType.F32, shape, e.getValue().toFloatArray());
             }
+            // both files are written aside first: a full volume fails here and leaves the adapter before intact
             Path tmp = Files.createTempDirectory(dir, ".writing-");
-            mapper.writeValue(tmp.resolve(CONFIG).toFile(), c);
-            w.write(tmp.resolve(WEIGHTS));
+            try {
+                mapper.writeValue(tmp.resolve(CONFIG).toFile(), c);
+                w.write(tmp.resolve(WEIGHTS));
+            } catch (IOException e) {
+                TrainingCheckpoint.deleteQuietly(tmp);
+                throw e;
+            }
             Files.move(tmp.resolve(CONFIG), dir.resolve(CONFIG), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             Files.move(tmp.resolve(WEIGHTS), dir.resolve(WEIGHTS), java.nio.file.StandardCopyOption.REPLACE_EXISTING,

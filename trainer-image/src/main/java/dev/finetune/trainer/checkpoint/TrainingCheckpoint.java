@@ -32,12 +32,19 @@ import java.util.stream.Stream;
  * A {@code trainer_state.json} without {@code lossScale} resumes
  * an fp16 run from the default scale. Each checkpoint is written into a temporary directory and renamed into
  * place, so a crash never leaves a half-written checkpoint that looks complete.
+ *
+ * <p>The last file written into a checkpoint is {@code checksums.sha256} (the SHA-256 of every other file, in
+ * {@code sha256sum} format, so {@code sha256sum -c checksums.sha256} checks it by hand), itself written to a
+ * temporary name and renamed. A checkpoint whose files no longer match (truncated, overwritten, deleted)
+ * is corrupt: {@link #latestIntact} skips it and resumes from the one before. A checkpoint without the file
+ * (written by an earlier trainer) is taken as it is.
  */
 public final class TrainingCheckpoint {
 
     public static final String DIR = "checkpoints";
     public static final String STATE = "trainer_state.json";
     public static final String OPTIMIZER = "optimizer.safetensors";
+    public static final String CHECKSUMS = "checksums.sha256";
     private static final String PREFIX = "checkpoint-";
 
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -55,10 +62,10 @@ public final class TrainingCheckpoint {
         TrainingState state = trainer.state();
         Path root = outputDir.resolve(DIR);
         Path target = root.resolve(PREFIX + state.globalStep());
+        // one writer (rank 0): a fixed name, left over only by a crash, which this replaces
+        Path tmp = root.resolve(".tmp-" + PREFIX + state.globalStep());
         try {
             Files.createDirectories(root);
-            // one writer (rank 0): a fixed name, left over only by a crash, which this replaces
-            Path tmp = root.resolve(".tmp-" + PREFIX + state.globalStep());
             deleteTree(tmp);
             Files.createDirectory(tmp);
             PeftAdapter.write(tmp, trainer.lora(), baseModel, true);
@@ -72,13 +79,17 @@ public final class TrainingCheckpoint {
             w.write(tmp.resolve(OPTIMIZER));
             JSON.writeValue(tmp.resolve(STATE).toFile(),
                     new SavedState(1, state, trainer.optimizer().stepCount(), trainer.totalSteps(), baseModel));
+            CheckpointChecksums.write(tmp, CHECKSUMS);
             if (Files.exists(target)) {
                 deleteTree(target);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             return target;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            // a full volume gets back the space of the partial copy; the checkpoints before it are untouched
+            deleteQuietly(tmp);
+            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + io.getMessage(), io);
         }
     }
 
@@ -103,7 +114,50 @@ public final class TrainingCheckpoint {
         return all.isEmpty() ? Optional.empty() : Optional.of(all.getLast());
     }
 
-    static long stepOf(Path checkpoint) {
+    /** A checkpoint that failed its checksums, and why. */
+    public record Rejected(Path checkpoint, String problem) {}
+
+    /**
+     * The checkpoint to resume from: the newest whose files match its checksums (empty when none does, or
+     * there is none), and the newer ones skipped as corrupt, newest first.
+     */
+    public record Resumable(Optional<Path> checkpoint, List<Rejected> rejected) {}
+
+    /** The newest intact checkpoint under {@code outputDir}; corrupt newer ones are reported, never touched. */
+    public static Resumable latestIntact(Path outputDir) {
+        return intactAtOrBefore(outputDir, Long.MAX_VALUE);
+    }
+
+    /**
+     * The newest intact checkpoint whose step is at most {@code step} (the one the operator names after a restart,
+     * or an older one when that is corrupt); corrupt ones on the way are reported, never touched.
+     */
+    public static Resumable intactAtOrBefore(Path outputDir, long step) {
+        List<Path> all = list(outputDir).stream().filter(c -> stepOf(c) <= step).toList();
+        List<Rejected> rejected = new ArrayList<>();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            Path checkpoint = all.get(i);
+            Optional<String> problem = verify(checkpoint);
+            if (problem.isEmpty()) {
+                return new Resumable(Optional.of(checkpoint), rejected);
+            }
+            rejected.add(new Rejected(checkpoint, problem.get()));
+        }
+        return new Resumable(Optional.empty(), rejected);
+    }
+
+    /**
+     * What is wrong with a checkpoint's files (a file missing, shorter or longer, or different from when it was
+     * written), or empty when they match {@code checksums.sha256} or the checkpoint predates checksums.
+     */
+    public static Optional<String> verify(Path checkpoint) {
+        if (!Files.exists(checkpoint.resolve(CHECKSUMS))) {
+            return Optional.empty();
+        }
+        return CheckpointChecksums.verify(checkpoint, CHECKSUMS);
+    }
+
+    public static long stepOf(Path checkpoint) {
         String name = checkpoint.getFileName().toString();
         try {
             return Long.parseLong(name.substring(PREFIX.length()));
@@ -155,6 +209,15 @@ public final class TrainingCheckpoint {
         }
         trainer.optimizer().restore(saved.optimizerSteps(), m, v);
         trainer.resume(saved.state());
+    }
+
+    /** Deletes what it can of a partial write; a failure to delete leaves it for the next run's clean-up. */
+    static void deleteQuietly(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (UncheckedIOException ignored) {
+            // retain() removes stale temporary directories at the next checkpoint
+        }
     }
 
     static void deleteTree(Path dir) {

@@ -36,6 +36,8 @@ final class CliFailures {
             case DatasetException d -> reason(FailureReason.BAD_DATA, d.getMessage(), null);
             case ModelFormatException m -> reason(FailureReason.BAD_MODEL, m.getMessage(), FailureReason.BAD_MODEL.hint());
             case SafetensorsException s -> reason(FailureReason.BAD_MODEL, s.getMessage(), FailureReason.BAD_MODEL.hint());
+            case dev.finetune.trainer.run.OutputWriteException o when o.volumeFull() -> reason(
+                    FailureReason.OUTPUT_VOLUME_FULL, o.getMessage(), FailureReason.OUTPUT_VOLUME_FULL.localHint());
             case dev.finetune.trainer.run.OutputWriteException o -> reason(FailureReason.OUTPUT_UNWRITABLE, o.getMessage(),
                     FailureReason.OUTPUT_UNWRITABLE.localHint());
             case TrainingException t -> {

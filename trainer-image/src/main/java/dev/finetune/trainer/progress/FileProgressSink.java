@@ -12,6 +12,8 @@ import java.nio.file.StandardCopyOption;
 public final class FileProgressSink implements ProgressSink {
 
     private final Path file;
+    /** The last failure printed: the same one again (a full volume, each step) is not repeated until a write succeeds. */
+    private String lastWarning;
 
     public FileProgressSink(Path file) {
         this.file = file;
@@ -24,8 +26,13 @@ public final class FileProgressSink implements ProgressSink {
             Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
             Files.writeString(tmp, TrainerJson.write(report), StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            lastWarning = null;
         } catch (IOException | RuntimeException e) {
-            System.err.println("warning: cannot write progress to " + file + ": " + e.getMessage());
+            String warning = "warning: cannot write progress to " + file + ": " + e.getMessage();
+            if (!warning.equals(lastWarning)) {
+                System.err.println(warning);
+                lastWarning = warning;
+            }
         }
     }
 }

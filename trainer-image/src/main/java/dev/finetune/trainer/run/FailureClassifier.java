@@ -34,6 +34,7 @@ public final class FailureClassifier {
         return switch (e) {
             case TrainingException t -> new Classified(t.reason(), message);
             case CommunicationException c -> new Classified(FailureReason.COMMUNICATION, message);
+            case OutputWriteException o when o.volumeFull() -> new Classified(FailureReason.OUTPUT_VOLUME_FULL, message);
             case OutputWriteException o -> new Classified(FailureReason.OUTPUT_UNWRITABLE, message);
             // the message already ends with "(fix: <hint>)"
             case DatasetException d -> new Classified(FailureReason.BAD_DATA, message);

@@ -8,8 +8,10 @@ import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.trainer.TrainerWarning;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.Outputs;
+import dev.finetune.api.v1alpha1.Precision;
 import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
@@ -32,6 +34,7 @@ import dev.finetune.trainer.progress.ConfigMapProgressSink;
 import dev.finetune.trainer.progress.FileProgressSink;
 import dev.finetune.trainer.progress.ProgressSink;
 import dev.finetune.trainer.script.Kernels;
+import dev.finetune.trainer.train.MemoryEstimator;
 import dev.finetune.trainer.train.StepMetrics;
 import dev.finetune.trainer.train.Trainer;
 import dev.finetune.trainer.train.TrainingException;
@@ -139,6 +142,12 @@ public final class FineTuneRun {
                                 + " layers, hidden " + model.config().hiddenSize() + ", "
                                 + spec.getTraining().getPrecision().name().toLowerCase(Locale.ROOT));
                         out.println(lora.trainableSummary());
+                        reporter.memory(MemoryEstimator.estimate(new MemoryEstimator.Run(model.config(),
+                                model.parameterCount(), elementBytes(spec.getTraining().getPrecision()),
+                                lora.trainableParameterCount(), spec.getTraining().getBatchSize(),
+                                spec.getDataset().getMaxSeqLength(), spec.getTraining().isGradientCheckpointing(),
+                                spec.getTraining().getMethod() == TrainingMethod.DPO
+                                        || spec.getTraining().getMethod() == TrainingMethod.ORPO)));
                     }
                     return train(data, tokenizer, lora, gang.collective(), outputDir, reporter);
                 }
@@ -152,6 +161,10 @@ public final class FineTuneRun {
             sinks.forEach(ProgressSink::close);
             finished.countDown();
         }
+    }
+
+    private static int elementBytes(Precision precision) {
+        return precision == Precision.FP32 ? 4 : 2;
     }
 
     /** Every rank prepares the same data and report (its batchers deal its own share); rank 0 prints the report. */
@@ -205,7 +218,7 @@ public final class FineTuneRun {
         }
         Trainer trainer = new Trainer(lora, TrainingSettings.of(t, data.totalEpochs()), data.trainBatches(),
                 data.evalBatches(), leader ? List.of(reporter, outputs, lossCurve) : List.of(), options);
-        resume(trainer, outputDir);
+        resume(trainer, outputDir, reporter, leader);
         this.trainer = trainer;
 
         TextGenerator generator = new TextGenerator(lora.base(), tokenizer);
@@ -317,23 +330,51 @@ public final class FineTuneRun {
                 List.of(), null, null, null);
     }
 
-    private void resume(Trainer trainer, Path outputDir) {
+    /**
+     * Restores the checkpoint the config names. With {@code latest} it is the newest one whose files match their
+     * checksums: each newer, corrupt one is skipped with a warning (an Event on the job), and with none intact the
+     * run starts from step 0. A checkpoint named by the operator (a gang restart) falls back the same way; one named
+     * on the command line must be intact. Every rank verifies the same files, so the gang agrees on where it resumes.
+     */
+    private void resume(Trainer trainer, Path outputDir, RunReporter reporter, boolean leader) {
         String from = config.resumeFrom();
         if (from == null || from.isBlank()) {
             return;
         }
         Path checkpoint;
         if (from.equals(RESUME_LATEST)) {
-            var latest = TrainingCheckpoint.latest(outputDir);
-            if (latest.isEmpty()) {
+            TrainingCheckpoint.Resumable resumable = TrainingCheckpoint.latestIntact(outputDir);
+            if (leader && !resumable.rejected().isEmpty()) {
+                reporter.warn(new TrainerWarning(TrainerWarning.CHECKPOINT_CORRUPT,
+                        corruptCheckpoints(outputDir, resumable)));
+            }
+            if (resumable.checkpoint().isEmpty()) {
                 return;
             }
-            checkpoint = latest.get();
+            checkpoint = resumable.checkpoint().get();
         } else {
             checkpoint = outputDir.resolve(from);
             if (!Files.isRegularFile(checkpoint.resolve(TrainingCheckpoint.STATE))) {
                 throw new TrainingException(FailureReason.BAD_CONFIG, "resumeFrom " + from + ": " + checkpoint
                         + " is not a checkpoint");
+            }
+            var problem = TrainingCheckpoint.verify(checkpoint);
+            if (problem.isPresent() && !operatorLaunched()) {
+                throw new TrainingException(FailureReason.BAD_CONFIG, "resumeFrom " + from + ": the checkpoint is corrupt: "
+                        + problem.get() + "; resume from another checkpoint, or from the newest intact one with "
+                        + "resumeFrom: latest (`finetune run --resume latest`)");
+            }
+            if (problem.isPresent()) {
+                // a restart the operator made names the job's last checkpoint: it falls back like latest does
+                TrainingCheckpoint.Resumable resumable = TrainingCheckpoint.intactAtOrBefore(outputDir,
+                        TrainingCheckpoint.stepOf(checkpoint));
+                if (leader) {
+                    reporter.warn(new TrainerWarning(TrainerWarning.CHECKPOINT_CORRUPT, corruptCheckpoints(outputDir, resumable)));
+                }
+                if (resumable.checkpoint().isEmpty()) {
+                    return;
+                }
+                checkpoint = resumable.checkpoint().get();
             }
         }
         try {
@@ -345,6 +386,19 @@ public final class FineTuneRun {
         }
         out.println("resumed from " + checkpoint + " at step " + trainer.state().globalStep() + " (epoch "
                 + (trainer.state().epoch() + 1) + ")");
+    }
+
+    /** One sentence for the skipped checkpoints: which, why, and where the run resumes instead. */
+    static String corruptCheckpoints(Path outputDir, TrainingCheckpoint.Resumable resumable) {
+        StringBuilder text = new StringBuilder();
+        for (TrainingCheckpoint.Rejected r : resumable.rejected()) {
+            text.append(text.isEmpty() ? "" : "; ").append("checkpoint ").append(outputDir.relativize(r.checkpoint()))
+                    .append(" is corrupt: ").append(r.problem());
+        }
+        text.append(resumable.checkpoint()
+                .map(c -> "; resuming from " + outputDir.relativize(c) + " instead")
+                .orElse("; no intact checkpoint is left, so the run starts again from step 0"));
+        return text.toString();
     }
 
     private List<ProgressSink> sinks(Path outputDir) {

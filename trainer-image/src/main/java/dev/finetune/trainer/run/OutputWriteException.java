@@ -13,6 +13,10 @@ import java.nio.file.Path;
  */
 public final class OutputWriteException extends RuntimeException {
 
+    /** How the C library words ENOSPC and EDQUOT, which the JDK passes on as the exception's reason. */
+    private static final java.util.List<String> VOLUME_FULL = java.util.List.of("No space left on device",
+            "Disk quota exceeded");
+
     private final Path path;
 
     /**
@@ -27,6 +31,17 @@ public final class OutputWriteException extends RuntimeException {
 
     public Path path() {
         return path;
+    }
+
+    /** The file system said it has no space left (ENOSPC) or the user's quota is used up (EDQUOT). */
+    public boolean volumeFull() {
+        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+            String text = t instanceof FileSystemException f && f.getReason() != null ? f.getReason() : t.getMessage();
+            if (text != null && VOLUME_FULL.stream().anyMatch(text::contains)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The innermost file-system failure in words, with the file it concerns, else the innermost message. */

@@ -1,6 +1,8 @@
 package dev.finetune.trainer.run;
 
 import dev.finetune.api.trainer.Failure;
+import dev.finetune.api.trainer.MemoryEstimate;
+import dev.finetune.api.trainer.TrainerWarning;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.v1alpha1.CheckpointRef;
@@ -34,6 +36,8 @@ public final class RunReporter implements TrainingListener {
     private final IntFunction<String> stageOfEpoch;
     private final Progress progress = new Progress();
     private final List<EpochRecord> history = new ArrayList<>();
+    private final List<TrainerWarning> warnings = new ArrayList<>();
+    private MemoryEstimate memory;
     private CheckpointRef lastCheckpoint;
     private Outputs outputs;
     private long sequence;
@@ -51,7 +55,7 @@ public final class RunReporter implements TrainingListener {
     public void publish(TrainerState state, Failure failure) {
         progress.setUpdated(Instant.now().toString());
         ProgressReport report = new ProgressReport(ProgressReport.SCHEMA_VERSION, ++sequence, attempt, state, progress,
-                history, lastCheckpoint, outputs, failure);
+                history, lastCheckpoint, outputs, failure, memory, warnings);
         for (ProgressSink sink : sinks) {
             sink.publish(report);
         }
@@ -60,12 +64,25 @@ public final class RunReporter implements TrainingListener {
     /** The final report (for the termination message), without history. */
     public ProgressReport finalReport(TrainerState state, Failure failure) {
         return new ProgressReport(ProgressReport.SCHEMA_VERSION, sequence, attempt, state, progress, List.of(),
-                lastCheckpoint, outputs, failure);
+                lastCheckpoint, outputs, failure, memory, warnings);
     }
 
     /** A line for the person watching the terminal (outputs written, a stop on the way). */
     public void note(String line) {
         out.println(line);
+    }
+
+    /** Something the run worked around: printed now, and an Event on the job once the next report is read. */
+    public void warn(TrainerWarning warning) {
+        warnings.add(warning);
+        out.println("warning: " + warning.message());
+    }
+
+    /** The estimated peak memory of a worker, reported so that an OOM-killed worker fails with a figure. */
+    public void memory(MemoryEstimate estimate) {
+        this.memory = estimate;
+        out.println("estimated peak memory per worker: " + MemoryEstimate.human(estimate.bytes()) + " ("
+                + estimate.breakdown() + ")");
     }
 
     public void initializing(String message) {

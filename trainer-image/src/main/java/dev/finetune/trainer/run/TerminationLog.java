@@ -40,14 +40,21 @@ public final class TerminationLog {
         if (!Files.exists(log)) {
             return;
         }
-        String json = TrainerJson.write(report.withoutHistory());
+        ProgressReport slim = report.withoutHistory();
+        String json = TrainerJson.write(slim);
+        if (json.length() > ProgressReport.TERMINATION_MESSAGE_LIMIT && slim.warnings() != null) {
+            // the warnings were published to the progress ConfigMap already; the failure matters more here
+            slim = new ProgressReport(slim.schemaVersion(), slim.sequence(), slim.attempt(), slim.state(), slim.progress(),
+                    slim.history(), slim.lastCheckpoint(), slim.outputs(), slim.failure(), slim.memory(), null);
+            json = TrainerJson.write(slim);
+        }
         Failure f = report.failure();
         String message = f == null ? null : f.message();
         // escapes make the JSON longer than the text: cut again until it fits
         while (json.length() > ProgressReport.TERMINATION_MESSAGE_LIMIT && message != null && !message.isEmpty()) {
             int overflow = json.length() - ProgressReport.TERMINATION_MESSAGE_LIMIT;
             message = message.substring(0, Math.max(0, message.length() - overflow - 3));
-            json = TrainerJson.write(withFailure(report.withoutHistory(), new Failure(f.reason(), message + "...", f.hint())));
+            json = TrainerJson.write(withFailure(slim, new Failure(f.reason(), message + "...", f.hint())));
         }
         if (json.length() > ProgressReport.TERMINATION_MESSAGE_LIMIT) {
             json = json.substring(0, ProgressReport.TERMINATION_MESSAGE_LIMIT);
@@ -79,6 +86,6 @@ public final class TerminationLog {
     public static ProgressReport withFailure(ProgressReport report, Failure failure) {
         return new ProgressReport(report.schemaVersion(), report.sequence(), report.attempt(),
                 dev.finetune.api.trainer.TrainerState.FAILED, report.progress(), report.history(), report.lastCheckpoint(),
-                report.outputs(), failure);
+                report.outputs(), failure, report.memory(), report.warnings());
     }
 }

@@ -196,6 +196,66 @@ class TrainingCheckpointTest {
     }
 
     @Test
+    void checksumsNameEveryFileAndACorruptNewestCheckpointFallsBackToTheOneBefore() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        Path out = tmp.resolve("sums");
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+            Trainer trainer = new Trainer(lora, settings(), new SyntheticBatches(8, 2, 64, 1), List.of(),
+                    List.of(new TrainingListener() {
+                        @Override
+                        public void onStep(Trainer t, StepMetrics metrics) {
+                            TrainingCheckpoint.save(out, t, "tiny");
+                        }
+                    }));
+            trainer.run();
+        }
+        Path three = out.resolve("checkpoints/checkpoint-3");
+        Path four = out.resolve("checkpoints/checkpoint-4");
+        // sha256sum format, every other file named once, sorted
+        List<String> lines = Files.readAllLines(four.resolve(TrainingCheckpoint.CHECKSUMS));
+        assertThat(lines).allMatch(l -> l.matches("[0-9a-f]{64}  [a-z_]+\\.(json|safetensors)"));
+        assertThat(lines).extracting(l -> l.substring(66)).containsExactly(PeftAdapter.CONFIG, PeftAdapter.WEIGHTS,
+                TrainingCheckpoint.OPTIMIZER, TrainingCheckpoint.STATE);
+        assertThat(TrainingCheckpoint.verify(four)).isEmpty();
+        assertThat(TrainingCheckpoint.latestIntact(out).checkpoint()).contains(four);
+
+        // truncated: the newest is skipped, naming the file, and the one before is resumed from
+        Path optimizer = four.resolve(TrainingCheckpoint.OPTIMIZER);
+        long size = Files.size(optimizer);
+        try (var channel = java.nio.channels.FileChannel.open(optimizer, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.truncate(size / 2);
+        }
+        TrainingCheckpoint.Resumable r = TrainingCheckpoint.latestIntact(out);
+        assertThat(r.checkpoint()).contains(three);
+        assertThat(r.rejected()).singleElement().satisfies(x -> {
+            assertThat(x.checkpoint()).isEqualTo(four);
+            assertThat(x.problem()).startsWith(TrainingCheckpoint.OPTIMIZER + " (" + String.format("%,d", size / 2)
+                    + " bytes) does not match its SHA-256 in checksums.sha256");
+        });
+
+        // a file deleted, and a byte changed without changing the size
+        Files.delete(three.resolve(PeftAdapter.WEIGHTS));
+        assertThat(TrainingCheckpoint.verify(three)).contains(PeftAdapter.WEIGHTS + " is missing");
+        Path two = out.resolve("checkpoints/checkpoint-2");
+        byte[] state = Files.readAllBytes(two.resolve(TrainingCheckpoint.STATE));
+        state[state.length / 2] ^= 1;
+        Files.write(two.resolve(TrainingCheckpoint.STATE), state);
+        r = TrainingCheckpoint.latestIntact(out);
+        assertThat(r.checkpoint()).contains(out.resolve("checkpoints/checkpoint-1"));
+        assertThat(r.rejected()).extracting(TrainingCheckpoint.Rejected::checkpoint).containsExactly(four, three, two);
+
+        // a checkpoint from before checksums is taken as it is; a manifest that is not one is corrupt
+        Path one = out.resolve("checkpoints/checkpoint-1");
+        Files.writeString(one.resolve(TrainingCheckpoint.CHECKSUMS), "not a checksum\n");
+        assertThat(TrainingCheckpoint.verify(one)).contains("checksums.sha256 line 1 is not '<SHA-256>  <file>'");
+        Files.delete(one.resolve(TrainingCheckpoint.CHECKSUMS));
+        assertThat(TrainingCheckpoint.verify(one)).isEmpty();
+        assertThat(TrainingCheckpoint.latestIntact(out).checkpoint()).contains(one);
+    }
+
+    @Test
     void aRunResumedAtMaxStepsDoesNotTrainFurther() {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         Path out = tmp.resolve("run");
