@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The FineTuneJob health check and actions under Argo CD's own engine: {@code argocd admin settings
  * resource-overrides health|list-actions|run-action} (v3.6.2, gopher-lua) on every case of health_test.yaml and
- * actions/action_test.yaml, compared with the expected verdicts there and with LuaJ's (the operator module's
- * ArgoCdHealthTest runs the same cases under LuaJ in the default build). Needs no cluster.
+ * actions/action_test.yaml, compared with the expected verdicts there and with LuaJ's (ArgoCdHealthTest, in this module's
+ * default build, runs the same cases under LuaJ). Needs no cluster.
  */
 class ArgoCdAdminE2E {
 

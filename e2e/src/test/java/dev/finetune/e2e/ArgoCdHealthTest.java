@@ -1,27 +1,15 @@
-package dev.finetune.operator.deploy;
+package dev.finetune.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.BooleanNode;
-import com.fasterxml.jackson.databind.node.DoubleNode;
-import com.fasterxml.jackson.databind.node.IntNode;
-import com.fasterxml.jackson.databind.node.NullNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
-import dev.finetune.api.trainer.TrainerJson;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
-import org.luaj.vm2.Globals;
-import org.luaj.vm2.LuaTable;
-import org.luaj.vm2.LuaValue;
-import org.luaj.vm2.lib.jse.JsePlatform;
 
 /**
  * Runs the FineTuneJob health check and actions of deploy/argocd/resource_customizations (as Argo CD would, with obj
@@ -30,6 +18,8 @@ import org.luaj.vm2.lib.jse.JsePlatform;
  */
 class ArgoCdHealthTest {
 
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     static final Path REPO = Path.of(System.getProperty("repo.root", ".."));
     static final Path CHECK = REPO.resolve("deploy/argocd/resource_customizations/finetune.dev/FineTuneJob");
 
@@ -37,72 +27,12 @@ class ArgoCdHealthTest {
     }
 
     static Health health(String json) throws Exception {
-        return health(TrainerJson.json().readTree(json));
+        return health(JSON.readTree(json));
     }
 
     static Health health(JsonNode job) throws Exception {
-        LuaValue result = run(CHECK.resolve("health.lua"), job);
-        return new Health(result.get("status").tojstring(), result.get("message").tojstring());
-    }
-
-    /** Runs a script with the global obj set to the job, as Argo CD does, and returns what it returns. */
-    static LuaValue run(Path script, JsonNode job) throws Exception {
-        Globals globals = JsePlatform.standardGlobals();
-        globals.set("obj", toLua(job));
-        return globals.load(Files.readString(script), script.getFileName().toString()).call();
-    }
-
-    static JsonNode fromLua(LuaValue value) {
-        if (value.istable()) {
-            LuaTable table = value.checktable();
-            if (table.length() > 0) {
-                ArrayNode array = TrainerJson.json().createArrayNode();
-                for (int i = 1; i <= table.length(); i++) {
-                    array.add(fromLua(table.get(i)));
-                }
-                return array;
-            }
-            ObjectNode object = TrainerJson.json().createObjectNode();
-            for (LuaValue key : table.keys()) {
-                object.set(key.tojstring(), fromLua(table.get(key)));
-            }
-            return object;
-        }
-        if (value.isboolean()) {
-            return BooleanNode.valueOf(value.toboolean());
-        }
-        if (value.type() == LuaValue.TNUMBER) {
-            return value.isinttype() ? IntNode.valueOf(value.toint()) : DoubleNode.valueOf(value.todouble());
-        }
-        return value.isnil() ? NullNode.getInstance() : TextNode.valueOf(value.tojstring());
-    }
-
-    static LuaValue toLua(JsonNode node) {
-        if (node.isIntegralNumber()) {
-            return LuaValue.valueOf(node.asLong());
-        }
-        if (node.isObject()) {
-            LuaTable table = new LuaTable();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                var e = it.next();
-                table.set(e.getKey(), toLua(e.getValue()));
-            }
-            return table;
-        }
-        if (node.isArray()) {
-            LuaTable table = new LuaTable();
-            for (int i = 0; i < node.size(); i++) {
-                table.set(i + 1, toLua(node.get(i)));
-            }
-            return table;
-        }
-        if (node.isNumber()) {
-            return LuaValue.valueOf(node.asDouble());
-        }
-        if (node.isBoolean()) {
-            return LuaValue.valueOf(node.asBoolean());
-        }
-        return node.isNull() ? LuaValue.NIL : LuaValue.valueOf(node.asText());
+        JsonNode result = LuaJ.run(CHECK.resolve("health.lua"), job);
+        return new Health(result.path("status").asText(), result.path("message").asText());
     }
 
     static String job(String phase, String conditions, String display) {
@@ -162,7 +92,7 @@ class ArgoCdHealthTest {
     }
 
     static JsonNode yamlFile(Path file) throws Exception {
-        return TrainerJson.yaml().readTree(Files.readString(file));
+        return YAML.readTree(Files.readString(file));
     }
 
     @Test
@@ -183,7 +113,7 @@ class ArgoCdHealthTest {
         JsonNode cases = yamlFile(actions.resolve("action_test.yaml"));
         for (JsonNode test : cases.get("discoveryTests")) {
             Path input = actions.resolve(test.get("inputPath").asText());
-            JsonNode discovered = fromLua(run(actions.resolve("discovery.lua"), yamlFile(input)));
+            JsonNode discovered = LuaJ.run(actions.resolve("discovery.lua"), yamlFile(input));
             var names = new TreeSet<String>();
             discovered.fieldNames().forEachRemaining(names::add);
             var expected = new TreeSet<String>();
@@ -195,7 +125,7 @@ class ArgoCdHealthTest {
         for (JsonNode test : cases.get("actionTests")) {
             Path input = actions.resolve(test.get("inputPath").asText());
             String action = test.get("action").asText();
-            JsonNode result = fromLua(run(actions.resolve(action).resolve("action.lua"), yamlFile(input)));
+            JsonNode result = LuaJ.run(actions.resolve(action).resolve("action.lua"), yamlFile(input));
             assertThat(result.get("spec")).as(action + " on " + input)
                     .isEqualTo(yamlFile(actions.resolve(test.get("expectedOutputPath").asText())).get("spec"));
         }
@@ -207,7 +137,7 @@ class ArgoCdHealthTest {
         String regenerate = "deploy/argocd/argocd-cm-patch.yaml differs from " + CHECK + ": run bash deploy/argocd/generate-cm-patch.sh";
         assertThat(data.get("resource.customizations.health.finetune.dev_FineTuneJob").asText().strip()).as(regenerate)
                 .isEqualTo(Files.readString(CHECK.resolve("health.lua")).strip());
-        JsonNode actions = TrainerJson.yaml().readTree(data.get("resource.customizations.actions.finetune.dev_FineTuneJob").asText());
+        JsonNode actions = YAML.readTree(data.get("resource.customizations.actions.finetune.dev_FineTuneJob").asText());
         assertThat(actions.get("discovery.lua").asText().strip()).as(regenerate)
                 .isEqualTo(Files.readString(CHECK.resolve("actions/discovery.lua")).strip());
         var definitions = new TreeMap<String, String>();
