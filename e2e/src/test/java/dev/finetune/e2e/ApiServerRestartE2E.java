@@ -2,7 +2,6 @@ package dev.finetune.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -14,17 +13,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ApiServerRestartE2E {
 
     @RegisterExtension
-    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withQuickstartAssets("ft-apiserver-restart-e2e");
-
-    @BeforeAll
-    static void jobs() {
-        FaultScenario.createJobs(SCENARIO.cluster(), SCENARIO.ns());
-    }
+    static final ScenarioNamespace SCENARIO = FaultScenario.namespace("ft-apiserver-restart-e2e");
 
     @Test
     void theJobSucceedsWithTheUninterruptedRunsEvalLosses() {
-        NodeFaults faults = NodeFaults.of(SCENARIO.cluster());
-        FaultScenario.faultMidTrainingAndCompare(SCENARIO.ns(), "the kube-apiserver was restarted", () ->
+        FaultScenario.faultMidTrainingAndCompare(SCENARIO, "the kube-apiserver was restarted", faults ->
                 assertThat(faults.restartApiServer()).contains("stopping kube-apiserver").contains("recovered in"));
     }
 }

@@ -2,7 +2,6 @@ package dev.finetune.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -12,17 +11,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ContainerdRestartE2E {
 
     @RegisterExtension
-    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withQuickstartAssets("ft-containerd-restart-e2e");
-
-    @BeforeAll
-    static void jobs() {
-        FaultScenario.createJobs(SCENARIO.cluster(), SCENARIO.ns());
-    }
+    static final ScenarioNamespace SCENARIO = FaultScenario.namespace("ft-containerd-restart-e2e");
 
     @Test
     void theJobSucceedsWithTheUninterruptedRunsEvalLosses() {
-        NodeFaults faults = NodeFaults.of(SCENARIO.cluster());
-        FaultScenario.faultMidTrainingAndCompare(SCENARIO.ns(), "containerd was restarted", () ->
+        FaultScenario.faultMidTrainingAndCompare(SCENARIO, "containerd was restarted", faults ->
                 assertThat(faults.restartContainerd()).contains("restarting containerd").contains("recovered in"));
     }
 }

@@ -2,7 +2,6 @@ package dev.finetune.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -12,17 +11,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class EtcdRestartE2E {
 
     @RegisterExtension
-    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withQuickstartAssets("ft-etcd-restart-e2e");
-
-    @BeforeAll
-    static void jobs() {
-        FaultScenario.createJobs(SCENARIO.cluster(), SCENARIO.ns());
-    }
+    static final ScenarioNamespace SCENARIO = FaultScenario.namespace("ft-etcd-restart-e2e");
 
     @Test
     void theJobSucceedsWithTheUninterruptedRunsEvalLosses() {
-        NodeFaults faults = NodeFaults.of(SCENARIO.cluster());
-        FaultScenario.faultMidTrainingAndCompare(SCENARIO.ns(), "the etcd member was restarted", () ->
+        FaultScenario.faultMidTrainingAndCompare(SCENARIO, "the etcd member was restarted", faults ->
                 assertThat(faults.restartEtcd()).contains("stopping etcd").contains("recovered in"));
     }
 }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * One fault done to the cluster while a quickstart job trains next to an identical reference job (issue 18): the
@@ -20,12 +21,18 @@ final class FaultScenario {
     private FaultScenario() {
     }
 
-    /** The job and its reference, created side by side. */
-    static void createJobs(E2eCluster cluster, TestNamespace ns) {
-        ns.createSideBySideQuickstartJobs(cluster.settings().repo(), REFERENCE, JOB);
+    /** The scenario's namespace with the quickstart assets, the job and its reference created side by side. */
+    static ScenarioNamespace namespace(String name) {
+        return ScenarioNamespace.of(cluster -> {
+            TestNamespace ns = TestNamespace.withQuickstartAssets(cluster, name);
+            ns.createSideBySideQuickstartJobs(cluster.settings().repo(), REFERENCE, JOB);
+            return ns;
+        });
     }
 
-    static void faultMidTrainingAndCompare(TestNamespace ns, String what, Runnable fault) {
+    /** Waits for the job's first checkpoint, does the fault to the scenario's cluster, and compares the outcome. */
+    static void faultMidTrainingAndCompare(ScenarioNamespace scenario, String what, Consumer<NodeFaults> fault) {
+        TestNamespace ns = scenario.ns();
         await(JOB + " checkpointed").atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(250))
                 .until(() -> ns.condition(JOB, "Checkpointed").startsWith("True "));
         JsonNode before = ns.job(JOB).path("status");
@@ -33,7 +40,7 @@ final class FaultScenario {
                 .as("still training when " + what).matches("Training epoch [123]");
         System.out.println("[e2e] " + what + " at step " + before.at("/progress/step").asText() + ", checkpoint "
                 + before.at("/lastCheckpoint/path").asText());
-        fault.run();
+        fault.accept(NodeFaults.of(scenario.cluster()));
 
         assertThat(ns.awaitTerminal(JOB, Duration.ofMinutes(15))).isEqualTo("Succeeded");
         assertThat(ns.field(JOB, "/status/attempt") + " " + ns.field(JOB, "/status/restarts"))

@@ -2,7 +2,6 @@ package dev.finetune.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -12,17 +11,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class KubeletStopE2E {
 
     @RegisterExtension
-    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withQuickstartAssets("ft-kubelet-stop-e2e");
-
-    @BeforeAll
-    static void jobs() {
-        FaultScenario.createJobs(SCENARIO.cluster(), SCENARIO.ns());
-    }
+    static final ScenarioNamespace SCENARIO = FaultScenario.namespace("ft-kubelet-stop-e2e");
 
     @Test
     void theJobSucceedsWithTheUninterruptedRunsEvalLosses() {
-        NodeFaults faults = NodeFaults.of(SCENARIO.cluster());
-        FaultScenario.faultMidTrainingAndCompare(SCENARIO.ns(), "the kubelet was stopped for 60 s", () ->
+        FaultScenario.faultMidTrainingAndCompare(SCENARIO, "the kubelet was stopped for 60 s", faults ->
                 assertThat(faults.stopKubelet(java.time.Duration.ofSeconds(60))).contains("stopping the kubelet").contains("recovered in"));
     }
 }

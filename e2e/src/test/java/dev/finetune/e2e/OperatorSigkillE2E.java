@@ -2,7 +2,6 @@ package dev.finetune.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -14,17 +13,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OperatorSigkillE2E {
 
     @RegisterExtension
-    static final ScenarioNamespace SCENARIO = ScenarioNamespace.withQuickstartAssets("ft-operator-sigkill-e2e");
-
-    @BeforeAll
-    static void jobs() {
-        FaultScenario.createJobs(SCENARIO.cluster(), SCENARIO.ns());
-    }
+    static final ScenarioNamespace SCENARIO = FaultScenario.namespace("ft-operator-sigkill-e2e");
 
     @Test
     void theJobSucceedsWithTheUninterruptedRunsEvalLosses() {
-        NodeFaults faults = NodeFaults.of(SCENARIO.cluster());
-        FaultScenario.faultMidTrainingAndCompare(SCENARIO.ns(), "the operator was SIGKILLed", () ->
+        FaultScenario.faultMidTrainingAndCompare(SCENARIO, "the operator was SIGKILLed", faults ->
                 assertThat(faults.killOperator()).contains("SIGKILL operator container"));
         assertThat(SCENARIO.cluster().operatorPods()).as("the operator pods after the kill")
                 .allSatisfy(p -> assertThat(p.getStatus().getContainerStatuses().getFirst().getRestartCount()).isPositive());
