@@ -7,11 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-passed=0; failed=0
-check() {
-  local what="$1"; shift
-  if "$@"; then echo "PASS: $what"; passed=$((passed + 1)); else echo "FAIL: $what"; failed=$((failed + 1)); fi
-}
+source "$here/../lib/common.sh"   # check, summary
 calls="$work/calls"
 cat >"$work/docker" <<STUB
 #!/bin/bash
@@ -69,5 +65,4 @@ run containerd-restart --name c4
 check "containerd-restart: restarts containerd" called "c4-control-plane: systemctl restart containerd"
 check "an unknown fault is refused" bash -c "! bash '$here/faults.sh' unplug --name c4 >/dev/null 2>&1"
 
-echo "faults.sh: $passed passed, $failed failed"
-((failed == 0))
+summary faults.sh

@@ -6,11 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-passed=0; failed=0
-check() {
-  local what="$1"; shift
-  if "$@"; then echo "PASS: $what"; passed=$((passed + 1)); else echo "FAIL: $what"; failed=$((failed + 1)); fi
-}
+source "$here/../lib/common.sh"   # check, summary
 cat >"$work/runc" <<STUB
 #!/bin/bash
 printf '%s\n' "\$@" >"$work/args"
@@ -43,5 +39,4 @@ check "exec without capabilities: file unchanged" test "$(cat "$work/plain.json"
 "$here/runc-nosysres" state ctr1
 check "other commands pass through" test "$(paste -sd' ' "$work/args")" == "state ctr1"
 
-echo "runc-nosysres: $passed passed, $failed failed"
-((failed == 0))
+summary runc-nosysres

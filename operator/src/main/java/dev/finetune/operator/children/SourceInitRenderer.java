@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
-import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -91,14 +90,7 @@ public final class SourceInitRenderer {
                 .withEnv(env)
                 .withVolumeMounts(mounts)
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
-                .withSecurityContext(new SecurityContextBuilder()
-                        .withAllowPrivilegeEscalation(false)
-                        .withPrivileged(false)
-                        .withReadOnlyRootFilesystem(true)
-                        .withRunAsNonRoot(true)
-                        .withNewCapabilities().withDrop("ALL").endCapabilities()
-                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                        .build())
+                .withSecurityContext(RestrictedContainer.securityContext())
                 .build());
     }
 

@@ -16,7 +16,6 @@ import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
-import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -131,14 +130,7 @@ public final class WorkerJobRenderer {
                 .withResources(resources(job.getSpec().getResources()))
                 .withVolumeMounts(trainerMounts(job))
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
-                .withSecurityContext(new SecurityContextBuilder()
-                        .withAllowPrivilegeEscalation(false)
-                        .withPrivileged(false)
-                        .withReadOnlyRootFilesystem(true)
-                        .withRunAsNonRoot(true)
-                        .withNewCapabilities().withDrop("ALL").endCapabilities()
-                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                        .build())
+                .withSecurityContext(RestrictedContainer.securityContext())
                 .build();
     }
 

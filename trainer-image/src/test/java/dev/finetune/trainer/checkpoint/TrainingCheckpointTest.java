@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,47 +171,38 @@ class TrainingCheckpointTest {
 
     @Test
     void retentionKeepsTheNewestCheckpointsAndWritesAreAtomic() throws Exception {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         Path out = tmp.resolve("run");
+        Files.createDirectories(out.resolve("checkpoints/.tmp-checkpoint-99-crashed"));
+        trainFourStepsSavingEach(out, saved -> TrainingCheckpoint.retain(out, 2, saved));
+        List<Path> left = TrainingCheckpoint.list(out);
+        assertThat(left).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-3", "checkpoint-4");
+        try (var files = Files.list(out.resolve("checkpoints"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("checkpoint-3", "checkpoint-4");
+        }
+        assertThat(out.resolve("checkpoints/checkpoint-4/adapter_model.safetensors")).exists();
+        assertThat(out.resolve("checkpoints/checkpoint-4/optimizer.safetensors")).exists();
+    }
+
+    /** Trains the tiny model for four steps (8 samples, micro-batch 2), saving a checkpoint to {@code out} after each. */
+    private void trainFourStepsSavingEach(Path out, Consumer<Path> afterSave) throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         try (NDManager m = Engine.manager().newSubManager();
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
                 LoraModel lora = LoraModel.attach(model, LORA, 1)) {
-            Trainer trainer = new Trainer(lora, settings(), new SyntheticBatches(8, 2, 64, 1), List.of(),
+            new Trainer(lora, settings(), new SyntheticBatches(8, 2, 64, 1), List.of(),
                     List.of(new TrainingListener() {
                         @Override
                         public void onStep(Trainer t, StepMetrics metrics) {
-                            Path saved = TrainingCheckpoint.save(out, t, "tiny");
-                            TrainingCheckpoint.retain(out, 2, saved);
+                            afterSave.accept(TrainingCheckpoint.save(out, t, "tiny"));
                         }
-                    }));
-            Files.createDirectories(out.resolve("checkpoints/.tmp-checkpoint-99-crashed"));
-            trainer.run();
-            List<Path> left = TrainingCheckpoint.list(out);
-            assertThat(left).extracting(p -> p.getFileName().toString()).containsExactly("checkpoint-3", "checkpoint-4");
-            try (var files = Files.list(out.resolve("checkpoints"))) {
-                assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("checkpoint-3", "checkpoint-4");
-            }
-            assertThat(out.resolve("checkpoints/checkpoint-4/adapter_model.safetensors")).exists();
-            assertThat(out.resolve("checkpoints/checkpoint-4/optimizer.safetensors")).exists();
+                    })).run();
         }
     }
 
     @Test
     void checksumsNameEveryFileAndACorruptNewestCheckpointFallsBackToTheOneBefore() throws Exception {
-        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
         Path out = tmp.resolve("sums");
-        try (NDManager m = Engine.manager().newSubManager();
-                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
-                LoraModel lora = LoraModel.attach(model, LORA, 1)) {
-            Trainer trainer = new Trainer(lora, settings(), new SyntheticBatches(8, 2, 64, 1), List.of(),
-                    List.of(new TrainingListener() {
-                        @Override
-                        public void onStep(Trainer t, StepMetrics metrics) {
-                            TrainingCheckpoint.save(out, t, "tiny");
-                        }
-                    }));
-            trainer.run();
-        }
+        trainFourStepsSavingEach(out, saved -> { });
         Path three = out.resolve("checkpoints/checkpoint-3");
         Path four = out.resolve("checkpoints/checkpoint-4");
         // sha256sum format, every other file named once, sorted

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,10 +29,10 @@ class CliRobustnessTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        models = tmp.resolve("models");
-        model = QuickstartAssets.writeModel(models.resolve("tiny-qwen3"), new QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
-        data = tmp.resolve("data");
-        QuickstartAssets.writeDataset(data.resolve("train.jsonl"), 40, 3);
+        CliVolumes volumes = CliVolumes.write(tmp, 40);
+        models = volumes.models();
+        model = models.resolve(CliVolumes.MODEL);
+        data = volumes.data();
         yaml = tmp.resolve("job.yaml");
         Files.writeString(yaml, job(1, ""));
     }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -31,12 +32,10 @@ class FinetuneCliTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        models = tmp.resolve("models");
-        data = tmp.resolve("data");
+        CliVolumes volumes = CliVolumes.write(tmp, 40);
+        models = volumes.models();
+        data = volumes.data();
         outputs = tmp.resolve("outputs");
-        dev.finetune.trainer.quickstart.QuickstartAssets.writeModel(models.resolve("tiny-qwen3"),
-                new dev.finetune.trainer.quickstart.QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
-        dev.finetune.trainer.quickstart.QuickstartAssets.writeDataset(data.resolve("train.jsonl"), 40, 3);
     }
 
     @Test

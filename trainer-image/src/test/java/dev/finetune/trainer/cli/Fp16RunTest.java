@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -20,12 +21,10 @@ class Fp16RunTest {
 
     @Test
     void anFp16RunLogsTheLossScaleAndRecordsSkippedStepsInTheManifest() throws Exception {
-        Path models = tmp.resolve("models");
-        Path data = tmp.resolve("data");
+        CliVolumes volumes = CliVolumes.write(tmp, 40);
+        Path models = volumes.models();
+        Path data = volumes.data();
         Path outputs = tmp.resolve("outputs");
-        dev.finetune.trainer.quickstart.QuickstartAssets.writeModel(models.resolve("tiny-qwen3"),
-                new dev.finetune.trainer.quickstart.QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
-        dev.finetune.trainer.quickstart.QuickstartAssets.writeDataset(data.resolve("train.jsonl"), 40, 3);
         Path yaml = tmp.resolve("job.yaml");
         // gpus: 1 because the API rejects fp16 with gpus: 0; a local run uses the CPU when there is no GPU
         Files.writeString(yaml, job(1, "").replace("precision: fp32", "precision: fp16").replace("merge: true", "merge: false")

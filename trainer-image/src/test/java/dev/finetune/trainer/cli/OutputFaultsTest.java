@@ -9,7 +9,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -39,10 +39,9 @@ class OutputFaultsTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        models = tmp.resolve("models");
-        QuickstartAssets.writeModel(models.resolve("tiny-qwen3"), new QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
-        data = tmp.resolve("data");
-        QuickstartAssets.writeDataset(data.resolve("train.jsonl"), 40, 3);
+        CliVolumes volumes = CliVolumes.write(tmp, 40);
+        models = volumes.models();
+        data = volumes.data();
     }
 
     /** A 2-epoch job (8 steps each) under {@code dir} that stops at {@code maxSteps} and keeps two checkpoints. */

@@ -7,6 +7,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.safetensors.SafetensorsFile;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -50,8 +51,7 @@ class ReliabilityTableTest {
 
     @BeforeAll
     static void base() throws IOException {
-        baseModel = QuickstartAssets.writeModel(tmp.resolve("base/models/tiny-qwen3"),
-                new QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
+        baseModel = CliVolumes.writeModel(tmp.resolve("base/models/tiny-qwen3"));
         baseData = QuickstartAssets.writeDataset(tmp.resolve("base/data/train.jsonl"), 20, 3);
     }
 

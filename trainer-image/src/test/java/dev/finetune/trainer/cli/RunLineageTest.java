@@ -9,8 +9,8 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
-import dev.finetune.trainer.quickstart.QuickstartAssets;
 import dev.finetune.trainer.run.RunLineage;
+import dev.finetune.trainer.testing.CliVolumes;
 import dev.finetune.trainer.testing.TrainerProcesses;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,10 +40,9 @@ class RunLineageTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        models = tmp.resolve("models");
-        QuickstartAssets.writeModel(models.resolve("tiny-qwen3"), new QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
-        data = tmp.resolve("data");
-        QuickstartAssets.writeDataset(data.resolve("train.jsonl"), 40, 3);
+        CliVolumes volumes = CliVolumes.write(tmp, 40);
+        models = volumes.models();
+        data = volumes.data();
     }
 
     /** A job file under {@code dir} with no merge (faster) and the given training lines (4-space indented). */

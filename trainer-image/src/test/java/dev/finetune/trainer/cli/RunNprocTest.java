@@ -9,6 +9,7 @@ import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -58,9 +59,7 @@ class RunNprocTest {
 
     @Test
     void dryRunWithNprocChecksThePathsWithoutStartingAnything() throws Exception {
-        dev.finetune.trainer.quickstart.QuickstartAssets.writeModel(tmp.resolve("models/tiny-qwen3"),
-                new dev.finetune.trainer.quickstart.QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
-        dev.finetune.trainer.quickstart.QuickstartAssets.writeDataset(tmp.resolve("data/train.jsonl"), 10, 3);
+        CliVolumes.write(tmp, 10);
         Map<String, Path> v = Map.of("models", tmp.resolve("models"), "data", tmp.resolve("data"), "outputs", tmp.resolve("out"));
         Outcome o = cli("run", job().toString(), "--nproc", "2", "--dry-run", "--volume", "models=" + v.get("models"),
                 "--volume", "data=" + v.get("data"), "--volume", "outputs=" + v.get("outputs"));

@@ -19,6 +19,8 @@ import java.util.Map;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every kind of bad input fails with file, line (or record) and field named, and a hint; or is skipped and counted. */
 class BadInputTest {
@@ -95,41 +97,36 @@ class BadInputTest {
         assertThat(e.hint()).contains("dataset.columns");
     }
 
-    @Test
-    void emptyOutputIsRefused() throws IOException {
-        DatasetException e = convert("a.jsonl", "{\"instruction\": \"x\", \"output\": \"  \"}");
-        assertThat(e.field()).isEqualTo("output");
-        assertThat(e.problem()).contains("empty");
+    /** One bad record: the field the error names and a fragment of its problem. */
+    record BadRecord(String what, String record, String field, String problem) {
+        @Override
+        public String toString() {
+            return what;
+        }
     }
 
-    @Test
-    void emptyAssistantMessageNamesItsIndex() throws IOException {
-        DatasetException e = convert("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
-                + "{\"role\": \"assistant\", \"content\": \"\"}]}");
-        assertThat(e.field()).isEqualTo("messages[1].content");
+    static List<BadRecord> badRecords() {
+        return List.of(
+                new BadRecord("an empty output", "{\"instruction\": \"x\", \"output\": \"  \"}", "output", "empty"),
+                new BadRecord("an empty assistant message", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
+                        + "{\"role\": \"assistant\", \"content\": \"\"}]}", "messages[1].content", "empty"),
+                new BadRecord("an unknown ShareGPT role", "{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}, "
+                        + "{\"from\": \"bot\", \"value\": \"y\"}]}", "conversations[1].from", "unknown role 'bot'"),
+                new BadRecord("an unknown messages role", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
+                        + "{\"role\": \"tool\", \"content\": \"y\"}]}", "messages[1].role", "unknown role 'tool'"),
+                new BadRecord("a number where a string belongs", "{\"instruction\": 42, \"output\": \"y\"}", "instruction",
+                        "a number, expected a string"),
+                new BadRecord("a conversation without an assistant turn",
+                        "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "messages", "no assistant turn"));
     }
 
-    @Test
-    void unknownShareGptRole() throws IOException {
-        DatasetException e = convert("s.jsonl", "{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}, "
-                + "{\"from\": \"bot\", \"value\": \"y\"}]}");
-        assertThat(e.field()).isEqualTo("conversations[1].from");
-        assertThat(e.problem()).contains("unknown role 'bot'");
-    }
-
-    @Test
-    void unknownMessagesRole() throws IOException {
-        DatasetException e = convert("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
-                + "{\"role\": \"tool\", \"content\": \"y\"}]}");
-        assertThat(e.field()).isEqualTo("messages[1].role");
-        assertThat(e.problem()).contains("unknown role 'tool'");
-    }
-
-    @Test
-    void wrongTypeIsNamed() throws IOException {
-        DatasetException e = convert("a.jsonl", "{\"instruction\": 42, \"output\": \"y\"}");
-        assertThat(e.field()).isEqualTo("instruction");
-        assertThat(e.problem()).contains("a number, expected a string");
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badRecords")
+    void aBadRecordNamesItsFieldAndProblem(BadRecord bad) throws IOException {
+        DatasetException e = convert("d.jsonl", bad.record());
+        assertThat(e.location().line()).isEqualTo(1);
+        assertThat(e.field()).isEqualTo(bad.field());
+        assertThat(e.problem()).contains(bad.problem());
     }
 
     DatasetException convertAs(DatasetFormat format, String file, String content) throws IOException {
@@ -230,12 +227,6 @@ class BadInputTest {
     void unknownColumnsKey() {
         DatasetException e = failure(() -> new Formats(Map.of("question", "q"), null));
         assertThat(e.field()).isEqualTo("columns.question");
-    }
-
-    @Test
-    void conversationWithoutAssistantTurn() throws IOException {
-        DatasetException e = convert("m.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
-        assertThat(e.problem()).contains("no assistant turn");
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.model.ModelConfig;
 import dev.finetune.trainer.model.ModelFormatException;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
+import dev.finetune.trainer.testing.CliVolumes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +51,7 @@ class ModelFilesFuzzTest {
     @BeforeContainer
     static void writeModel() throws IOException {
         root = Files.createTempDirectory("model-fuzz");
-        model = QuickstartAssets.writeModel(root.resolve("original"), new QuickstartAssets.Shape(32, 48, 1, 4, 2), 5);
+        model = CliVolumes.writeModel(root.resolve("original"));
         data = QuickstartAssets.writeDataset(root.resolve("train.jsonl"), 6, 3);
     }
 
