@@ -3,13 +3,9 @@ package dev.finetune.trainer.cli;
 import dev.finetune.api.trainer.TrainerConfig;
 import dev.finetune.trainer.data.PreparedDataset;
 import dev.finetune.trainer.data.report.DatasetReportRenderer;
-import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code finetune check-data JOB.yaml}: reads and tokenizes the job's whole dataset with the model's own
@@ -17,23 +13,15 @@ import picocli.CommandLine.Parameters;
  * weights and writes nothing; a bad record ends with exit 65 and its file, line, record and field.
  */
 @Command(name = "check-data", description = {"Reads and tokenizes a job's whole dataset with the model's tokenizer and",
-        "chat template, prints the dataset report; loads no weights, writes nothing."})
+        "chat template, prints the dataset report; loads no weights, writes nothing (the output volume need not be mapped)."})
 final class CheckDataCommand implements Callable<Integer> {
 
-    @Parameters(arity = "0..1", paramLabel = "JOB.yaml", description = "the FineTuneJob manifest")
-    Path job;
-
-    @Option(names = "--volume", paramLabel = "CLAIM=DIR",
-            description = "map a PVC claimName of the spec to a local directory (repeatable); the output volume may be left out")
-    Map<String, Path> volumes = new LinkedHashMap<>();
-
-    @Option(names = "--config", paramLabel = "FILE", description = "trainer config JSON (instead of JOB.yaml)")
-    Path configFile;
+    @Mixin
+    JobOptions jobOptions;
 
     @Override
     public Integer call() {
-        // writes nothing: the output volume need not be mapped
-        TrainerConfig config = JobInput.load(job, volumes, configFile, null, true);
+        TrainerConfig config = jobOptions.forReading();
         Preflight.paths(config);
         PreparedDataset data = Preflight.dataset(config);
         System.out.println(DatasetReportRenderer.render(data.report()));

@@ -31,7 +31,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -121,15 +120,8 @@ public final class FinetuneCli implements Callable<Integer> {
         /** After one rank fails, how long the others get to exit before SIGKILL (torchrun's default too). */
         static final Duration SIBLING_STOP_TIMEOUT = Duration.ofSeconds(30);
 
-        @Parameters(arity = "0..1", paramLabel = "JOB.yaml", description = "the FineTuneJob manifest")
-        Path job;
-
-        @Option(names = "--volume", paramLabel = "CLAIM=DIR",
-                description = "map a PVC claimName of the spec to a local directory (repeatable)")
-        Map<String, Path> volumes = new LinkedHashMap<>();
-
-        @Option(names = "--config", paramLabel = "FILE", description = "trainer config JSON (instead of JOB.yaml)")
-        Path configFile;
+        @CommandLine.Mixin
+        JobOptions jobOptions;
 
         @Option(names = "--resume", paramLabel = "latest|none|checkpoints/checkpoint-N", defaultValue = "latest",
                 description = "resume from the newest checkpoint in the output dir (default), none, or a given one")
@@ -150,7 +142,7 @@ public final class FinetuneCli implements Callable<Integer> {
             if (nproc != null && nproc < 1) {
                 throw CliException.usage("--nproc " + nproc + ": must be at least 1", null);
             }
-            if (nproc != null && configFile != null) {
+            if (nproc != null && jobOptions.configFile != null) {
                 throw CliException.usage("--nproc goes with JOB.yaml", "with --config the trainer config's "
                         + "distributed.processesPerWorker says how many processes to start");
             }
@@ -158,7 +150,7 @@ public final class FinetuneCli implements Callable<Integer> {
                 throw CliException.usage(LaunchPlan.LOCAL_RANK + " is set in the environment, which marks a process a "
                         + "launcher started", "unset it to start --nproc " + nproc + " processes");
             }
-            TrainerConfig config = JobInput.load(job, volumes, configFile, resume.equals("none") ? null : resume);
+            TrainerConfig config = jobOptions.forRun(resume.equals("none") ? null : resume);
             // --resume none over an earlier run: the run moves it to previous-runs/ (RunLineage), never mixes them
             if (nproc != null && nproc > 1) {
                 config = withLocalProcesses(config, nproc);
@@ -170,7 +162,7 @@ public final class FinetuneCli implements Callable<Integer> {
                 out.println("model: " + config.paths().modelDir() + ": " + Preflight.model(Path.of(config.paths().modelDir())));
                 out.println(DatasetReportRenderer.render(Preflight.dataset(config).report()));
                 Preflight.lineage(config).ifPresent(out::println);
-                out.println("ok: " + (job != null ? job : configFile) + " is ready to run: model " + config.paths().modelDir()
+                out.println("ok: " + jobOptions.source() + " is ready to run: model " + config.paths().modelDir()
                         + ", dataset " + config.paths().datasetPath() + ", output " + config.paths().outputDir()
                         + " (writable); nothing was trained (--dry-run)");
                 return 0;
@@ -192,7 +184,7 @@ public final class FinetuneCli implements Callable<Integer> {
          */
         private int launch(TrainerConfig config) throws IOException {
             LaunchPlan plan = LaunchPlan.derive(config.distributed(), System.getenv(), Runtime.getRuntime().availableProcessors());
-            Path file = configFile;
+            Path file = jobOptions.configFile;
             if (file == null) {
                 file = Files.createTempFile("finetune-config-", ".json");
                 Files.writeString(file, TrainerJson.write(config));
@@ -214,7 +206,7 @@ public final class FinetuneCli implements Callable<Integer> {
                     }
                 }
             } finally {
-                if (configFile == null) {
+                if (jobOptions.configFile == null) {
                     Files.deleteIfExists(file);
                 }
             }

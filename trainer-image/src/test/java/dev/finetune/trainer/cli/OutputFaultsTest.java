@@ -34,14 +34,11 @@ class OutputFaultsTest {
     @TempDir
     static Path tmp;
 
-    static Path models;
-    static Path data;
+    static CliVolumes volumes;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        CliVolumes volumes = CliVolumes.write(tmp, 40);
-        models = volumes.models();
-        data = volumes.data();
+    static void writeVolumes() throws Exception {
+        volumes = CliVolumes.write(tmp, 40);
     }
 
     /** A 2-epoch job (8 steps each) under {@code dir} that stops at {@code maxSteps} and keeps two checkpoints. */
@@ -54,8 +51,8 @@ class OutputFaultsTest {
     }
 
     static Outcome run(Path dir, Path outputs, int maxSteps) throws IOException {
-        return cli("run", job(dir, maxSteps).toString(), "--volume", "models=" + models, "--volume", "data=" + data,
-                "--volume", "outputs=" + outputs);
+        return cli(Stream.concat(Stream.of("run", job(dir, maxSteps).toString()), volumes.volumeArgs(outputs).stream())
+                .toArray(String[]::new));
     }
 
     static JsonNode json(Path file) throws IOException {
@@ -120,14 +117,14 @@ class OutputFaultsTest {
         Path state = runDir.resolve("checkpoints/checkpoint-6/" + TrainingCheckpoint.STATE);
         Files.writeString(state, Files.readString(state).replace("\"globalStep\" : 6", "\"globalStep\" : 5"));
 
-        Outcome local = cli("run", job(dir, 9).toString(), "--volume", "models=" + models, "--volume", "data=" + data,
-                "--volume", "outputs=" + outputs, "--resume", "checkpoints/checkpoint-6");
+        Outcome local = cli(Stream.of(List.of("run", job(dir, 9).toString()), volumes.volumeArgs(outputs),
+                List.of("--resume", "checkpoints/checkpoint-6")).flatMap(List::stream).toArray(String[]::new));
         assertThat(local.code()).as(local.out() + local.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
         assertThat(local.err()).contains("resumeFrom checkpoints/checkpoint-6: the checkpoint is corrupt: trainer_state.json");
 
         var job = dev.finetune.api.trainer.TrainerJson.readJob(job(dir, 9));
         var local9 = dev.finetune.api.trainer.TrainerConfigs.forLocalRun(job,
-                claim -> Map.of("models", models, "data", data, "outputs", outputs).get(claim), "checkpoints/checkpoint-6");
+                volumes.claims(outputs)::get, "checkpoints/checkpoint-6");
         var fromOperator = new dev.finetune.api.trainer.TrainerConfig(local9.schemaVersion(), local9.job(), 2,
                 local9.paths(), local9.spec(), local9.distributed(), local9.resumeFrom(),
                 new dev.finetune.api.trainer.TrainerConfig.ProgressChannel("cli-test-progress", "default", "progress.json",

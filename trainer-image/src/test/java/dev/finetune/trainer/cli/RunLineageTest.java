@@ -35,14 +35,11 @@ class RunLineageTest {
     @TempDir
     static Path tmp;
 
-    static Path models;
-    static Path data;
+    static CliVolumes volumes;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        CliVolumes volumes = CliVolumes.write(tmp, 40);
-        models = volumes.models();
-        data = volumes.data();
+    static void writeVolumes() throws Exception {
+        volumes = CliVolumes.write(tmp, 40);
     }
 
     /** A job file under {@code dir} with no merge (faster) and the given training lines (4-space indented). */
@@ -54,8 +51,8 @@ class RunLineageTest {
     }
 
     static Outcome run(Path yaml, Path outputs, String... extra) {
-        List<String> args = new java.util.ArrayList<>(List.of("run", yaml.toString(), "--volume", "models=" + models,
-                "--volume", "data=" + data, "--volume", "outputs=" + outputs));
+        List<String> args = new java.util.ArrayList<>(List.of("run", yaml.toString()));
+        args.addAll(volumes.volumeArgs(outputs));
         args.addAll(List.of(extra));
         return cli(args.toArray(String[]::new));
     }
@@ -149,8 +146,9 @@ class RunLineageTest {
         Files.writeString(yaml, Files.readString(yaml).replace("maxSteps: 3", "maxSteps: 6"));
 
         // problem 9: a resume (LoRA weights and AdamW moments loaded) prints nothing of libtorch's on stderr
-        ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command("run", yaml.toString(), "--volume",
-                "models=" + models, "--volume", "data=" + data, "--volume", "outputs=" + outputs));
+        List<String> command = new java.util.ArrayList<>(List.of("run", yaml.toString()));
+        command.addAll(volumes.volumeArgs(outputs));
+        ProcessBuilder pb = new ProcessBuilder(TrainerProcesses.command(command.toArray(String[]::new)));
         pb.environment().put("OMP_NUM_THREADS", "1");
         Path out = dir.resolve("second.out");
         Path err = dir.resolve("second.err");

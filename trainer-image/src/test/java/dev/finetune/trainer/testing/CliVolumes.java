@@ -3,6 +3,8 @@ package dev.finetune.trainer.testing;
 import dev.finetune.trainer.quickstart.QuickstartAssets;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The volumes the CLI tests run jobs on: {@code models/tiny-qwen3}, a one-layer Qwen3-shaped model small enough for
@@ -28,5 +30,15 @@ public record CliVolumes(Path models, Path data) {
         writeModel(models.resolve(MODEL));
         QuickstartAssets.writeDataset(data.resolve("train.jsonl"), records, 3);
         return new CliVolumes(models, data);
+    }
+
+    /** {@code --volume} arguments of {@code finetune run} for these volumes and {@code outputs}. */
+    public List<String> volumeArgs(Path outputs) {
+        return List.of("--volume", "models=" + models, "--volume", "data=" + data, "--volume", "outputs=" + outputs);
+    }
+
+    /** The claim → directory map of a local run, as {@code TrainerConfigs.forLocalRun} takes it. */
+    public Map<String, Path> claims(Path outputs) {
+        return Map.of("models", models, "data", data, "outputs", outputs);
     }
 }
