@@ -280,15 +280,28 @@ class BadInputTest {
         }
     }
 
-    @Test
-    void modelWithoutChatTemplateFallsBackToTheTemplateItsTokensWereMadeFor(@TempDir Path model) throws IOException {
-        Path src = TestModels.dir(TestModels.QWEN3);
-        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
-        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\"}");
+    /**
+     * A model directory with {@code testModel}'s tokenizer.json and the given tokenizer_config.json, and a spec with
+     * {@code template: model} over one alpaca record.
+     */
+    record ModelTemplateCase(Path model, DatasetSpec spec, Path data) {
+        PreparedDataset prepare() {
+            return prepareWithTokenizerOf(model, spec, data);
+        }
+    }
+
+    ModelTemplateCase modelTemplateCase(Path model, String testModel, String tokenizerConfig) throws IOException {
+        Files.copy(TestModels.dir(testModel).resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), tokenizerConfig);
         Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
         DatasetSpec s = spec();
         s.setTemplate("model");
-        PreparedDataset d = prepareWithTokenizerOf(model, s, p);
+        return new ModelTemplateCase(model, s, p);
+    }
+
+    @Test
+    void modelWithoutChatTemplateFallsBackToTheTemplateItsTokensWereMadeFor(@TempDir Path model) throws IOException {
+        PreparedDataset d = modelTemplateCase(model, TestModels.QWEN3, "{\"eos_token\": \"<|im_end|>\"}").prepare();
         assertThat(d.report().template()).isEqualTo("chatml (fallback: the model has no chat_template)");
         assertThat(d.report().sample().overlay()).endsWith("⟦b<|im_end|>⟧\n");
     }
@@ -296,14 +309,8 @@ class BadInputTest {
     @Test
     void llamaVocabularyFallsBackToTheLlama3Template(@TempDir Path model) throws IOException {
         // a base Llama-3: no chat_template; eos is <|end_of_text|>, but <|eot_id|> is a known end-of-turn token
-        Path src = TestModels.dir(TestModels.LLAMA3);
-        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
-        Files.writeString(model.resolve("tokenizer_config.json"), "{\"bos_token\": \"<|begin_of_text|>\", "
-                + "\"eos_token\": \"<|end_of_text|>\"}");
-        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
-        DatasetSpec s = spec();
-        s.setTemplate("model");
-        PreparedDataset d = prepareWithTokenizerOf(model, s, p);
+        PreparedDataset d = modelTemplateCase(model, TestModels.LLAMA3, "{\"bos_token\": \"<|begin_of_text|>\", "
+                + "\"eos_token\": \"<|end_of_text|>\"}").prepare();
         assertThat(d.report().template()).startsWith("llama3 (fallback");
         assertThat(d.report().sample().overlay()).endsWith("⟦b<|eot_id|>⟧");
     }
@@ -311,29 +318,19 @@ class BadInputTest {
     @Test
     void baseModelWithoutBosTokenTrainsWithTheAlpacaFallback(@TempDir Path model) throws IOException {
         // no chat_template, no bos_token, a vocabulary without chatml or llama3 tokens: the alpaca fallback
-        Path src = TestModels.dir(TestModels.GEMMA3);
-        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
-        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<eos>\"}");
-        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
-        DatasetSpec s = spec();
-        s.setTemplate("model");
-        s.setMaxSeqLength(64);
-        PreparedDataset d = prepareWithTokenizerOf(model, s, p);
+        ModelTemplateCase c = modelTemplateCase(model, TestModels.GEMMA3, "{\"eos_token\": \"<eos>\"}");
+        c.spec().setMaxSeqLength(64);
+        PreparedDataset d = c.prepare();
         assertThat(d.report().template()).startsWith("alpaca (fallback");
         assertThat(d.report().sample().overlay()).startsWith("Below is an instruction").contains("⟦b<eos>⟧");
     }
 
     @Test
     void templateNeedingATokenTheModelLacksNamesTheModelFileAndKey(@TempDir Path model) throws IOException {
-        Path src = TestModels.dir(TestModels.QWEN3);
-        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
-        Files.writeString(model.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\", \"chat_template\": "
+        ModelTemplateCase c = modelTemplateCase(model, TestModels.QWEN3, "{\"eos_token\": \"<|im_end|>\", \"chat_template\": "
                 + "\"{{ bos_token + messages[0]['content'] }}{% for m in messages[1:] %}{{ m['content'] + eos_token }}{% endfor %}\"}");
-        Path p = write("a.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n");
-        DatasetSpec s = spec();
-        s.setTemplate("model");
-        s.setSkipInvalidRecords(true);
-        DatasetException e = failure(() -> prepareWithTokenizerOf(model, s, p));
+        c.spec().setSkipInvalidRecords(true);
+        DatasetException e = failure(c::prepare);
         assertThat(e.location().file()).isEqualTo(model.resolve("tokenizer_config.json").toString());
         assertThat(e.location().recordIndex()).isEqualTo(-1);
         assertThat(e.field()).isEqualTo("bos_token");
