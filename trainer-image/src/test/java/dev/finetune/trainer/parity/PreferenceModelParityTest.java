@@ -100,7 +100,7 @@ class PreferenceModelParityTest {
         return samples;
     }
 
-    /** The results of one forward and backward of the objective, and the LoRA gradients compared with the golden's. */
+    /** What a case compares of the objective's result (its pairs, log-probs, SFT term), given the number of pairs. */
     private interface Check {
         void accept(PreferenceObjective.Result result, int pairs);
     }
