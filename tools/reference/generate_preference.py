@@ -15,7 +15,14 @@ The model cases run TRL's whole DPO batch path, DPOTrainer.get_batch_loss_metric
 forward of chosen and rejected, completion-only log-prob sums, the reference as the PEFT model with its
 adapter disabled, the loss and its metrics), on the tiny Llama fixture of the HF parity goldens with
 its fixed non-zero PEFT adapter (goldens/parity/llama/lora-all-linear/adapter), in fp32 on CPU, and
-record the policy and reference log-probs, rewards, loss and the gradient of every LoRA tensor.
+record the policy and reference log-probs, rewards, loss and the gradient of every LoRA tensor. The ORPO
+model cases run ORPOTrainer.concatenated_forward (one forward of chosen and rejected, token-averaged
+completion log-probs) and odds_ratio_loss on the same model and pairs. The SFT term is the trainer's
+(docs/trainer.md, "Preference training"): the token-mean NLL of the chosen rows over their learned tokens,
+here the completion (the prompt is unlearned), computed with torch's CrossEntropyLoss on the shifted logits
+concatenated_forward returns, as TRL's own cross_entropy_loss does; TRL takes it over prompt and
+completion instead, and the golden records that value and TRL's full loss too (trlNllLoss, trlLoss,
+checked against ORPOTrainer.get_batch_loss_metrics), for comparison only.
 
 Output: trainer-image/src/test/resources/goldens/preference/losses.json and model.json
 """
@@ -116,13 +123,22 @@ PARITY_LLAMA = (pathlib.Path(__file__).resolve().parents[2]
                 / "trainer-image" / "src" / "test" / "resources" / "goldens" / "parity" / "llama")
 
 
-def model_case(loss_type, beta):
+def peft_model():
     import peft
     import transformers
-    parity = PARITY_LLAMA
-    base = transformers.AutoModelForCausalLM.from_pretrained(parity / "model", dtype=torch.float32)
-    model = peft.PeftModel.from_pretrained(base, parity / "lora-all-linear" / "adapter", is_trainable=True)
+    base = transformers.AutoModelForCausalLM.from_pretrained(PARITY_LLAMA / "model", dtype=torch.float32)
+    model = peft.PeftModel.from_pretrained(base, PARITY_LLAMA / "lora-all-linear" / "adapter", is_trainable=True)
     model.eval()  # no dropout (the fixture adapter has none anyway)
+    return model
+
+
+def lora_grads(model):
+    return {n.replace("base_model.model.", "").replace(".default", ""): p.grad.flatten().tolist()
+            for n, p in model.named_parameters() if p.requires_grad}
+
+
+def model_case(loss_type, beta):
+    model = peft_model()
     batch = {}
     for name, k in (("prompt", 0), ("chosen", 1), ("rejected", 2)):
         ids, mask = pad([list(p[k]) for p in PAIRS], left=(name == "prompt"))
@@ -134,8 +150,7 @@ def model_case(loss_type, beta):
                                                                 ref_chosen, ref_rejected, loss_type)
     loss = losses.mean()
     loss.backward()
-    grads = {n.replace("base_model.model.", "").replace(".default", ""): p.grad.flatten().tolist()
-             for n, p in model.named_parameters() if p.requires_grad}
+    grads = lora_grads(model)
     return {"name": loss_type, "lossType": loss_type, "beta": beta,
             "pairs": [{"prompt": p[0], "chosen": p[1], "rejected": p[2]} for p in PAIRS],
             "chosenLogps": out["chosen_logps"].tolist(), "rejectedLogps": out["rejected_logps"].tolist(),
@@ -143,6 +158,50 @@ def model_case(loss_type, beta):
             "losses": losses.tolist(), "loss": loss.item(),
             "rewardsChosen": chosen_rewards.tolist(), "rewardsRejected": rejected_rewards.tolist(),
             "grads": grads}
+
+
+def orpo_trainer_for(beta):
+    """An ORPOTrainer with exactly the state its batch path reads, without the dataset machinery of __init__."""
+    trainer = ORPOTrainer.__new__(ORPOTrainer)
+    accelerator = types.SimpleNamespace(device=torch.device("cpu"), unwrap_model=lambda m: m,
+                                        gather_for_metrics=lambda x: x)
+    trainer.__dict__.update(accelerator=accelerator, beta=beta, is_encoder_decoder=False, label_pad_token_id=-100,
+                            padding_value=0, aux_loss_enabled=False, aux_loss_coef=0.0)
+    return trainer
+
+
+def orpo_model_case(beta):
+    """ORPO through the tiny Llama with its adapter: TRL's forward, log-probs and odds-ratio term, our SFT term."""
+    model = peft_model()
+    batch = {}
+    for name, k in (("chosen", 1), ("rejected", 2)):
+        rows = [list(p[0]) + list(p[k]) for p in PAIRS]
+        ids, mask = pad(rows, left=False)
+        labels = torch.full_like(ids, -100)
+        for i, p in enumerate(PAIRS):
+            labels[i, len(p[0]):len(rows[i])] = ids[i, len(p[0]):len(rows[i])]
+        batch[name + "_input_ids"], batch[name + "_attention_mask"], batch[name + "_labels"] = ids, mask, labels
+    trainer = orpo_trainer_for(beta)
+    chosen_logps, rejected_logps, chosen_logits, _, trl_nll = trainer.concatenated_forward(model, batch)
+    losses, chosen_rewards, rejected_rewards, _, _ = trainer.odds_ratio_loss(chosen_logps, rejected_logps)
+    # the trainer's SFT term: the chosen rows' learned (completion) tokens, shifted as TRL's cross_entropy_loss does;
+    # concatenated_forward pads chosen and rejected to one width, so the labels are padded (with -100) to it
+    width = chosen_logits.shape[1] + 1
+    labels = torch.nn.functional.pad(batch["chosen_labels"], (0, width - batch["chosen_labels"].shape[1]), value=-100)
+    labels = labels[:, 1:]
+    sft = torch.nn.CrossEntropyLoss()(chosen_logits.reshape(-1, chosen_logits.shape[-1]), labels.reshape(-1))
+    loss = sft - losses.mean()  # ORPOTrainer.get_batch_loss_metrics: nll - losses.mean()
+    trl_loss, metrics = trainer.get_batch_loss_metrics(model, batch)
+    assert abs(trl_loss.item() - (trl_nll - losses.mean()).item()) < 1e-6, "TRL's loss is its nll - mean(losses)"
+    assert abs(metrics["logps/chosen"] - chosen_logps.mean().item()) < 1e-6
+    model.zero_grad()
+    loss.backward()
+    return {"name": "orpo" if beta == 0.1 else "orpo-beta-" + str(beta), "lossType": "orpo", "beta": beta,
+            "pairs": [{"prompt": p[0], "chosen": p[1], "rejected": p[2]} for p in PAIRS],
+            "chosenLogps": chosen_logps.tolist(), "rejectedLogps": rejected_logps.tolist(),
+            "losses": (-losses).tolist(), "sftLoss": sft.item(), "loss": loss.item(),
+            "rewardsChosen": chosen_rewards.tolist(), "rewardsRejected": rejected_rewards.tolist(),
+            "trlNllLoss": trl_nll.item(), "trlLoss": trl_loss.item(), "grads": lora_grads(model)}
 
 
 def main():
@@ -163,8 +222,9 @@ def main():
         "versions": golden["versions"],
         "command": golden["command"],
         "model": "goldens/parity/llama/model with goldens/parity/llama/lora-all-linear/adapter",
-        "note": "gradients are of the mean loss over the pairs; fp32",
-        "cases": [model_case("sigmoid", 0.1), model_case("ipo", 0.1)],
+        "note": "gradients are of the mean loss over the pairs (ORPO: plus the token-mean SFT loss); fp32",
+        "cases": [model_case("sigmoid", 0.1), model_case("ipo", 0.1), model_case("hinge", 0.1),
+                  orpo_model_case(0.1), orpo_model_case(1.0)],
     }
     (out / "model.json").write_text(json.dumps(models, indent=1) + "\n")
 
