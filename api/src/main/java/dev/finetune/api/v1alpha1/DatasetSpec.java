@@ -17,8 +17,8 @@ import java.util.Map;
         message = "set either dataset.evalSplit (hold out a fraction) or dataset.evalPath (a separate eval file), not both")
 @ValidationRule(value = "!self.splitTurns || self.trainOn == 'allAssistantTurns'",
         message = "dataset.splitTurns makes one sample per assistant turn, which only applies with dataset.trainOn: allAssistantTurns")
-@ValidationRule(value = "!has(self.evalPath) || !self.evalPath.startsWith('/')",
-        message = "dataset.evalPath must be relative to the dataset volume's root")
+@ValidationRule(value = "!has(self.evalPath) || (!self.evalPath.startsWith('/') && !self.evalPath.matches('(^|/)[.][.](/|$)'))",
+        message = "dataset.evalPath must be relative to the dataset volume's root and must not contain '..'")
 @ValidationRule(value = "!has(self.source) || self.source.matches('" + DatasetSpec.HF_DATASET_RULE + "')",
         message = "dataset.source must be hf://datasets/ORG/NAME[@REVISION][/FILE-OR-DIR] (a Hugging Face dataset "
                 + "repository, optionally a file or directory inside it)")

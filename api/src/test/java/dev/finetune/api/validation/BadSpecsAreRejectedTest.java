@@ -53,6 +53,8 @@ class BadSpecsAreRejectedTest {
 
     static Stream<Arguments> mistakes() {
         return Stream.of(
+                bad("eval file outside the dataset volume", m -> at(m, "spec.dataset").put("evalPath", "data/../../etc/passwd"),
+                        "spec.dataset", "dataset.evalPath must be relative to the dataset volume's root and must not contain '..'"),
                 bad("eval split and eval file together", m -> at(m, "spec.dataset").put("evalSplit", 0.1).put("evalPath", "eval.jsonl"),
                         "spec.dataset", "set either dataset.evalSplit (hold out a fraction) or dataset.evalPath"),
                 bad("warmup steps and ratio together", m -> at(m, "spec.training").put("warmupSteps", 10).put("warmupRatio", 0.1),
