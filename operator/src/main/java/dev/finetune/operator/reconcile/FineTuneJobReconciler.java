@@ -11,6 +11,7 @@ import dev.finetune.operator.lifecycle.Observation;
 import dev.finetune.operator.lifecycle.Plan;
 import dev.finetune.operator.metrics.JobMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
@@ -34,6 +35,7 @@ import org.jboss.logging.Logger;
  * outside the cluster needs cleaning up, and owner references let the garbage collector remove the children.
  */
 @ControllerConfiguration(name = FineTuneJobReconciler.NAME,
+        generationAwareEventProcessing = false, informer = @Informer(onUpdateFilter = SpecOrRestartRequestChanged.class),
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
 

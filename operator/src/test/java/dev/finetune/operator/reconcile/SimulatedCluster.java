@@ -114,6 +114,24 @@ public final class SimulatedCluster {
         client.resource(pod).createOr(r -> r.update());
     }
 
+    /** The garbage collector and kubelet after a worker Job is deleted: the attempt's pods are gone. */
+    public void removeWorkers(String namespace, String name, int attempt) {
+        client.pods().inNamespace(namespace).withLabel(Labels.ATTEMPT, Integer.toString(attempt)).list().getItems().stream()
+                .filter(p -> name.equals(p.getMetadata().getLabels().get(Labels.JOB)))
+                .forEach(p -> client.resource(p).delete());
+    }
+
+    /** What {@code kubectl annotate --overwrite} and Argo CD's restart action do: a new restart request. */
+    public void requestRestart(String namespace, String name, String requestedAt) {
+        client.resources(FineTuneJob.class).inNamespace(namespace).withName(name).edit(j -> {
+            Map<String, String> annotations = new java.util.HashMap<>(j.getMetadata().getAnnotations() == null ? Map.of()
+                    : j.getMetadata().getAnnotations());
+            annotations.put(FineTuneJob.RESTART_REQUESTED_AT, requestedAt);
+            j.getMetadata().setAnnotations(annotations);
+            return j;
+        });
+    }
+
     /** The Job controller: the attempt's Job gets condition {@code type} (Complete or Failed). */
     public void finishWorkerJob(String namespace, String name, int attempt, String type) {
         Job job = workerJob(namespace, name, attempt);
