@@ -338,9 +338,12 @@ public final class LifecyclePlanner {
             if (!v.valid()) {
                 s.setPhase(Phase.Pending);
                 events.add(JobEvent.warning(v.reason(), "validation/" + v.reason() + "/" + v.message(), v.message()));
-                boolean restarting = stoppedForRestart();
+                // With an attempt before and no worker Job, a pending request is one whose workers were deleted.
+                boolean restarting = stoppedForRestart() || (attempt > 0 && restartPending());
                 if (restartPending()) {
-                    answerRestart(JobEvent.normal("RestartIgnored", restartEventKey(), Messages.restartIgnoredNoWorkers(restartRequest, v.message())));
+                    answerRestart(attempt > 0
+                            ? JobEvent.normal(RESTART_REQUESTED, restartEventKey(), Messages.restartRequested(restartRequest, attempt))
+                            : JobEvent.normal("RestartIgnored", restartEventKey(), Messages.restartIgnoredNoWorkers(restartRequest, v.message())));
                 }
                 return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", Messages.NOT_VALIDATED),
                         restarting ? Desired.isFalse(ConditionType.TRAINING, RESTART_REQUESTED, Messages.RESTART_WAITS_FOR_VALIDATION)
@@ -355,6 +358,10 @@ public final class LifecyclePlanner {
                 String from = checkpointPath();
                 start(attempt + 1, s.getRestarts(), from, now, "Resumed");
                 events.add(JobEvent.normal("Resumed", "start/" + (attempt + 1), Messages.resumed(attempt + 1, from)));
+            } else if (prevPhase == Phase.Pending && !Set.of("NoFailure", "Restarted").contains(failedCondition.reason())) {
+                // A restart that waited for validation (see restartOrFail): the failure was recorded, not yet counted.
+                return restartOrFail(v, new WorkerFailure(failedCondition.reason(), Messages.restartWaitedForValidation(attempt),
+                        null, false));
             } else if (stoppedForRestart() || restartPending()) {
                 // Pending request here: the workers were deleted for it and the operator stopped before writing status.
                 if (restartPending()) {
@@ -365,10 +372,6 @@ public final class LifecyclePlanner {
                 }
                 // Not a failure: restarts stay as they are; like a resume, the deadline clock starts again.
                 start(attempt + 1, s.getRestarts(), checkpointPath(), now, RESTART_REQUESTED);
-            } else if (prevPhase == Phase.Pending && !Set.of("NoFailure", "Restarted").contains(failedCondition.reason())) {
-                // A restart that waited for validation (see restartOrFail): the failure was recorded, not yet counted.
-                return restartOrFail(v, new WorkerFailure(failedCondition.reason(), Messages.restartWaitedForValidation(attempt),
-                        null, false));
             } else {
                 return restartOrFail(v, new WorkerFailure("WorkersDeleted", Messages.workersDeleted(attempt), null, false));
             }

@@ -63,8 +63,8 @@ final class Messages {
     }
 
     static String restartIgnoredNoWorkers(String requestedAt, String validation) {
-        return "The restart requested at " + requestedAt + " was ignored: no workers run while the job waits for validation: "
-                + sentence(validation) + " Workers start once it is valid.";
+        return "The restart requested at " + requestedAt + " was ignored: the job has not started, it waits for validation: "
+                + sentence(validation) + " Its first attempt starts once it is valid.";
     }
 
     static String restartRequestInvalid(String value, String job) {

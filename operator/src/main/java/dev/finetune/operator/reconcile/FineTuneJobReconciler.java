@@ -41,6 +41,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
 
     public static final String NAME = "finetunejob";
     private static final Logger LOG = Logger.getLogger(FineTuneJobReconciler.class);
+    private static final SpecOrRestartRequestChanged STARTS_A_ROUND = new SpecOrRestartRequestChanged();
 
     private final ApiServerEndpoints endpoints;
     private final EventRecorder events;
@@ -95,10 +96,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
         plan.events().forEach(e -> events.record(job, e));
         metrics.update(job, plan.status());
 
-        if (!sameStatus(job.getStatus(), plan.status())) {
-            writeStatus(job, plan.status(), context);
-        }
+        boolean changedMeanwhile = !sameStatus(job.getStatus(), plan.status()) && writeStatus(job, plan.status(), context);
         UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
+        if (changedMeanwhile) {
+            return control.rescheduleAfter(0);
+        }
         plan.requeueAfter().filter(d -> !d.isNegative()).ifPresent(d -> control.rescheduleAfter(d.toMillis()));
         return control;
     }
@@ -107,13 +109,20 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
      * Replaces the status with optimistic locking; on a conflict the status is set again on the newer job from
      * the cache (up to ten times), and the result goes into the cache for the next round. JOSDK 5.3's
      * replacement, {@code context.resourceOperations().updatePrimaryStatus}, does not retry a conflict.
+     *
+     * <p>Returns whether the job it was written on had changed in a way that starts a round (spec, restart
+     * request) since the round's plan: JOSDK drops the informer's event of that change when it arrives after
+     * this write (older than the cached result), so the caller plans again at once.
      */
     @SuppressWarnings("removal")
-    private static void writeStatus(FineTuneJob job, FineTuneJobStatus status, Context<FineTuneJob> context) {
+    private static boolean writeStatus(FineTuneJob job, FineTuneJobStatus status, Context<FineTuneJob> context) {
+        boolean[] changedMeanwhile = {false};
         PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
+            changedMeanwhile[0] = STARTS_A_ROUND.accept(fresh, job);
             fresh.setStatus(status);
             return fresh;
         });
+        return changedMeanwhile[0];
     }
 
     static boolean sameStatus(FineTuneJobStatus a, FineTuneJobStatus b) {

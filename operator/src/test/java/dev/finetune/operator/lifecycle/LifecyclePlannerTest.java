@@ -325,4 +325,37 @@ class LifecyclePlannerTest {
         assertThat(plan.status().getLastRestartRequest()).isEqualTo(REQUEST);
         assertThat(plan.events()).extracting(e -> e.reason()).containsExactly("WorkersStarted");
     }
+
+    @Test
+    void aRequestedRestartWaitsForValidationAndIsNotCountedWhenItHappens() {
+        FineTuneJob job = trainingJob(2, REQUEST);
+        Plan stop = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW, null)), List.of(workerPod(2)));
+        job = after(job, stop);
+        Plan waiting = plan(job, ValidationResult.invalid("PvcNotFound", "claim \"data\" missing"), List.of(), List.of());
+        assertThat(waiting.launch()).isEmpty();
+        assertThat(waiting.status().getPhase()).isEqualTo(Phase.Pending);
+        assertThat(Conditions.find(waiting.status().getConditions(), ConditionType.TRAINING).orElseThrow().getReason())
+                .isEqualTo("RestartRequested");
+
+        job = after(job, waiting);
+        Plan restarted = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(restarted.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(3);
+            assertThat(a.restarts()).isEqualTo(1);
+            assertThat(a.startReason()).isEqualTo("RestartRequested");
+        });
+    }
+
+    @Test
+    void aRequestBeforeTheFirstAttemptWhileInvalidIsIgnoredAndTheJobStartsLater() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getMetadata().setAnnotations(java.util.Map.of(FineTuneJob.RESTART_REQUESTED_AT, REQUEST));
+        Plan plan = plan(job, ValidationResult.invalid("PvcNotFound", "claim \"data\" missing"), List.of(), List.of());
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(plan.events()).filteredOn(e -> e.reason().equals("RestartIgnored")).singleElement()
+                .satisfies(e -> assertThat(e.message()).contains("has not started", "claim \"data\" missing"));
+        Plan started = plan(after(job, plan), ValidationResult.ok(), List.of(), List.of());
+        assertThat(started.launch()).hasValueSatisfying(a -> assertThat(a.number()).isEqualTo(1));
+    }
 }
