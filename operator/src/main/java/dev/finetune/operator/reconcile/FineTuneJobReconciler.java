@@ -110,19 +110,17 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
      * the cache (up to ten times), and the result goes into the cache for the next round. JOSDK 5.3's
      * replacement, {@code context.resourceOperations().updatePrimaryStatus}, does not retry a conflict.
      *
-     * <p>Returns whether the job it was written on had changed in a way that starts a round (spec, restart
-     * request) since the round's plan: JOSDK drops the informer's event of that change when it arrives after
+     * <p>Returns whether the job as written differs from the planned one in a way that starts a round (spec,
+     * restart request): that change came in between, and JOSDK drops its informer event when it arrives after
      * this write (older than the cached result), so the caller plans again at once.
      */
     @SuppressWarnings("removal")
     private static boolean writeStatus(FineTuneJob job, FineTuneJobStatus status, Context<FineTuneJob> context) {
-        boolean[] changedMeanwhile = {false};
-        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
-            changedMeanwhile[0] = STARTS_A_ROUND.accept(fresh, job);
+        FineTuneJob written = PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
             fresh.setStatus(status);
             return fresh;
         });
-        return changedMeanwhile[0];
+        return written != null && STARTS_A_ROUND.accept(written, job);
     }
 
     static boolean sameStatus(FineTuneJobStatus a, FineTuneJobStatus b) {

@@ -374,11 +374,8 @@ class LifecycleTest extends OnMockApiServer {
         assertThat(events(ns, "Restarted")).isEmpty();
 
         // the same request again, with a spec edit to make the operator look: nothing restarts
-        client.resources(FineTuneJob.class).inNamespace(ns).withName("run").edit(j -> {
-            j.getSpec().setActiveDeadlineSeconds(3600L);
-            j.getMetadata().getAnnotations().put(FineTuneJob.RESTART_REQUESTED_AT, "2026-12-06T20:15:00Z");
-            return j;
-        });
+        cluster.patch(ns, "run", java.util.Map.of("spec", java.util.Map.of("activeDeadlineSeconds", 3600),
+                "metadata", java.util.Map.of("annotations", java.util.Map.of(FineTuneJob.RESTART_REQUESTED_AT, "2026-12-06T20:15:00Z"))));
         cluster.await(ns, "run", j -> j.getStatus().getObservedGeneration().equals(j.getMetadata().getGeneration()));
         cluster.runWorkers(ns, "run", 2, 2);
         cluster.await(ns, "run", j -> Conditions.isTrue(j.getStatus().getConditions(), ConditionType.WORKERS_READY));

@@ -121,15 +121,19 @@ public final class SimulatedCluster {
                 .forEach(p -> client.resource(p).delete());
     }
 
-    /** What {@code kubectl annotate --overwrite} and Argo CD's restart action do: a new restart request. */
+    /**
+     * What {@code kubectl annotate --overwrite} and Argo CD's restart action do: a new restart request, as a merge
+     * patch (no resourceVersion, so the operator's status writes cannot make it conflict).
+     */
     public void requestRestart(String namespace, String name, String requestedAt) {
-        client.resources(FineTuneJob.class).inNamespace(namespace).withName(name).edit(j -> {
-            Map<String, String> annotations = new java.util.HashMap<>(j.getMetadata().getAnnotations() == null ? Map.of()
-                    : j.getMetadata().getAnnotations());
-            annotations.put(FineTuneJob.RESTART_REQUESTED_AT, requestedAt);
-            j.getMetadata().setAnnotations(annotations);
-            return j;
-        });
+        patch(namespace, name, Map.of("metadata", Map.of("annotations", Map.of(FineTuneJob.RESTART_REQUESTED_AT, requestedAt))));
+    }
+
+    /** A JSON merge patch of the job, as {@code kubectl patch --type merge} sends it. */
+    public void patch(String namespace, String name, Map<String, Object> patch) {
+        client.resources(FineTuneJob.class).inNamespace(namespace).withName(name)
+                .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        TrainerJson.write(patch));
     }
 
     /** The Job controller: the attempt's Job gets condition {@code type} (Complete or Failed). */
