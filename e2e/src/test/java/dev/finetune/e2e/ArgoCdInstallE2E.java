@@ -97,9 +97,13 @@ class ArgoCdInstallE2E {
         }
     }
 
-    /** When Argo CD's application-controller last wrote the object (its managedFields entry), null if it never did. */
+    /**
+     * When Argo CD's application-controller last wrote the object: its managedFields entry ("argocd-controller", or
+     * kubectl's default manager of a client-side apply, which the controller runs), null if there is none.
+     */
     private static Instant appliedByArgoCd(java.util.List<ManagedFieldsEntry> entries) {
-        return entries.stream().filter(e -> e.getManager() != null && e.getManager().startsWith("argocd"))
+        return entries.stream().filter(e -> e.getManager() != null && e.getSubresource() == null
+                        && (e.getManager().startsWith("argocd") || e.getManager().equals("kubectl-client-side-apply")))
                 .map(e -> Instant.parse(e.getTime())).max(Instant::compareTo).orElse(null);
     }
 
@@ -112,7 +116,9 @@ class ArgoCdInstallE2E {
 
         CustomResourceDefinition crd = cluster.client().apiextensions().v1().customResourceDefinitions().withName(CRD).get();
         Instant crdApplied = appliedByArgoCd(crd.getMetadata().getManagedFields());
-        assertThat(crdApplied).as("Argo CD applied the CRD (managedFields " + crd.getMetadata().getManagedFields() + ")").isNotNull();
+        assertThat(crdApplied).as("Argo CD applied the CRD (managers: " + crd.getMetadata().getManagedFields().stream()
+                .map(e -> e.getManager() + " " + e.getOperation() + " " + e.getTime()).toList() + ")").isNotNull();
+        assertThat(crd.getMetadata().getAnnotations()).as("the CRD, synced by Argo CD").containsKey("argocd.argoproj.io/tracking-id");
         assertThat(crd.getMetadata().getAnnotations()).containsEntry("argocd.argoproj.io/sync-wave", "-1");
 
         Deployment operator = cluster.operatorDeployment();
