@@ -132,6 +132,11 @@ public final class LifecyclePlanner {
                 }
                 return suspended(v);
             }
+            if (current.isPresent() && stoppedForRestart()) {
+                // The cache still has the Job the restart deleted (its delete event has not arrived yet): keep stopping.
+                deletes.add(current.get().getMetadata().getName());
+                return stoppingForRestart(v);
+            }
             if (current.isEmpty()) {
                 return noWorkers(v, prevPhase);
             }

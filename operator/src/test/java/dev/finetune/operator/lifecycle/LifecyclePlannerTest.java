@@ -242,6 +242,15 @@ class LifecyclePlannerTest {
         });
 
         job = after(job, stop);
+        // a round before the informer has seen the delete: the stopped Job is still in the cache, and stays stopped
+        Plan lagging = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW, null)), List.of(workerPod(2)));
+        assertThat(lagging.launch()).isEmpty();
+        assertThat(lagging.deleteWorkerJobs()).containsExactly("run-attempt-2");
+        assertThat(lagging.events()).isEmpty();
+        assertThat(Conditions.find(lagging.status().getConditions(), ConditionType.TRAINING).orElseThrow().getReason())
+                .isEqualTo("RestartRequested");
+        job = after(job, lagging);
+
         Plan waiting = plan(job, ValidationResult.ok(), List.of(), List.of(workerPod(2)));
         assertThat(waiting.launch()).isEmpty();
         assertThat(waiting.events()).isEmpty();
