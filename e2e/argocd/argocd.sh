@@ -122,6 +122,25 @@ YAML
   log "Argo CD's CRDs, ConfigMaps, Secret and AppProject default applied (CRDs from $dir)"
 }
 
+# The repo-server renders a kustomization with `kustomize build DIR` (and asks `kustomize version`); Argo CD's
+# image ships kustomize, this host has kubectl's built-in one (the same kustomize API): without a kustomize
+# binary on PATH, $STATE/bin/kustomize runs `kubectl kustomize`.
+kustomize_shim() {
+  rm -f "$STATE/bin/kustomize"
+  command -v kustomize >/dev/null && return 0
+  cat >"$STATE/bin/kustomize" <<SHIM
+#!/usr/bin/env bash
+# kustomize for Argo CD's repo-server, written by e2e/argocd/argocd.sh: kubectl's built-in kustomize.
+case "\${1:-}" in
+  build) shift; exec "$(command -v "$KUBECTL")" kustomize "\$@" ;;
+  version) "$(command -v "$KUBECTL")" version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p' ;;
+  *) echo "kustomize (kubectl kustomize): only 'build' and 'version' are supported, not: \$*" >&2; exit 1 ;;
+esac
+SHIM
+  chmod 0755 "$STATE/bin/kustomize"
+  log "kustomize for the repo-server: kubectl $("$STATE/bin/kustomize" version) ($STATE/bin/kustomize)"
+}
+
 up() {
   [[ -n "${KUBECONFIG:-}" ]] || die "KUBECONFIG is not set: point it at the cluster Argo CD should manage"
   command -v redis-server >/dev/null || die "redis-server not found: apt-get install -y redis-server"
@@ -132,6 +151,7 @@ up() {
   cluster_objects
   # the repo-server runs git through this script of Argo CD's (its image has it on PATH)
   install -m 0755 "$(module_dir)/hack/git-verify-wrapper.sh" "$STATE/bin/git-verify-wrapper.sh"
+  kustomize_shim
   export KUBECONFIG ARGOCD_FAKE_IN_CLUSTER=true ARGOCD_GPG_ENABLED=false \
     ARGOCD_TLS_DATA_PATH="$STATE/tls" ARGOCD_SSH_DATA_PATH="$STATE/ssh" \
     ARGOCD_GNUPGHOME="$STATE/gpg/keys" ARGOCD_GPG_DATA_PATH="$STATE/gpg/source" TMPDIR="$STATE/tmp"

@@ -119,15 +119,21 @@ class ArgoCdHealthTest {
             var expected = new TreeSet<String>();
             test.get("result").forEach(a -> expected.add(a.get("name").asText()));
             assertThat(names).as(input.toString()).isEqualTo(expected);
-            test.get("result").forEach(a -> assertThat(discovered.at("/" + a.get("name").asText() + "/iconClass").asText())
-                    .as(input + " " + a.get("name")).isEqualTo(a.get("iconClass").asText()));
+            test.get("result").forEach(a -> {
+                JsonNode found = discovered.get(a.get("name").asText());
+                assertThat(found.path("iconClass").asText()).as(input + " " + a.get("name")).isEqualTo(a.get("iconClass").asText());
+                assertThat(found.path("disabled").asBoolean(false)).as(input + " " + a.get("name") + " disabled")
+                        .isEqualTo(a.path("disabled").asBoolean(false));
+            });
         }
         for (JsonNode test : cases.get("actionTests")) {
             Path input = actions.resolve(test.get("inputPath").asText());
             String action = test.get("action").asText();
-            JsonNode result = LuaJ.run(actions.resolve(action).resolve("action.lua"), yamlFile(input));
-            assertThat(result.get("spec")).as(action + " on " + input)
-                    .isEqualTo(yamlFile(actions.resolve(test.get("expectedOutputPath").asText())).get("spec"));
+            JsonNode result = ArgoCdTool.withAnyRestartTime(LuaJ.run(actions.resolve(action).resolve("action.lua"), yamlFile(input)));
+            JsonNode expected = yamlFile(actions.resolve(test.get("expectedOutputPath").asText()));
+            assertThat(result.get("spec")).as(action + " on " + input).isEqualTo(expected.get("spec"));
+            assertThat(result.at("/metadata/annotations")).as(action + " on " + input + ": annotations")
+                    .isEqualTo(expected.at("/metadata/annotations"));
         }
     }
 
@@ -148,7 +154,20 @@ class ArgoCdHealthTest {
                 files.put(dir.getFileName().toString(), Files.readString(dir.resolve("action.lua")).strip());
             }
         }
-        assertThat(files).containsOnlyKeys("suspend", "resume");
+        assertThat(files).containsOnlyKeys("suspend", "resume", "restart");
         assertThat(definitions).as(regenerate).isEqualTo(files);
+    }
+
+    @Test
+    void restartWritesTheCurrentTimeAndKeepsOtherAnnotations() throws Exception {
+        Path actions = CHECK.resolve("actions");
+        JsonNode job = yamlFile(actions.resolve("testdata/training.yaml")).deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) job.get("metadata")).putObject("annotations")
+                .put("team", "nlp").put(ArgoCdTool.RESTART_ANNOTATION, "2026-12-06T03:00:00Z");
+        JsonNode restarted = LuaJ.run(actions.resolve("restart/action.lua"), job);
+        assertThat(restarted.at("/metadata/annotations/team").asText()).isEqualTo("nlp");
+        String written = restarted.at("/metadata/annotations").get(ArgoCdTool.RESTART_ANNOTATION).asText();
+        assertThat(written).as("a new request, not the old one").isNotEqualTo("2026-12-06T03:00:00Z");
+        assertThat(ArgoCdTool.anyRestartTime(written)).isEqualTo(ArgoCdTool.ANY_TIME);
     }
 }

@@ -9,7 +9,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * The argocd binary (Argo CD v3.6.2 built from the Go module proxy by e2e/argocd/build.sh, cached; or the one
@@ -20,6 +22,11 @@ final class ArgoCdTool {
 
     static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     static final String CHECK_DIR = "deploy/argocd/resource_customizations/finetune.dev/FineTuneJob";
+    /** What the restart action writes: the time it ran (the operator acts on each new value once). */
+    static final String RESTART_ANNOTATION = "finetune.dev/restart-requested-at";
+    /** The restart time as the expected outputs of action_test.yaml write it (upstream's convention). */
+    static final String ANY_TIME = "0001-01-01T00:00:00Z";
+    private static final Pattern UTC_TIME = Pattern.compile("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
 
     private ArgoCdTool() {
     }
@@ -36,6 +43,31 @@ final class ArgoCdTool {
         }
         String out = Processes.run(repo, Duration.ofMinutes(30), List.of("bash", "e2e/argocd/build.sh")).strip();
         return Path.of(out.substring(out.lastIndexOf('\n') + 1));
+    }
+
+    /**
+     * The restart time an action wrote, checked (RFC 3339 in UTC, within a minute of now) and replaced by
+     * {@link #ANY_TIME}, so the result compares with the expected output; anything else is returned as it is.
+     */
+    static String anyRestartTime(String written) {
+        if (!UTC_TIME.matcher(written).matches()) {
+            throw new AssertionError(RESTART_ANNOTATION + " is \"" + written + "\", not an RFC 3339 time in UTC");
+        }
+        Duration off = Duration.between(Instant.parse(written), Instant.now()).abs();
+        if (off.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw new AssertionError(RESTART_ANNOTATION + " is " + written + ", " + off + " away from now");
+        }
+        return ANY_TIME;
+    }
+
+    /** A copy of the resource with a restart time in its annotations replaced by {@link #anyRestartTime}. */
+    static JsonNode withAnyRestartTime(JsonNode resource) {
+        JsonNode copy = resource.deepCopy();
+        JsonNode annotations = copy.at("/metadata/annotations");
+        if (annotations.isObject() && annotations.has(RESTART_ANNOTATION)) {
+            ((ObjectNode) annotations).put(RESTART_ANNOTATION, anyRestartTime(annotations.get(RESTART_ANNOTATION).asText()));
+        }
+        return copy;
     }
 
     static JsonNode yaml(Path file) {

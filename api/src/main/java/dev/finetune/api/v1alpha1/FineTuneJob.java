@@ -41,6 +41,13 @@ public class FineTuneJob extends CustomResource<FineTuneJobSpec, FineTuneJobStat
     public static final String VERSION = "v1alpha1";
     public static final String API_VERSION = GROUP + "/" + VERSION;
     public static final String CRD_NAME = "finetunejobs." + GROUP;
+    /**
+     * Annotation asking for a restart: set it to the current time (RFC 3339, e.g. {@code 2026-12-06T20:15:00Z});
+     * each new value stops the running attempt (its workers checkpoint on SIGTERM) and starts the next one from the
+     * last checkpoint, without counting against spec.backoffLimit. The value acted on is kept in
+     * {@code status.lastRestartRequest}, so one request restarts once.
+     */
+    public static final String RESTART_REQUESTED_AT = GROUP + "/restart-requested-at";
 
     @Override
     protected FineTuneJobStatus initStatus() {

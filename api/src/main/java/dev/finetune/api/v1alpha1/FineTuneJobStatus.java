@@ -32,6 +32,11 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Current attempt, 1-based; each gang restart starts a new attempt.")
     private int attempt;
 
+    @JsonPropertyDescription("The finetune.dev/restart-requested-at annotation the operator last answered: a restart "
+            + "(or, for a job that has finished, is suspended or has no workers, an Event saying why not). A new value "
+            + "of the annotation restarts the running attempt once.")
+    private String lastRestartRequest;
+
     @JsonPropertyDescription("The trainer's latest numbers.")
     private Progress progress;
 
@@ -101,6 +106,14 @@ public class FineTuneJobStatus {
 
     public void setAttempt(int attempt) {
         this.attempt = attempt;
+    }
+
+    public String getLastRestartRequest() {
+        return lastRestartRequest;
+    }
+
+    public void setLastRestartRequest(String lastRestartRequest) {
+        this.lastRestartRequest = lastRestartRequest;
     }
 
     public Progress getProgress() {

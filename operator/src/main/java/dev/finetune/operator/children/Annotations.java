@@ -12,7 +12,7 @@ public final class Annotations {
      * suspension; gang restarts carry it over.
      */
     public static final String DEADLINE_BASE = "finetune.dev/deadline-base";
-    /** Why the attempt was started: Started, Restarted or Resumed. */
+    /** Why the attempt was started: Started, Restarted (after a failure), Resumed or RestartRequested. */
     public static final String START_REASON = "finetune.dev/start-reason";
 
     private Annotations() {

@@ -10,7 +10,7 @@ import java.time.Instant;
  * @param resumeFrom the checkpoint it resumes from (relative to the output volume root); null to start fresh
  * @param deadlineBase when the activeDeadlineSeconds clock started: the first start, or the latest resume after a
  *                     suspension; gang restarts carry it over
- * @param startReason why it started: Started, Restarted or Resumed
+ * @param startReason why it started: Started, Restarted (after a failure), Resumed or RestartRequested
  */
 public record Attempt(int number, int restarts, String resumeFrom, Instant deadlineBase, String startReason) {
 }

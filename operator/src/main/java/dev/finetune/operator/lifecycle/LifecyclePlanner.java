@@ -26,6 +26,8 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,12 +42,18 @@ import java.util.Set;
  * <p>Rules: terminal is final (nothing is created or restarted once Succeeded or Failed); a retryable failure
  * restarts the whole gang as a new attempt resuming from the last checkpoint, counted against backoffLimit;
  * a permanent one fails the job; suspend deletes the workers and keeps everything else; resuming starts a new
- * attempt from the last checkpoint without counting a restart.
+ * attempt from the last checkpoint without counting a restart. A restart request (a new value of the job's
+ * {@link FineTuneJob#RESTART_REQUESTED_AT} annotation) is answered once: a running gang is stopped, and once its
+ * pods are gone the next attempt resumes from the last checkpoint, not counted against backoffLimit; a job that
+ * has finished, is suspended or has no workers gets an Event saying why nothing restarted.
  */
 public final class LifecyclePlanner {
 
     private static final Set<TrainerState> TRAINING_STATES = Set.of(TrainerState.TRAINING, TrainerState.EVALUATING,
             TrainerState.CHECKPOINTING, TrainerState.SUCCEEDED);
+
+    /** Start reason, and the Training condition's reason while the old workers stop, of a requested restart. */
+    static final String RESTART_REQUESTED = "RestartRequested";
 
     /** When a round that started an attempt looks again. */
     static final Duration OBSERVE_LAUNCH_AFTER = Duration.ofSeconds(1);
@@ -66,6 +74,8 @@ public final class LifecyclePlanner {
         final FineTuneJobStatus s;
         final Instant now;
         final long generation;
+        /** The restart-requested-at annotation, null when absent or blank. */
+        final String restartRequest;
         final List<JobEvent> events = new ArrayList<>();
         final List<String> deletes = new ArrayList<>();
         Optional<Attempt> launch = Optional.empty();
@@ -86,6 +96,9 @@ public final class LifecyclePlanner {
             this.s = TrainerJson.json().convertValue(prev, FineTuneJobStatus.class);
             this.now = o.now().truncatedTo(ChronoUnit.SECONDS);
             this.generation = job.getMetadata().getGeneration() == null ? 0 : job.getMetadata().getGeneration();
+            String requested = job.getMetadata().getAnnotations() == null ? null
+                    : job.getMetadata().getAnnotations().get(FineTuneJob.RESTART_REQUESTED_AT);
+            this.restartRequest = requested == null || requested.isBlank() ? null : requested.strip();
         }
 
         Plan run() {
@@ -109,14 +122,33 @@ public final class LifecyclePlanner {
                 requeue = Optional.of(Duration.between(now, deadline.get()).plusSeconds(1));
             }
 
+            if (restartPending() && !restartRequestIsATime()) {
+                answerRestart(JobEvent.warning("RestartRequestInvalid", restartEventKey(),
+                        Messages.restartRequestInvalid(restartRequest, job.getMetadata().getName())));
+            }
             if (spec.isSuspend()) {
+                if (restartPending()) {
+                    answerRestart(JobEvent.normal("RestartIgnored", restartEventKey(), Messages.restartIgnoredSuspended(restartRequest)));
+                }
                 return suspended(v);
+            }
+            if (current.isPresent() && stoppedForRestart()) {
+                // The cache still has the Job the restart deleted (its delete event has not arrived yet): keep stopping.
+                deletes.add(current.get().getMetadata().getName());
+                return stoppingForRestart(v);
             }
             if (current.isEmpty()) {
                 return noWorkers(v, prevPhase);
             }
             ensureChildren = true;
             GangStatus gang = GangObserver.observe(current.get(), currentPods, currentReport, spec.getResources().getWorkers());
+            boolean active = switch (gang.kind()) {
+                case QUEUED, STARTING, RUNNING -> true;
+                case SUCCEEDED, FAILED -> false;
+            };
+            if (active && restartPending()) {
+                return stopForRestart(v);
+            }
             return switch (gang.kind()) {
                 case QUEUED -> running(v, Phase.Pending, gang);
                 case STARTING -> running(v, Phase.Initializing, gang);
@@ -214,6 +246,36 @@ public final class LifecyclePlanner {
             return deadlineBase().map(b -> b.plusSeconds(spec.getActiveDeadlineSeconds()));
         }
 
+        /** A value of the annotation this job has not answered yet. */
+        boolean restartPending() {
+            return restartRequest != null && !restartRequest.equals(s.getLastRestartRequest());
+        }
+
+        boolean restartRequestIsATime() {
+            try {
+                DateTimeFormatter.ISO_OFFSET_DATE_TIME.parse(restartRequest);
+                return true;
+            } catch (DateTimeParseException e) {
+                return false;
+            }
+        }
+
+        /** Answers the pending request with one Event; status.lastRestartRequest keeps it from being answered again. */
+        void answerRestart(JobEvent event) {
+            events.add(event);
+            s.setLastRestartRequest(restartRequest);
+        }
+
+        String restartEventKey() {
+            return "restart/" + restartRequest;
+        }
+
+        /** The previous round stopped the workers for a requested restart and the next attempt has not started. */
+        boolean stoppedForRestart() {
+            return Conditions.find(prev.getConditions(), ConditionType.TRAINING)
+                    .map(c -> RESTART_REQUESTED.equals(c.getReason())).orElse(false);
+        }
+
         Desired previousFailedCondition() {
             return Conditions.find(prev.getConditions(), ConditionType.FAILED)
                     .filter(c -> "False".equals(c.getStatus()))
@@ -224,6 +286,9 @@ public final class LifecyclePlanner {
         // ---- outcomes ----
 
         Plan terminal(Phase phase) {
+            if (restartPending()) {
+                answerRestart(JobEvent.normal("RestartIgnored", restartEventKey(), Messages.restartIgnoredFinished(restartRequest, phase)));
+            }
             s.setDisplay(Displays.of(spec.getResources(), s.getProgress(), phase));
             List<Desired> same = new ArrayList<>();
             for (Condition c : prev.getConditions()) {
@@ -258,12 +323,36 @@ public final class LifecyclePlanner {
                     "Suspended", Messages.SUSPENDED, null, null);
         }
 
+        /** The request's first round: the current attempt's Job goes; its pods get SIGTERM and checkpoint. */
+        Plan stopForRestart(ValidationResult v) {
+            current.ifPresent(j -> deletes.add(j.getMetadata().getName()));
+            answerRestart(JobEvent.normal(RESTART_REQUESTED, restartEventKey(), Messages.restartRequested(restartRequest, attempt)));
+            return stoppingForRestart(v);
+        }
+
+        /** Until the stopped attempt's pods are gone (each gone pod is an event for the job), nothing new starts. */
+        Plan stoppingForRestart(ValidationResult v) {
+            ensureChildren = true;
+            s.setPhase(Phase.Initializing);
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "Restarting", Messages.stoppingForRestart(attempt)),
+                    Desired.isFalse(ConditionType.TRAINING, RESTART_REQUESTED, Messages.stoppingForRestart(attempt)),
+                    RESTART_REQUESTED, Messages.stoppingForRestart(attempt), null, null);
+        }
+
         Plan noWorkers(ValidationResult v, Phase prevPhase) {
             if (!v.valid()) {
                 s.setPhase(Phase.Pending);
                 events.add(JobEvent.warning(v.reason(), "validation/" + v.reason() + "/" + v.message(), v.message()));
+                // With an attempt before and no worker Job, a pending request is one whose workers were deleted.
+                boolean restarting = stoppedForRestart() || (attempt > 0 && restartPending());
+                if (restartPending()) {
+                    answerRestart(attempt > 0
+                            ? JobEvent.normal(RESTART_REQUESTED, restartEventKey(), Messages.restartRequested(restartRequest, attempt))
+                            : JobEvent.normal("RestartIgnored", restartEventKey(), Messages.restartIgnoredNoWorkers(restartRequest, v.message())));
+                }
                 return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, "NotValidated", Messages.NOT_VALIDATED),
-                        Desired.isFalse(ConditionType.TRAINING, "NotStarted", Messages.NOT_STARTED),
+                        restarting ? Desired.isFalse(ConditionType.TRAINING, RESTART_REQUESTED, Messages.RESTART_WAITS_FOR_VALIDATION)
+                                : Desired.isFalse(ConditionType.TRAINING, "NotStarted", Messages.NOT_STARTED),
                         v.reason(), v.message(), v.waiting() ? null : v.reason(), v.waiting() ? null : v.message());
             }
             ensureChildren = true;
@@ -278,6 +367,16 @@ public final class LifecyclePlanner {
                 // A restart that waited for validation (see restartOrFail): the failure was recorded, not yet counted.
                 return restartOrFail(v, new WorkerFailure(failedCondition.reason(), Messages.restartWaitedForValidation(attempt),
                         null, false));
+            } else if (stoppedForRestart() || restartPending()) {
+                // Pending request here: the workers were deleted for it and the operator stopped before writing status.
+                if (restartPending()) {
+                    answerRestart(JobEvent.normal(RESTART_REQUESTED, restartEventKey(), Messages.restartRequested(restartRequest, attempt)));
+                }
+                if (!currentPods.isEmpty()) {
+                    return stoppingForRestart(v);
+                }
+                // Not a failure: restarts stay as they are; like a resume, the deadline clock starts again.
+                start(attempt + 1, s.getRestarts(), checkpointPath(), now, RESTART_REQUESTED);
             } else {
                 return restartOrFail(v, new WorkerFailure("WorkersDeleted", Messages.workersDeleted(attempt), null, false));
             }
@@ -357,6 +456,9 @@ public final class LifecyclePlanner {
 
         void start(int number, int restarts, String resumeFrom, Instant deadlineBase, String reason) {
             launch = Optional.of(new Attempt(number, restarts, resumeFrom, deadlineBase, reason));
+            if (restartRequest != null) {
+                s.setLastRestartRequest(restartRequest); // an attempt started now is what any request so far asked for
+            }
             s.setAttempt(number);
             s.setRestarts(restarts);
             if (s.getStartTime() == null) {

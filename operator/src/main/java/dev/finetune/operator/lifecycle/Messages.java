@@ -2,6 +2,8 @@ package dev.finetune.operator.lifecycle;
 
 import dev.finetune.api.v1alpha1.CheckpointRef;
 import dev.finetune.api.v1alpha1.EpochRecord;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.api.v1alpha1.Progress;
 import dev.finetune.api.v1alpha1.ResourcesSpec;
 import dev.finetune.operator.status.Displays;
@@ -28,6 +30,7 @@ final class Messages {
     static final String SUSPENDED_WORKERS = "No workers run while the job is suspended.";
     static final String SUSPENDED_TRAINING = "Training is paused.";
     static final String SUSPENDED = "Suspended as spec.suspend asks; progress and checkpoints are kept.";
+    static final String RESTART_WAITS_FOR_VALIDATION = "A requested restart waits until the job is valid again.";
     static final String DEADLINE_HINT = "Raise spec.activeDeadlineSeconds, or train fewer epochs.";
 
     private Messages() {
@@ -36,6 +39,38 @@ final class Messages {
     static String deadlineExceeded(long activeDeadlineSeconds, Instant countedFrom) {
         return "The job ran longer than spec.activeDeadlineSeconds (" + activeDeadlineSeconds + " s, counted from " + countedFrom
                 + "); its workers were stopped.";
+    }
+
+    static String restartRequested(String requestedAt, int attempt) {
+        return "Restart requested at " + requestedAt + ": stopping the workers of attempt " + attempt
+                + " (they checkpoint on SIGTERM); attempt " + (attempt + 1) + " resumes from the last checkpoint once they are gone."
+                + " Not counted against spec.backoffLimit.";
+    }
+
+    static String stoppingForRestart(int attempt) {
+        return "Stopping the workers of attempt " + attempt + " for the requested restart.";
+    }
+
+    static String restartIgnoredFinished(String requestedAt, Phase phase) {
+        return "The restart requested at " + requestedAt + " was ignored: the job has "
+                + (phase == Phase.Succeeded ? "succeeded" : "failed")
+                + ", and a finished job never restarts. To train again, create a new FineTuneJob.";
+    }
+
+    static String restartIgnoredSuspended(String requestedAt) {
+        return "The restart requested at " + requestedAt + " was ignored: the job is suspended and no workers run;"
+                + " setting spec.suspend to false starts a new attempt from the last checkpoint.";
+    }
+
+    static String restartIgnoredNoWorkers(String requestedAt, String validation) {
+        return "The restart requested at " + requestedAt + " was ignored: the job has not started, it waits for validation: "
+                + sentence(validation) + " Its first attempt starts once it is valid.";
+    }
+
+    static String restartRequestInvalid(String value, String job) {
+        return "Annotation " + FineTuneJob.RESTART_REQUESTED_AT + " is \"" + value
+                + "\", not an RFC 3339 time; nothing was restarted. Set it to the current time: kubectl annotate finetunejob "
+                + job + " " + FineTuneJob.RESTART_REQUESTED_AT + "=$(date -u +%Y-%m-%dT%H:%M:%SZ) --overwrite.";
     }
 
     static String attemptFailed(int attempt, String failure) {

@@ -11,6 +11,7 @@ import dev.finetune.operator.lifecycle.Observation;
 import dev.finetune.operator.lifecycle.Plan;
 import dev.finetune.operator.metrics.JobMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
@@ -34,11 +35,13 @@ import org.jboss.logging.Logger;
  * outside the cluster needs cleaning up, and owner references let the garbage collector remove the children.
  */
 @ControllerConfiguration(name = FineTuneJobReconciler.NAME,
+        generationAwareEventProcessing = false, informer = @Informer(onUpdateFilter = SpecOrRestartRequestChanged.class),
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
 
     public static final String NAME = "finetunejob";
     private static final Logger LOG = Logger.getLogger(FineTuneJobReconciler.class);
+    private static final SpecOrRestartRequestChanged STARTS_A_ROUND = new SpecOrRestartRequestChanged();
 
     private final ApiServerEndpoints endpoints;
     private final EventRecorder events;
@@ -93,10 +96,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
         plan.events().forEach(e -> events.record(job, e));
         metrics.update(job, plan.status());
 
-        if (!sameStatus(job.getStatus(), plan.status())) {
-            writeStatus(job, plan.status(), context);
-        }
+        boolean changedMeanwhile = !sameStatus(job.getStatus(), plan.status()) && writeStatus(job, plan.status(), context);
         UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
+        if (changedMeanwhile) {
+            return control.rescheduleAfter(0);
+        }
         plan.requeueAfter().filter(d -> !d.isNegative()).ifPresent(d -> control.rescheduleAfter(d.toMillis()));
         return control;
     }
@@ -105,13 +109,18 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
      * Replaces the status with optimistic locking; on a conflict the status is set again on the newer job from
      * the cache (up to ten times), and the result goes into the cache for the next round. JOSDK 5.3's
      * replacement, {@code context.resourceOperations().updatePrimaryStatus}, does not retry a conflict.
+     *
+     * <p>Returns whether the job as written differs from the planned one in a way that starts a round (spec,
+     * restart request): that change came in between, and JOSDK drops its informer event when it arrives after
+     * this write (older than the cached result), so the caller plans again at once.
      */
     @SuppressWarnings("removal")
-    private static void writeStatus(FineTuneJob job, FineTuneJobStatus status, Context<FineTuneJob> context) {
-        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
+    private static boolean writeStatus(FineTuneJob job, FineTuneJobStatus status, Context<FineTuneJob> context) {
+        FineTuneJob written = PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(job, context, fresh -> {
             fresh.setStatus(status);
             return fresh;
         });
+        return written != null && STARTS_A_ROUND.accept(written, job);
     }
 
     static boolean sameStatus(FineTuneJobStatus a, FineTuneJobStatus b) {

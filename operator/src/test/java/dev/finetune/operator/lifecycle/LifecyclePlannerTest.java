@@ -204,4 +204,167 @@ class LifecyclePlannerTest {
         assertThat(running.status().getPhase()).isEqualTo(Phase.Initializing);
         assertThat(running.requeueAfter()).contains(Duration.ofSeconds(541));
     }
+
+    static final String REQUEST = "2026-03-01T11:59:30Z";
+
+    /** A job training attempt {@code attempt} (restarts 1 so far) from checkpoint step 150, restart annotation {@code request}. */
+    static FineTuneJob trainingJob(int attempt, String request) {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        if (request != null) {
+            job.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(FineTuneJob.RESTART_REQUESTED_AT, request)));
+        }
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(attempt);
+        job.getStatus().setRestarts(1);
+        job.getStatus().setPhase(Phase.Training);
+        job.getStatus().setLastCheckpoint(Fixtures.checkpoint(1, 150));
+        return job;
+    }
+
+    static Pod workerPod(int attempt) {
+        return new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("run-attempt-" + attempt + "-0")
+                .addToLabels(dev.finetune.operator.children.Labels.ATTEMPT, Integer.toString(attempt)).endMetadata().build();
+    }
+
+    @Test
+    void aRestartRequestStopsTheGangThenStartsTheNextAttemptOnceItsPodsAreGone() {
+        FineTuneJob job = trainingJob(2, REQUEST);
+        Plan stop = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW, null)), List.of(workerPod(2)));
+        assertThat(stop.deleteWorkerJobs()).containsExactly("run-attempt-2");
+        assertThat(stop.launch()).as("no second gang while the first still writes its checkpoint").isEmpty();
+        assertThat(stop.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(stop.status().getPhase()).isEqualTo(Phase.Initializing);
+        assertThat(Conditions.find(stop.status().getConditions(), ConditionType.TRAINING).orElseThrow().getReason())
+                .isEqualTo("RestartRequested");
+        assertThat(stop.events()).singleElement().satisfies(e -> {
+            assertThat(e.reason()).isEqualTo("RestartRequested");
+            assertThat(e.message()).contains(REQUEST, "attempt 2", "attempt 3", "Not counted against spec.backoffLimit");
+        });
+
+        job = after(job, stop);
+        // a round before the informer has seen the delete: the stopped Job is still in the cache, and stays stopped
+        Plan lagging = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW, null)), List.of(workerPod(2)));
+        assertThat(lagging.launch()).isEmpty();
+        assertThat(lagging.deleteWorkerJobs()).containsExactly("run-attempt-2");
+        assertThat(lagging.events()).isEmpty();
+        assertThat(Conditions.find(lagging.status().getConditions(), ConditionType.TRAINING).orElseThrow().getReason())
+                .isEqualTo("RestartRequested");
+        job = after(job, lagging);
+
+        Plan waiting = plan(job, ValidationResult.ok(), List.of(), List.of(workerPod(2)));
+        assertThat(waiting.launch()).isEmpty();
+        assertThat(waiting.events()).isEmpty();
+
+        Plan next = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(next.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(3);
+            assertThat(a.restarts()).as("not counted against backoffLimit").isEqualTo(1);
+            assertThat(a.resumeFrom()).isEqualTo("runs/ckpt/step-150");
+            assertThat(a.startReason()).isEqualTo("RestartRequested");
+        });
+        assertThat(next.status().getRestarts()).isEqualTo(1);
+        assertThat(next.events()).isEmpty();
+        assertThat(Conditions.find(next.status().getConditions(), ConditionType.FAILED).orElseThrow().getReason())
+                .isEqualTo("NoFailure");
+
+        job = after(job, next);
+        Plan answered = plan(job, ValidationResult.ok(), List.of(workerJob(job, 3, NOW, null)), List.of());
+        assertThat(answered.launch()).as("the same request never restarts twice").isEmpty();
+        assertThat(answered.deleteWorkerJobs()).isEmpty();
+    }
+
+    @Test
+    void aRequestWhoseWorkersWereDeletedBeforeTheStatusWasWrittenIsNotAFailure() {
+        // The operator deleted attempt 2 for the request and stopped before writing status.lastRestartRequest.
+        FineTuneJob job = trainingJob(2, REQUEST);
+        Plan plan = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(plan.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(3);
+            assertThat(a.restarts()).isEqualTo(1);
+            assertThat(a.startReason()).isEqualTo("RestartRequested");
+        });
+        assertThat(plan.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(plan.events()).extracting(e -> e.reason()).containsExactly("RestartRequested");
+    }
+
+    @Test
+    void aFinishedOrSuspendedJobIgnoresTheRequestWithOneEventSayingWhy() {
+        FineTuneJob done = trainingJob(1, REQUEST);
+        done.getStatus().setPhase(Phase.Succeeded);
+        Plan finished = plan(done, ValidationResult.ok(), List.of(workerJob(done, 1, NOW, "Complete")), List.of());
+        assertThat(finished.launch()).isEmpty();
+        assertThat(finished.deleteWorkerJobs()).isEmpty();
+        assertThat(finished.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(finished.events()).singleElement().satisfies(e -> {
+            assertThat(e.reason()).isEqualTo("RestartIgnored");
+            assertThat(e.message()).contains(REQUEST, "has succeeded", "a finished job never restarts");
+        });
+        assertThat(plan(after(done, finished), ValidationResult.ok(), List.of(), List.of()).events()).isEmpty();
+
+        FineTuneJob suspended = trainingJob(1, REQUEST);
+        suspended.getSpec().setSuspend(true);
+        suspended.getStatus().setPhase(Phase.Suspended);
+        Plan ignored = plan(suspended, ValidationResult.ok(), List.of(), List.of());
+        assertThat(ignored.launch()).isEmpty();
+        assertThat(ignored.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(ignored.events()).singleElement().satisfies(e -> assertThat(e.message()).contains("suspended"));
+    }
+
+    @Test
+    void aRequestThatIsNotATimeRestartsNothingAndSaysHowToAsk() {
+        FineTuneJob job = trainingJob(1, "now");
+        Plan plan = plan(job, ValidationResult.ok(), List.of(workerJob(job, 1, NOW, null)), List.of(workerPod(1)));
+        assertThat(plan.deleteWorkerJobs()).isEmpty();
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.status().getLastRestartRequest()).isEqualTo("now");
+        assertThat(plan.events()).singleElement().satisfies(e -> {
+            assertThat(e.type()).isEqualTo(dev.finetune.operator.events.JobEvent.Type.Warning);
+            assertThat(e.reason()).isEqualTo("RestartRequestInvalid");
+            assertThat(e.message()).contains("finetune.dev/restart-requested-at is \"now\", not an RFC 3339 time",
+                    "kubectl annotate finetunejob run finetune.dev/restart-requested-at=$(date -u +%Y-%m-%dT%H:%M:%SZ) --overwrite");
+        });
+    }
+
+    @Test
+    void aRequestInTheManifestOfANewJobIsAnsweredByItsFirstAttempt() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getMetadata().setAnnotations(java.util.Map.of(FineTuneJob.RESTART_REQUESTED_AT, REQUEST));
+        Plan plan = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(plan.launch()).hasValueSatisfying(a -> assertThat(a.number()).isEqualTo(1));
+        assertThat(plan.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(plan.events()).extracting(e -> e.reason()).containsExactly("WorkersStarted");
+    }
+
+    @Test
+    void aRequestedRestartWaitsForValidationAndIsNotCountedWhenItHappens() {
+        FineTuneJob job = trainingJob(2, REQUEST);
+        Plan stop = plan(job, ValidationResult.ok(), List.of(workerJob(job, 2, NOW, null)), List.of(workerPod(2)));
+        job = after(job, stop);
+        Plan waiting = plan(job, ValidationResult.invalid("PvcNotFound", "claim \"data\" missing"), List.of(), List.of());
+        assertThat(waiting.launch()).isEmpty();
+        assertThat(waiting.status().getPhase()).isEqualTo(Phase.Pending);
+        assertThat(Conditions.find(waiting.status().getConditions(), ConditionType.TRAINING).orElseThrow().getReason())
+                .isEqualTo("RestartRequested");
+
+        job = after(job, waiting);
+        Plan restarted = plan(job, ValidationResult.ok(), List.of(), List.of());
+        assertThat(restarted.launch()).hasValueSatisfying(a -> {
+            assertThat(a.number()).isEqualTo(3);
+            assertThat(a.restarts()).isEqualTo(1);
+            assertThat(a.startReason()).isEqualTo("RestartRequested");
+        });
+    }
+
+    @Test
+    void aRequestBeforeTheFirstAttemptWhileInvalidIsIgnoredAndTheJobStartsLater() {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getMetadata().setAnnotations(java.util.Map.of(FineTuneJob.RESTART_REQUESTED_AT, REQUEST));
+        Plan plan = plan(job, ValidationResult.invalid("PvcNotFound", "claim \"data\" missing"), List.of(), List.of());
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.status().getLastRestartRequest()).isEqualTo(REQUEST);
+        assertThat(plan.events()).filteredOn(e -> e.reason().equals("RestartIgnored")).singleElement()
+                .satisfies(e -> assertThat(e.message()).contains("has not started", "claim \"data\" missing"));
+        Plan started = plan(after(job, plan), ValidationResult.ok(), List.of(), List.of());
+        assertThat(started.launch()).hasValueSatisfying(a -> assertThat(a.number()).isEqualTo(1));
+    }
 }

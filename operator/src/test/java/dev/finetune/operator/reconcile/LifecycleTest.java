@@ -342,4 +342,81 @@ class LifecycleTest extends OnMockApiServer {
         FineTuneJob queued = cluster.await(ns, "run", j -> phase(j) == Phase.Pending);
         assertThat(condition(queued, ConditionType.WORKERS_READY).getReason()).isEqualTo("Queued");
     }
+
+    /** Issue 14: a restart request (Argo CD's restart action) is a new attempt from the checkpoint, not a failure. */
+    @Test
+    void aRestartRequestStartsANewAttemptFromTheCheckpointWithoutCountingAgainstBackoff() {
+        String ns = "restart-request";
+        startRunning(ns, j -> j.getSpec().setBackoffLimit(0));
+        cluster.report(ns, "run", Fixtures.report(1, 5, TrainerState.TRAINING, 1, 150, 2.1,
+                List.of(Fixtures.eval(1, 100, 2.3, 2.1)), Fixtures.checkpoint(1, 150)));
+        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+
+        cluster.requestRestart(ns, "run", "2026-12-06T20:15:00Z");
+        SimulatedCluster.awaitGone(() -> cluster.workerJob(ns, "run", 1));
+        FineTuneJob stopping = cluster.await(ns, "run", j -> "2026-12-06T20:15:00Z".equals(j.getStatus().getLastRestartRequest()));
+        assertThat(condition(stopping, ConditionType.TRAINING).getReason()).isEqualTo("RestartRequested");
+        assertThat(cluster.workerJob(ns, "run", 2)).as("no second gang while the first one's pods checkpoint").isNull();
+
+        // rank 0's checkpoint on SIGTERM, then the pods are gone
+        cluster.report(ns, "run", Fixtures.report(1, 6, TrainerState.CHECKPOINTING, 1, 180, 2.1,
+                List.of(Fixtures.eval(1, 100, 2.3, 2.1)), Fixtures.checkpoint(1, 180)));
+        cluster.await(ns, "run", j -> j.getStatus().getLastCheckpoint().step() == 180);
+        cluster.removeWorkers(ns, "run", 1);
+        Job second = cluster.awaitWorkerJob(ns, "run", 2);
+        assertThat(second.getMetadata().getAnnotations()).containsEntry(Annotations.RESUME_FROM, "runs/ckpt/step-180")
+                .containsEntry(Annotations.START_REASON, "RestartRequested").containsEntry(Annotations.RESTARTS, "0");
+        FineTuneJob job = cluster.await(ns, "run", j -> j.getStatus().getAttempt() == 2 && phase(j) == Phase.Initializing);
+        assertThat(job.getStatus().getRestarts()).isZero();
+        assertThat(condition(job, ConditionType.FAILED).getReason()).isEqualTo("NoFailure");
+        assertThat(events(ns, "RestartRequested")).singleElement().satisfies(e -> assertThat(e.getMessage())
+                .contains("2026-12-06T20:15:00Z", "stopping the workers of attempt 1", "Not counted against spec.backoffLimit"));
+        assertThat(events(ns, "Restarted")).isEmpty();
+
+        // the same request again, with a spec edit to make the operator look: nothing restarts
+        cluster.patch(ns, "run", java.util.Map.of("spec", java.util.Map.of("activeDeadlineSeconds", 3600),
+                "metadata", java.util.Map.of("annotations", java.util.Map.of(FineTuneJob.RESTART_REQUESTED_AT, "2026-12-06T20:15:00Z"))));
+        cluster.await(ns, "run", j -> j.getStatus().getObservedGeneration().equals(j.getMetadata().getGeneration()));
+        cluster.runWorkers(ns, "run", 2, 2);
+        cluster.await(ns, "run", j -> Conditions.isTrue(j.getStatus().getConditions(), ConditionType.WORKERS_READY));
+        assertThat(cluster.workerJob(ns, "run", 2)).isNotNull();
+        assertThat(cluster.workerJob(ns, "run", 3)).isNull();
+        assertThat(events(ns, "RestartRequested")).hasSize(1);
+    }
+
+    @Test
+    void aRestartRequestOnAFinishedJobIsIgnoredWithAnEvent() {
+        String ns = "restart-finished";
+        startRunning(ns, j -> { });
+        ProgressReport done = Fixtures.report(1, 40, TrainerState.SUCCEEDED, 3, 300, 1.5,
+                List.of(Fixtures.eval(3, 300, 1.6, 1.5)), Fixtures.checkpoint(3, 300));
+        cluster.report(ns, "run", done);
+        cluster.exitWorker(ns, "run", 1, 0, 0, "Completed", TrainerJson.write(done.withoutHistory()));
+        cluster.exitWorker(ns, "run", 1, 1, 0, "Completed", null);
+        cluster.finishWorkerJob(ns, "run", 1, "Complete");
+        cluster.await(ns, "run", j -> phase(j) == Phase.Succeeded);
+
+        cluster.requestRestart(ns, "run", "2026-12-06T21:00:00Z");
+        FineTuneJob job = cluster.await(ns, "run", j -> "2026-12-06T21:00:00Z".equals(j.getStatus().getLastRestartRequest()));
+        assertThat(job.getStatus().getPhase()).isEqualTo(Phase.Succeeded);
+        assertThat(cluster.workerJob(ns, "run", 1)).as("the finished attempt's Job is kept").isNotNull();
+        assertThat(cluster.workerJob(ns, "run", 2)).isNull();
+        assertThat(events(ns, "RestartIgnored")).singleElement().satisfies(e -> assertThat(e.getMessage())
+                .isEqualTo("The restart requested at 2026-12-06T21:00:00Z was ignored: the job has succeeded, and a finished "
+                        + "job never restarts. To train again, create a new FineTuneJob."));
+    }
+
+    @Test
+    void aRestartRequestThatIsNotATimeIsAWarningAndRestartsNothing() {
+        String ns = "restart-invalid";
+        startRunning(ns, j -> { });
+        cluster.requestRestart(ns, "run", "now");
+        cluster.await(ns, "run", j -> "now".equals(j.getStatus().getLastRestartRequest()));
+        assertThat(events(ns, "RestartRequestInvalid")).singleElement().satisfies(e -> {
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).contains("is \"now\", not an RFC 3339 time; nothing was restarted");
+        });
+        assertThat(cluster.workerJob(ns, "run", 1).getMetadata().getDeletionTimestamp()).isNull();
+        assertThat(cluster.workerJob(ns, "run", 2)).isNull();
+    }
 }

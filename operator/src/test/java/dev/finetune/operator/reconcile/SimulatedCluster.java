@@ -114,6 +114,28 @@ public final class SimulatedCluster {
         client.resource(pod).createOr(r -> r.update());
     }
 
+    /** The garbage collector and kubelet after a worker Job is deleted: the attempt's pods are gone. */
+    public void removeWorkers(String namespace, String name, int attempt) {
+        client.pods().inNamespace(namespace).withLabel(Labels.ATTEMPT, Integer.toString(attempt)).list().getItems().stream()
+                .filter(p -> name.equals(p.getMetadata().getLabels().get(Labels.JOB)))
+                .forEach(p -> client.resource(p).delete());
+    }
+
+    /**
+     * What {@code kubectl annotate --overwrite} and Argo CD's restart action do: a new restart request, as a merge
+     * patch (no resourceVersion, so the operator's status writes cannot make it conflict).
+     */
+    public void requestRestart(String namespace, String name, String requestedAt) {
+        patch(namespace, name, Map.of("metadata", Map.of("annotations", Map.of(FineTuneJob.RESTART_REQUESTED_AT, requestedAt))));
+    }
+
+    /** A JSON merge patch of the job, as {@code kubectl patch --type merge} sends it. */
+    public void patch(String namespace, String name, Map<String, Object> patch) {
+        client.resources(FineTuneJob.class).inNamespace(namespace).withName(name)
+                .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        TrainerJson.write(patch));
+    }
+
     /** The Job controller: the attempt's Job gets condition {@code type} (Complete or Failed). */
     public void finishWorkerJob(String namespace, String name, int attempt, String type) {
         Job job = workerJob(namespace, name, attempt);
