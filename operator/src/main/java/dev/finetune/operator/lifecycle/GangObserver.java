@@ -40,9 +40,11 @@ public final class GangObserver {
      * @param report rank 0's latest report, when it belongs to this attempt
      */
     public static GangStatus observe(Job job, List<Pod> attemptPods, Optional<ProgressReport> report, int workers) {
-        if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+        boolean jobFailed = hasCondition(job, "Failed");
+        if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend()) && !jobFailed) {
             // Held by its queue. A preempted gang's pods are being stopped by the Job controller: they exit after
-            // their SIGTERM checkpoint, which is neither a failure nor a restart.
+            // their SIGTERM checkpoint, which is neither a failure nor a restart. (A worker killed before it could
+            // checkpoint fails the Job all the same, and Kueue never admits a failed Job again: that is a failure.)
             return new GangStatus(GangStatus.Kind.QUEUED, 0, workers, "Queued",
                     "The worker Job is suspended until its queue admits it (Kueue).", false, null);
         }
@@ -52,7 +54,6 @@ public final class GangObserver {
         for (Pod pod : pods) {
             podFailure(pod, memory).ifPresent(failures::add);
         }
-        boolean jobFailed = hasCondition(job, "Failed");
         if (report.isPresent() && report.get().state() == TrainerState.FAILED && report.get().failure() != null
                 && (jobFailed || !failures.isEmpty())) {
             var f = report.get().failure();

@@ -228,6 +228,17 @@ class GangObserverTest {
     }
 
     @Test
+    void aSuspendedJobThatFailedAnywayIsAFailure() {
+        Pod killed = exited(0, 137, "Error", null);
+
+        GangStatus status = GangObserver.observe(job("Failed", true), List.of(killed), Optional.empty(), 2);
+
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.FAILED);
+        assertThat(status.failure().reason()).isEqualTo("Killed");
+        assertThat(status.failure().permanent()).isFalse();
+    }
+
+    @Test
     void podsOfAnEarlierAdmissionAreNoLongerTheGang() {
         Pod preempted = new PodBuilder(exited(0, FailureReason.INTERRUPTED.exitCode(), "Error", null)).editMetadata()
                 .withCreationTimestamp("2026-03-01T11:00:00Z").endMetadata().build();
