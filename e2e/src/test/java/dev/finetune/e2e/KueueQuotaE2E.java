@@ -53,6 +53,10 @@ class KueueQuotaE2E {
         });
     }
 
+    private static io.fabric8.kubernetes.api.model.batch.v1.Job workerJob(String job) {
+        return SCENARIO.client().batch().v1().jobs().inNamespace(SCENARIO.ns().name()).withName(job + "-attempt-1").get();
+    }
+
     @Test
     @Order(1)
     void theSecondJobWaitsQueuedWithKueuesReasonWhileTheFirstTrains() {
@@ -73,8 +77,7 @@ class KueueQuotaE2E {
         assertThat(ns.condition(SECOND, "WorkersReady")).isEqualTo("False Queued");
         assertThat(ns.field(FIRST, "/status/phase")).as("the first job holds the quota meanwhile")
                 .isIn("Initializing", "Training");
-        assertThat(SCENARIO.client().batch().v1().jobs().inNamespace(ns.name()).withName(SECOND + "-attempt-1").get()
-                .getSpec().getSuspend()).as("second's worker Job held suspended").isTrue();
+        assertThat(workerJob(SECOND).getSpec().getSuspend()).as("second's worker Job held suspended").isTrue();
         assertThat(ns.pods("finetune.dev/job", SECOND)).as("no worker pod of the second job").isEmpty();
     }
 
@@ -85,12 +88,11 @@ class KueueQuotaE2E {
         assertThat(ns.awaitTerminal(FIRST, Duration.ofMinutes(10))).isEqualTo("Succeeded");
         assertThat(ns.awaitTerminal(SECOND, Duration.ofMinutes(10))).isEqualTo("Succeeded");
 
-        Instant firstDone = Instant.parse(ns.field(FIRST, "/status/completionTime"));
-        String secondStarted = SCENARIO.client().batch().v1().jobs().inNamespace(ns.name()).withName(SECOND + "-attempt-1")
-                .get().getStatus().getStartTime();
-        System.out.println("[e2e] first completed " + firstDone + ", second's workers started " + secondStarted);
-        assertThat(Instant.parse(secondStarted)).as("second admitted only once the first had finished")
-                .isAfterOrEqualTo(firstDone.minusSeconds(1));
+        // both times are the Job controller's: when the first worker Job completed, when the second one started
+        Instant firstDone = Instant.parse(workerJob(FIRST).getStatus().getCompletionTime());
+        Instant secondStarted = Instant.parse(workerJob(SECOND).getStatus().getStartTime());
+        System.out.println("[e2e] first's workers completed " + firstDone + ", second's started " + secondStarted);
+        assertThat(secondStarted).as("second admitted only once the first had finished").isAfterOrEqualTo(firstDone);
         assertThat(ns.field(SECOND, "/status/attempt") + " " + ns.field(SECOND, "/status/restarts")).isEqualTo("1 0");
         assertThat(ns.events(SECOND)).extracting(Event::getReason).doesNotContain("Restarted", "Failed");
         assertThat(ns.evalLosses(SECOND)).hasSize(2);
