@@ -48,7 +48,7 @@ module_dir() {
 cmd_build() {
   command -v go >/dev/null || die "Go toolchain not found (expected /usr/local/go/bin/go)"
   local hash out tmp t0=$SECONDS
-  hash="$( (go version; cat "$HERE/Dockerfile") | sha256sum | cut -c1-12)"
+  hash="$(go version | sha256sum | cut -c1-12)"
   out="$CACHE_ROOT/kueue/$KUEUE_VERSION-$hash"
   if [[ ! -x "$out/kueue" ]]; then
     log "building Kueue $KUEUE_VERSION from the Go module proxy (cold: ~3.5 min on 2 idle cores)"
@@ -137,7 +137,11 @@ cmd_install() {
   [[ -n "$name" ]] || die "install needs --name CLUSTER (the Kind cluster to load the image into)"
   tag="$(cmd_image)"
   bash "$E2E_DIR/kind/kind.sh" load "$tag" --name "$name" >/dev/null
+  local existed
+  existed="$(kubectl -n kueue-system get deployment kueue-controller-manager -o name 2>/dev/null || true)"
   cmd_render | kubectl apply --server-side --force-conflicts -f - >/dev/null
+  # the same tag may now name a newer build: a manager already running restarts on it
+  [[ -z "$existed" ]] || kubectl -n kueue-system rollout restart deployment/kueue-controller-manager >/dev/null
   kubectl -n kueue-system rollout status deployment/kueue-controller-manager --timeout=240s >/dev/null \
     || die "Kueue's manager did not become ready: kubectl -n kueue-system logs deployment/kueue-controller-manager"
   # The webhooks answer once the manager has made its certificate and the CA is injected: until then creating a
