@@ -63,9 +63,17 @@ final class InterruptedRun {
 
     /** Attempt 2's worker resumed from the checkpoint, and the run's eval losses are the uninterrupted reference's. */
     void assertResumedWithTheReferencesEvalLosses() {
-        List<Pod> attempt2 = ns.workers(job, 2);
-        assertThat(attempt2).as("attempt 2's worker pod").hasSize(1);
-        assertThat(ns.log(attempt2.getFirst().getMetadata().getName())).contains("resumed from");
+        assertResumedWithTheReferencesEvalLosses(2);
+    }
+
+    /**
+     * The worker of {@code attempt} resumed from the checkpoint (attempt 1 when the same worker Job ran again, as after
+     * Kueue's preemption), and the run's eval losses are the uninterrupted reference's.
+     */
+    void assertResumedWithTheReferencesEvalLosses(int attempt) {
+        List<Pod> workers = ns.workers(job, attempt);
+        assertThat(workers).as("attempt " + attempt + "'s worker pod").hasSize(1);
+        assertThat(ns.log(workers.getFirst().getMetadata().getName())).contains("resumed from");
 
         assertThat(ns.awaitTerminal(reference, Duration.ofMinutes(10))).isEqualTo("Succeeded");
         assertThat(ns.evalLosses(job)).as("the resumed run's eval losses").hasSize(EPOCHS)

@@ -16,7 +16,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
  * hyperparameters, GPUs. The operator turns it into trainer workers and reports progress in status.
  *
  * <p>The printer columns answer "how far, how good": {@code kubectl get finetunejobs} shows phase,
- * GPUs, epoch, eval loss and perplexity; {@code -o wide} adds step, ETA and restarts. Column values
+ * GPUs, epoch, eval loss and perplexity; {@code -o wide} adds step, ETA, restarts and the Ready condition's
+ * message (why a Queued job waits, what a Training one does). Column values
  * come from {@link StatusDisplay}, because JSONPath cannot format "3/10".
  */
 @Group(FineTuneJob.GROUP)
@@ -35,6 +36,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "ETA", jsonPath = ".status.display.eta", type = Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Restarts", jsonPath = ".status.restarts", type = Type.INTEGER, priority = 1)
 @AdditionalPrinterColumn(name = "Reward-Acc", jsonPath = ".status.display.rewardAccuracy", type = Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Message", jsonPath = ".status.conditions[?(@.type==\"Ready\")].message", type = Type.STRING,
+        priority = 1)
 public class FineTuneJob extends CustomResource<FineTuneJobSpec, FineTuneJobStatus> implements Namespaced {
 
     public static final String GROUP = "finetune.dev";

@@ -11,7 +11,7 @@ import java.util.List;
         + "WorkersReady, Training, Checkpointed, Suspended, Succeeded, Failed.")
 public class FineTuneJobStatus {
 
-    @JsonPropertyDescription("Pending, Initializing, Training, Succeeded, Failed or Suspended.")
+    @JsonPropertyDescription("Pending, Queued (Kueue holds the workers), Initializing, Training, Succeeded, Failed or Suspended.")
     private Phase phase;
 
     @JsonPropertyDescription("Latest observations, one per type.")

@@ -4,6 +4,11 @@ package dev.finetune.api.v1alpha1;
 public enum Phase {
     /** Accepted, not yet validated or waiting for its inputs (e.g. an unbound PVC). */
     Pending,
+    /**
+     * Kueue holds the workers: the worker Job waits in its LocalQueue to be admitted, or was preempted and waits to
+     * be admitted again (it then resumes from the checkpoint taken on the way down).
+     */
+    Queued,
     /** Workers created; loading the model and data, or waiting for the whole gang to be ready. */
     Initializing,
     /** The trainer reports training or evaluating. */

@@ -1,5 +1,6 @@
 package dev.finetune.operator.children;
 
+import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.VolumeResolver;
 import dev.finetune.api.v1alpha1.FineTuneJob;
@@ -22,6 +23,8 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -85,11 +88,25 @@ public final class WorkerJobRenderer {
                     .withBackoffLimit(0)
                     // Kueue admits a queued workload by unsuspending it; without a queue the gang starts at once.
                     .withSuspend(queued)
+                    .withPodFailurePolicy(queued ? preemptionIsNoFailure() : null)
                     .withNewTemplate()
                         .withNewMetadata().withLabels(podLabels).endMetadata()
                         .withSpec(podSpec(job, attempt, settings))
                     .endTemplate()
                 .endSpec()
+                .build();
+    }
+
+    /**
+     * Kueue preempts by suspending the Job: the Job controller deletes the pods, the trainer checkpoints on SIGTERM and
+     * exits 143. The Job controller would count each such pod as a failure and, with backoffLimit 0, fail the Job;
+     * ignored, the Job stays suspended until Kueue admits it again and then starts the same gang anew.
+     */
+    static PodFailurePolicy preemptionIsNoFailure() {
+        return new PodFailurePolicyBuilder()
+                .addNewRule().withAction("Ignore")
+                    .withNewOnExitCodes().withOperator("In").withValues(FailureReason.INTERRUPTED.exitCode()).endOnExitCodes()
+                .endRule()
                 .build();
     }
 

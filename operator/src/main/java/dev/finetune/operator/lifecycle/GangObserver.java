@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -38,13 +39,21 @@ public final class GangObserver {
     /**
      * @param report rank 0's latest report, when it belongs to this attempt
      */
-    public static GangStatus observe(Job job, List<Pod> pods, Optional<ProgressReport> report, int workers) {
+    public static GangStatus observe(Job job, List<Pod> attemptPods, Optional<ProgressReport> report, int workers) {
+        boolean jobFailed = hasCondition(job, "Failed");
+        if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend()) && !jobFailed) {
+            // Held by its queue. A preempted gang's pods are being stopped by the Job controller: they exit after
+            // their SIGTERM checkpoint, which is neither a failure nor a restart. (A worker killed before it could
+            // checkpoint fails the Job all the same, and Kueue never admits a failed Job again: that is a failure.)
+            return new GangStatus(GangStatus.Kind.QUEUED, 0, workers, "Queued",
+                    "The worker Job is suspended until its queue admits it (Kueue).", false, null);
+        }
+        List<Pod> pods = ofThisAdmission(job, attemptPods);
         List<WorkerFailure> failures = new ArrayList<>();
         MemoryEstimate memory = report.map(ProgressReport::memory).orElse(null);
         for (Pod pod : pods) {
             podFailure(pod, memory).ifPresent(failures::add);
         }
-        boolean jobFailed = hasCondition(job, "Failed");
         if (report.isPresent() && report.get().state() == TrainerState.FAILED && report.get().failure() != null
                 && (jobFailed || !failures.isEmpty())) {
             var f = report.get().failure();
@@ -61,10 +70,6 @@ public final class GangObserver {
         }
         if (hasCondition(job, "Complete") || succeededAll(job, workers)) {
             return new GangStatus(GangStatus.Kind.SUCCEEDED, 0, workers, null, null, false, null);
-        }
-        if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
-            return new GangStatus(GangStatus.Kind.QUEUED, 0, workers, "Queued",
-                    "The worker Job is suspended until its queue admits it (Kueue).", false, null);
         }
         int ready = (int) pods.stream().filter(GangObserver::isReady).count();
         // A worker that exited 0 has done its part. On a real cluster the Job controller counts it a second or
@@ -90,6 +95,21 @@ public final class GangObserver {
         }
         return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "WorkersStarting",
                 ready + " of " + workers + " worker pods are running.", false, null);
+    }
+
+    /**
+     * The pods of the Job's current run. Kueue can preempt an admitted Job (suspend it: its pods get SIGTERM) and
+     * admit it again later; the Job controller then resets {@code status.startTime} and creates new pods. A pod
+     * created before that start belongs to the earlier admission and is no longer part of the gang.
+     */
+    public static List<Pod> ofThisAdmission(Job job, List<Pod> pods) {
+        String started = job.getStatus() == null ? null : job.getStatus().getStartTime();
+        if (started == null) {
+            return pods;
+        }
+        Instant start = Instant.parse(started);
+        return pods.stream().filter(p -> p.getMetadata().getCreationTimestamp() == null
+                || !Instant.parse(p.getMetadata().getCreationTimestamp()).isBefore(start)).toList();
     }
 
     /** Whether the pod's source initializer is running. */

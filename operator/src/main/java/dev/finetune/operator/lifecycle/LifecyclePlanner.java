@@ -57,6 +57,11 @@ public final class LifecyclePlanner {
 
     /** When a round that started an attempt looks again. */
     static final Duration OBSERVE_LAUNCH_AFTER = Duration.ofSeconds(1);
+    /** How often a gang held by Kueue reads its Workload again (Kueue's reasons change without an event on our side). */
+    static final Duration OBSERVE_QUEUE_EVERY = Duration.ofSeconds(15);
+    /** WorkersReady's reasons while Kueue holds the gang: never admitted yet, or admitted and then preempted. */
+    static final String QUEUED = "Queued";
+    static final String PREEMPTED = "Preempted";
 
     private LifecyclePlanner() {
     }
@@ -150,7 +155,7 @@ public final class LifecyclePlanner {
                 return stopForRestart(v);
             }
             return switch (gang.kind()) {
-                case QUEUED -> running(v, Phase.Pending, gang);
+                case QUEUED -> queued(v);
                 case STARTING -> running(v, Phase.Initializing, gang);
                 case RUNNING -> running(v, trainerIsTraining() ? Phase.Training : Phase.Initializing, gang);
                 case SUCCEEDED -> succeeded(v);
@@ -174,7 +179,8 @@ public final class LifecyclePlanner {
                     deletes.add(j.getMetadata().getName()); // an older attempt left behind (e.g. the operator stopped mid-restart)
                 }
             }
-            currentPods = o.pods().stream().filter(p -> attemptOf(p) == attempt).toList();
+            List<Pod> attemptPods = o.pods().stream().filter(p -> attemptOf(p) == attempt).toList();
+            currentPods = current.map(j -> GangObserver.ofThisAdmission(j, attemptPods)).orElse(attemptPods);
             // The status may lag the cache by one round (its write not seen yet): the live Job is the record.
             s.setAttempt(attempt);
             current.map(j -> j.getMetadata().getAnnotations()).map(a -> a.get(Annotations.RESTARTS)).ifPresent(r -> {
@@ -383,15 +389,52 @@ public final class LifecyclePlanner {
             return starting(v);
         }
 
+        /**
+         * Kueue holds the worker Job suspended: not admitted yet, or preempted (admitted, then suspended again: the
+         * workers checkpointed on SIGTERM, which is neither a failure nor a restart) and waiting to be admitted again.
+         */
+        Plan queued(ValidationResult v) {
+            s.setPhase(Phase.Queued);
+            String queue = job.getMetadata().getLabels() == null ? null : job.getMetadata().getLabels().get(Labels.KUEUE_QUEUE_NAME);
+            KueueWorkload workload = o.workloads().get(current.get().getMetadata().getName());
+            String previousReason = Conditions.find(prev.getConditions(), ConditionType.WORKERS_READY)
+                    .map(Condition::getReason).orElse("");
+            // Admitted before: Kueue's Workload says it was evicted; or, without the Workload, the gang had pods (they
+            // are stopping now) or trained. A fresh Job is suspended from its creation and has no pods.
+            boolean preempted = workload != null && workload.evicted() || PREEMPTED.equals(previousReason)
+                    || prev.getPhase() == Phase.Training || !currentPods.isEmpty();
+            String pending = workload == null ? null : workload.pendingMessage();
+            String message;
+            if (preempted) {
+                message = Messages.preempted(queue, workload == null ? null : workload.evictedMessage(), pending, checkpointPath());
+                if (!PREEMPTED.equals(previousReason)) {
+                    events.add(JobEvent.warning(PREEMPTED, "preempted/" + attempt + "/" + checkpointStep(), message));
+                }
+            } else {
+                message = Messages.queued(queue, pending);
+            }
+            String reason = preempted ? PREEMPTED : QUEUED;
+            if (requeue.isEmpty() || requeue.get().compareTo(OBSERVE_QUEUE_EVERY) > 0) {
+                requeue = Optional.of(OBSERVE_QUEUE_EVERY);
+            }
+            return withSituation(v, Desired.isFalse(ConditionType.WORKERS_READY, reason, message),
+                    Desired.isFalse(ConditionType.TRAINING, reason, preempted ? Messages.PREEMPTED_TRAINING : Messages.QUEUED),
+                    reason, message, null, null);
+        }
+
         Plan running(ValidationResult v, Phase phase, GangStatus gang) {
             s.setPhase(phase);
+            if (prev.getPhase() == Phase.Queued && Conditions.find(prev.getConditions(), ConditionType.WORKERS_READY)
+                    .map(c -> PREEMPTED.equals(c.getReason())).orElse(false)) {
+                events.add(JobEvent.normal("Readmitted", "readmitted/" + attempt + "/" + checkpointStep(),
+                        Messages.readmitted(attempt, checkpointPath())));
+            }
             Desired workers = gang.kind() == GangStatus.Kind.RUNNING
                     ? Desired.isTrue(ConditionType.WORKERS_READY, "AllWorkersReady", Messages.workersReady(gang.readyWorkers(), gang.workers()))
                     : Desired.isFalse(ConditionType.WORKERS_READY, gang.problem(), gang.problemMessage());
             Desired training = phase == Phase.Training
                     ? Desired.isTrue(ConditionType.TRAINING, trainingReason(), Messages.training(attempt, s.getProgress()))
-                    : Desired.isFalse(ConditionType.TRAINING, phase == Phase.Pending ? "Queued" : "Initializing",
-                            phase == Phase.Pending ? Messages.QUEUED : Messages.WORKERS_INITIALIZING);
+                    : Desired.isFalse(ConditionType.TRAINING, "Initializing", Messages.WORKERS_INITIALIZING);
             String reason = phase == Phase.Training ? "Training" : gang.problem() == null ? "Initializing" : gang.problem();
             String message = phase == Phase.Training ? Messages.training(attempt, s.getProgress())
                     : gang.problemMessage() == null ? Messages.attemptStarting(attempt) : gang.problemMessage();
@@ -494,6 +537,11 @@ public final class LifecyclePlanner {
 
         Plan finish(boolean children) {
             return new Plan(s, children, launch, List.copyOf(deletes), List.copyOf(events), requeue, deleteSelf);
+        }
+
+        /** The step of the last checkpoint, "none" before the first: tells one preemption of an attempt from the next. */
+        String checkpointStep() {
+            return s.getLastCheckpoint() == null ? "none" : Long.toString(s.getLastCheckpoint().step());
         }
 
         String checkpointPath() {

@@ -23,6 +23,7 @@ final class Messages {
     static final String WORKERS_STARTING = "Workers are starting.";
     static final String WORKERS_INITIALIZING = "Workers are starting, loading the model and data, or waiting for the whole gang.";
     static final String QUEUED = "Waiting for the queue to admit the workers.";
+    static final String PREEMPTED_TRAINING = "Paused by Kueue's preemption; resumes from the last checkpoint once admitted again.";
     static final String WORKERS_FINISHED = "The workers have finished.";
     static final String TRAINING_FINISHED = "Training finished.";
     static final String JOB_FAILED = "The job has failed.";
@@ -71,6 +72,23 @@ final class Messages {
         return "Annotation " + FineTuneJob.RESTART_REQUESTED_AT + " is \"" + value
                 + "\", not an RFC 3339 time; nothing was restarted. Set it to the current time: kubectl annotate finetunejob "
                 + job + " " + FineTuneJob.RESTART_REQUESTED_AT + "=$(date -u +%Y-%m-%dT%H:%M:%SZ) --overwrite.";
+    }
+
+    /** "Queued in LocalQueue team-a: couldn't assign flavors ... 400m more needed." */
+    static String queued(String queue, String kueueReason) {
+        return "Queued in LocalQueue " + queue + ": " + (kueueReason == null
+                ? "waiting for Kueue to admit the whole gang." : sentence(kueueReason));
+    }
+
+    static String preempted(String queue, String eviction, String kueueReason, String checkpoint) {
+        return "Preempted by Kueue" + (eviction == null ? "" : " (" + eviction.strip() + ")")
+                + ": the workers took a checkpoint and stopped; queued in LocalQueue " + queue + " again"
+                + (kueueReason == null ? "" : " (" + kueueReason.strip() + ")") + ", and once admitted they resume "
+                + from(checkpoint) + ". Not a failure: no restart is counted.";
+    }
+
+    static String readmitted(int attempt, String checkpoint) {
+        return "Kueue admitted the workers of attempt " + attempt + " again; they resume " + from(checkpoint) + ".";
     }
 
     static String attemptFailed(int attempt, String failure) {

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -15,7 +16,14 @@ import java.util.Optional;
  * @param workerJobs the job's batch Jobs, any attempt
  * @param pods the job's worker pods, any attempt
  * @param report rank 0's latest report from the progress ConfigMap, when readable
+ * @param workloads the Kueue Workloads of worker Jobs Kueue holds suspended, by worker Job name
  */
 public record Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
-        Optional<ProgressReport> report) {
+        Optional<ProgressReport> report, Map<String, KueueWorkload> workloads) {
+
+    /** Without Kueue Workloads: no worker Job is held in a queue, or none could be read. */
+    public Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
+            Optional<ProgressReport> report) {
+        this(job, now, validation, workerJobs, pods, report, Map.of());
+    }
 }

@@ -6,6 +6,7 @@ import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.children.Names;
 import dev.finetune.operator.events.JobEvent;
+import dev.finetune.operator.lifecycle.KueueWorkload;
 import dev.finetune.operator.lifecycle.Observation;
 import dev.finetune.operator.validation.JobValidator;
 import dev.finetune.operator.validation.ValidationResult;
@@ -17,11 +18,16 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
-/** Gathers an {@link Observation} from the informer caches: no API calls except a rare StorageClass read. */
+/**
+ * Gathers an {@link Observation} from the informer caches: no API calls except a rare StorageClass read and, while
+ * Kueue holds a worker Job, its Workload.
+ */
 final class Observer {
 
     private final StorageClassModes storageClasses;
@@ -51,7 +57,13 @@ final class Observer {
                 claim -> pvcs.get(new ResourceID(claim, namespace)),
                 storageClasses::bindingMode,
                 sharingOutput);
-        return new Observation(job, clock.instant(), validation, jobs, pods, report);
+        Map<String, KueueWorkload> workloads = new HashMap<>();
+        for (Job worker : jobs) {
+            if (KueueWorkloads.heldByKueue(worker)) {
+                KueueWorkloads.of(context.getClient(), worker).ifPresent(w -> workloads.put(worker.getMetadata().getName(), w));
+            }
+        }
+        return new Observation(job, clock.instant(), validation, jobs, pods, report, workloads);
     }
 
     static Optional<ProgressReport> readReport(ConfigMap cm, Consumer<JobEvent> warnings) {

@@ -168,4 +168,22 @@ class WorkerJobRendererTest {
                 .containsEntry(Labels.KUEUE_PRIORITY_CLASS, "high");
         assertThat(job.getSpec().getSuspend()).isTrue();
     }
+
+    @Test
+    void aQueuedJobIgnoresTheExitOfAWorkerStoppedByPreemption() {
+        FineTuneJob queued = Fixtures.job("ns", "run");
+        queued.getMetadata().setLabels(Map.of(Labels.KUEUE_QUEUE_NAME, "team-a"));
+        Job job = WorkerJobRenderer.desired(queued, new Attempt(1, 0, null, Instant.parse("2026-01-01T00:00:00Z"), "Started"),
+                Fixtures.renderSettings("t"));
+        var rules = job.getSpec().getPodFailurePolicy().getRules();
+        assertThat(rules).hasSize(1);
+        assertThat(rules.getFirst().getAction()).isEqualTo("Ignore");
+        assertThat(rules.getFirst().getOnExitCodes().getOperator()).isEqualTo("In");
+        assertThat(rules.getFirst().getOnExitCodes().getValues()).containsExactly(143);
+        assertThat(job.getSpec().getTemplate().getSpec().getRestartPolicy()).isEqualTo("Never");
+
+        Job unqueued = WorkerJobRenderer.desired(Fixtures.job("ns", "run"),
+                new Attempt(1, 0, null, Instant.parse("2026-01-01T00:00:00Z"), "Started"), Fixtures.renderSettings("t"));
+        assertThat(unqueued.getSpec().getPodFailurePolicy()).as("without a queue a stopped worker fails the attempt").isNull();
+    }
 }

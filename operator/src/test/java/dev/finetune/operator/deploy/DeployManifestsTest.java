@@ -31,7 +31,8 @@ class DeployManifestsTest {
             "/pods:get,list,watch",
             "/persistentvolumeclaims:get,list,watch",
             "/events:create",
-            "storage.k8s.io/storageclasses:get");
+            "storage.k8s.io/storageclasses:get",
+            "kueue.x-k8s.io/workloads:list");
 
     @Test
     void crdCopiesAreTheGeneratedCrd() throws Exception {

@@ -216,4 +216,40 @@ class GangObserverTest {
         assertThat(failed.failure().reason()).isEqualTo("WorkersFailed");
         assertThat(failed.failure().permanent()).isFalse();
     }
+
+    @Test
+    void aPreemptedGangStoppingAfterItsCheckpointIsQueuedNotFailed() {
+        Pod interrupted = exited(0, FailureReason.INTERRUPTED.exitCode(), "Error", null);
+
+        GangStatus status = GangObserver.observe(job(null, true), List.of(interrupted, ready(1)), Optional.empty(), 2);
+
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.QUEUED);
+        assertThat(status.failure()).isNull();
+    }
+
+    @Test
+    void aSuspendedJobThatFailedAnywayIsAFailure() {
+        Pod killed = exited(0, 137, "Error", null);
+
+        GangStatus status = GangObserver.observe(job("Failed", true), List.of(killed), Optional.empty(), 2);
+
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.FAILED);
+        assertThat(status.failure().reason()).isEqualTo("Killed");
+        assertThat(status.failure().permanent()).isFalse();
+    }
+
+    @Test
+    void podsOfAnEarlierAdmissionAreNoLongerTheGang() {
+        Pod preempted = new PodBuilder(exited(0, FailureReason.INTERRUPTED.exitCode(), "Error", null)).editMetadata()
+                .withCreationTimestamp("2026-03-01T11:00:00Z").endMetadata().build();
+        Pod rerun0 = new PodBuilder(ready(0)).editMetadata().withName("j-attempt-1-0-b")
+                .withCreationTimestamp("2026-03-01T12:00:00Z").endMetadata().build();
+        Pod rerun1 = new PodBuilder(ready(1)).editMetadata().withCreationTimestamp("2026-03-01T12:00:01Z").endMetadata().build();
+        Job readmitted = new JobBuilder(job(null, false)).withNewStatus().withStartTime("2026-03-01T12:00:00Z").endStatus().build();
+
+        assertThat(GangObserver.ofThisAdmission(readmitted, List.of(preempted, rerun0, rerun1))).containsExactly(rerun0, rerun1);
+        GangStatus status = GangObserver.observe(readmitted, List.of(preempted, rerun0, rerun1), Optional.empty(), 2);
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.RUNNING);
+        assertThat(status.readyWorkers()).isEqualTo(2);
+    }
 }

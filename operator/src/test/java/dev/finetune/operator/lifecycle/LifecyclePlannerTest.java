@@ -196,7 +196,7 @@ class LifecyclePlannerTest {
         job.getStatus().setAttempt(1);
         job.getStatus().setPhase(Phase.Pending);
         Job queued = new JobBuilder(workerJob(job, 1, NOW.minusSeconds(3600), null)).editSpec().withSuspend(true).endSpec().build();
-        assertThat(plan(job, ValidationResult.ok(), List.of(queued), List.of()).status().getPhase()).isEqualTo(Phase.Pending);
+        assertThat(plan(job, ValidationResult.ok(), List.of(queued), List.of()).status().getPhase()).isEqualTo(Phase.Queued);
 
         Job admitted = new JobBuilder(queued).editSpec().withSuspend(false).endSpec()
                 .withNewStatus().withStartTime(NOW.minusSeconds(60).toString()).endStatus().build();
@@ -366,5 +366,89 @@ class LifecyclePlannerTest {
                 .satisfies(e -> assertThat(e.message()).contains("has not started", "claim \"data\" missing"));
         Plan started = plan(after(job, plan), ValidationResult.ok(), List.of(), List.of());
         assertThat(started.launch()).hasValueSatisfying(a -> assertThat(a.number()).isEqualTo(1));
+    }
+
+    static FineTuneJob queuedJob(Phase phase) {
+        FineTuneJob job = Fixtures.job("ns", "run");
+        job.getMetadata().setLabels(java.util.Map.of("kueue.x-k8s.io/queue-name", "team-a"));
+        job.setStatus(new FineTuneJobStatus());
+        job.getStatus().setAttempt(1);
+        job.getStatus().setPhase(phase);
+        return job;
+    }
+
+    static Plan planWithWorkload(FineTuneJob job, List<Job> jobs, List<Pod> pods, KueueWorkload workload) {
+        return LifecyclePlanner.plan(new Observation(job, NOW, ValidationResult.ok(), jobs, pods, Optional.empty(),
+                workload == null ? java.util.Map.of() : java.util.Map.of(jobs.getFirst().getMetadata().getName(), workload)));
+    }
+
+    @Test
+    void aGangWaitingForKueueIsQueuedWithKueuesReasonAndLooksAgain() {
+        FineTuneJob job = queuedJob(Phase.Initializing);
+        job.getStatus().setPhase(null);
+        Job queued = new JobBuilder(workerJob(job, 1, NOW, null)).editSpec().withSuspend(true).endSpec().build();
+        KueueWorkload workload = new KueueWorkload("job-run-attempt-1-abcde", "couldn't assign flavors to pod set main: "
+                + "insufficient unused quota for cpu in flavor default-flavor, 400m more needed", null);
+
+        Plan plan = planWithWorkload(job, List.of(queued), List.of(), workload);
+
+        assertThat(plan.status().getPhase()).isEqualTo(Phase.Queued);
+        var workers = Conditions.find(plan.status().getConditions(), ConditionType.WORKERS_READY).orElseThrow();
+        assertThat(workers.getReason()).isEqualTo("Queued");
+        assertThat(workers.getMessage()).isEqualTo("Queued in LocalQueue team-a: couldn't assign flavors to pod set main: "
+                + "insufficient unused quota for cpu in flavor default-flavor, 400m more needed.");
+        assertThat(Conditions.find(plan.status().getConditions(), ConditionType.READY).orElseThrow().getMessage())
+                .isEqualTo(workers.getMessage());
+        assertThat(plan.requeueAfter()).contains(LifecyclePlanner.OBSERVE_QUEUE_EVERY);
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.deleteWorkerJobs()).isEmpty();
+
+        Plan unread = planWithWorkload(job, List.of(queued), List.of(), null);
+        assertThat(Conditions.find(unread.status().getConditions(), ConditionType.WORKERS_READY).orElseThrow().getMessage())
+                .isEqualTo("Queued in LocalQueue team-a: waiting for Kueue to admit the whole gang.");
+    }
+
+    @Test
+    void aPreemptedGangIsQueuedAgainWithoutARestartAndResumesInTheSameAttempt() {
+        FineTuneJob job = queuedJob(Phase.Training);
+        job.getStatus().setLastCheckpoint(Fixtures.checkpoint(1, 40));
+        Job preempted = new JobBuilder(workerJob(job, 1, NOW, null)).editSpec().withSuspend(true).endSpec().build();
+        Pod stopped = GangObserverTest.exited(0, dev.finetune.api.trainer.FailureReason.INTERRUPTED.exitCode(), "Error", null);
+        stopped.getMetadata().setLabels(java.util.Map.of("finetune.dev/attempt", "1"));
+        KueueWorkload evicted = new KueueWorkload("w", "couldn't assign flavors to pod set main: insufficient unused quota",
+                "Preempted to accommodate a workload (UID: u, JobUID: j) due to prioritization in the ClusterQueue");
+
+        Plan plan = planWithWorkload(job, List.of(preempted), List.of(stopped), evicted);
+
+        assertThat(plan.status().getPhase()).isEqualTo(Phase.Queued);
+        assertThat(plan.status().getRestarts()).isZero();
+        assertThat(plan.status().getAttempt()).isEqualTo(1);
+        assertThat(plan.launch()).isEmpty();
+        assertThat(plan.deleteWorkerJobs()).isEmpty();
+        var workers = Conditions.find(plan.status().getConditions(), ConditionType.WORKERS_READY).orElseThrow();
+        assertThat(workers.getReason()).isEqualTo("Preempted");
+        assertThat(workers.getMessage()).startsWith("Preempted by Kueue (Preempted to accommodate a workload")
+                .contains("queued in LocalQueue team-a again (couldn't assign flavors",
+                        "resume from checkpoint " + job.getStatus().getLastCheckpoint().path(), "no restart is counted");
+        assertThat(Conditions.find(plan.status().getConditions(), ConditionType.FAILED).orElseThrow().getStatus()).isEqualTo("False");
+        assertThat(plan.events()).extracting(e -> e.reason()).containsExactly("Preempted");
+
+        // the next round, still waiting: no second event; without the Workload it still knows it was preempted
+        FineTuneJob waiting = after(job, plan);
+        Plan again = planWithWorkload(waiting, List.of(preempted), List.of(), null);
+        assertThat(again.events()).extracting(e -> e.reason()).doesNotContain("Preempted");
+        assertThat(Conditions.find(again.status().getConditions(), ConditionType.WORKERS_READY).orElseThrow().getReason())
+                .isEqualTo("Preempted");
+
+        // admitted again: the Job controller starts new pods; the stopped pod of the first admission is not a failure
+        Job readmitted = new JobBuilder(preempted).editSpec().withSuspend(false).endSpec()
+                .withNewStatus().withStartTime(NOW.toString()).endStatus().build();
+        stopped.getMetadata().setCreationTimestamp(NOW.minusSeconds(300).toString());
+        Plan resumed = planWithWorkload(after(waiting, again), List.of(readmitted), List.of(stopped), null);
+        assertThat(resumed.status().getPhase()).isEqualTo(Phase.Initializing);
+        assertThat(resumed.status().getRestarts()).isZero();
+        assertThat(resumed.launch()).isEmpty();
+        assertThat(resumed.deleteWorkerJobs()).isEmpty();
+        assertThat(resumed.events()).extracting(e -> e.reason()).containsExactly("Readmitted");
     }
 }

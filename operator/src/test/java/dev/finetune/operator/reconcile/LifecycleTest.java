@@ -339,8 +339,47 @@ class LifecycleTest extends OnMockApiServer {
         Job workers = cluster.awaitWorkerJob(ns, "run", 1);
         assertThat(workers.getMetadata().getLabels()).containsEntry("kueue.x-k8s.io/queue-name", "gpu-queue");
         assertThat(workers.getSpec().getSuspend()).isTrue();
-        FineTuneJob queued = cluster.await(ns, "run", j -> phase(j) == Phase.Pending);
+        FineTuneJob queued = cluster.await(ns, "run", j -> phase(j) == Phase.Queued);
         assertThat(condition(queued, ConditionType.WORKERS_READY).getReason()).isEqualTo("Queued");
+        assertThat(condition(queued, ConditionType.WORKERS_READY).getMessage())
+                .isEqualTo("Queued in LocalQueue gpu-queue: waiting for Kueue to admit the whole gang.");
+    }
+
+    @Test
+    void kueuesPreemptionQueuesTheGangAgainWithKueuesReasonAndCountsNoRestart() {
+        String ns = "kueue-preempt";
+        cluster.boundClaims(ns, "models", "data", "outputs");
+        FineTuneJob job = Fixtures.job(ns, "run");
+        job.getMetadata().setLabels(java.util.Map.of("kueue.x-k8s.io/queue-name", "team-a"));
+        cluster.create(job);
+        cluster.awaitWorkerJob(ns, "run", 1);
+        cluster.await(ns, "run", j -> phase(j) == Phase.Queued);
+
+        cluster.kueueAdmits(ns, "run", 1);
+        cluster.runWorkers(ns, "run", 1, 2);
+        cluster.report(ns, "run", Fixtures.report(1, 3, TrainerState.TRAINING, 1, 40, 2.5,
+                List.of(Fixtures.eval(1, 40, 2.7, 2.5)), Fixtures.checkpoint(1, 40)));
+        cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+
+        // Kueue preempts: it suspends the Job and the Workload says why; the trainers checkpoint and exit 143
+        cluster.kueueWorkload(ns, "run", 1, "Preempted to accommodate a workload (UID: u) due to prioritization in the ClusterQueue",
+                "couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor default-flavor, 1 more needed");
+        cluster.kueueSuspends(ns, "run", 1);
+        cluster.exitWorker(ns, "run", 1, 0, FailureReason.INTERRUPTED.exitCode(), "Error", null);
+        cluster.exitWorker(ns, "run", 1, 1, FailureReason.INTERRUPTED.exitCode(), "Error", null);
+
+        FineTuneJob preempted = cluster.await(ns, "run", j -> phase(j) == Phase.Queued
+                && condition(j, ConditionType.WORKERS_READY).getMessage().contains("insufficient unused quota"));
+        assertThat(condition(preempted, ConditionType.WORKERS_READY).getReason()).isEqualTo("Preempted");
+        assertThat(condition(preempted, ConditionType.WORKERS_READY).getMessage())
+                .startsWith("Preempted by Kueue (Preempted to accommodate a workload")
+                .contains("queued in LocalQueue team-a again");
+        assertThat(preempted.getStatus().getRestarts()).isZero();
+        assertThat(preempted.getStatus().getAttempt()).isEqualTo(1);
+        assertThat(condition(preempted, ConditionType.FAILED).getStatus()).isEqualTo("False");
+        assertThat(cluster.workerJob(ns, "run", 2)).as("no new attempt: the same Job waits").isNull();
+        assertThat(events(ns, "Preempted")).hasSize(1);
+        assertThat(events(ns, "Restarted")).isEmpty();
     }
 
     /** Issue 14: a restart request (Argo CD's restart action) is a new attempt from the checkpoint, not a failure. */

@@ -12,6 +12,8 @@ import dev.finetune.operator.children.Names;
 import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -146,6 +148,37 @@ public final class SimulatedCluster {
                 .withFailed(type.equals("Failed") ? 1 : 0)
                 .endStatus().build();
         client.resource(updated).updateStatus();
+    }
+
+    /** Kueue admits the attempt's Job: it unsuspends it, and the Job controller records the start. */
+    public void kueueAdmits(String namespace, String name, int attempt) {
+        Job job = workerJob(namespace, name, attempt);
+        client.resource(new JobBuilder(job).editSpec().withSuspend(false).endSpec().build()).update();
+        Job admitted = workerJob(namespace, name, attempt);
+        client.resource(new JobBuilder(admitted).withNewStatus().withStartTime("2026-01-01T00:00:00Z").endStatus().build())
+                .updateStatus();
+    }
+
+    /** Kueue preempts the attempt's Job: it suspends it again and resets its start time. */
+    public void kueueSuspends(String namespace, String name, int attempt) {
+        Job job = workerJob(namespace, name, attempt);
+        client.resource(new JobBuilder(job).editSpec().withSuspend(true).endSpec().build()).update();
+        Job suspended = workerJob(namespace, name, attempt);
+        client.resource(new JobBuilder(suspended).withNewStatus().endStatus().build()).updateStatus();
+    }
+
+    /** Kueue's Workload of the attempt's Job, evicted for {@code evicted} and waiting because of {@code pending}. */
+    public void kueueWorkload(String namespace, String name, int attempt, String evicted, String pending) {
+        Job job = workerJob(namespace, name, attempt);
+        GenericKubernetesResource workload = new GenericKubernetesResourceBuilder()
+                .withApiVersion("kueue.x-k8s.io/v1beta2").withKind("Workload")
+                .withNewMetadata().withName("job-" + job.getMetadata().getName() + "-1a2b3").withNamespace(namespace)
+                    .addToLabels(KueueWorkloads.JOB_UID_LABEL, job.getMetadata().getUid()).endMetadata()
+                .addToAdditionalProperties("status", Map.of("conditions", java.util.List.of(
+                        Map.of("type", "QuotaReserved", "status", "False", "reason", "Pending", "message", pending),
+                        Map.of("type", "Evicted", "status", "True", "reason", "Preempted", "message", evicted))))
+                .build();
+        client.genericKubernetesResources(KueueWorkloads.WORKLOADS).inNamespace(namespace).resource(workload).create();
     }
 
     /** Rank 0: replaces the report in {@code <job>-progress}, as the trainer's PATCH does. */
