@@ -64,6 +64,11 @@ final class TestNamespace {
         return new TestNamespace(client, name);
     }
 
+    /** A namespace that exists already and is not the scenario's own (the operator's), for exec and logs only. */
+    static TestNamespace existing(KubernetesClient client, String name) {
+        return new TestNamespace(client, name);
+    }
+
     String name() {
         return name;
     }
