@@ -106,6 +106,7 @@ class LoadBench {
         AtomicLong heapPeak = new AtomicLong(operator.heapUsedBytes());
         ScheduledExecutorService sampler = sampleHeapEvery(Duration.ofSeconds(5), operator, heapPeak);
 
+        OperatorProbe.Cpu cpuBefore = operator.cpu();
         long start = System.nanoTime();
         createJobs(client, ns.name(), "load", n, null);
         double createSeconds = seconds(start);
@@ -127,6 +128,7 @@ class LoadBench {
             Thread.sleep(2000);
         }
         sampler.shutdownNow();
+        OperatorProbe.Cpu cpuAfter = operator.cpu();
         heapPeak.accumulateAndGet(operator.heapUsedBytes(), Math::max);
         PrometheusText apiAfter = apiServerMetrics(client);
         String loadAfter = loadAverage();
@@ -143,6 +145,12 @@ class LoadBench {
         result.put("operatorApiRequestsPerJob", round(requests / n));
         result.put("operatorApfRejected", (long) (rejected(apiAfter) - rejected(apiBefore)));
         result.putAll(latencies(apiBefore, apiAfter));
+        result.put("apiServerCpuSeconds", round(apiAfter.sum("process_cpu_seconds_total", l -> true)
+                - apiBefore.sum("process_cpu_seconds_total", l -> true)));
+        if (cpuBefore != null && cpuAfter != null) {
+            result.put("operatorCpuSeconds", round(cpuAfter.usedSeconds() - cpuBefore.usedSeconds()));
+            result.put("operatorCpuThrottledSeconds", round(cpuAfter.throttledSeconds() - cpuBefore.throttledSeconds()));
+        }
         result.put("operatorMaxHeapMiB", mib((long) operator.metrics().sum("jvm_memory_max_bytes",
                 labels -> "heap".equals(labels.get("area")))));
         result.put("operatorRestarts", operatorRestarts(cluster) - restartsBefore);

@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the load benchmark reads from the running operator: its Prometheus metrics (through the API server's pod
@@ -68,6 +69,31 @@ final class OperatorProbe {
     }
 
     record Memory(long rssBytes, long peakRssBytes) {
+    }
+
+    /**
+     * CPU time of the operator's container from its cgroup (v2: cpu.stat, microseconds): used, and the time its
+     * 1-CPU limit held it back. Null when the container does not see a cgroup v2 cpu.stat.
+     */
+    Cpu cpu() {
+        String stat;
+        try {
+            stat = namespace.exec(pod(), "cat", "/sys/fs/cgroup/cpu.stat");
+        } catch (IllegalStateException e) {
+            return null;
+        }
+        Map<String, Long> fields = new java.util.HashMap<>();
+        for (String line : stat.split("\n")) {
+            String[] kv = line.strip().split("\\s+");
+            if (kv.length == 2 && kv[1].matches("[0-9]+")) {
+                fields.put(kv[0], Long.parseLong(kv[1]));
+            }
+        }
+        return new Cpu(fields.getOrDefault("usage_usec", 0L) / 1e6, fields.getOrDefault("throttled_usec", 0L) / 1e6,
+                fields.getOrDefault("nr_throttled", 0L));
+    }
+
+    record Cpu(double usedSeconds, double throttledSeconds, long throttledPeriods) {
     }
 
     private static long kibField(String procStatus, String field) {
