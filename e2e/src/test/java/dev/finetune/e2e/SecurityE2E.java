@@ -282,7 +282,10 @@ class SecurityE2E {
         String nodeIp = client.pods().inNamespace(ns.name()).withName(WORKER_PROBE).get().getStatus().getHostIP();
         String worker = "a pod with the job's worker labels";
         String other = "a pod without them";
-        // a probe that must succeed gets a second try (one failure could be a slow exec); a blocked one fails twice
+        await("the job's NetworkPolicy").atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> client.network().v1().networkPolicies().inNamespace(ns.name()).withName(JOB).get() != null);
+        // an open path gets 20 s (the policy may take a moment to be programmed, an exec may be slow); a blocked one
+        // must fail twice in a row
         probe(worker, "DNS (`" + CLUSTER_DNS_NAME + "`)", true, () -> ns.resolves(WORKER_PROBE, CLUSTER_DNS_NAME));
         probe(worker, "the API server (its Service, port 443)", true, () -> ns.reachesTcp(WORKER_PROBE, apiIp, 443));
         probe(worker, "the kubelet (node, port 10250)", false, () -> ns.reachesTcp(WORKER_PROBE, nodeIp, 10250));
@@ -292,6 +295,10 @@ class SecurityE2E {
 
     private static void probe(String from, String to, boolean expected, java.util.function.BooleanSupplier connects) {
         boolean observed = connects.getAsBoolean() || connects.getAsBoolean();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (expected && !observed && System.nanoTime() < deadline) {
+            observed = connects.getAsBoolean();
+        }
         NETWORK_ROWS.add(row(from, to, expected ? "open" : "blocked", observed ? "open" : "blocked"));
         assertThat(observed).as(from + " -> " + to).isEqualTo(expected);
     }
