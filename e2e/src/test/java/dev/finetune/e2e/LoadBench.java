@@ -145,6 +145,7 @@ class LoadBench {
         result.put("operatorApiRequestsPerJob", round(requests / n));
         result.put("operatorApfRejected", (long) (rejected(apiAfter) - rejected(apiBefore)));
         result.putAll(latencies(apiBefore, apiAfter));
+        result.put("apiWritesByResource", writesByResource(apiBefore, apiAfter));
         result.put("apiServerCpuSeconds", round(apiAfter.sum("process_cpu_seconds_total", l -> true)
                 - apiBefore.sum("process_cpu_seconds_total", l -> true)));
         if (cpuBefore != null && cpuAfter != null) {
@@ -405,6 +406,29 @@ class LoadBench {
         out.put("apiAllP50Ms", round(1000 * PrometheusText.quantile(0.5, all)));
         out.put("apiAllP99Ms", round(1000 * PrometheusText.quantile(0.99, all)));
         return out;
+    }
+
+    /**
+     * Writes the API server accepted between two scrapes (apiserver_request_total, every client: the operator's
+     * children and the controllers' reactions to them), by resource and subresource, most first.
+     */
+    static Map<String, Long> writesByResource(PrometheusText before, PrometheusText after) {
+        Set<String> writes = Set.of("POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY");
+        Map<String, Long> counts = new HashMap<>();
+        for (String resource : after.labelValues("apiserver_request_total", "resource")) {
+            for (String subresource : after.labelValues("apiserver_request_total", "subresource")) {
+                Predicate<Map<String, String>> match = l -> writes.contains(l.get("verb"))
+                        && resource.equals(l.get("resource")) && subresource.equals(l.getOrDefault("subresource", ""));
+                long delta = Math.round(after.sum("apiserver_request_total", match) - before.sum("apiserver_request_total", match));
+                if (delta > 0) {
+                    counts.put(subresource.isEmpty() ? resource : resource + "/" + subresource, delta);
+                }
+            }
+        }
+        Map<String, Long> sorted = new LinkedHashMap<>();
+        counts.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> sorted.put(e.getKey(), e.getValue()));
+        return sorted;
     }
 
     // ---- small things ----

@@ -94,6 +94,17 @@ final class PrometheusText {
                 .mapToDouble(Sample::value).sum();
     }
 
+    /** The values label {@code label} takes on the samples of {@code name} ("" where a sample lacks it). */
+    java.util.Set<String> labelValues(String name, String label) {
+        java.util.Set<String> values = new java.util.TreeSet<>();
+        for (Sample s : samples) {
+            if (s.name().equals(name)) {
+                values.add(s.labels().getOrDefault(label, ""));
+            }
+        }
+        return values;
+    }
+
     /** Cumulative bucket counts by upper bound ({@code le}), summed over the series of histogram {@code name} that pass. */
     NavigableMap<Double, Double> buckets(String name, Predicate<Map<String, String>> filter) {
         NavigableMap<Double, Double> buckets = new TreeMap<>();

@@ -40,6 +40,8 @@ class PrometheusTextTest {
         assertThat(text.sum("odd", l -> "a\"b,c=d".equals(l.get("path")) && "y".equals(l.get("x")))).isEqualTo(3);
         assertThat(text.sum("up", l -> true)).isEqualTo(1);
         assertThat(text.sum("missing", l -> true)).isZero();
+        assertThat(text.labelValues("jvm_memory_used_bytes", "id")).containsExactly("Eden Space", "Metaspace", "Tenured Gen");
+        assertThat(text.labelValues("up", "id")).containsExactly("");
     }
 
     @Test
