@@ -208,8 +208,10 @@ class SecurityE2E {
             }
             String group = groupResource.equals("non-resource") ? "" : groupResource.substring(0, groupResource.indexOf('/'));
             String resource = groupResource.equals("non-resource") ? "(non-resource URLs)" : groupResource.substring(groupResource.indexOf('/') + 1);
+            String names = parts[2].isEmpty() ? "" : Stream.of(parts[2].split(", ")).map(n -> "`" + n + "`")
+                    .collect(Collectors.joining(", "));
             RBAC_ROWS.add(row(identity, where, group.isEmpty() && !groupResource.equals("non-resource") ? "core" : group,
-                    resource, parts[1], parts[2], why));
+                    resource, parts[1], names, why));
         }
         assertThat(unexplained).as(identity + " in " + where + " may do more than SecurityE2E knows a reason for: "
                 + "remove the permission from its Role, or add why it is needed").isEmpty();
