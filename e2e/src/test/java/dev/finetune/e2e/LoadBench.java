@@ -113,12 +113,16 @@ class LoadBench {
         double validatedSeconds = Double.NaN;
         double childrenSeconds;
         while (true) {
-            List<JsonNode> jobs = jobs(client, ns.name(), null);
+            List<JsonNode> jobs = orNull(() -> jobs(client, ns.name(), null));
+            if (jobs == null) {
+                Thread.sleep(2000);
+                continue;
+            }
             long validated = jobs.stream().filter(LoadBench::validated).count();
             if (validated == n && Double.isNaN(validatedSeconds)) {
                 validatedSeconds = seconds(start);
             }
-            if (validated == n && completeJobs(client, ns.name(), uids(jobs)) == n) {
+            if (validated == n && Long.valueOf(n).equals(orNull(() -> completeJobs(client, ns.name(), uids(jobs))))) {
                 childrenSeconds = seconds(start);
                 break;
             }
@@ -194,9 +198,9 @@ class LoadBench {
             String label = String.valueOf(cycle);
             createJobs(client, ns.name(), "churn-" + cycle, perCycle, label);
             while (true) {
-                List<JsonNode> jobs = jobs(client, ns.name(), label);
-                if (jobs.size() == perCycle && jobs.stream().allMatch(LoadBench::validated)
-                        && completeJobs(client, ns.name(), uids(jobs)) == perCycle) {
+                List<JsonNode> jobs = orNull(() -> jobs(client, ns.name(), label));
+                if (jobs != null && jobs.size() == perCycle && jobs.stream().allMatch(LoadBench::validated)
+                        && Long.valueOf(perCycle).equals(orNull(() -> completeJobs(client, ns.name(), uids(jobs))))) {
                     break;
                 }
                 if (seconds(cycleStart) > 300) {
@@ -290,13 +294,44 @@ class LoadBench {
                           output: {pvc: {claimName: outputs, path: runs/%s}}
                         """.formatted(name, namespace, cycle == null ? "" : ", " + CYCLE_LABEL + ": \"" + cycle + "\"", name),
                         GenericKubernetesResource.class);
-                created.add(pool.submit(() -> client.resource(job).create()));
+                created.add(pool.submit(() -> createRetrying(client, job)));
             }
             for (Future<?> f : created) {
                 f.get();
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * Creates the job, retrying a request that timed out or lost its connection (an overloaded API server) up to
+     * five times; AlreadyExists after such a retry means the earlier attempt got through.
+     */
+    static Object createRetrying(KubernetesClient client, GenericKubernetesResource job) throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return client.resource(job).create();
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (attempt > 1 && e.getCode() == 409) {
+                    return null;
+                }
+                if (attempt == 5 || e.getCode() >= 400 && e.getCode() < 500 && e.getCode() != 429) {
+                    throw e;
+                }
+                System.out.println("[load] create " + job.getMetadata().getName() + " failed (" + e.getMessage() + "), again");
+                Thread.sleep(2000L * attempt);
+            }
+        }
+    }
+
+    /** The value, or null when the API server did not answer in time (logged; the poll tries again). */
+    static <T> T orNull(java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            System.out.println("[load] poll failed (" + e.getMessage() + "), again");
+            return null;
         }
     }
 

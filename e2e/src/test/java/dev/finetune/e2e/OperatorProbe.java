@@ -72,16 +72,29 @@ final class OperatorProbe {
     }
 
     /**
-     * CPU time of the operator's container from its cgroup (v2: cpu.stat, microseconds): used, and the time its
-     * 1-CPU limit held it back. Null when the container does not see a cgroup v2 cpu.stat.
+     * CPU time of the operator's container from its cgroup: used, and the time its 1-CPU limit held it back
+     * (cgroup v2 cpu.stat; on a cgroup v1 node cpuacct.usage and cpu/cpu.stat). Null when neither is readable.
      */
     Cpu cpu() {
-        String stat;
+        String pod = pod();
         try {
-            stat = namespace.exec(pod(), "cat", "/sys/fs/cgroup/cpu.stat");
+            Map<String, Long> v2 = fields(namespace.exec(pod, "cat", "/sys/fs/cgroup/cpu.stat"));
+            if (v2.containsKey("usage_usec")) {
+                return new Cpu(v2.get("usage_usec") / 1e6, v2.getOrDefault("throttled_usec", 0L) / 1e6);
+            }
         } catch (IllegalStateException e) {
+            // not cgroup v2: try v1 below
+        }
+        try {
+            long usageNanos = Long.parseLong(namespace.exec(pod, "cat", "/sys/fs/cgroup/cpuacct/cpuacct.usage").strip());
+            Map<String, Long> v1 = fields(namespace.exec(pod, "cat", "/sys/fs/cgroup/cpu/cpu.stat"));
+            return new Cpu(usageNanos / 1e9, v1.getOrDefault("throttled_time", 0L) / 1e9);
+        } catch (IllegalStateException | NumberFormatException e) {
             return null;
         }
+    }
+
+    private static Map<String, Long> fields(String stat) {
         Map<String, Long> fields = new java.util.HashMap<>();
         for (String line : stat.split("\n")) {
             String[] kv = line.strip().split("\\s+");
@@ -89,11 +102,10 @@ final class OperatorProbe {
                 fields.put(kv[0], Long.parseLong(kv[1]));
             }
         }
-        return new Cpu(fields.getOrDefault("usage_usec", 0L) / 1e6, fields.getOrDefault("throttled_usec", 0L) / 1e6,
-                fields.getOrDefault("nr_throttled", 0L));
+        return fields;
     }
 
-    record Cpu(double usedSeconds, double throttledSeconds, long throttledPeriods) {
+    record Cpu(double usedSeconds, double throttledSeconds) {
     }
 
     private static long kibField(String procStatus, String field) {
