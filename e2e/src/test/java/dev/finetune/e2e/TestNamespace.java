@@ -64,6 +64,11 @@ final class TestNamespace {
         return new TestNamespace(client, name);
     }
 
+    /** A namespace that exists already and is not the scenario's own (the operator's), for exec and logs only. */
+    static TestNamespace existing(KubernetesClient client, String name) {
+        return new TestNamespace(client, name);
+    }
+
     String name() {
         return name;
     }
@@ -322,6 +327,40 @@ final class TestNamespace {
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException(String.join(" ", command) + " in pod " + pod + ": " + e, e);
         }
+    }
+
+    /**
+     * Starts a pod that only sleeps, with these labels, as Pod Security "restricted" admits it, and waits until it
+     * is ready: a vantage point for NetworkPolicy probes ({@link #reachesTcp}, {@link #resolves}). The image needs
+     * bash, timeout and getent (the trainer image has them).
+     */
+    void startProbePod(String pod, String image, java.util.Map<String, String> labels) {
+        apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %s, labels: %s}
+                spec:
+                  securityContext: %s
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                    - name: probe
+                      image: %s
+                      imagePullPolicy: IfNotPresent
+                      command: [sleep, "3600"]
+                      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
+                      securityContext: %s
+                """.formatted(pod, Serialization.asJson(labels), RESTRICTED_POD, image, RESTRICTED_CONTAINER));
+        awaitPodReady(pod, Duration.ofMinutes(2));
+    }
+
+    /** Whether a TCP connection from the pod to host:port opens within 3 s. */
+    boolean reachesTcp(String fromPod, String host, int port) {
+        return execStatus(fromPod, "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port) == 0;
+    }
+
+    /** Whether the pod resolves the name within 5 s. */
+    boolean resolves(String fromPod, String name) {
+        return execStatus(fromPod, "timeout", "5", "getent", "hosts", name) == 0;
     }
 
     void awaitPodReady(String pod, Duration limit) {

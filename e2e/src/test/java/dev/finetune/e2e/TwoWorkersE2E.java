@@ -49,23 +49,7 @@ class TwoWorkersE2E {
     static void startTheGang() {
         TestNamespace ns = SCENARIO.ns();
         // probes the policies from inside the namespace without any job's labels: only default-deny applies to it
-        ns.apply("""
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: %s, labels: {app: netpol-probe}}
-                spec:
-                  securityContext: %s
-                  terminationGracePeriodSeconds: 1
-                  containers:
-                    - name: probe
-                      image: %s
-                      imagePullPolicy: IfNotPresent
-                      command: [sleep, "3600"]
-                      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
-                      securityContext: %s
-                """.formatted(PROBE, TestNamespace.RESTRICTED_POD, SCENARIO.cluster().settings().trainerImage(),
-                TestNamespace.RESTRICTED_CONTAINER));
-        ns.awaitPodReady(PROBE, Duration.ofMinutes(2));
+        ns.startProbePod(PROBE, SCENARIO.cluster().settings().trainerImage(), java.util.Map.of("app", "netpol-probe"));
         ns.createQuickstartJob(SCENARIO.cluster().settings().repo(), JOB, job -> ((ObjectNode) job.at("/spec/resources"))
                 .put("workers", 2).put("cpu", WORKER_CPU).put("memory", "1536Mi"));
     }
@@ -106,11 +90,11 @@ class TwoWorkersE2E {
     }
 
     private static boolean tcp(String fromPod, String host, int port) {
-        return SCENARIO.ns().execStatus(fromPod, "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port) == 0;
+        return SCENARIO.ns().reachesTcp(fromPod, host, port);
     }
 
     private static boolean dns(String fromPod, String name) {
-        return SCENARIO.ns().execStatus(fromPod, "timeout", "5", "getent", "hosts", name) == 0;
+        return SCENARIO.ns().resolves(fromPod, name);
     }
 
     /** Probed only after the ring formed: rank 0's rendezvous port must not see a stray connection during rendezvous. */

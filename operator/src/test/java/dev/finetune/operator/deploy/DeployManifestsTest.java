@@ -85,6 +85,10 @@ class DeployManifestsTest {
         assertThat(container.at("/securityContext/capabilities/drop/0").asText()).isEqualTo("ALL");
         assertThat(container.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/q/health/live");
         assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/q/health/ready");
+        // a busy operator (a thousand jobs listed on a starved CPU) answers late; liveness waits a minute, not 3 s
+        assertThat(container.at("/livenessProbe/timeoutSeconds").asInt()).as("liveness timeoutSeconds").isGreaterThanOrEqualTo(5);
+        assertThat(container.at("/livenessProbe/periodSeconds").asInt() * container.at("/livenessProbe/failureThreshold").asInt())
+                .as("seconds of failed liveness probes before a kill").isGreaterThanOrEqualTo(60);
         assertThat(container.at("/resources/limits/memory").asText()).isNotEmpty();
     }
 
