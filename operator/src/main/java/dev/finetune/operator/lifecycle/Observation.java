@@ -15,7 +15,14 @@ import java.util.Optional;
  * @param workerJobs the job's batch Jobs, any attempt
  * @param pods the job's worker pods, any attempt
  * @param report rank 0's latest report from the progress ConfigMap, when readable
+ * @param initializerReport rank 0's initializer's latest report (its downloads) from the same ConfigMap, when readable
  */
 public record Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
-        Optional<ProgressReport> report) {
+        Optional<ProgressReport> report, Optional<ProgressReport> initializerReport) {
+
+    /** An observation of a job whose initializer has not reported. */
+    public Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
+            Optional<ProgressReport> report) {
+        this(job, now, validation, workerJobs, pods, report, Optional.empty());
+    }
 }
