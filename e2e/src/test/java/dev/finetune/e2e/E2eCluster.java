@@ -144,6 +144,37 @@ final class E2eCluster implements AutoCloseable {
         container.setEnv(env);
     }
 
+    /**
+     * Where pods reach a server the suite runs on this machine: the Kind network's gateway. Only for a Kind cluster
+     * the suite manages (a cluster found through KUBECONFIG may be anywhere).
+     */
+    java.net.InetAddress hostAddressForPods() {
+        if (kind == null) {
+            throw new IllegalStateException("this scenario runs servers on the machine for the pods to reach, which needs"
+                    + " the Kind cluster: run it with -De2e.cluster=kind");
+        }
+        return kind.hostAddress();
+    }
+
+    /**
+     * Sets the operator container's environment variable {@code name} to {@code value} (null removes it) and waits
+     * for the rollout: for a scenario that needs an operator setting (the hub endpoint). The next scenario's
+     * {@link #installOperator()} does not undo it; the scenario removes it when it ends.
+     */
+    synchronized void setOperatorEnv(String name, String value) {
+        client.apps().deployments().inNamespace(OPERATOR_NAMESPACE).withName(OPERATOR).edit(d -> {
+            var container = d.getSpec().getTemplate().getSpec().getContainers().getFirst();
+            List<EnvVar> env = new ArrayList<>(container.getEnv() == null ? List.of() : container.getEnv());
+            env.removeIf(e -> e.getName().equals(name));
+            if (value != null) {
+                env.add(new EnvVar(name, value, null));
+            }
+            container.setEnv(env);
+            return d;
+        });
+        awaitOperatorRollout(Duration.ofMinutes(3));
+    }
+
     /** Until every replica of the operator's Deployment runs the current template and is available. */
     void awaitOperatorRollout(Duration limit) {
         await("the operator's Deployment to roll out").atMost(limit).pollInterval(Duration.ofSeconds(2))
