@@ -1,9 +1,6 @@
 package dev.finetune.e2e;
 
-import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,8 +17,6 @@ final class KindCluster implements AutoCloseable {
 
     private static final Duration CREATE_LIMIT = Duration.ofMinutes(60);
     private static final Duration LOAD_LIMIT = Duration.ofMinutes(10);
-    /** The bridge of e2e/kind/kind.sh's Docker network (KIND_BRIDGE in e2e/kind/lib/common.sh). */
-    static final String PROJECT_BRIDGE = "ftkind0";
 
     private final E2eSettings settings;
     private final boolean created;
@@ -84,38 +79,27 @@ final class KindCluster implements AutoCloseable {
     }
 
     /**
-     * The machine's address on the Kind nodes' Docker network (its gateway): where pods reach a server the suite
-     * runs on the machine. e2e/kind/kind.sh's network sits on the bridge {@value #PROJECT_BRIDGE}; the stock tool's
-     * is Docker's network {@code kind}.
+     * The machine's address on the Kind nodes' Docker network (its gateway), where pods reach a server the suite
+     * runs on the machine. e2e/kind/kind.sh's pod network does not masquerade, so {@code kind.sh host-address} first
+     * has the node masquerade its pods' traffic to that address; stock Kind's kindnet does that already, and the
+     * address is the gateway of Docker's network {@code kind}.
      */
     InetAddress hostAddress() {
-        return switch (settings.kindTool()) {
-            case PROJECT -> {
-                try {
-                    NetworkInterface bridge = NetworkInterface.getByName(PROJECT_BRIDGE);
-                    if (bridge == null) {
-                        throw new IllegalStateException("no network interface " + PROJECT_BRIDGE + " (the kind network's"
-                                + " bridge, made by e2e/kind/kind.sh up): is the Kind cluster running on this machine?");
-                    }
-                    yield bridge.inetAddresses().filter(a -> a instanceof Inet4Address).findFirst()
-                            .orElseThrow(() -> new IllegalStateException(PROJECT_BRIDGE + " has no IPv4 address"));
-                } catch (SocketException e) {
-                    throw new IllegalStateException("cannot read the interface " + PROJECT_BRIDGE + ": " + e, e);
-                }
-            }
-            case STOCK -> {
-                String gateways = Processes.run(settings.repo(), Duration.ofMinutes(1), List.of("docker", "network",
-                        "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"));
-                String ipv4 = java.util.Arrays.stream(gateways.strip().split("\\s+")).filter(g -> g.matches("[0-9.]+"))
-                        .findFirst().orElseThrow(() -> new IllegalStateException("Docker's network kind has no IPv4"
-                                + " gateway: " + gateways));
-                try {
-                    yield InetAddress.getByName(ipv4);
-                } catch (java.net.UnknownHostException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
+        String address = switch (settings.kindTool()) {
+            case PROJECT -> project(settings, Duration.ofMinutes(2), "host-address").strip().lines().reduce((a, b) -> b)
+                    .orElse("");
+            case STOCK -> java.util.Arrays.stream(Processes.run(settings.repo(), Duration.ofMinutes(1), List.of("docker",
+                            "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"))
+                    .strip().split("\\s+")).filter(g -> g.matches("[0-9.]+")).findFirst().orElse("");
         };
+        if (!address.matches("[0-9]+(\\.[0-9]+){3}")) {
+            throw new IllegalStateException("no IPv4 address of this machine on the Kind network (got '" + address + "')");
+        }
+        try {
+            return InetAddress.getByName(address);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override
