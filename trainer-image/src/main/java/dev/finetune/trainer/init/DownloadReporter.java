@@ -30,19 +30,25 @@ public final class DownloadReporter implements AutoCloseable {
         this.clock = clock;
     }
 
-    /** The progress of the next source, {@code input} ("model", "dataset") from {@code source} (as in the spec). */
-    public synchronized TransferProgress source(String input, String source) {
-        int index = downloads.size();
-        downloads.add(new SourceDownload(input, source, 0, 0, clock.instant().toString()));
-        return (done, total) -> update(index, done, total);
+    /**
+     * The progress of the next source, {@code input} ("model", "dataset") from {@code source} (as in the spec). The
+     * source joins the reports with its first count, so one that fails before it knows its size is not listed.
+     */
+    public TransferProgress source(String input, String source) {
+        int[] index = {-1};
+        return (done, total) -> update(index, input, source, done, total);
     }
 
-    private synchronized void update(int index, long done, long total) {
-        SourceDownload before = downloads.get(index);
-        boolean first = before.bytesTotal() == 0 && before.bytesDone() == 0;
-        boolean changed = done != before.bytesDone() || total != before.bytesTotal();
-        SourceDownload now = new SourceDownload(before.input(), before.source(), done, total, clock.instant().toString());
-        downloads.set(index, now);
+    private synchronized void update(int[] index, String input, String source, long done, long total) {
+        boolean first = index[0] < 0;
+        if (first) {
+            index[0] = downloads.size();
+            downloads.add(null);
+        }
+        SourceDownload before = downloads.get(index[0]);
+        boolean changed = first || done != before.bytesDone() || total != before.bytesTotal();
+        SourceDownload now = new SourceDownload(input, source, done, total, clock.instant().toString());
+        downloads.set(index[0], now);
         long millis = clock.millis();
         if (first || (now.complete() && changed) || millis - lastSent >= intervalMillis) {
             lastSent = millis;
