@@ -190,8 +190,8 @@ class HubSourceE2E {
         assertThat(messagesSeen).as("the WorkersReady condition while the initializer ran")
                 .anySatisfy(m -> assertThat(m).matches("Downloading: Pod " + JOB + "-attempt-1-0-[a-z0-9]+: downloading model "
                         + java.util.regex.Pattern.quote(MODEL_SOURCE) + ": .+ of .+ \\(([0-9]|[1-9][0-9])%\\)\\."));
-        assertThat(hub.served()).as("each file fetched from the hub once")
-                .hasSize(modelFiles.size() + 1).doesNotHaveDuplicates();
+        long nonEmpty = modelFiles.values().stream().filter(b -> b.length > 0).count() + 1; // empty files need no request
+        assertThat(hub.served()).as("each file fetched from the hub once").hasSize((int) nonEmpty).doesNotHaveDuplicates();
     }
 
     @Test
