@@ -12,6 +12,9 @@
 #                                       the cluster's nodes
 #   kind.sh smoke [--name NAME]         PASS/FAIL checks: readyz, node, image runs, PVC,
 #                                       headless-Service DNS, ClusterIP, NetworkPolicy
+#   kind.sh host-address [--name NAME]  let the pods reach servers on this machine (the node
+#                                       masquerades their traffic to the kind network's
+#                                       gateway) and print that address
 #   kind.sh down [--name NAME]          delete the cluster (caches and images stay)
 #   kind.sh stop-daemon                 stop the kind Docker daemon (and the clusters in it)
 #   kind.sh build                       only build/refresh the caches and the node image
@@ -30,7 +33,7 @@ source "$KIND_SH_DIR/lib/daemon.sh"
 source "$KIND_SH_DIR/lib/nodeimage.sh"
 source "$KIND_SH_DIR/lib/cluster.sh"
 
-usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}" name="$DEFAULT_CLUSTER_NAME" args=()
@@ -52,6 +55,7 @@ main() {
     kubeconfig)  cmd_kubeconfig "$name" ;;
     load)        require_root; cmd_load "$name" "${args[@]}" ;;
     smoke)       require_root; source "$KIND_SH_DIR/lib/smoke.sh"; cmd_smoke "$name" ;;
+    host-address) require_root; cmd_host_address "$name" ;;
     down)        require_root; cmd_down "$name" ;;
     stop-daemon) require_root; stop_kind_daemon ;;
     build)       require_root; cmd_build >/dev/null ;;

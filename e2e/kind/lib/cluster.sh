@@ -199,6 +199,27 @@ cmd_load() {
   done
 }
 
+# cmd_host_address NAME: lets the cluster's pods reach servers on this machine at the kind network's gateway (the
+# address of $KIND_BRIDGE here) and prints that address. The pod network does not masquerade (ipMasq false: pods
+# keep their addresses inside the cluster) and this machine has no route back to the pod CIDR, so each node
+# masquerades its pods' traffic to the gateway, and only that; idempotent.
+cmd_host_address() {
+  local name="$1" gateway node cidr
+  cluster_exists "$name" || die "no kind cluster '$name' (kind.sh up --name $name)"
+  gateway="$(ip -4 -o addr show dev "$KIND_BRIDGE" | awk '{print $4}' | cut -d/ -f1 | head -1)"
+  [[ -n "$gateway" ]] || die "the bridge $KIND_BRIDGE has no IPv4 address"
+  local nodes
+  mapfile -t nodes < <(kindc get nodes --name "$name")
+  for node in "${nodes[@]}"; do
+    cidr="$(kubectl_kind "$name" get node "$node" -o jsonpath='{.spec.podCIDR}')"
+    [[ -n "$cidr" ]] || die "node $node has no spec.podCIDR"
+    kd exec "$node" iptables -t nat -C POSTROUTING -s "$cidr" -d "$gateway/32" -j MASQUERADE 2>/dev/null \
+      || kd exec "$node" iptables -t nat -A POSTROUTING -s "$cidr" -d "$gateway/32" -j MASQUERADE \
+      || die "cannot add the masquerade rule for $gateway in $node"
+  done
+  echo "$gateway"
+}
+
 cmd_down() {
   local name="$1"
   if cluster_exists "$name"; then

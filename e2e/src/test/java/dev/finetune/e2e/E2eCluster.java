@@ -32,6 +32,10 @@ final class E2eCluster implements AutoCloseable {
     private final KindCluster kind;
     private final KubernetesClient client;
     private boolean operatorInstalled;
+    private java.net.InetAddress hostAddress;
+    private HubServer hub;
+    /** The operator's hub endpoint setting (docs/storage.md). */
+    static final String HUB_ENDPOINT_ENV = "FINETUNE_TRAINER_HUB_ENDPOINT";
 
     private E2eCluster(E2eSettings settings, KindCluster kind, KubernetesClient client) {
         this.settings = settings;
@@ -139,9 +143,49 @@ final class E2eCluster implements AutoCloseable {
         var container = deployment.getSpec().getTemplate().getSpec().getContainers().getFirst();
         container.setImage(settings.operatorImage());
         List<EnvVar> env = new ArrayList<>(container.getEnv());
-        env.removeIf(e -> e.getName().equals("FINETUNE_TRAINER_CPU_IMAGE"));
+        env.removeIf(e -> e.getName().equals("FINETUNE_TRAINER_CPU_IMAGE") || e.getName().equals(HUB_ENDPOINT_ENV));
         env.add(new EnvVar("FINETUNE_TRAINER_CPU_IMAGE", settings.trainerImage(), null));
+        if (kind != null) {
+            try {
+                env.add(new EnvVar(HUB_ENDPOINT_ENV, hub().url(), null));
+            } catch (RuntimeException e) {
+                // only the scenarios that download from the hub need it; they fail with this reason themselves
+                System.out.println("[e2e] the operator gets no hub endpoint: " + e.getMessage());
+            }
+        }
         container.setEnv(env);
+    }
+
+    /**
+     * Where pods reach a server the suite runs on this machine: the Kind network's gateway. Only for a Kind cluster
+     * the suite manages (a cluster found through KUBECONFIG may be anywhere).
+     */
+    synchronized java.net.InetAddress hostAddressForPods() {
+        if (kind == null) {
+            throw new IllegalStateException("this scenario runs servers on the machine for the pods to reach, which needs"
+                    + " the Kind cluster: run it with -De2e.cluster=kind");
+        }
+        if (hostAddress == null) {
+            hostAddress = kind.hostAddress();
+        }
+        return hostAddress;
+    }
+
+    /**
+     * The suite's Hugging Face Hub compatible server on this machine, for the pods; the operator it installs on a Kind
+     * cluster has it as hub endpoint ({@code FINETUNE_TRAINER_HUB_ENDPOINT}), so a scenario only publishes its
+     * repositories (names of its own) and needs no operator restart.
+     */
+    synchronized HubServer hub() {
+        if (hub == null) {
+            try {
+                hub = HubServer.start(hostAddressForPods());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot start the suite's hub on " + hostAddress, e);
+            }
+            System.out.println("[e2e] the suite's hub: " + hub.url());
+        }
+        return hub;
     }
 
     /** Until every replica of the operator's Deployment runs the current template and is available. */
@@ -208,6 +252,9 @@ final class E2eCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        if (hub != null) {
+            hub.close();
+        }
         client.close();
         if (kind != null) {
             kind.close();

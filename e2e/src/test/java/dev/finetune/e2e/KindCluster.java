@@ -1,5 +1,6 @@
 package dev.finetune.e2e;
 
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -74,6 +75,30 @@ final class KindCluster implements AutoCloseable {
                 args.addFirst("load");
                 project(settings, LOAD_LIMIT, args.toArray(String[]::new));
             }
+        }
+    }
+
+    /**
+     * The machine's address on the Kind nodes' Docker network (its gateway), where pods reach a server the suite
+     * runs on the machine. e2e/kind/kind.sh's pod network does not masquerade, so {@code kind.sh host-address} first
+     * has the node masquerade its pods' traffic to that address; stock Kind's kindnet does that already, and the
+     * address is the gateway of Docker's network {@code kind}.
+     */
+    InetAddress hostAddress() {
+        String address = switch (settings.kindTool()) {
+            case PROJECT -> project(settings, Duration.ofMinutes(2), "host-address").strip().lines().reduce((a, b) -> b)
+                    .orElse("");
+            case STOCK -> java.util.Arrays.stream(Processes.run(settings.repo(), Duration.ofMinutes(1), List.of("docker",
+                            "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"))
+                    .strip().split("\\s+")).filter(g -> g.matches("[0-9.]+")).findFirst().orElse("");
+        };
+        if (!address.matches("[0-9]+(\\.[0-9]+){3}")) {
+            throw new IllegalStateException("no IPv4 address of this machine on the Kind network (got '" + address + "')");
+        }
+        try {
+            return InetAddress.getByName(address);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -25,6 +25,11 @@ public final class TrainerConfigs {
     public static final String CONFIG_KEY = "trainer-config.json";
     /** Key of the latest {@link ProgressReport} in the progress ConfigMap. */
     public static final String PROGRESS_KEY = "progress.json";
+    /**
+     * Key of the initializer's latest {@link ProgressReport} (its downloads) in the same ConfigMap. A key of its own:
+     * the initializer and the trainer number their reports independently, and neither overwrites the other's.
+     */
+    public static final String INITIALIZER_PROGRESS_KEY = "initialize.json";
     /** File rank 0 also writes the latest report to, in the output dir. */
     public static final String PROGRESS_FILE = "progress.json";
     public static final int DEFAULT_RENDEZVOUS_PORT = 29500;

@@ -49,6 +49,10 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Adapters, merged model, report and manifest written so far.")
     private Outputs outputs;
 
+    @JsonPropertyDescription("The sources the initializer of the latest attempt downloaded (or is downloading): bytes "
+            + "done / total per source. Absent for jobs without model.source or dataset.source.")
+    private List<SourceDownload> downloads;
+
     @JsonPropertyDescription("Formatted values for kubectl's columns.")
     private StatusDisplay display;
 
@@ -146,6 +150,14 @@ public class FineTuneJobStatus {
 
     public void setOutputs(Outputs outputs) {
         this.outputs = outputs;
+    }
+
+    public List<SourceDownload> getDownloads() {
+        return downloads;
+    }
+
+    public void setDownloads(List<SourceDownload> downloads) {
+        this.downloads = downloads;
     }
 
     public StatusDisplay getDisplay() {

@@ -7,6 +7,7 @@ import dev.finetune.api.v1alpha1.EpochRecord;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Outputs;
 import dev.finetune.api.v1alpha1.Progress;
+import dev.finetune.api.v1alpha1.SourceDownload;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -167,6 +168,26 @@ class TrainerContractJsonTest {
         assertThat(read.withoutHistory().warnings()).isEqualTo(full.warnings());
         assertThat(MemoryEstimate.human(3L << 30)).isEqualTo("3.0 GiB");
         assertThat(MemoryEstimate.human(700L << 20)).isEqualTo("700 MiB");
+    }
+
+    /** The initializer's report: downloads only, round-tripped; the trainer's reports never name them. */
+    @Test
+    void anInitializersDownloadsRoundTripAndReadAsPeopleSayThem() {
+        ProgressReport report = ProgressReport.downloading(5, 2, List.of(
+                new SourceDownload("model", "hf://Qwen/Qwen3-0.6B@main", 412_000_000L, 1_503_238_553L, "2026-01-01T00:00:00Z"),
+                new SourceDownload("dataset", "hf://datasets/org/notes@v1", 999, 999, "2026-01-01T00:00:01Z")));
+        ProgressReport read = TrainerJson.read(TrainerJson.write(report), ProgressReport.class);
+        assertThat(read).isEqualTo(report);
+        assertThat(read.state()).isEqualTo(TrainerState.INITIALIZING);
+        assertThat(read.withoutHistory().downloads()).isEqualTo(report.downloads());
+        assertThat(TrainerJson.write(report)).doesNotContain("complete").doesNotContain("describe");
+        assertThat(read.downloadList()).extracting(SourceDownload::describe).containsExactly(
+                "model hf://Qwen/Qwen3-0.6B@main: 412 MB of 1.50 GB (27%)", "dataset hf://datasets/org/notes@v1: 999 B of 999 B (100%)");
+        assertThat(read.downloadList()).extracting(SourceDownload::complete).containsExactly(false, true);
+        assertThat(TrainerJson.write(new ProgressReport(ProgressReport.SCHEMA_VERSION, 3, 1, TrainerState.TRAINING, null,
+                List.of(), null, null, null))).doesNotContain("downloads");
+        assertThat(SourceDownload.bytes(12_345_678_901L)).isEqualTo("12.3 GB");
+        assertThat(SourceDownload.describe("empty", 0, 0)).isEqualTo("empty: 0 B of 0 B (100%)");
     }
 
     /** A local run is nobody's gang member: its hints never promise a restart from the operator. */

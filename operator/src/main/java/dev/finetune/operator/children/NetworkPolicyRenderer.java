@@ -40,22 +40,24 @@ public final class NetworkPolicyRenderer {
                             .withTo(settings.apiServerPeers())
                             .withPorts(settings.apiServerPorts())
                             .build())
-                    .addAllToEgress(sourcesAndRegistries(job.getSpec()))
+                    .addAllToEgress(sourcesAndRegistries(job.getSpec(), settings))
                 .endSpec()
                 .build();
     }
 
     /**
      * A job with hf:// or oci:// sources or output.push reaches the hub and registries: any address on 443 and
-     * 80 (the hub's CDN redirects), and each registry's own port; other jobs get no such rule.
+     * 80 (the hub's CDN redirects), the operator's hub endpoint's port (a mirror), and each registry's own port;
+     * other jobs get no such rule.
      */
     private static List<io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule> sourcesAndRegistries(
-            dev.finetune.api.v1alpha1.FineTuneJobSpec spec) {
+            dev.finetune.api.v1alpha1.FineTuneJobSpec spec, RenderSettings settings) {
         if (!SourceInitRenderer.hasSources(spec) && spec.getOutput().getPush() == null) {
             return List.of();
         }
         java.util.Set<Integer> ports = new java.util.TreeSet<>(List.of(80, 443));
         ports.addAll(SourceInitRenderer.registryPorts(spec));
+        SourceInitRenderer.hubEndpointPort(spec, settings).ifPresent(ports::add);
         return List.of(new NetworkPolicyEgressRuleBuilder().withPorts(ports.stream().map(NetworkPolicyRenderer::tcpPort).toList())
                 .build());
     }

@@ -72,6 +72,10 @@ public final class SourceInitRenderer {
         List<EnvVar> env = new ArrayList<>();
         env.add(value("HOME", "/tmp"));
         env.add(value("TMPDIR", "/tmp"));
+        // rank 0's initializer reports its downloads to the progress ConfigMap; the others only log them
+        env.add(new EnvVarBuilder().withName("NODE_RANK").withNewValueFrom().withNewFieldRef()
+                .withFieldPath("metadata.annotations['" + WorkerJobRenderer.COMPLETION_INDEX_ANNOTATION + "']").endFieldRef()
+                .endValueFrom().build());
         if (settings.hubEndpoint() != null && !settings.hubEndpoint().isBlank()) {
             env.add(value("HF_ENDPOINT", settings.hubEndpoint()));
         }
@@ -130,6 +134,25 @@ public final class SourceInitRenderer {
             ports.add(port(OciRef.parse(push.getOci(), "spec.output.push.oci").registry()));
         }
         return List.copyOf(ports);
+    }
+
+    /**
+     * The port of the operator's hub endpoint ({@code finetune.trainer.hub-endpoint}) when a job downloads from
+     * {@code hf://} through it; none for the public hub (443) or a job without hf:// sources.
+     */
+    public static java.util.Optional<Integer> hubEndpointPort(FineTuneJobSpec spec, RenderSettings settings) {
+        boolean fromHub = java.util.stream.Stream.of(spec.getModel().getSource(), spec.getDataset().getSource())
+                .anyMatch(s -> s != null && s.startsWith("hf://"));
+        String endpoint = settings.hubEndpoint();
+        if (!fromHub || endpoint == null || endpoint.isBlank()) {
+            return java.util.Optional.empty();
+        }
+        try {
+            java.net.URI uri = new java.net.URI(endpoint.strip());
+            return java.util.Optional.of(uri.getPort() > 0 ? uri.getPort() : "http".equalsIgnoreCase(uri.getScheme()) ? 80 : 443);
+        } catch (java.net.URISyntaxException e) {
+            return java.util.Optional.empty(); // the initializer names the malformed HF_ENDPOINT when it starts
+        }
     }
 
     private static int port(String registry) {

@@ -5,6 +5,7 @@ import dev.finetune.api.trainer.MemoryEstimate;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.v1alpha1.SourceDownload;
 import dev.finetune.operator.children.SourceInitRenderer;
 import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
@@ -40,6 +41,15 @@ public final class GangObserver {
      * @param report rank 0's latest report, when it belongs to this attempt
      */
     public static GangStatus observe(Job job, List<Pod> attemptPods, Optional<ProgressReport> report, int workers) {
+        return observe(job, attemptPods, report, List.of(), workers);
+    }
+
+    /**
+     * @param report rank 0's latest report, when it belongs to this attempt
+     * @param downloads rank 0's initializer's sources of this attempt, with their bytes done / total; empty if none
+     */
+    public static GangStatus observe(Job job, List<Pod> attemptPods, Optional<ProgressReport> report,
+            List<SourceDownload> downloads, int workers) {
         boolean jobFailed = hasCondition(job, "Failed");
         if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend()) && !jobFailed) {
             // Held by its queue. A preempted gang's pods are being stopped by the Job controller: they exit after
@@ -85,13 +95,15 @@ public final class GangObserver {
                 return problem.get();
             }
         }
-        for (Pod pod : pods) {
-            if (initializing(pod)) {
-                String name = pod.getMetadata().getName();
-                return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "Downloading", "Pod " + name
-                        + " is downloading the model and data sources into their caches (progress: kubectl logs " + name
-                        + " -c " + SourceInitRenderer.INIT_CONTAINER + ").", false, null);
-            }
+        List<Pod> initializing = pods.stream().filter(GangObserver::initializing).toList();
+        if (!initializing.isEmpty()) {
+            // rank 0's initializer reports its bytes; the others' are only in their logs
+            Optional<SourceDownload> unfinished = downloads.stream().filter(d -> !d.complete()).findFirst();
+            Optional<Pod> rankZero = initializing.stream().filter(p -> "0".equals(rank(p))).findFirst();
+            String message = rankZero.isPresent() && unfinished.isPresent()
+                    ? Messages.downloading(rankZero.get().getMetadata().getName(), unfinished.get())
+                    : Messages.downloading(initializing.getFirst().getMetadata().getName(), SourceInitRenderer.INIT_CONTAINER);
+            return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "Downloading", message, false, null);
         }
         return new GangStatus(GangStatus.Kind.STARTING, ready, workers, "WorkersStarting",
                 ready + " of " + workers + " worker pods are running.", false, null);

@@ -9,6 +9,7 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.api.v1alpha1.Phase;
+import dev.finetune.api.v1alpha1.SourceDownload;
 import dev.finetune.operator.children.Annotations;
 import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.events.JobEvent;
@@ -91,6 +92,7 @@ public final class LifecyclePlanner {
         Optional<Job> current = Optional.empty();
         List<Pod> currentPods = List.of();
         Optional<ProgressReport> currentReport = Optional.empty();
+        List<SourceDownload> currentDownloads = List.of();
         Desired failedCondition;
 
         Round(Observation o) {
@@ -146,7 +148,8 @@ public final class LifecyclePlanner {
                 return noWorkers(v, prevPhase);
             }
             ensureChildren = true;
-            GangStatus gang = GangObserver.observe(current.get(), currentPods, currentReport, spec.getResources().getWorkers());
+            GangStatus gang = GangObserver.observe(current.get(), currentPods, currentReport, currentDownloads,
+                    spec.getResources().getWorkers());
             boolean active = switch (gang.kind()) {
                 case QUEUED, STARTING, RUNNING -> true;
                 case SUCCEEDED, FAILED -> false;
@@ -203,6 +206,10 @@ public final class LifecyclePlanner {
             }
             ProgressReport newest = ProgressMerger.newer(fromConfigMap, fromTermination);
             currentReport = Optional.ofNullable(newest).filter(r -> r.attempt() == attempt);
+            // the initializer's downloads: its own key, numbered on its own, never compared with the trainer's reports
+            Optional<ProgressReport> initializer = o.initializerReport();
+            ProgressMerger.merge(s, initializer.orElse(null));
+            currentDownloads = initializer.filter(r -> r.attempt() == attempt).map(ProgressReport::downloadList).orElse(List.of());
             // what the trainer worked around (a corrupt checkpoint skipped on resume): once per attempt and reason
             currentReport.ifPresent(r -> r.warningList().forEach(w -> events.add(JobEvent.warning(w.reason(),
                     "trainer-warning/" + attempt + "/" + w.reason(), w.message()))));

@@ -6,6 +6,7 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Phase;
 import dev.finetune.api.v1alpha1.Progress;
 import dev.finetune.api.v1alpha1.ResourcesSpec;
+import dev.finetune.api.v1alpha1.SourceDownload;
 import dev.finetune.operator.status.Displays;
 import java.time.Instant;
 import java.util.Locale;
@@ -126,6 +127,17 @@ final class Messages {
 
     static String workersDeleted(int attempt) {
         return "The worker Job of attempt " + attempt + " disappeared (deleted outside the operator).";
+    }
+
+    /** A worker's initializer is downloading, and rank 0's has reported how far: {@code Pod P: downloading model hf://...: 412 MB of 1.50 GB (27%).} */
+    static String downloading(String pod, SourceDownload download) {
+        return "Pod " + pod + ": downloading " + download.describe() + ".";
+    }
+
+    /** A worker's initializer is downloading; its log has the numbers. */
+    static String downloading(String pod, String initContainer) {
+        return "Pod " + pod + " is downloading the model and data sources into their caches (progress: kubectl logs " + pod
+                + " -c " + initContainer + ").";
     }
 
     static String workersReady(int ready, int workers) {

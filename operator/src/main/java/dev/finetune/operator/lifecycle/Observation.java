@@ -16,14 +16,27 @@ import java.util.Optional;
  * @param workerJobs the job's batch Jobs, any attempt
  * @param pods the job's worker pods, any attempt
  * @param report rank 0's latest report from the progress ConfigMap, when readable
+ * @param initializerReport rank 0's initializer's latest report (its downloads) from the same ConfigMap, when readable
  * @param workloads the Kueue Workloads of worker Jobs Kueue holds suspended, by worker Job name
  */
 public record Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
-        Optional<ProgressReport> report, Map<String, KueueWorkload> workloads) {
+        Optional<ProgressReport> report, Optional<ProgressReport> initializerReport, Map<String, KueueWorkload> workloads) {
 
     /** Without Kueue Workloads: no worker Job is held in a queue, or none could be read. */
     public Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
+            Optional<ProgressReport> report, Optional<ProgressReport> initializerReport) {
+        this(job, now, validation, workerJobs, pods, report, initializerReport, Map.of());
+    }
+
+    /** An observation of a job whose initializer has not reported. */
+    public Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
+            Optional<ProgressReport> report, Map<String, KueueWorkload> workloads) {
+        this(job, now, validation, workerJobs, pods, report, Optional.empty(), workloads);
+    }
+
+    /** An observation of a job whose initializer has not reported, with no worker Job held in a queue. */
+    public Observation(FineTuneJob job, Instant now, ValidationResult validation, List<Job> workerJobs, List<Pod> pods,
             Optional<ProgressReport> report) {
-        this(job, now, validation, workerJobs, pods, report, Map.of());
+        this(job, now, validation, workerJobs, pods, report, Optional.empty(), Map.of());
     }
 }

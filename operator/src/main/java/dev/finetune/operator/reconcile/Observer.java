@@ -44,10 +44,12 @@ final class Observer {
         String name = job.getMetadata().getName();
         List<Job> jobs = context.getSecondaryResources(Job.class).stream().toList();
         List<Pod> pods = context.getSecondaryResources(Pod.class).stream().toList();
-        Optional<ProgressReport> report = context.getSecondaryResources(ConfigMap.class).stream()
+        Optional<ConfigMap> progress = context.getSecondaryResources(ConfigMap.class).stream()
                 .filter(cm -> Names.progressConfigMap(name).equals(cm.getMetadata().getName()))
-                .findFirst()
-                .flatMap(cm -> readReport(cm, warnings));
+                .findFirst();
+        Optional<ProgressReport> report = progress.flatMap(cm -> readReport(cm, TrainerConfigs.PROGRESS_KEY, warnings));
+        Optional<ProgressReport> initializerReport = progress.flatMap(cm ->
+                readReport(cm, TrainerConfigs.INITIALIZER_PROGRESS_KEY, warnings));
 
         InformerEventSource<PersistentVolumeClaim, FineTuneJob> pvcs = (InformerEventSource<PersistentVolumeClaim, FineTuneJob>)
                 context.eventSourceRetriever().getEventSourceFor(PersistentVolumeClaim.class);
@@ -63,19 +65,20 @@ final class Observer {
                 KueueWorkloads.of(context.getClient(), worker).ifPresent(w -> workloads.put(worker.getMetadata().getName(), w));
             }
         }
-        return new Observation(job, clock.instant(), validation, jobs, pods, report, workloads);
+        return new Observation(job, clock.instant(), validation, jobs, pods, report, initializerReport, workloads);
     }
 
-    static Optional<ProgressReport> readReport(ConfigMap cm, Consumer<JobEvent> warnings) {
-        String json = cm.getData() == null ? null : cm.getData().get(TrainerConfigs.PROGRESS_KEY);
+    /** The report under {@code key}: the trainer's ({@code progress.json}) or the initializer's ({@code initialize.json}). */
+    static Optional<ProgressReport> readReport(ConfigMap cm, String key, Consumer<JobEvent> warnings) {
+        String json = cm.getData() == null ? null : cm.getData().get(key);
         if (json == null || json.isBlank()) {
             return Optional.empty();
         }
         try {
             return Optional.of(TrainerJson.read(json, ProgressReport.class));
         } catch (RuntimeException e) {
-            warnings.accept(JobEvent.warning("ProgressReportUnreadable", "unreadable/" + cm.getMetadata().getResourceVersion(),
-                    "ConfigMap " + cm.getMetadata().getName() + " key " + TrainerConfigs.PROGRESS_KEY
+            warnings.accept(JobEvent.warning("ProgressReportUnreadable", "unreadable/" + key + "/" + cm.getMetadata().getResourceVersion(),
+                    "ConfigMap " + cm.getMetadata().getName() + " key " + key
                             + " is not a progress report the operator understands: " + e.getMessage()));
             return Optional.empty();
         }

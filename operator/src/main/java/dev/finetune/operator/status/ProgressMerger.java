@@ -38,6 +38,9 @@ public final class ProgressMerger {
         if (report.outputs() != null) {
             status.setOutputs(report.outputs());
         }
+        if (report.downloads() != null) {
+            status.setDownloads(new ArrayList<>(report.downloads()));
+        }
     }
 
     /** The later of two reports: a higher attempt, or the same attempt with a higher sequence. */

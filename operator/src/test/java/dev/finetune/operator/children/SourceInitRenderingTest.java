@@ -112,7 +112,27 @@ class SourceInitRenderingTest {
 
         assertThat(withSources.getSpec().getEgress()).hasSize(plain.getSpec().getEgress().size() + 1);
         assertThat(withSources.getSpec().getEgress().getLast().getTo()).isNullOrEmpty();
-        assertThat(withSources.getSpec().getEgress().getLast().getPorts())
+        assertThat(withSources.getSpec().getEgress().getLast().getPorts()).as("the hub mirror's port 8080 too")
+                .extracting(p -> p.getPort().getIntVal()).containsExactly(80, 443, 5000, 8080);
+    }
+
+    @Test
+    void theHubMirrorsPortIsOpenOnlyForJobsThatDownloadFromTheHub() {
+        FineTuneJob ociModel = Fixtures.job("team-a", "packaged");
+        ociModel.getSpec().getModel().setSource("oci://registry.internal:5000/models/qwen:v1");
+
+        NetworkPolicy policy = NetworkPolicyRenderer.desired(ociModel, SETTINGS);
+
+        assertThat(policy.getSpec().getEgress().getLast().getPorts())
                 .extracting(p -> p.getPort().getIntVal()).containsExactly(80, 443, 5000);
+    }
+
+    @Test
+    void theInitializerKnowsItsRankSoOnlyRankZeroReportsItsDownloads() {
+        EnvVar rank = env(pod(fromHub()).getInitContainers().getFirst()).get("NODE_RANK");
+
+        assertThat(rank.getValue()).isNull();
+        assertThat(rank.getValueFrom().getFieldRef().getFieldPath())
+                .isEqualTo("metadata.annotations['" + WorkerJobRenderer.COMPLETION_INDEX_ANNOTATION + "']");
     }
 }

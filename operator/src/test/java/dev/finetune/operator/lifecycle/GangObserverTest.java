@@ -8,6 +8,7 @@ import dev.finetune.api.trainer.MemoryEstimate;
 import dev.finetune.api.trainer.ProgressReport;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.trainer.TrainerState;
+import dev.finetune.api.v1alpha1.SourceDownload;
 import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -62,6 +63,36 @@ class GangObserverTest {
         assertThat(status.problemMessage()).contains("Pod j-attempt-1-1 is downloading")
                 .contains("kubectl logs j-attempt-1-1 -c initialize");
         assertThat(status.stalled()).isFalse();
+    }
+
+    static Pod initializing(int index) {
+        return pod(index).withNewStatus().withPhase("Pending").addNewInitContainerStatus().withName("initialize")
+                .withNewState().withNewRunning().endRunning().endState().endInitContainerStatus().endStatus().build();
+    }
+
+    @Test
+    void rankZerosReportedBytesAreInTheDownloadingMessage() {
+        List<SourceDownload> downloads = List.of(
+                new SourceDownload("model", "hf://Qwen/Qwen3-0.6B@main", 412_000_000L, 1_503_238_553L, "2026-01-01T00:00:00Z"),
+                new SourceDownload("dataset", "hf://datasets/yahma/alpaca-cleaned@main", 0, 44_307_561L, "2026-01-01T00:00:00Z"));
+
+        GangStatus status = GangObserver.observe(job(null, false), List.of(initializing(1), initializing(0)), Optional.empty(),
+                downloads, 2);
+
+        assertThat(status.problem()).isEqualTo("Downloading");
+        assertThat(status.problemMessage())
+                .isEqualTo("Pod j-attempt-1-0: downloading model hf://Qwen/Qwen3-0.6B@main: 412 MB of 1.50 GB (27%).");
+    }
+
+    @Test
+    void onceRankZerosSourcesAreCompleteTheMessagePointsAtTheLogOfThePodStillDownloading() {
+        List<SourceDownload> done = List.of(new SourceDownload("model", "hf://Qwen/Qwen3-0.6B@main", 1_503_238_553L,
+                1_503_238_553L, "2026-01-01T00:00:00Z"));
+
+        GangStatus status = GangObserver.observe(job(null, false), List.of(initializing(1)), Optional.empty(), done, 2);
+
+        assertThat(status.problemMessage()).startsWith("Pod j-attempt-1-1 is downloading")
+                .contains("kubectl logs j-attempt-1-1 -c initialize");
     }
 
     @Test

@@ -13,6 +13,7 @@ import dev.finetune.api.trainer.TrainerState;
 import dev.finetune.api.trainer.TrainerWarning;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.Phase;
+import dev.finetune.api.v1alpha1.SourceDownload;
 import dev.finetune.operator.Fixtures;
 import dev.finetune.operator.children.Annotations;
 import dev.finetune.operator.children.Names;
@@ -102,6 +103,41 @@ class LifecycleTest extends OnMockApiServer {
         assertThat(events(ns, "Evaluated").get(0).getMessage()).contains("eval loss 2.573", "perplexity 13.11");
         assertThat(events(ns, "CheckpointSaved")).hasSize(1);
         assertThat(events(ns, "WorkersStarted")).hasSize(1);
+    }
+
+    @Test
+    void theInitializersBytesDoneReachStatusAndTheWorkersReadyMessage() {
+        String ns = "downloading";
+        String source = "hf://Qwen/Qwen3-0.6B@main";
+        start(ns, "run", j -> j.getSpec().getModel().setSource(source));
+        cluster.initializeWorkers(ns, "run", 1, 2);
+        cluster.initializerReport(ns, "run", ProgressReport.downloading(4, 1,
+                List.of(new SourceDownload("model", source, 412_000_000L, 1_503_238_553L, "2026-01-01T00:00:10Z"))));
+
+        FineTuneJob downloading = cluster.await(ns, "run", j -> j.getStatus().getDownloads() != null
+                && condition(j, ConditionType.WORKERS_READY).getMessage().contains("412 MB"));
+
+        assertThat(downloading.getStatus().getPhase()).isEqualTo(Phase.Initializing);
+        Condition workers = condition(downloading, ConditionType.WORKERS_READY);
+        assertThat(workers.getReason()).isEqualTo("Downloading");
+        assertThat(workers.getMessage())
+                .isEqualTo("Pod run-attempt-1-0-abcde: downloading model " + source + ": 412 MB of 1.50 GB (27%).");
+        assertThat(condition(downloading, "Ready").getMessage()).isEqualTo(workers.getMessage());
+        assertThat(downloading.getStatus().getDownloads()).singleElement().satisfies(d -> {
+            assertThat(d.bytesDone()).isEqualTo(412_000_000L);
+            assertThat(d.bytesTotal()).isEqualTo(1_503_238_553L);
+        });
+
+        // the download ends, training starts: the trainer's reports leave the downloads as the initializer last said
+        cluster.initializerReport(ns, "run", ProgressReport.downloading(9, 1,
+                List.of(new SourceDownload("model", source, 1_503_238_553L, 1_503_238_553L, "2026-01-01T00:01:10Z"))));
+        cluster.runWorkers(ns, "run", 1, 2);
+        cluster.report(ns, "run", Fixtures.report(1, 1, TrainerState.TRAINING, 1, 100, 2.5,
+                List.of(Fixtures.eval(1, 100, 2.7, 2.5)), Fixtures.checkpoint(1, 100)));
+        FineTuneJob training = cluster.await(ns, "run", j -> phase(j) == Phase.Training);
+        assertThat(training.getStatus().getDownloads()).singleElement()
+                .satisfies(d -> assertThat(d.bytesDone()).isEqualTo(d.bytesTotal()).isEqualTo(1_503_238_553L));
+        assertThat(training.getStatus().getProgress().getEvalLoss()).isEqualTo(2.5);
     }
 
     @Test

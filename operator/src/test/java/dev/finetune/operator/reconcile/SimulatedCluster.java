@@ -9,6 +9,7 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.Fixtures;
 import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.children.Names;
+import dev.finetune.operator.children.SourceInitRenderer;
 import dev.finetune.operator.children.WorkerJobRenderer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
@@ -103,6 +104,24 @@ public final class SimulatedCluster {
         }
     }
 
+    /** The kubelet: every worker pod of the attempt running its source initializer (the trainer waits). */
+    public void initializeWorkers(String namespace, String name, int attempt, int workers) {
+        for (int index = 0; index < workers; index++) {
+            Pod pod = pod(namespace, name, attempt, index);
+            pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder()
+                    .withPhase("Pending")
+                    .addNewCondition().withType("PodScheduled").withStatus("True").endCondition()
+                    .addNewInitContainerStatus().withName(SourceInitRenderer.INIT_CONTAINER).withReady(false)
+                        .withNewState().withNewRunning().withStartedAt("2026-01-01T00:00:00Z").endRunning().endState()
+                    .endInitContainerStatus()
+                    .addNewContainerStatus().withName(WorkerJobRenderer.CONTAINER).withReady(false)
+                        .withNewState().withNewWaiting().withReason("PodInitializing").endWaiting().endState()
+                    .endContainerStatus()
+                    .build());
+            client.resource(pod).createOr(r -> r.update());
+        }
+    }
+
     /** The kubelet: worker {@code index} of the attempt exited with {@code exitCode}. */
     public void exitWorker(String namespace, String name, int attempt, int index, int exitCode, String reason, String message) {
         Pod pod = pod(namespace, name, attempt, index);
@@ -184,7 +203,15 @@ public final class SimulatedCluster {
     /** Rank 0: replaces the report in {@code <job>-progress}, as the trainer's PATCH does. */
     public void report(String namespace, String name, ProgressReport report) {
         ConfigMap cm = client.configMaps().inNamespace(namespace).withName(Names.progressConfigMap(name)).get();
-        ConfigMap updated = new ConfigMapBuilder(cm).withData(Map.of(TrainerConfigs.PROGRESS_KEY, TrainerJson.write(report))).build();
+        ConfigMap updated = new ConfigMapBuilder(cm).addToData(TrainerConfigs.PROGRESS_KEY, TrainerJson.write(report)).build();
+        client.resource(updated).update();
+    }
+
+    /** Rank 0's initializer: replaces its report in {@code <job>-progress} (key initialize.json), beside the trainer's. */
+    public void initializerReport(String namespace, String name, ProgressReport report) {
+        ConfigMap cm = client.configMaps().inNamespace(namespace).withName(Names.progressConfigMap(name)).get();
+        ConfigMap updated = new ConfigMapBuilder(cm).addToData(TrainerConfigs.INITIALIZER_PROGRESS_KEY, TrainerJson.write(report))
+                .build();
         client.resource(updated).update();
     }
 

@@ -4,22 +4,29 @@ import dev.finetune.api.source.OciRef;
 import dev.finetune.api.source.Source;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
+import dev.finetune.api.trainer.TrainerConfigs;
 import dev.finetune.api.trainer.VolumeResolver;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.PvcPath;
 import dev.finetune.trainer.hub.HubClient;
 import dev.finetune.trainer.hub.HubException;
 import dev.finetune.trainer.hub.RetryPolicy;
+import dev.finetune.trainer.hub.TransferProgress;
+import dev.finetune.trainer.init.DownloadReporter;
 import dev.finetune.trainer.init.ProgressPrinter;
 import dev.finetune.trainer.oci.Registries;
 import dev.finetune.trainer.oci.RegistryException;
 import dev.finetune.trainer.init.SourceInitializer;
+import dev.finetune.trainer.progress.ConfigMapProgressSink;
+import dev.finetune.trainer.progress.ProgressSink;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -36,6 +43,10 @@ final class InitCommand implements Callable<Integer> {
     /** Environment variables the operator fills from model.tokenSecret and dataset.tokenSecret. */
     static final String MODEL_TOKEN_ENV = "FINETUNE_MODEL_TOKEN";
     static final String DATASET_TOKEN_ENV = "FINETUNE_DATASET_TOKEN";
+    /** The worker's index in its gang; only rank 0 reports to the operator. */
+    static final String NODE_RANK_ENV = "NODE_RANK";
+    /** At most one progress report per this many milliseconds (besides each source's first and last). */
+    static final long REPORT_INTERVAL_MILLIS = 2_000;
 
     @Parameters(arity = "0..1", paramLabel = "JOB.yaml|SOURCE",
             description = "a FineTuneJob manifest, or one source: hf://ORG/NAME[@REV], hf://datasets/ORG/NAME[@REV][/PATH]")
@@ -44,7 +55,8 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--volume", paramLabel = "CLAIM=DIR", description = "map a PVC claimName of the spec to a local directory")
     Map<String, Path> volumes = new LinkedHashMap<>();
 
-    @Option(names = "--config", paramLabel = "FILE", description = "trainer config JSON (in a pod: volumes under /mnt/volumes)")
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "trainer config JSON (in a pod: volumes under /mnt/volumes, else as mapped by --volume)")
     Path configFile;
 
     @Option(names = "--cache-dir", paramLabel = "DIR", description = "the cache to download SOURCE into")
@@ -55,6 +67,12 @@ final class InitCommand implements Callable<Integer> {
 
     /** The process environment; tests substitute their own. */
     Map<String, String> env = System.getenv();
+
+    /** Where rank 0's download reports go; tests substitute their own. */
+    Function<TrainerConfig.ProgressChannel, ProgressSink> progressSinks = InitCommand::inClusterSink;
+    long reportIntervalMillis = REPORT_INTERVAL_MILLIS;
+
+    private DownloadReporter reporter;
 
     @Option(names = "--docker-config", paramLabel = "FILE",
             description = "Docker config JSON with registry credentials for oci:// (default: $FINETUNE_DOCKER_CONFIG)")
@@ -79,12 +97,23 @@ final class InitCommand implements Callable<Integer> {
         if (configFile != null) {
             TrainerConfig config = JobInput.load(null, Map.of(), configFile, null);
             spec = config.spec();
-            resolver = VolumeResolver.inCluster();
+            resolver = volumes.isEmpty() ? VolumeResolver.inCluster() : this::mappedVolume;
+            reporter = reporter(config);
         } else {
             TrainerConfig config = JobInput.load(target == null ? null : Path.of(target), volumes, null, null, true);
             spec = config.spec();
             resolver = claim -> volumes.get(claim).toAbsolutePath();
         }
+        try {
+            return fetchAll(initializer, spec, resolver);
+        } finally {
+            if (reporter != null) {
+                reporter.close();
+            }
+        }
+    }
+
+    private int fetchAll(SourceInitializer initializer, FineTuneJobSpec spec, VolumeResolver resolver) throws IOException {
         int fetched = 0;
         if (spec.getModel().getSource() != null) {
             Source source = Source.parse(spec.getModel().getSource(), "spec.model.source");
@@ -103,15 +132,49 @@ final class InitCommand implements Callable<Integer> {
         return 0;
     }
 
+    private Path mappedVolume(String claim) {
+        Path dir = volumes.get(claim);
+        if (dir == null) {
+            throw CliException.usage("the config mounts claim " + claim + " but no --volume maps it",
+                    "add --volume " + claim + "=DIR (or no --volume at all inside a pod)");
+        }
+        return dir.toAbsolutePath();
+    }
+
+    /**
+     * In a pod of an operator's job, rank 0's initializer reports its downloads to the job's progress ConfigMap (under
+     * its own key); other ranks and local runs only print them.
+     */
+    private DownloadReporter reporter(TrainerConfig config) {
+        TrainerConfig.ProgressChannel channel = config.progress();
+        String rank = env.get(NODE_RANK_ENV);
+        if (channel == null || channel.configMapName() == null || (rank != null && !rank.strip().equals("0"))) {
+            return null;
+        }
+        return new DownloadReporter(progressSinks.apply(channel), config.attempt(), reportIntervalMillis, Clock.systemUTC());
+    }
+
+    private static ProgressSink inClusterSink(TrainerConfig.ProgressChannel channel) {
+        try {
+            return ConfigMapProgressSink.inCluster(channel.namespace(), channel.configMapName(),
+                    TrainerConfigs.INITIALIZER_PROGRESS_KEY);
+        } catch (IOException e) {
+            System.err.println("warning: progress ConfigMap unavailable (" + e.getMessage() + "); the download's progress"
+                    + " is in this log only");
+            return report -> { };
+        }
+    }
+
     private static Path cacheRoot(PvcPath pvc, VolumeResolver resolver) {
         return resolver.root(pvc.getClaimName()).resolve(pvc.getPath()).normalize();
     }
 
     private void fetch(SourceInitializer initializer, String what, Source source, Path cache, String token) {
         String label = what + " " + source.uri();
+        TransferProgress printer = new ProgressPrinter(System.out, label, 5_000, System::nanoTime);
+        TransferProgress progress = reporter == null ? printer : both(printer, reporter.source(what, source.uri()));
         try {
-            Path content = initializer.fetch(source, cache, token,
-                    new ProgressPrinter(System.out, label, 5_000, System::nanoTime));
+            Path content = initializer.fetch(source, cache, token, progress);
             System.out.println(label + ": ready at " + content);
         } catch (RegistryException e) {
             throw CliException.of(e.transientFailure() ? FailureReason.COMMUNICATION : FailureReason.BAD_CONFIG,
@@ -128,6 +191,13 @@ final class InitCommand implements Callable<Integer> {
             };
             throw CliException.of(reason, label + ": " + e.getMessage(), hint, e);
         }
+    }
+
+    private static TransferProgress both(TransferProgress a, TransferProgress b) {
+        return (done, total) -> {
+            a.update(done, total);
+            b.update(done, total);
+        };
     }
 
     /** The hub token for hf://, the Docker config file's path for oci:// (null: anonymous). */

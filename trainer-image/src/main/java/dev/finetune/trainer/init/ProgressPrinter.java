@@ -1,8 +1,8 @@
 package dev.finetune.trainer.init;
 
+import dev.finetune.api.v1alpha1.SourceDownload;
 import dev.finetune.trainer.hub.TransferProgress;
 import java.io.PrintStream;
-import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
@@ -38,21 +38,6 @@ public final class ProgressPrinter implements TransferProgress {
     }
 
     static String line(String label, long done, long total) {
-        long percent = total == 0 ? 100 : done * 100 / total;
-        return String.format(Locale.ROOT, "%s: %s of %s (%d%%)", label, bytes(done), bytes(total), percent);
-    }
-
-    static String bytes(long n) {
-        if (n < 1_000) {
-            return n + " B";
-        }
-        String[] units = {"kB", "MB", "GB", "TB"};
-        double value = n;
-        int unit = -1;
-        while (value >= 1_000 && unit < units.length - 1) {
-            value /= 1_000;
-            unit++;
-        }
-        return String.format(Locale.ROOT, value < 10 ? "%.2f %s" : value < 100 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+        return SourceDownload.describe(label, done, total);
     }
 }

@@ -57,6 +57,8 @@ public final class FakeHub implements AutoCloseable {
     private final Map<String, Queue<Fault>> faults = new ConcurrentHashMap<>();
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private volatile String requiredToken;
+    private volatile int paceBytes;
+    private volatile long paceMillis;
 
     private FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -88,6 +90,15 @@ public final class FakeHub implements AutoCloseable {
         repos.put(key + "@" + revision, repo);
         repos.put(key + "@" + commit, repo);
         return commit;
+    }
+
+    /**
+     * A slow link: file bodies go out {@code bytes} at a time with {@code millis} between the pieces, so a client's
+     * progress can be seen mid-transfer.
+     */
+    public void pace(int bytes, long millis) {
+        paceBytes = bytes;
+        paceMillis = millis;
     }
 
     public void requireToken(String token) {
@@ -219,7 +230,23 @@ public final class FakeHub implements AutoCloseable {
             // the server drops the connection: the client sees fewer bytes than Content-Length
             throw new IOException("cut off by the test");
         }
-        out.write(body);
+        int piece = paceBytes > 0 ? paceBytes : Math.max(body.length, 1);
+        for (int sent = 0; sent < body.length; sent += piece) {
+            if (sent > 0 && paceMillis > 0) {
+                pause(paceMillis);
+            }
+            out.write(body, sent, Math.min(piece, body.length - sent));
+            out.flush();
+        }
+    }
+
+    private static void pause(long millis) throws IOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     private void respond(HttpExchange exchange, String path, String range, String auth, int status, String message,
