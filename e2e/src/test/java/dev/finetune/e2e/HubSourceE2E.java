@@ -89,28 +89,7 @@ class HubSourceE2E {
 
     /** The quickstart model's files and train.jsonl, as the assets Job wrote them to the claims models and data. */
     private static void readAssets(TestNamespace ns, String trainerImage) {
-        ns.apply("""
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: assets-reader}
-                spec:
-                  restartPolicy: Never
-                  securityContext: %s
-                  containers:
-                    - name: reader
-                      image: %s
-                      imagePullPolicy: IfNotPresent
-                      command: [sleep, "600"]
-                      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
-                      securityContext: %s
-                      volumeMounts:
-                        - {name: models, mountPath: /mnt/models, readOnly: true}
-                        - {name: data, mountPath: /mnt/data, readOnly: true}
-                  volumes:
-                    - {name: models, persistentVolumeClaim: {claimName: models, readOnly: true}}
-                    - {name: data, persistentVolumeClaim: {claimName: data, readOnly: true}}
-                """.formatted(TestNamespace.RESTRICTED_POD, trainerImage, TestNamespace.RESTRICTED_CONTAINER));
-        ns.awaitPodReady("assets-reader", Duration.ofMinutes(2));
+        ns.startVolumeReader("assets-reader", trainerImage, "models", "data");
         String modelDir = "/mnt/models/quickstart-llama";
         modelFiles = new LinkedHashMap<>();
         for (String file : ns.exec("assets-reader", "find", modelDir, "-type", "f").lines().sorted().toList()) {

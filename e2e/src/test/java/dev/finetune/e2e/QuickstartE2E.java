@@ -152,28 +152,7 @@ class QuickstartE2E {
     @Order(6)
     void theOutputVolumeHoldsTheAdapterManifestAndReport() {
         TestNamespace ns = SCENARIO.ns();
-        ns.apply("""
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: reader}
-                spec:
-                  restartPolicy: Never
-                  securityContext: %s
-                  containers:
-                    - name: reader
-                      image: %s
-                      imagePullPolicy: IfNotPresent
-                      command: [sleep, "600"]
-                      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
-                      securityContext: %s
-                      volumeMounts:
-                        - {name: outputs, mountPath: /mnt/outputs, readOnly: true}
-                        - {name: models, mountPath: /mnt/models, readOnly: true}
-                  volumes:
-                    - {name: outputs, persistentVolumeClaim: {claimName: outputs, readOnly: true}}
-                    - {name: models, persistentVolumeClaim: {claimName: models, readOnly: true}}
-                """.formatted(TestNamespace.RESTRICTED_POD, trainerImage, TestNamespace.RESTRICTED_CONTAINER));
-        ns.awaitPodReady("reader", Duration.ofMinutes(2));
+        ns.startVolumeReader("reader", trainerImage, "outputs", "models");
         String run = "/mnt/outputs/runs/quickstart";
         JsonNode adapterConfig = Serialization.unmarshal(ns.readText("reader", run + "/adapter/adapter_config.json"), JsonNode.class);
         JsonNode model = Serialization.unmarshal(ns.readText("reader", "/mnt/models/quickstart-llama/config.json"), JsonNode.class);

@@ -160,6 +160,36 @@ final class TestNamespace {
                 }, 5, TimeUnit.MINUTES);
     }
 
+    /**
+     * Starts a restricted pod {@code pod} that sleeps with each of {@code claims} mounted read-only at
+     * /mnt/CLAIM, for reading what a job left on its volumes ({@link #readText}, {@link #exec}); waits until it runs.
+     */
+    void startVolumeReader(String pod, String image, String... claims) {
+        StringBuilder mounts = new StringBuilder();
+        StringBuilder volumes = new StringBuilder();
+        for (String claim : claims) {
+            mounts.append("        - {name: %s, mountPath: /mnt/%s, readOnly: true}\n".formatted(claim, claim));
+            volumes.append("    - {name: %s, persistentVolumeClaim: {claimName: %s, readOnly: true}}\n".formatted(claim, claim));
+        }
+        apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %s}
+                spec:
+                  restartPolicy: Never
+                  securityContext: %s
+                  containers:
+                    - name: reader
+                      image: %s
+                      imagePullPolicy: IfNotPresent
+                      command: [sleep, "600"]
+                      resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 100m, memory: 64Mi}}
+                      securityContext: %s
+                      volumeMounts:
+                """.formatted(pod, RESTRICTED_POD, image, RESTRICTED_CONTAINER) + mounts + "  volumes:\n" + volumes);
+        awaitPodReady(pod, Duration.ofMinutes(2));
+    }
+
     private String diagnosticsOfPods(String labelKey, String labelValue) {
         StringBuilder out = new StringBuilder();
         for (Pod pod : pods(labelKey, labelValue)) {
