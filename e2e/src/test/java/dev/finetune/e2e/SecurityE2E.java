@@ -83,6 +83,8 @@ class SecurityE2E {
             Map.entry("/events", "Events on the jobs"),
             Map.entry("storage.k8s.io/storageclasses", "volumeBindingMode of a Pending claim's StorageClass"),
             Map.entry("coordination.k8s.io/leases", "leader election: one active replica"),
+            Map.entry("kueue.x-k8s.io/workloads", "why Kueue holds a queued gang (its Workload's conditions), quoted in "
+                    + "the job's message; nothing when Kueue is not installed"),
             Map.entry("discovery.k8s.io/endpointslices", "the API server's real addresses (`default/kubernetes`), "
                     + "for the per-job NetworkPolicy"));
     private static final Map<String, String> WORKERS_NEED = Map.of(
@@ -310,7 +312,7 @@ class SecurityE2E {
     void theHubTokenAppearsNowhereTheClusterShows() {
         KubernetesClient client = SCENARIO.client();
         TestNamespace ns = SCENARIO.ns();
-        await("the initializer to fail (the Hub is out of reach) and the operator to notice")
+        await("the initializer to fail (no such model on the hub, or the hub out of reach) and the operator to notice")
                 .atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(2))
                 .until(() -> initializerTerminated(ns) && ns.field(JOB, "/status/phase").equals("Failed"));
         List<Pod> pods = client.pods().inNamespace(ns.name()).list().getItems();
