@@ -43,7 +43,8 @@ class CrdOnApiServerE2E {
                 .load(Files.newInputStream(crdFile)).item();
         client.resource(crd).forceConflicts().serverSideApply();
         client.apiextensions().v1().customResourceDefinitions().withName(FineTuneJob.CRD_NAME)
-                .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
+                .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
+                        && c.getStatus().getConditions().stream()
                         .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
                         60, TimeUnit.SECONDS);
         client.resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
