@@ -14,9 +14,12 @@ import java.util.List;
 
 /**
  * Build step after the CRD generator: puts {@code additionalPrinterColumns} in the order the
- * {@link AdditionalPrinterColumn} annotations are declared on the resource class. kubectl prints
- * columns in CRD order, and Fabric8's generator sorts them by JSONPath (fabric8io/kubernetes-client
- * #7454), which would print AGE first and PHASE last.
+ * {@link AdditionalPrinterColumn} annotations are declared on the resource class, written as the API
+ * server stores them. kubectl prints columns in CRD order, and Fabric8's generator sorts them by
+ * JSONPath (fabric8io/kubernetes-client#7454), which would print AGE first and PHASE last. The
+ * generator also writes {@code priority: 0}, which the API server drops (the field's zero value):
+ * a GitOps tool comparing the file with the live CRD would report it OutOfSync forever, so a
+ * column of priority 0 is written without the field.
  */
 public final class PrinterColumnOrder {
 
@@ -54,6 +57,13 @@ public final class PrinterColumnOrder {
         sorted.sort((a, b) -> Integer.compare(rank(declared, a), rank(declared, b)));
         ArrayNode ordered = version.putArray("additionalPrinterColumns");
         sorted.forEach(ordered::add);
+        sorted.forEach(PrinterColumnOrder::dropZeroPriority);
+    }
+
+    private static void dropZeroPriority(JsonNode column) {
+        if (column.path("priority").isIntegralNumber() && column.path("priority").asInt() == 0) {
+            ((ObjectNode) column).remove("priority");
+        }
     }
 
     private static int rank(List<String> declared, JsonNode column) {

@@ -3,7 +3,9 @@ package dev.finetune.api.validation;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.finetune.api.RepoFiles;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.api.v1alpha1.FineTuneJob;
@@ -16,6 +18,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.FieldValidateable.Validation;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -28,7 +32,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The CRD on a real API server ($KUBECONFIG): it installs (CEL rules compile and fit the cost budget),
  * the examples are accepted, and every mistake of {@link BadSpecsAreRejectedTest} is rejected there
- * too, with the same message our offline validator gives.
+ * too, with the same message our offline validator gives; and the API server stores the CRD as the file
+ * writes it (a field it would drop or rewrite leaves Argo CD and other GitOps tools reporting the CRD
+ * OutOfSync forever).
  */
 class CrdOnApiServerE2E {
 
@@ -55,6 +61,36 @@ class CrdOnApiServerE2E {
     static void close() {
         if (client != null) {
             client.close();
+        }
+    }
+
+    @Test
+    void theApiServerStoresEveryFieldOfTheCrdFileAsWritten() throws Exception {
+        JsonNode file = new YAMLMapper().readTree(RepoFiles.root().resolve("crds").resolve(FineTuneJob.CRD_NAME + "-v1.yml")
+                .toFile());
+        JsonNode live = TrainerJson.json().valueToTree(client.apiextensions().v1().customResourceDefinitions()
+                .withName(FineTuneJob.CRD_NAME).get());
+        List<String> differences = new ArrayList<>();
+        compare(file.path("spec"), live.path("spec"), "spec", differences);
+        assertThat(differences).as("fields of crds/ the API server stores differently (file -> live)").isEmpty();
+    }
+
+    /** Every field {@code file} sets, {@code live} has with an equal value; extra live fields (defaults) are fine. */
+    private static void compare(JsonNode file, JsonNode live, String path, List<String> differences) {
+        if (file.isObject()) {
+            file.properties().forEach(field -> compare(field.getValue(), live.path(field.getKey()),
+                    path + "." + field.getKey(), differences));
+        } else if (file.isArray()) {
+            if (!live.isArray() || live.size() != file.size()) {
+                differences.add(path + ": " + file.size() + " items -> " + live);
+                return;
+            }
+            for (int i = 0; i < file.size(); i++) {
+                compare(file.get(i), live.get(i), path + "[" + i + "]", differences);
+            }
+        } else if (file.isNumber() ? !live.isNumber() || file.decimalValue().compareTo(live.decimalValue()) != 0
+                : !file.equals(live)) {
+            differences.add(path + ": " + file + " -> " + (live.isMissingNode() ? "(dropped)" : live));
         }
     }
 
