@@ -29,7 +29,8 @@ import java.util.stream.Collectors;
  * The informers the reconciler reads from. Children are label-selected (only what this operator made is
  * cached) and mapped to their job by owner reference; worker pods, owned by their batch Job, by the job label;
  * PersistentVolumeClaims, owned by nobody we know, through an index of the claims each job names, so a claim
- * that binds re-validates the jobs waiting for it.
+ * that binds re-validates the jobs waiting for it. Every cache, the jobs' own included, keeps its objects
+ * {@link WithoutManagedFields}.
  */
 public final class EventSources {
 
@@ -58,6 +59,7 @@ public final class EventSources {
                     String job = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.JOB);
                     return job == null ? Set.of() : Set.of(new ResourceID(job, pod.getMetadata().getNamespace()));
                 })
+                .withItemStore(new WithoutManagedFields<>())
                 .build(), context));
         var cache = context.getPrimaryCache();
         sources.add(new InformerEventSource<>(InformerEventSourceConfiguration.from(PersistentVolumeClaim.class, FineTuneJob.class)
@@ -66,6 +68,7 @@ public final class EventSources {
                 .withPrimaryToSecondaryMapper((FineTuneJob job) -> job.getSpec() == null ? Set.of()
                         : WorkerJobRenderer.claims(job.getSpec()).stream()
                                 .map(c -> new ResourceID(c, job.getMetadata().getNamespace())).collect(Collectors.toSet()))
+                .withItemStore(new WithoutManagedFields<>())
                 .build(), context));
         return sources;
     }
@@ -73,6 +76,7 @@ public final class EventSources {
     private static <R extends HasMetadata> InformerEventSource<R, FineTuneJob> owned(Class<R> type, EventSourceContext<FineTuneJob> context) {
         return new InformerEventSource<>(InformerEventSourceConfiguration.from(type, FineTuneJob.class)
                 .withLabelSelector(Labels.MANAGED_SELECTOR)
+                .withItemStore(new WithoutManagedFields<>())
                 .build(), context);
     }
 

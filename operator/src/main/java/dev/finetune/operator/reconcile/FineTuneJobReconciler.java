@@ -35,7 +35,8 @@ import org.jboss.logging.Logger;
  * outside the cluster needs cleaning up, and owner references let the garbage collector remove the children.
  */
 @ControllerConfiguration(name = FineTuneJobReconciler.NAME,
-        generationAwareEventProcessing = false, informer = @Informer(onUpdateFilter = SpecOrRestartRequestChanged.class),
+        generationAwareEventProcessing = false, informer = @Informer(onUpdateFilter = SpecOrRestartRequestChanged.class,
+                itemStore = WithoutManagedFields.class),
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
 
