@@ -27,6 +27,8 @@ for key in sys.argv[1:]:
 print(value)' "$@"
 }
 
+fails() { ! "$@"; }
+
 REGISTRY_PORT=5001
 check "an image's registry name is localhost:PORT/<its local name>" \
   equals "$(registry_reference finetune/operator:dev-reg)" "localhost:5001/finetune/operator:dev-reg"
@@ -79,6 +81,18 @@ check "the pull listener (the gateway's address) serves it from the shared stora
   equals "$(curl -fsS "http://127.0.0.2:$REGISTRY_PORT/v2/test/blob/blobs/$digest")" "$(cat "$work/blob")"
 check "the pull listener refuses uploads (405: read-only)" \
   matches "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.2:$REGISTRY_PORT/v2/test/blob/blobs/uploads/")" '^405$'
+size="$(stat -c %s "$work/blob")"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
+  "$digest" "$size" "$digest" "$size" >"$work/manifest"
+curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "@$work/manifest" "http://127.0.0.1:$REGISTRY_PORT/v2/test/blob/manifests/t1"
+check "registry_digest: the digest the registry names a tagged manifest by (sha256 of its bytes)" \
+  equals "$(registry_digest test/blob:t1)" "sha256:$(sha256sum "$work/manifest" | cut -d' ' -f1)"
+curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "@$work/manifest" "http://127.0.0.1:$REGISTRY_PORT/v2/test/blob/manifests/latest"
+check "registry_digest: an image without a tag is :latest" \
+  equals "$(registry_digest test/blob)" "sha256:$(sha256sum "$work/manifest" | cut -d' ' -f1)"
+check "registry_digest: an unknown tag fails" fails registry_digest test/blob:nope
 start_registry_listener push "127.0.0.1:$REGISTRY_PORT" false 2>/dev/null
 start_registry_listener pull "127.0.0.2:$REGISTRY_PORT" true 2>/dev/null
 check "starting it again keeps both running processes" \

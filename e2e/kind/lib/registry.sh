@@ -66,6 +66,19 @@ server = "http://$1:$REGISTRY_PORT"
 EOF
 }
 
+# registry_digest IMAGE: the digest of IMAGE's manifest (or index) in the local registry, as a pull names it.
+registry_digest() {
+  local repo="$1" tag=latest headers
+  if [[ "${1##*/}" == *:* ]]; then repo="${1%:*}"; tag="${1##*:}"; fi
+  headers="$(curl -fsSI --max-time 10 \
+    -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://127.0.0.1:$REGISTRY_PORT/v2/$repo/manifests/$tag")" || return 1
+  sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p' <<<"$headers" | tr -d '\r'
+}
+
 registry_answers() { curl -fsS -o /dev/null --max-time 2 "http://$1/v2/"; }
 
 # start_registry_listener ROLE ADDR READ_ONLY: one registry process (idempotent: a running one is kept).
