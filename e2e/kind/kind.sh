@@ -15,6 +15,13 @@
 #   kind.sh host-address [--name NAME]  let the pods reach servers on this machine (the node
 #                                       masquerades their traffic to the kind network's
 #                                       gateway) and print that address
+#   kind.sh registry up [--name NAME] [--port PORT]
+#                                       start the local registry (idempotent; default port 5001
+#                                       or $FINETUNE_KIND_REGISTRY_PORT) and let the nodes pull
+#                                       localhost:PORT/... from it; prints localhost:PORT
+#   kind.sh registry down [--port PORT] stop the local registry and delete what it stored
+#   kind.sh push IMAGE... [--port PORT] push images of the machine's Docker daemon to the local
+#                                       registry; prints their in-cluster names, one per line
 #   kind.sh down [--name NAME]          delete the cluster (caches and images stay)
 #   kind.sh stop-daemon                 stop the kind Docker daemon (and the clusters in it)
 #   kind.sh build                       only build/refresh the caches and the node image
@@ -32,8 +39,9 @@ source "$KIND_SH_DIR/lib/images.sh"
 source "$KIND_SH_DIR/lib/daemon.sh"
 source "$KIND_SH_DIR/lib/nodeimage.sh"
 source "$KIND_SH_DIR/lib/cluster.sh"
+source "$KIND_SH_DIR/lib/registry.sh"
 
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}" name="$DEFAULT_CLUSTER_NAME" args=()
@@ -45,17 +53,23 @@ main() {
     case "$1" in
       --name) (($# >= 2)) || die "--name needs a value"; name="$2"; shift 2 ;;
       --name=*) name="${1#--name=}"; shift ;;
+      --port) (($# >= 2)) || die "--port needs a value"; REGISTRY_PORT="$2"; shift 2 ;;
+      --port=*) REGISTRY_PORT="${1#--port=}"; shift ;;
       *) args+=("$1"); shift ;;
     esac
   done
   [[ "$name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] \
     || die "--name '$name': use lower-case letters, digits and '-' (it names containers and DNS entries)"
+  [[ "$REGISTRY_PORT" =~ ^[1-9][0-9]{0,4}$ ]] && ((REGISTRY_PORT <= 65535)) \
+    || die "registry port '$REGISTRY_PORT' (--port or FINETUNE_KIND_REGISTRY_PORT): use a TCP port number, 1-65535"
   case "$cmd" in
     up)          require_root; cmd_up "$name" ;;
     kubeconfig)  cmd_kubeconfig "$name" ;;
     load)        require_root; cmd_load "$name" "${args[@]}" ;;
     smoke)       require_root; source "$KIND_SH_DIR/lib/smoke.sh"; cmd_smoke "$name" ;;
     host-address) require_root; cmd_host_address "$name" ;;
+    registry)    require_root; cmd_registry "$name" "${args[@]}" ;;
+    push)        cmd_push "${args[@]}" ;;
     down)        require_root; cmd_down "$name" ;;
     stop-daemon) require_root; stop_kind_daemon ;;
     build)       require_root; cmd_build >/dev/null ;;

@@ -141,6 +141,8 @@ run_smoke() {
   check "pod resolved <hostname>.<headless-svc> of another pod" check_headless_dns
   check "pod reached kubernetes.default.svc:443 (ClusterIP via kube-proxy)" check_service_vip
   run_netpol_smoke
+  # Checks only one kind of cluster has (kind.sh's local registry) are defined by its smoke file.
+  if declare -F run_cluster_specific_smoke >/dev/null; then run_cluster_specific_smoke; fi
   if ((fail == 0)); then
     kubectl_admin delete namespace "$SMOKE_NS" --wait=false >/dev/null 2>&1 || true
   else

@@ -75,7 +75,8 @@ check_node_image_contract() {
 
 # kind_config: the cluster's configuration. One control-plane node; IPv4 (the kind network
 # is IPv4 only); kubeadm takes its images from our repository name, and etcd's tag is that of
-# our etcd build, which kubeadm's default differs from.
+# our etcd build, which kubeadm's default differs from; containerd reads per-registry hosts
+# from certs.d (containerd 1.5+; 'kind.sh registry up' writes the local registry's there).
 kind_config() {
   cat <<EOF
 kind: Cluster
@@ -90,6 +91,10 @@ kubeadmConfigPatches:
   etcd:
     local:
       imageTag: "$ETCD_TAG"
+containerdConfigPatches:
+- |
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$REGISTRY_CERTS_DIR"
 EOF
 }
 
@@ -199,6 +204,14 @@ cmd_load() {
   done
 }
 
+# kind_gateway: this machine's address on the kind network (the bridge $KIND_BRIDGE).
+kind_gateway() {
+  local gateway
+  gateway="$(ip -4 -o addr show dev "$KIND_BRIDGE" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)"
+  [[ -n "$gateway" ]] || die "the bridge $KIND_BRIDGE has no IPv4 address (is the kind Docker daemon running? kind.sh up)"
+  echo "$gateway"
+}
+
 # cmd_host_address NAME: lets the cluster's pods reach servers on this machine at the kind network's gateway (the
 # address of $KIND_BRIDGE here) and prints that address. The pod network does not masquerade (ipMasq false: pods
 # keep their addresses inside the cluster) and this machine has no route back to the pod CIDR, so each node
@@ -206,8 +219,7 @@ cmd_load() {
 cmd_host_address() {
   local name="$1" gateway node cidr
   cluster_exists "$name" || die "no kind cluster '$name' (kind.sh up --name $name)"
-  gateway="$(ip -4 -o addr show dev "$KIND_BRIDGE" | awk '{print $4}' | cut -d/ -f1 | head -1)"
-  [[ -n "$gateway" ]] || die "the bridge $KIND_BRIDGE has no IPv4 address"
+  gateway="$(kind_gateway)"
   local nodes
   mapfile -t nodes < <(kindc get nodes --name "$name")
   for node in "${nodes[@]}"; do

@@ -11,7 +11,8 @@ import java.util.List;
  * A Kind cluster the suite creates (and deletes afterwards) or finds (and keeps): with the stock {@code kind} CLI,
  * or with {@code e2e/kind/kind.sh}, which builds the node image on machines that reach no registry.
  * Images are copied from the machine's Docker into the nodes ({@code kind load docker-image}) only into a
- * cluster created here; a cluster found already running is expected to hold them.
+ * cluster created here; a cluster found already running is expected to hold them or to pull them (CI names the
+ * images by their names in {@code kind.sh}'s local registry, {@code localhost:PORT/...}, which the nodes pull from).
  */
 final class KindCluster implements AutoCloseable {
 
