@@ -6,10 +6,13 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** Where adapters, checkpoints, the report and the manifest are written. */
 @JsonClassDescription("Where adapters, checkpoints, the report and the manifest are written. Nothing there is ever "
         + "overwritten by another run: each FineTuneJob owns its path.")
+@ValidationRule(value = "!has(self.push) || !self.push.merged || self.merge",
+        message = "output.push.merged pushes the merged model: set output.merge: true (or drop push.merged)")
 public class OutputSpec {
 
     @Required

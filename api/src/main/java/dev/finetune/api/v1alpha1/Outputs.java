@@ -25,6 +25,9 @@ public class Outputs {
     @JsonPropertyDescription("The pushed adapter artifact, REGISTRY/REPOSITORY@sha256:DIGEST, when output.push is set.")
     private String pushedAdapter;
 
+    @JsonPropertyDescription("The pushed merged model, REGISTRY/REPOSITORY@sha256:DIGEST, when output.push.merged is set.")
+    private String pushedMerged;
+
     public String getPushedAdapter() {
         return pushedAdapter;
     }
@@ -71,5 +74,13 @@ public class Outputs {
 
     public void setReport(String report) {
         this.report = report;
+    }
+
+    public String getPushedMerged() {
+        return pushedMerged;
+    }
+
+    public void setPushedMerged(String pushedMerged) {
+        this.pushedMerged = pushedMerged;
     }
 }

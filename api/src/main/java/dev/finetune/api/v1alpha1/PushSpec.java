@@ -7,9 +7,9 @@ import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
-/** Where the finished adapter is published, besides the output volume. */
+/** Where the finished adapter (and, if asked, the merged model) is published, besides the output volume. */
 @JsonClassDescription("Publishes the final adapter as an OCI artifact (ORAS layout, artifactType "
-        + "application/vnd.finetune.adapter.v1+json); its digest is recorded in status.outputs.pushedAdapter.")
+        + "application/vnd.finetune.adapter.v1); its digest is recorded in status.outputs.pushedAdapter.")
 public class PushSpec {
 
     @Required
@@ -27,6 +27,12 @@ public class PushSpec {
     @Default("false")
     @JsonPropertyDescription("Use plain HTTP instead of HTTPS (registries on a private network only).")
     private boolean insecure = false;
+
+    @Default("false")
+    @JsonPropertyDescription("Also push the merged model (needs output.merge: true) as an OCI artifact (artifactType "
+            + "application/vnd.finetune.model.v1) to the same repository, tagged TAG-merged; its digest is recorded in "
+            + "status.outputs.pushedMerged.")
+    private boolean merged = false;
 
     public String getOci() {
         return oci;
@@ -50,5 +56,13 @@ public class PushSpec {
 
     public void setInsecure(boolean insecure) {
         this.insecure = insecure;
+    }
+
+    public boolean isMerged() {
+        return merged;
+    }
+
+    public void setMerged(boolean merged) {
+        this.merged = merged;
     }
 }

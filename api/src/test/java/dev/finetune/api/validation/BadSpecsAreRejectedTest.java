@@ -170,7 +170,11 @@ class BadSpecsAreRejectedTest {
                 bad("push target with a scheme", m -> at(m, "spec.output.push").put("oci", "oci://localhost:5000/adapters/t"),
                         "spec.output.push.oci", "output.push.oci must be an OCI reference REGISTRY/REPOSITORY[:TAG] without a scheme"),
                 bad("push without a target", m -> at(m, "spec.output.push").put("insecure", true),
-                        "spec.output.push.oci", "Required value"));
+                        "spec.output.push.oci", "Required value"),
+                bad("pushing a merged model that is not written", m -> {
+                    at(m, "spec.output").put("merge", false);
+                    at(m, "spec.output.push").put("oci", "localhost:5000/adapters/t").put("merged", true);
+                }, "spec.output", "output.push.merged pushes the merged model: set output.merge: true"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -12,6 +12,7 @@ import dev.finetune.api.trainer.TrainerWarning;
 import dev.finetune.api.v1alpha1.FineTuneJobSpec;
 import dev.finetune.api.v1alpha1.Outputs;
 import dev.finetune.api.v1alpha1.Precision;
+import dev.finetune.api.v1alpha1.PushSpec;
 import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.trainer.checkpoint.TrainingCheckpoint;
@@ -246,11 +247,17 @@ public final class FineTuneRun {
         }
         RunArtifacts artifacts = new RunArtifacts(config, outputDir, baseModel, out);
         Outputs written = artifacts.write(lora, outputs, new RunArtifacts.Trained(end, seconds, stepLosses, samples));
-        if (spec.getOutput().getPush() != null) {
-            String pushed = AdapterPublisher.publish(spec.getOutput().getPush(), config.job().name(),
-                    outputs.finalAdapter(), System.getenv());
+        PushSpec push = spec.getOutput().getPush();
+        if (push != null) {
+            String pushed = OutputPublisher.publishAdapter(push, config.job().name(), outputs.finalAdapter(), System.getenv());
             written.setPushedAdapter(pushed);
             out.println("pushed adapter: " + pushed);
+            if (push.isMerged()) {
+                String merged = OutputPublisher.publishMerged(push, config.job().name(), outputDir.resolve(written.getMerged()),
+                        System.getenv());
+                written.setPushedMerged(merged);
+                out.println("pushed merged model: " + merged);
+            }
         }
         reporter.outputs(written);
         reporter.publish(TrainerState.SUCCEEDED, null);

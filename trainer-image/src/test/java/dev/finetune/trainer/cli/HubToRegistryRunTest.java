@@ -13,6 +13,7 @@ import dev.finetune.trainer.quickstart.QuickstartAssets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -48,13 +49,13 @@ class HubToRegistryRunTest {
             hub.addDataset("tiny-org/notes", "v1", Map.of("data/train.jsonl", Files.readAllBytes(trainFile)));
 
             Path yaml = tmp.resolve("job.yaml");
-            Files.writeString(yaml, CliHarness.job(1, "    maxSteps: 1").replace("merge: true", "merge: false")
+            Files.writeString(yaml, CliHarness.job(1, "    maxSteps: 1")
                     .replace("name: cli-test", "name: from-hub")
                     .replace("pvc: {claimName: models, path: tiny-qwen3}\n    name: tiny-qwen3",
                             "source: hf://tiny-org/tiny-qwen3\n    pvc: {claimName: models, path: hub-cache}")
                     .replace("pvc: {claimName: data, path: train.jsonl}",
                             "source: hf://datasets/tiny-org/notes@v1/data/train.jsonl\n    pvc: {claimName: data, path: hub-cache}")
-                    .replace("keepCheckpoints: 1", "keepCheckpoints: 1\n    push: {oci: \"" + registry.address() + "/adapters/tiny\"}"));
+                    .replace("keepCheckpoints: 1", "keepCheckpoints: 1\n    push: {oci: \"" + registry.address() + "/adapters/tiny\", merged: true}"));
             String[] volumes = {"--volume", "models=" + tmp.resolve("models"), "--volume", "data=" + tmp.resolve("data"),
                     "--volume", "outputs=" + tmp.resolve("outputs")};
             Files.createDirectories(tmp.resolve("models"));
@@ -84,6 +85,23 @@ class HubToRegistryRunTest {
             PeftAdapter.Loaded loaded = PeftAdapter.read(pulled);
             assertThat(loaded.tensors()).isNotEmpty();
             assertThat(Files.readString(pulled.resolve("adapter_config.json"))).contains("tiny-org/tiny-qwen3");
+
+            // push.merged: the merged model in the same repository, tagged <job>-merged, pulled back file for file
+            Matcher merged = Pattern.compile("pushed merged model: (\\S+@sha256:[0-9a-f]{64})").matcher(run.out());
+            assertThat(merged.find()).as(run.out()).isTrue();
+            assertThat(merged.group(1)).startsWith(registry.address() + "/adapters/tiny@sha256:").isNotEqualTo(pinned);
+            assertThat(manifest.path("outputs").path("pushedMerged").asText()).isEqualTo(merged.group(1));
+            Path pulledMerged = tmp.resolve("pulled-merged");
+            Outcome pullMerged = cli("pull", "oci://" + registry.address() + "/adapters/tiny:from-hub-merged", "--out",
+                    pulledMerged.toString());
+            assertThat(pullMerged.code()).as(pullMerged.out() + pullMerged.err()).isZero();
+            try (Stream<Path> files = Files.list(runDir.resolve("merged"))) {
+                List<Path> written = files.sorted().toList();
+                assertThat(written).isNotEmpty();
+                for (Path file : written) {
+                    assertThat(pulledMerged.resolve(file.getFileName())).hasSameBinaryContentAs(file);
+                }
+            }
         }
     }
 }
