@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -157,16 +158,28 @@ public final class SimulatedCluster {
                         TrainerJson.write(patch));
     }
 
-    /** The Job controller: the attempt's Job gets condition {@code type} (Complete or Failed). */
+    /**
+     * The Job controller: the attempt's Job gets condition {@code type} (Complete or Failed). A Job the operator has
+     * already deleted (it restarts a gang on a worker's retryable exit alone) gets nothing, as with the real one.
+     */
     public void finishWorkerJob(String namespace, String name, int attempt, String type) {
         Job job = workerJob(namespace, name, attempt);
+        if (job == null) {
+            return;
+        }
         Job updated = new JobBuilder(job).withNewStatus()
                 .addNewCondition().withType(type).withStatus("True").withReason(type.equals("Failed") ? "BackoffLimitExceeded" : "Completed")
                     .withMessage(type.equals("Failed") ? "Job has reached the specified backoff limit" : "").endCondition()
                 .withSucceeded(type.equals("Complete") ? job.getSpec().getCompletions() : 0)
                 .withFailed(type.equals("Failed") ? 1 : 0)
                 .endStatus().build();
-        client.resource(updated).updateStatus();
+        try {
+            client.resource(updated).updateStatus();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) {
+                throw e;
+            }
+        }
     }
 
     /** Kueue admits the attempt's Job: it unsuspends it, and the Job controller records the start. */
