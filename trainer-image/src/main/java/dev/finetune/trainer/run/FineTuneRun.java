@@ -249,14 +249,13 @@ public final class FineTuneRun {
         Outputs written = artifacts.write(lora, outputs, new RunArtifacts.Trained(end, seconds, stepLosses, samples));
         PushSpec push = spec.getOutput().getPush();
         if (push != null) {
-            String pushed = OutputPublisher.publishAdapter(push, config.job().name(), outputs.finalAdapter(), System.getenv());
-            written.setPushedAdapter(pushed);
-            out.println("pushed adapter: " + pushed);
-            if (push.isMerged()) {
-                String merged = OutputPublisher.publishMerged(push, config.job().name(), outputDir.resolve(written.getMerged()),
-                        System.getenv());
-                written.setPushedMerged(merged);
-                out.println("pushed merged model: " + merged);
+            OutputPublisher.Pushed pushed = OutputPublisher.publish(push, config.job().name(), outputs.finalAdapter(),
+                    written.getMerged() == null ? null : outputDir.resolve(written.getMerged()), System.getenv());
+            written.setPushedAdapter(pushed.adapter());
+            out.println("pushed adapter: " + pushed.adapter());
+            if (pushed.merged() != null) {
+                written.setPushedMerged(pushed.merged());
+                out.println("pushed merged model: " + pushed.merged());
             }
         }
         reporter.outputs(written);

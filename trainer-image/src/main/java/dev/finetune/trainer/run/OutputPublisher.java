@@ -36,28 +36,30 @@ final class OutputPublisher {
     }
 
     /** The merged model's reference: the adapter's repository, its tag with {@value #MERGED_TAG_SUFFIX}. */
-    static OciRef mergedTarget(PushSpec push, String jobName) {
-        OciRef adapter = target(push, jobName);
-        String tag = adapter.tag() != null ? adapter.tag() : jobName;
-        return new OciRef(adapter.registry(), adapter.repository(), tag + MERGED_TAG_SUFFIX, null);
+    static OciRef mergedTarget(OciRef adapter) {
+        return new OciRef(adapter.registry(), adapter.repository(), adapter.tag() + MERGED_TAG_SUFFIX, null);
     }
 
-    /** Pushes the adapter directory; returns REGISTRY/REPOSITORY@sha256:DIGEST. */
-    static String publishAdapter(PushSpec push, String jobName, Path adapterDir, Map<String, String> env) {
-        return publish(push, target(push, jobName), adapterDir, ArtifactLayout.ADAPTER_ARTIFACT, env);
+    /** What was pushed, each as REGISTRY/REPOSITORY@sha256:DIGEST; {@code merged} is null unless push.merged. */
+    record Pushed(String adapter, String merged) {
     }
 
-    /** Pushes the merged model directory; returns REGISTRY/REPOSITORY@sha256:DIGEST. */
-    static String publishMerged(PushSpec push, String jobName, Path mergedDir, Map<String, String> env) {
-        return publish(push, mergedTarget(push, jobName), mergedDir, ArtifactLayout.MODEL_ARTIFACT, env);
-    }
-
-    private static String publish(PushSpec push, OciRef target, Path dir, String artifactType, Map<String, String> env) {
+    /** Pushes the adapter directory and, with push.merged, the merged model directory, over one registry client. */
+    static Pushed publish(PushSpec push, String jobName, Path adapterDir, Path mergedDir, Map<String, String> env) {
+        OciRef target = target(push, jobName);
+        Path dir = adapterDir;
         String config = env.get(DOCKER_CONFIG_ENV);
         try {
-            var client = Registries.client(target, push.isInsecure() || Registries.insecure(target.registry(), env),
-                    config == null || config.isBlank() ? null : Path.of(config));
-            return new OciArtifacts(client).push(dir, target, artifactType).pinned().toString();
+            OciArtifacts artifacts = new OciArtifacts(Registries.client(target,
+                    push.isInsecure() || Registries.insecure(target.registry(), env),
+                    config == null || config.isBlank() ? null : Path.of(config)));
+            String adapter = artifacts.push(adapterDir, target, ArtifactLayout.ADAPTER_ARTIFACT).pinned().toString();
+            if (!push.isMerged()) {
+                return new Pushed(adapter, null);
+            }
+            target = mergedTarget(target);
+            dir = mergedDir;
+            return new Pushed(adapter, artifacts.push(mergedDir, target, ArtifactLayout.MODEL_ARTIFACT).pinned().toString());
         } catch (RegistryException e) {
             throw new TrainingException(e.transientFailure() ? FailureReason.COMMUNICATION : FailureReason.BAD_CONFIG,
                     "output.push to " + target + ": " + e.getMessage(), e);
