@@ -28,8 +28,11 @@ import java.util.Map;
 /**
  * JNI calls and host reads per optimizer step of the trainer (run under {@link NativeCallAgent}): a random
  * Llama of the given depth and width, LoRA r16 on all linear layers, fp32, full-length rows of random tokens.
- * The first step (kernel compilation, allocator growth) is left out; the figures are the median of the others.
- * Arguments {@code key=value}: layers, hidden, intermediate, heads, kvHeads, vocab, seq, batch, steps.
+ * The trainer logs every {@code log} steps ({@code training.logEverySteps}; default 10, the spec's default); the
+ * counters are read at each log step, so a figure is one logging interval divided by its steps. The first interval
+ * (kernel compilation, allocator growth) is left out; the figures are the median of the other whole intervals.
+ * Arguments {@code key=value}: layers, hidden, intermediate, heads, kvHeads, vocab, seq, batch, log, steps (default
+ * three intervals, at least 5).
  */
 public final class CallsPerStep {
 
@@ -40,20 +43,28 @@ public final class CallsPerStep {
         RandomLlama llama = RandomLlama.from(a, new RandomLlama(new QuickstartAssets.Shape(64, 128, 28, 4, 2), 151936));
         int seq = a.integer("seq", 128);
         int batch = a.integer("batch", 1);
-        int steps = a.integer("steps", 5);
+        int log = a.integer("log", 10);
+        int steps = a.integer("steps", Math.max(5, 3 * log));
+        if (log < 1 || steps < 2 * log) {
+            throw new IllegalArgumentException("log=" + log + " steps=" + steps
+                    + ": log must be at least 1 and steps at least 2 x log (the first interval is left out)");
+        }
         Path dir = Files.createTempDirectory("native-calls-");
         llama.write(dir);
         BatchSource source = llama.randomTokens(steps, batch, seq);
         List<Map<String, Long>> snapshots = new ArrayList<>();
+        List<Long> snapshotSteps = new ArrayList<>();
         TrainingListener count = new TrainingListener() {
             @Override
             public void onStart(Trainer trainer, long totalSteps, int totalEpochs) {
                 snapshots.add(NativeCalls.snapshot());
+                snapshotSteps.add(0L);
             }
 
             @Override
             public void onStep(Trainer trainer, StepMetrics metrics) {
                 snapshots.add(NativeCalls.snapshot());
+                snapshotSteps.add(metrics.step());
             }
         };
         int tensors;
@@ -62,14 +73,19 @@ public final class CallsPerStep {
                 DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, manager, kernels);
                 LoraModel lora = LoraModel.attach(model, LoraSettings.of(16, 32, TargetModule.ALL_LINEAR), 1)) {
             tensors = lora.trainable().size();
-            TrainingSettings settings = new TrainingSettings(1, 1e-4, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false, 1, 1, 0,
+            TrainingSettings settings = new TrainingSettings(1, 1e-4, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false, 1, log, 0,
                     steps, 0, 0);
             new Trainer(lora, settings, source, List.of(), List.of(count)).run();
         }
-        List<Long> calls = new ArrayList<>();
-        List<Long> reads = new ArrayList<>();
-        Map<String, Long> lastStep = new LinkedHashMap<>();
-        for (int s = 2; s < snapshots.size(); s++) { // step 1 (index 1) compiles kernels: left out
+        List<Double> calls = new ArrayList<>();
+        List<Double> reads = new ArrayList<>();
+        Map<String, Double> lastStep = new LinkedHashMap<>();
+        // the first interval (index 1) compiles kernels: left out; so is a last interval shorter than the others
+        for (int s = 2; s < snapshots.size(); s++) {
+            long interval = snapshotSteps.get(s) - snapshotSteps.get(s - 1);
+            if (interval != log) {
+                continue;
+            }
             Map<String, Long> before = snapshots.get(s - 1);
             Map<String, Long> after = snapshots.get(s);
             long total = 0;
@@ -82,29 +98,33 @@ public final class CallsPerStep {
                     read += d;
                 }
                 if (d > 0) {
-                    lastStep.put(e.getKey(), d);
+                    lastStep.put(e.getKey(), (double) d / interval);
                 }
             }
-            calls.add(total);
-            reads.add(read);
+            calls.add((double) total / interval);
+            reads.add((double) read / interval);
         }
-        Map<String, Long> top = new LinkedHashMap<>();
-        lastStep.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder())).limit(12)
+        if (calls.isEmpty()) {
+            throw new IllegalStateException("no whole logging interval after the first: raise steps");
+        }
+        Map<String, Double> top = new LinkedHashMap<>();
+        lastStep.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue(Comparator.reverseOrder())).limit(12)
                 .forEach(e -> top.put(e.getKey(), e.getValue()));
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("layers", llama.shape().layers());
         result.put("loraTensors", tensors);
         result.put("seq", seq);
         result.put("batch", batch);
+        result.put("logEverySteps", log);
         result.put("callsPerStep", median(calls));
         result.put("hostReadsPerStep", median(reads));
         result.put("callsPerStepEach", calls);
-        result.put("topCallsLastStep", top);
+        result.put("topCallsPerStepLastInterval", top);
         System.out.println(new ObjectMapper().writeValueAsString(result));
     }
 
-    private static long median(List<Long> values) {
-        List<Long> sorted = values.stream().sorted().toList();
+    private static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
         return sorted.get(sorted.size() / 2);
     }
 }
