@@ -90,11 +90,16 @@ public final class CausalLmLoss {
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) weights[i];
         }
-        return backward(hidden, targets, 1.0, (scope, start, end, grad) -> {
+        if (targets.size() == 0) {
+            return 0;
+        }
+        try (NDArray sum = backward(hidden, targets, 1.0, (scope, start, end, grad) -> {
             NDArray column = scope.create(Arrays.copyOfRange(w, start, end)).reshape(-1, 1);
             // weighted in fp32, then back to the activations' dtype (NDArray.toType aborts on bf16)
             return kernels.cast(kernels.cast(grad, DataType.FLOAT32).mul(column), kernels.dtypeOf(grad));
-        });
+        })) {
+            return sum.getDouble();
+        }
     }
 
     /**
@@ -102,6 +107,21 @@ public final class CausalLmLoss {
      * graph) and returns the unscaled sum of NLL.
      */
     public double backward(NDArray hidden, Targets targets, double gradScale) {
+        if (targets.size() == 0) {
+            return 0;
+        }
+        try (NDArray sum = backwardOnDevice(hidden, targets, gradScale)) {
+            return sum.getDouble();
+        }
+    }
+
+    /**
+     * {@link #backward(NDArray, Targets, double)} without reading the loss: the unscaled sum of NLL stays where it
+     * was computed, an fp64 scalar attached to {@code hidden}'s manager (on a GPU a read waits for the device). The
+     * chunks' sums are added on the device in chunk order: the fp64 additions the host would make, so reading it
+     * gives the same double. {@code targets} must not be empty.
+     */
+    public NDArray backwardOnDevice(NDArray hidden, Targets targets, double gradScale) {
         return backward(hidden, targets, gradScale, (scope, start, end, grad) -> grad);
     }
 
@@ -111,26 +131,29 @@ public final class CausalLmLoss {
         NDArray apply(NDManager scope, int start, int end, NDArray grad);
     }
 
-    private double backward(NDArray hidden, Targets targets, double gradScale, ChunkGradient chunkGradient) {
+    /** The fp64 sum of NLL over the (non-empty) targets, on the device, attached to {@code hidden}'s manager. */
+    private NDArray backward(NDArray hidden, Targets targets, double gradScale, ChunkGradient chunkGradient) {
         if (targets.size() == 0) {
-            return 0;
+            throw new IllegalArgumentException("no targets to back-propagate from");
         }
         try (NDManager scope = hidden.getManager().newSubManager()) {
             // the rows are selected on the graph; the loss and its gradient are computed beside it
             return Autograd.withoutGrad(() -> {
                 NDArray selected = Autograd.withGrad(() -> kernels.selectRows(hidden, scope.create(targets.rows())));
-                double sum = 0;
+                NDArray sum = null;
                 List<NDArray> grads = new ArrayList<>();
                 NDArray ids = scope.create(targets.tokens());
                 for (int start = 0; start < targets.size(); start += chunkRows) {
                     int end = Math.min(targets.size(), start + chunkRows);
                     NDArray[] out = kernels.nllSumAndGrad(selected.get(start + ":" + end), lmHead,
                             ids.get(start + ":" + end), gradScale);
-                    sum += out[0].getDouble();
+                    out[0].attach(scope);
+                    sum = sum == null ? out[0] : sum.add(out[0]);
                     grads.add(chunkGradient.apply(scope, start, end, out[1]));
                 }
                 NDArray dSelected = grads.size() == 1 ? grads.getFirst() : kernels.catRows(grads);
                 Autograd.backward(selected, dSelected);
+                sum.attach(hidden.getManager());
                 return sum;
             });
         }

@@ -35,8 +35,17 @@ import java.util.function.IntToDoubleFunction;
  * {@link DynamicLossScaling}). Dropout masks depend only on
  * (seed, micro-batch number, layer), data order only on (seed, epoch): a resumed run repeats an
  * uninterrupted one exactly.
+ *
+ * <p>When the train loss is read: a step's NLL sum stays on the device ({@link StepLosses}); the loop reads the
+ * unread steps at every log step, at most {@link #MAX_UNREAD_STEPS} steps apart, before every evaluation, before
+ * the checkpoint of a stop request, and on the step whose gradients come out non-finite. So nothing that writes
+ * or reports (evaluation records, adapters, checkpoints, progress) runs on steps whose loss was not checked,
+ * and a non-finite loss fails the run naming the step where it first appeared.
  */
 public final class Trainer {
+
+    /** The most steps whose loss waits on the device unread, when log steps are further apart (or logging is off). */
+    static final int MAX_UNREAD_STEPS = 100;
 
     /**
      * How the loop runs beyond its hyperparameters.
@@ -94,6 +103,9 @@ public final class Trainer {
     private final DynamicLossScaling lossScaling;
     private final IntToDoubleFunction lrScaleForEpoch;
     private final Collective collective;
+    private final StepLosses stepLosses;
+    /** The loss (NLL sum, all ranks) of the latest step read, for the progress line of a log step. */
+    private double latestStepNll;
     private final PreferenceObjective objective;
     private PreferenceMetrics preferenceEval;
     private PreferenceMetrics preferenceSinceLog = new PreferenceMetrics();
@@ -116,6 +128,7 @@ public final class Trainer {
         this.eval = eval;
         this.listeners = List.copyOf(listeners);
         this.collective = options.collective();
+        this.stepLosses = new StepLosses(lora.base().manager(), collective);
         this.lrScaleForEpoch = options.learningRateScale();
         this.params = lora.trainable();
         this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager(), kernels);
@@ -186,6 +199,8 @@ public final class Trainer {
             }
             while (index < batches) {
                 if (stopAgreed()) {
+                    // the stop's checkpoint is taken from checked steps only
+                    readStepLosses();
                     listeners.forEach(l -> l.onInterrupt(this));
                     throw new TrainingException(FailureReason.INTERRUPTED, "stopped at step " + state.globalStep() + " on request");
                 }
@@ -201,11 +216,15 @@ public final class Trainer {
                 index = end;
                 LossScaleState scale = state.lossScale() == null ? null
                         : lossScaling.next(state.lossScale(), result.gradientsFinite, state.globalStep() + 1);
-                state = state.afterStep(index, result.nll, result.labelTokens, scale);
+                state = state.afterStep(index, result.labelTokens, scale);
                 tokensSinceLog += result.tokens;
                 tokensSinceEval += result.tokens;
                 long step = state.globalStep();
-                if (settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps)) {
+                boolean logStep = settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps);
+                if (logStep || stepLosses.size() >= MAX_UNREAD_STEPS) {
+                    readStepLosses();
+                }
+                if (logStep) {
                     if (objective != null) {
                         // every rank logs at the same steps: the pairs of all ranks since the last log
                         double[] sums = preferenceSinceLog.sums();
@@ -214,7 +233,7 @@ public final class Trainer {
                     }
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
-                            result.labelTokens == 0 ? Double.NaN : result.nll / result.labelTokens, result.gradNorm, lr,
+                            result.labelTokens == 0 ? Double.NaN : latestStepNll / result.labelTokens, result.gradNorm, lr,
                             tokensSinceLog / Math.max(seconds, 1e-9), (System.nanoTime() - startNanos) / 1e9,
                             state.lossScale());
                     listeners.forEach(l -> l.onStep(this, metrics));
@@ -248,8 +267,20 @@ public final class Trainer {
             final int finishedEpoch = epoch;
             listeners.forEach(l -> l.onEpochEnd(this, finishedEpoch));
         }
+        readStepLosses();
         listeners.forEach(l -> l.onFinish(this));
         return state;
+    }
+
+    /**
+     * Reads the unread steps' losses (one host read; one all-reduce when distributed) into the epoch's NLL sum, in
+     * step order; fails with NAN_LOSS at the first non-finite one. Collective: all ranks read at the same steps.
+     */
+    private void readStepLosses() {
+        for (double nll : stepLosses.read()) {
+            state = state.plusTrainNll(nll);
+            latestStepNll = nll;
+        }
     }
 
     /** A stop requested on any rank stops all ranks at the same step. */
@@ -271,6 +302,8 @@ public final class Trainer {
      * returns true when training should stop early.
      */
     private boolean evaluateAndTrack(int epoch, boolean epochEnd, Double tokensPerSecond) {
+        // the record's train loss, and the adapters and checkpoints written after it, need every step checked
+        readStepLosses();
         boolean anyEval = collective.worldSize() == 1 ? !eval.isEmpty()
                 : collective.allReduceSum(new double[] {eval.size()})[0] > 0;
         Double evalLoss = anyEval ? evaluate() : null;
@@ -303,8 +336,11 @@ public final class Trainer {
         return settings.earlyStoppingPatience() > 0 && without >= settings.earlyStoppingPatience();
     }
 
-    /** {@code gradNorm} is unscaled; {@code gradientsFinite} false means the optimizer step was skipped (fp16). */
-    private record StepResult(double nll, long labelTokens, long tokens, double gradNorm, boolean gradientsFinite) {}
+    /**
+     * {@code gradNorm} is unscaled; {@code gradientsFinite} false means the optimizer step was skipped (fp16). The
+     * step's loss is in {@link #stepLosses}, unread.
+     */
+    private record StepResult(long labelTokens, long tokens, double gradNorm, boolean gradientsFinite) {}
 
     private StepResult step(List<Batch> group, double lr, int epoch, int firstIndex) {
         long localLabelTokens = 0;
@@ -321,27 +357,37 @@ public final class Trainer {
             labelTokens = Math.round(counts[0]);
             tokens = Math.round(counts[1]);
         }
+        long stepNumber = state.globalStep() + 1;
         if (labelTokens == 0) {
-            return new StepResult(0, 0, tokens, 0, true);
+            stepLosses.addOnHost(stepNumber, epoch, firstIndex, 0);
+            return new StepResult(0, tokens, 0, true);
         }
         // fp16: the backward runs on loss x scale so that small activation gradients stay above fp16's
         // smallest subnormal (2^-24); 1 in bf16/fp32, which leaves their arithmetic exactly as it was
         double lossScale = state.lossScale() == null ? 1.0 : state.lossScale().scale();
         double[] pairCounts = objective == null ? null : pairCounts(group, distributed);
-        double nll = 0;
+        // this rank's NLL sum of the step, added in micro-batch order: on the device for SFT (unread), on the
+        // host for the preference losses (their pair metrics are read per step)
+        NDArray deviceNll = null;
+        double hostNll = 0;
         for (int i = 0; i < group.size(); i++) {
             long microIndex = (state.globalStep() * settings.gradientAccumulationSteps() + i) * collective.worldSize()
                     + collective.rank();
             ForwardContext ctx = new ForwardContext(kernels, true, ForwardContext.mix(settings.seed(), microIndex));
-            nll += objective == null ? forwardBackward(group.get(i), ctx, lossScale / labelTokens)
-                    : preferenceForwardBackward(group.get(i), ctx, lossScale, pairCounts, labelTokens);
+            if (objective == null) {
+                NDArray nll = forwardBackward(group.get(i), ctx, lossScale / labelTokens);
+                if (nll != null) {
+                    deviceNll = deviceNll == null ? nll : deviceNll.add(nll);
+                    deviceNll.attach(stepLosses.manager());
+                }
+            } else {
+                hostNll += preferenceForwardBackward(group.get(i), ctx, lossScale, pairCounts, labelTokens);
+            }
         }
-        if (distributed) {
-            nll = collective.allReduceSum(new double[] {nll})[0];
-        }
-        if (!Double.isFinite(nll)) {
-            throw new TrainingException(FailureReason.NAN_LOSS, "train loss is " + nll + " at step " + (state.globalStep() + 1)
-                    + " (epoch " + (epoch + 1) + ", micro-batch " + firstIndex + ")");
+        if (deviceNll != null) {
+            stepLosses.addOnDevice(stepNumber, epoch, firstIndex, deviceNll);
+        } else {
+            stepLosses.addOnHost(stepNumber, epoch, firstIndex, hostNll);
         }
         double norm;
         try (NDManager scope = model.manager().newSubManager()) {
@@ -358,12 +404,15 @@ public final class Trainer {
             // checked on the all-reduced gradients: every rank sees the same inf and takes the same decision
             norm = GradientClipping.globalNorm(grads.values(), kernels) / lossScale;
             if (!Double.isFinite(norm)) {
+                // a non-finite loss gives non-finite gradients: read the losses so that it fails as a loss, at
+                // its step (fp16 scaling cannot fix the loss, whose forward pass is not scaled)
+                readStepLosses();
                 if (!lossScaling.enabled()) {
-                    throw new TrainingException(FailureReason.NAN_LOSS, "gradient norm is " + norm + " at step " + (state.globalStep() + 1));
+                    throw new TrainingException(FailureReason.NAN_LOSS, "gradient norm is " + norm + " at step " + stepNumber);
                 }
                 // overflow under fp16 loss scaling: skip the update (weights and AdamW moments untouched)
                 zeroGradients(localLabelTokens);
-                return new StepResult(nll, labelTokens, tokens, norm, false);
+                return new StepResult(labelTokens, tokens, norm, false);
             }
             // unscaling is folded into the clipping factor: one pass over the gradients
             double coef = GradientClipping.coefficient(norm, settings.maxGradNorm()) / lossScale;
@@ -373,7 +422,7 @@ public final class Trainer {
             }
             zeroGradients(localLabelTokens);
         }
-        return new StepResult(nll, labelTokens, tokens, norm, true);
+        return new StepResult(labelTokens, tokens, norm, true);
     }
 
     /** Pairs and learned tokens of the chosen rows in the step, over all ranks. */
@@ -447,14 +496,19 @@ public final class Trainer {
         return out;
     }
 
-    /** Forward + backward of one micro-batch; returns its unscaled sum of NLL. */
-    private double forwardBackward(Batch batch, ForwardContext ctx, double gradScale) {
+    /**
+     * Forward + backward of one micro-batch; returns its unscaled sum of NLL, unread (fp64 scalar under
+     * {@link StepLosses#manager()}), or null when the micro-batch has no label tokens.
+     */
+    private NDArray forwardBackward(Batch batch, ForwardContext ctx, double gradScale) {
         CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
         if (targets.size() == 0) {
-            return 0;
+            return null;
         }
         try (NDManager scope = model.manager().newSubManager()) {
-            return backprop.run(BatchTensors.of(scope, batch), ctx, hidden -> loss.backward(hidden, targets, gradScale));
+            NDArray nll = backprop.run(BatchTensors.of(scope, batch), ctx, hidden -> loss.backwardOnDevice(hidden, targets, gradScale));
+            nll.attach(stepLosses.manager());
+            return nll;
         }
     }
 

@@ -10,7 +10,8 @@ import java.util.List;
  * @param epoch current epoch (0-based)
  * @param nextBatch index of the next micro-batch within {@code epoch}
  * @param globalStep optimizer steps done, skipped fp16 steps included (as HF Trainer's global_step)
- * @param epochNll sum of train NLL in the current epoch so far
+ * @param epochNll sum of train NLL in the current epoch, over the steps whose loss the loop has read (it reads
+ *     at every log step and before every evaluation and checkpoint: complete whenever a listener sees it)
  * @param epochTokens label tokens in the current epoch so far
  * @param evalsWithoutImprovement early-stopping counter
  * @param lossScale fp16 dynamic loss scaling; null when scaling is off (bf16, fp32) and in a state saved
@@ -34,10 +35,19 @@ public record TrainingState(int epoch, int nextBatch, long globalStep, long seed
                 history, lossScale);
     }
 
-    /** The state after one optimizer step that consumed micro-batches up to {@code nextBatch}. */
-    public TrainingState afterStep(int nextBatch, double nll, long labelTokens, LossScaleState scale) {
-        return new TrainingState(epoch, nextBatch, globalStep + 1, seed, epochNll + nll, epochTokens + labelTokens,
+    /**
+     * The state after one optimizer step that consumed micro-batches up to {@code nextBatch}; its loss is added by
+     * {@link #plusTrainNll} once read.
+     */
+    public TrainingState afterStep(int nextBatch, long labelTokens, LossScaleState scale) {
+        return new TrainingState(epoch, nextBatch, globalStep + 1, seed, epochNll, epochTokens + labelTokens,
                 bestEvalLoss, bestEpoch, evalsWithoutImprovement, history, scale);
+    }
+
+    /** One step's train NLL sum added to the epoch's (steps are added in order). */
+    public TrainingState plusTrainNll(double nll) {
+        return new TrainingState(epoch, nextBatch, globalStep, seed, epochNll + nll, epochTokens, bestEvalLoss, bestEpoch,
+                evalsWithoutImprovement, history, lossScale);
     }
 
     /** The state after an evaluation: its record appended to the history, best loss and patience counter. */

@@ -61,6 +61,18 @@ public final class TinyModels {
 
     /** Fills the model tensor {@code name} with NaN, so the first forward pass that uses it yields NaN. */
     public static void poison(Path dir, String name) {
+        poison(dir, name, v -> java.util.Arrays.fill(v, Float.NaN));
+    }
+
+    /**
+     * Fills row {@code row} of the 2-D model tensor {@code name} with NaN: an embedding row poisons only the
+     * sequences that contain that token.
+     */
+    public static void poisonRow(Path dir, String name, int row, int rowLength) {
+        poison(dir, name, v -> java.util.Arrays.fill(v, row * rowLength, (row + 1) * rowLength, Float.NaN));
+    }
+
+    private static void poison(Path dir, String name, java.util.function.Consumer<float[]> poisoning) {
         Path weights = dir.resolve("model.safetensors");
         Path poisoned = dir.resolve("poisoned.safetensors");
         try {
@@ -69,7 +81,7 @@ public final class TinyModels {
                 for (SafetensorsFile.Entry e : f.entries().values()) {
                     float[] v = f.readFloats(e.name());
                     if (e.name().equals(name)) {
-                        java.util.Arrays.fill(v, Float.NaN);
+                        poisoning.accept(v);
                     }
                     w.addFloats(e.name(), "F32", e.shape(), v);
                 }

@@ -382,6 +382,96 @@ class TrainerTest {
         }
     }
 
+    /**
+     * The losses are read once per log interval, but a NaN in a middle step still fails the run naming that step,
+     * before anything is logged, evaluated or checkpointed, and no update is made from the NaN step.
+     */
+    @Test
+    void aNanInAMiddleStepOfALogIntervalIsReportedAtThatStep() {
+        int poisonedToken = 63;
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        TinyModels.poisonRow(dir, "model.embed_tokens.weight", poisonedToken, 32);
+        // tokens below 60 only, but for the first prompt token of micro-batch 2 (step 3)
+        List<Batch> batches = new ArrayList<>(new SyntheticBatches(24, 4, 60, 1).inOrder());
+        Batch clean = batches.get(2);
+        int[] ids = clean.inputIds().clone();
+        ids[0] = poisonedToken;
+        batches.set(2, new Batch(clean.rows(), clean.length(), ids, clean.labels(), clean.positionIds(), clean.segmentIds()));
+        List<String> events = new ArrayList<>();
+        TrainingListener recorder = new TrainingListener() {
+            @Override
+            public void onStep(Trainer t, StepMetrics metrics) {
+                events.add("step " + metrics.step());
+            }
+
+            @Override
+            public void onEvaluation(Trainer t, EvalRecord record, boolean improved) {
+                events.add("evaluation");
+            }
+
+            @Override
+            public void onEpochEnd(Trainer t, int epoch) {
+                events.add("epoch end");
+            }
+        };
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels());
+                LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.Q_PROJ), 1)) {
+            TrainingSettings logEvery10 = new TrainingSettings(1, 1e-3, Scheduler.CONSTANT, 0, null, 1, 1.0, 0, false, 42,
+                    10, 0, 0, 0, 0);
+            Trainer trainer = new Trainer(lora, logEvery10, new Fixed(batches), List.of(), List.of(recorder));
+            org.assertj.core.api.Assertions.assertThatThrownBy(trainer::run)
+                    .isInstanceOf(TrainingException.class)
+                    .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.NAN_LOSS))
+                    .hasMessage("train loss is NaN at step 3 (epoch 1, micro-batch 2)");
+            assertThat(events).isEmpty();
+            assertThat(trainer.optimizer().stepCount()).isEqualTo(2);
+        }
+    }
+
+    /**
+     * Reading the losses once per log interval gives the figures a read per step gives, bit for bit: every logged
+     * step loss, the epochs' train losses and the weights, with accumulation and a log interval across an epoch end.
+     */
+    @Test
+    void lossesReadPerLogIntervalEqualLossesReadPerStep() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches data = new SyntheticBatches(24, 2, 64, 3);
+        List<Batch> eval = new SyntheticBatches(4, 4, 64, 12).inOrder();
+        Map<Integer, Map<Long, Double>> logged = new java.util.HashMap<>();
+        Map<Integer, List<Double>> epochLosses = new java.util.HashMap<>();
+        Map<Integer, Map<String, float[]>> trained = new java.util.HashMap<>();
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            // 12 micro-batches per epoch, 2 per step: 6 steps per epoch, 12 in all; 0 logs nothing
+            for (int logEvery : new int[] {1, 4, 0}) {
+                Map<Long, Double> losses = new java.util.LinkedHashMap<>();
+                try (LoraModel lora = LoraModel.attach(model, LoraSettings.of(4, 8, TargetModule.ALL_LINEAR), 1)) {
+                    TrainingSettings s = new TrainingSettings(2, 1e-2, Scheduler.COSINE, 1, null, 2, 1.0, 0.01, false, 42,
+                            logEvery, 0, 0, 0, 0);
+                    TrainingState end = new Trainer(lora, s, data, eval, List.of(new TrainingListener() {
+                        @Override
+                        public void onStep(Trainer t, StepMetrics metrics) {
+                            losses.put(metrics.step(), metrics.loss());
+                        }
+                    })).run();
+                    logged.put(logEvery, losses);
+                    epochLosses.put(logEvery, end.history().stream().map(EvalRecord::trainLoss).toList());
+                    trained.put(logEvery, weights(lora));
+                }
+            }
+        }
+        assertThat(logged.get(1)).hasSize(12);
+        assertThat(logged.get(4).keySet()).containsExactly(4L, 8L, 12L);
+        logged.get(4).forEach((step, loss) -> assertThat(loss).as("step " + step).isEqualTo(logged.get(1).get(step)));
+        assertThat(logged.get(0)).isEmpty();
+        assertThat(epochLosses.get(1)).hasSize(2).doesNotContainNull();
+        assertThat(epochLosses.get(4)).isEqualTo(epochLosses.get(1));
+        assertThat(epochLosses.get(0)).isEqualTo(epochLosses.get(1));
+        assertThat(maxDiff(trained.get(4), trained.get(1))).isZero();
+        assertThat(maxDiff(trained.get(0), trained.get(1))).isZero();
+    }
+
     @Test
     void evaluatesEveryNStepsAndStopsAtMaxSteps() {
         Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
