@@ -126,6 +126,45 @@ public final class Kernels implements AutoCloseable {
                 probs = probs.scatter_add(1, picked, torch.full_like(lse.unsqueeze(1), -1.0))
                 grad_h = torch.matmul((probs * grad_scale).to(h.dtype), weight)
                 return nll.to(7).sum(), grad_h
+              def projection(self, x: Tensor, weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], train: bool, i: int) -> Tensor:
+                w = weights[4 + i]
+                bias = biases[i]
+                if bias.numel() == 0:
+                  base = torch.linear(x, w)
+                else:
+                  base = torch.linear(x, w, bias.to(w.dtype))
+                a = lora_a[i]
+                if a.numel() == 0:
+                  return base
+                xd = torch.dropout(x.to(a.dtype), dropouts[i], train)
+                return (base + torch.linear(torch.linear(xd, a), lora_b[i]) * scalings[i]).to(base.dtype)
+              def decoder_layer(self, x: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], shape: List[int], eps: float, train: bool) -> Tensor:
+                return self.layer(x, cos, sin, None, weights, biases, lora_a, lora_b, scalings, dropouts, shape, eps, train)
+              def decoder_layer_masked(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], shape: List[int], eps: float, train: bool) -> Tensor:
+                return self.layer(x, cos, sin, mask, weights, biases, lora_a, lora_b, scalings, dropouts, shape, eps, train)
+              def layer(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Optional[Tensor], weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], shape: List[int], eps: float, train: bool) -> Tensor:
+                batch = x.size(0)
+                length = x.size(1)
+                h = self.rms_norm(x, weights[0], eps)
+                q = self.projection(h, weights, biases, lora_a, lora_b, scalings, dropouts, train, 0).reshape([batch, length, shape[0], shape[2]])
+                k = self.projection(h, weights, biases, lora_a, lora_b, scalings, dropouts, train, 1).reshape([batch, length, shape[1], shape[2]])
+                v = self.projection(h, weights, biases, lora_a, lora_b, scalings, dropouts, train, 2).reshape([batch, length, shape[1], shape[2]])
+                if weights[2].numel() != 0:
+                  q = self.rms_norm(q, weights[2], eps)
+                  k = self.rms_norm(k, weights[3], eps)
+                q = self.apply_rope(q.transpose(1, 2), cos, sin)
+                k = self.apply_rope(k.transpose(1, 2), cos, sin)
+                v = v.transpose(1, 2)
+                if mask is None:
+                  attended = self.attention(q, k, v, True)
+                else:
+                  attended = self.attention_masked(q, k, v, mask)
+                merged = attended.transpose(1, 2).reshape([batch, length, shape[0] * shape[2]])
+                after = x + self.projection(merged, weights, biases, lora_a, lora_b, scalings, dropouts, train, 3)
+                h2 = self.rms_norm(after, weights[1], eps)
+                gate = self.projection(h2, weights, biases, lora_a, lora_b, scalings, dropouts, train, 4)
+                up = self.projection(h2, weights, biases, lora_a, lora_b, scalings, dropouts, train, 5)
+                return after + self.projection(self.swiglu(gate, up), weights, biases, lora_a, lora_b, scalings, dropouts, train, 6)
               def dtype_code(self, x: Tensor) -> int:
                 return x.dtype
               def grad_sq_sum(self, g: Tensor) -> Tensor:
@@ -242,6 +281,23 @@ public final class Kernels implements AutoCloseable {
 
     public NDArray selectRows(NDArray h, NDArray rows) {
         return adopt(h, call("select_rows", h, rows));
+    }
+
+    /**
+     * One pre-norm decoder layer in one call, for training and evaluation (no KV cache): the operations of
+     * {@code DecoderLayer}'s kernel-by-kernel path in the same order (so the same results and the same dropout
+     * masks), with the intermediate tensors kept inside libtorch instead of crossing into Java.
+     *
+     * @param mask boolean [B, 1, T, T] (true = may attend), or null for plain causal attention
+     */
+    public NDArray decoderLayer(NDArray x, NDArray cos, NDArray sin, NDArray mask, DecoderLayerArguments layer,
+            boolean train) {
+        return mask == null
+                ? adopt(x, call("decoder_layer", x, cos, sin, layer.weights(), layer.biases(), layer.loraA(),
+                        layer.loraB(), layer.scalings(), layer.dropouts(), layer.shape(), layer.eps(), train))
+                : adopt(x, call("decoder_layer_masked", x, cos, sin, mask, layer.weights(), layer.biases(),
+                        layer.loraA(), layer.loraB(), layer.scalings(), layer.dropouts(), layer.shape(), layer.eps(),
+                        train));
     }
 
     /** fp32 logits of hidden states against the lm head. */
