@@ -73,6 +73,19 @@ public final class Kernels implements AutoCloseable {
                   denom = v[i].sqrt() / bc2_sqrt + eps
                   p.sub_(m[i] / denom * step_size)
                 return torch.empty([0])
+              def stored_grads(self, params: List[Tensor]) -> List[Tensor]:
+                grads: List[Tensor] = []
+                for p in params:
+                  grads.append(p.grad)
+                return grads
+              def stored_grad_sq_sum(self, params: List[Tensor]) -> Tensor:
+                return self.grad_sq_sum_all(self.stored_grads(params))
+              def adamw_step_stored(self, params: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: float, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
+                return self.adamw_step(params, self.stored_grads(params), m, v, grad_scale, decay, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size)
+              def zero_grads(self, params: List[Tensor]) -> Tensor:
+                for p in params:
+                  p.grad.zero_()
+                return torch.empty([0])
               def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
                 dtype = x.dtype
                 h = x.to(6)
@@ -349,6 +362,38 @@ public final class Kernels implements AutoCloseable {
         }
         call("adamw_step", params, grads, m, v, gradScale, decay, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, eps,
                 stepSize).close();
+    }
+
+    /**
+     * {@link #squaredSum(java.util.List)} over the gradients libtorch stored on {@code params} ({@code p.grad}), read
+     * inside the kernel: the gradients never cross into Java. Every parameter must have one (TorchScript cannot
+     * tell a missing gradient from a tensor): see {@code Autograd.hasGradient}.
+     */
+    public double storedGradientSquaredSum(java.util.List<NDArray> params) {
+        if (params.isEmpty()) {
+            return 0;
+        }
+        try (NDArray s = call("stored_grad_sq_sum", params)) {
+            return s.getDouble();
+        }
+    }
+
+    /** {@link #adamwStep} with each parameter's stored gradient ({@code p.grad}), which every parameter must have. */
+    public void adamwStepOnStoredGradients(java.util.List<NDArray> params, java.util.List<NDArray> m,
+            java.util.List<NDArray> v, double gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
+            double eps, double stepSize) {
+        if (params.isEmpty()) {
+            return;
+        }
+        call("adamw_step_stored", params, m, v, gradScale, decay, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, eps,
+                stepSize).close();
+    }
+
+    /** Zeroes the stored gradient of every parameter in place, in one call; every parameter must have one. */
+    public void zeroGradients(java.util.List<NDArray> params) {
+        if (!params.isEmpty()) {
+            call("zero_grads", params).close();
+        }
     }
 
     /**
