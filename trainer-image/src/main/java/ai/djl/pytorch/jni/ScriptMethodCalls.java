@@ -39,6 +39,14 @@ public final class ScriptMethodCalls {
         return IValue.listFrom(arrays);
     }
 
+    public static IValue reals(double... values) {
+        return IValue.listFrom(values);
+    }
+
+    public static IValue integers(long... values) {
+        return IValue.listFrom(values);
+    }
+
     /**
      * Runs {@code method} on {@code module} under the thread's grad mode (autograd records the call when
      * grad mode is on). Closes the argument IValues; the caller owns the returned IValue.

@@ -62,6 +62,16 @@ public final class Autograd {
         return detached;
     }
 
+    /** Whether a backward pass has stored a gradient on {@code parameter} (libtorch's {@code p.grad} is defined). */
+    public static boolean hasGradient(NDArray parameter) {
+        PtNDArray gradient = JniUtils.getGradient(pt(parameter));
+        if (gradient == null) {
+            return false;
+        }
+        gradient.close();
+        return true;
+    }
+
     /** Zeroes the gradient accumulated on {@code parameter} in place. */
     public static void zeroGradient(NDArray parameter) {
         JniUtils.zeroGrad(pt(parameter));

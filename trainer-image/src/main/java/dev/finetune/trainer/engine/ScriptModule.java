@@ -46,7 +46,7 @@ public final class ScriptModule implements AutoCloseable {
     /**
      * Runs {@code method} and returns its tensor result. Arguments: {@link NDArray} (a tensor), {@link Double}
      * (float), {@link Integer} or {@link Long} (int), {@link Boolean} (bool), a {@link List} of NDArrays
-     * (List[Tensor]).
+     * (List[Tensor]), {@code double[]} (List[float]), {@code long[]} (List[int]).
      */
     public NDArray call(String method, Object... args) {
         return ScriptMethodCalls.runTensor(module, method, manager, values(args));
@@ -79,6 +79,8 @@ public final class ScriptModule implements AutoCloseable {
             case Integer i -> ScriptMethodCalls.integer(i);
             case Long l -> ScriptMethodCalls.integer(l);
             case Boolean b -> ScriptMethodCalls.bool(b);
+            case double[] reals -> ScriptMethodCalls.reals(reals);
+            case long[] integers -> ScriptMethodCalls.integers(integers);
             case List<?> list -> ScriptMethodCalls.tensors(list.stream().map(a -> Autograd.pt((NDArray) a))
                     .toArray(PtNDArray[]::new));
             default -> throw new IllegalArgumentException("no TorchScript value for " + arg.getClass().getName());

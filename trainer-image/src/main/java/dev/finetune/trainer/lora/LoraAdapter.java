@@ -35,6 +35,14 @@ public final class LoraAdapter implements LinearAdapter {
         return merged ? base : variant.forward(this, x, base, context);
     }
 
+    @Override
+    public LowRank lowRank() {
+        if (merged) {
+            return LowRank.NONE;
+        }
+        return variant == LoraVariant.PLAIN ? new LowRank(a, b, scaling, dropout) : null;
+    }
+
     /** The trained tensors by PEFT key: A, B, then the variant's. */
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> out = new LinkedHashMap<>();

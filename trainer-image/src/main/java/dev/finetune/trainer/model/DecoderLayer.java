@@ -2,7 +2,10 @@ package dev.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.finetune.trainer.model.LinearAdapter.LowRank;
+import dev.finetune.trainer.script.DecoderLayerArguments;
 import dev.finetune.trainer.script.Kernels;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -12,6 +15,11 @@ import java.util.List;
  *   out = h + down_proj(silu(gate_proj(RMSNorm(h))) * up_proj(RMSNorm(h)))
  * </pre>
  * Qwen3 adds a per-head RMSNorm on q and k before the rotation.
+ *
+ * <p>Training and evaluation run the layer as one TorchScript call ({@link Kernels#decoderLayer}): on a GPU each
+ * call into libtorch is a host-side launch, and one call per layer instead of some twenty keeps the device fed.
+ * Generation (a KV cache) and adapters that are not plain low-rank updates (DoRA) run kernel by kernel; both
+ * paths do the same operations in the same order.
  */
 public final class DecoderLayer {
 
@@ -28,10 +36,12 @@ public final class DecoderLayer {
     final Linear up;
     final Linear down;
     private final ModelConfig config;
+    private final NDArray absent;
 
     DecoderLayer(int index, ModelConfig config, NDArray inputNorm, NDArray postAttentionNorm, NDArray qNorm,
-            NDArray kNorm, Linear q, Linear k, Linear v, Linear o, Linear gate, Linear up, Linear down) {
+            NDArray kNorm, Linear q, Linear k, Linear v, Linear o, Linear gate, Linear up, Linear down, NDArray absent) {
         this.index = index;
+        this.absent = absent;
         this.config = config;
         this.inputNorm = inputNorm;
         this.postAttentionNorm = postAttentionNorm;
@@ -73,6 +83,47 @@ public final class DecoderLayer {
      * @param cache null in training; appended to in generation
      */
     public NDArray forward(NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache, ForwardContext ctx) {
+        DecoderLayerArguments oneCall = cache == null ? oneCallArguments() : null;
+        return oneCall == null
+                ? forwardKernelByKernel(x, cosSin, mask, cache, ctx)
+                : ctx.kernels().decoderLayer(x, cosSin[0], cosSin[1], mask, oneCall, ctx.training());
+    }
+
+    /**
+     * The layer's tensors as the one-call kernel takes them (an empty tensor for each one it lacks), or null when
+     * an adapter is not a plain low-rank update.
+     */
+    DecoderLayerArguments oneCallArguments() {
+        List<Linear> projections = linears();
+        List<NDArray> weights = new ArrayList<>(List.of(inputNorm, postAttentionNorm, orAbsent(qNorm), orAbsent(kNorm)));
+        List<NDArray> biases = new ArrayList<>();
+        List<NDArray> loraA = new ArrayList<>();
+        List<NDArray> loraB = new ArrayList<>();
+        double[] scalings = new double[DecoderLayerArguments.PROJECTIONS];
+        double[] dropouts = new double[DecoderLayerArguments.PROJECTIONS];
+        for (int i = 0; i < DecoderLayerArguments.PROJECTIONS; i++) {
+            Linear p = projections.get(i);
+            LowRank update = p.adapter() == null ? LowRank.NONE : p.adapter().lowRank();
+            if (update == null) {
+                return null;
+            }
+            weights.add(p.weight());
+            biases.add(orAbsent(p.effectiveBias()));
+            loraA.add(orAbsent(update.a()));
+            loraB.add(orAbsent(update.b()));
+            scalings[i] = update.scaling();
+            dropouts[i] = update.dropout();
+        }
+        long[] shape = {config.numHeads(), config.numKvHeads(), config.headDim()};
+        return new DecoderLayerArguments(weights, biases, loraA, loraB, scalings, dropouts, shape, config.rmsNormEps());
+    }
+
+    private NDArray orAbsent(NDArray tensor) {
+        return tensor == null ? absent : tensor;
+    }
+
+    /** The layer one kernel at a time (generation, DoRA); the reference the one-call kernel is tested against. */
+    NDArray forwardKernelByKernel(NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache, ForwardContext ctx) {
         Kernels kn = ctx.kernels();
         double eps = config.rmsNormEps();
         long batch = x.getShape().get(0);

@@ -61,6 +61,7 @@ public final class DecoderModel implements AutoCloseable {
             };
             long d = c.hiddenSize();
             NDArray embed = load.get("model.embed_tokens.weight", new long[] {c.vocabSize(), d});
+            NDArray absent = manager.zeros(new Shape(0));
             List<DecoderLayer> layers = new ArrayList<>();
             for (int i = 0; i < c.numLayers(); i++) {
                 String p = "model.layers." + i + ".";
@@ -76,7 +77,7 @@ public final class DecoderModel implements AutoCloseable {
                 layers.add(new DecoderLayer(i, c,
                         load.get(p + "input_layernorm.weight", new long[] {d}),
                         load.get(p + "post_attention_layernorm.weight", new long[] {d}),
-                        qNorm, kNorm, q, k, v, o, gate, up, down));
+                        qNorm, kNorm, q, k, v, o, gate, up, down, absent));
             }
             NDArray norm = load.get("model.norm.weight", new long[] {d});
             NDArray head;

@@ -73,6 +73,19 @@ public final class Kernels implements AutoCloseable {
                   denom = v[i].sqrt() / bc2_sqrt + eps
                   p.sub_(m[i] / denom * step_size)
                 return torch.empty([0])
+              def stored_grads(self, params: List[Tensor]) -> List[Tensor]:
+                grads: List[Tensor] = []
+                for p in params:
+                  grads.append(p.grad)
+                return grads
+              def stored_grad_sq_sum(self, params: List[Tensor]) -> Tensor:
+                return self.grad_sq_sum_all(self.stored_grads(params))
+              def adamw_step_stored(self, params: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: float, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
+                return self.adamw_step(params, self.stored_grads(params), m, v, grad_scale, decay, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size)
+              def zero_grads(self, params: List[Tensor]) -> Tensor:
+                for p in params:
+                  p.grad.zero_()
+                return torch.empty([0])
               def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
                 dtype = x.dtype
                 h = x.to(6)
@@ -126,6 +139,45 @@ public final class Kernels implements AutoCloseable {
                 probs = probs.scatter_add(1, picked, torch.full_like(lse.unsqueeze(1), -1.0))
                 grad_h = torch.matmul((probs * grad_scale).to(h.dtype), weight)
                 return nll.to(7).sum(), grad_h
+              def projection(self, x: Tensor, weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], train: bool, i: int) -> Tensor:
+                w = weights[4 + i]
+                bias = biases[i]
+                if bias.numel() == 0:
+                  base = torch.linear(x, w)
+                else:
+                  base = torch.linear(x, w, bias.to(w.dtype))
+                a = lora_a[i]
+                if a.numel() == 0:
+                  return base
+                xd = torch.dropout(x.to(a.dtype), dropouts[i], train)
+                return (base + torch.linear(torch.linear(xd, a), lora_b[i]) * scalings[i]).to(base.dtype)
+              def decoder_layer(self, x: Tensor, cos: Tensor, sin: Tensor, weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], shape: List[int], eps: float, train: bool) -> Tensor:
+                return self.layer(x, cos, sin, None, weights, biases, lora_a, lora_b, scalings, dropouts, shape, eps, train)
+              def decoder_layer_masked(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], shape: List[int], eps: float, train: bool) -> Tensor:
+                return self.layer(x, cos, sin, mask, weights, biases, lora_a, lora_b, scalings, dropouts, shape, eps, train)
+              def layer(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Optional[Tensor], weights: List[Tensor], biases: List[Tensor], lora_a: List[Tensor], lora_b: List[Tensor], scalings: List[float], dropouts: List[float], shape: List[int], eps: float, train: bool) -> Tensor:
+                batch = x.size(0)
+                length = x.size(1)
+                h = self.rms_norm(x, weights[0], eps)
+                q = self.projection(h, weights, biases, lora_a, lora_b, scalings, dropouts, train, 0).reshape([batch, length, shape[0], shape[2]])
+                k = self.projection(h, weights, biases, lora_a, lora_b, scalings, dropouts, train, 1).reshape([batch, length, shape[1], shape[2]])
+                v = self.projection(h, weights, biases, lora_a, lora_b, scalings, dropouts, train, 2).reshape([batch, length, shape[1], shape[2]])
+                if weights[2].numel() != 0:
+                  q = self.rms_norm(q, weights[2], eps)
+                  k = self.rms_norm(k, weights[3], eps)
+                q = self.apply_rope(q.transpose(1, 2), cos, sin)
+                k = self.apply_rope(k.transpose(1, 2), cos, sin)
+                v = v.transpose(1, 2)
+                if mask is None:
+                  attended = self.attention(q, k, v, True)
+                else:
+                  attended = self.attention_masked(q, k, v, mask)
+                merged = attended.transpose(1, 2).reshape([batch, length, shape[0] * shape[2]])
+                after = x + self.projection(merged, weights, biases, lora_a, lora_b, scalings, dropouts, train, 3)
+                h2 = self.rms_norm(after, weights[1], eps)
+                gate = self.projection(h2, weights, biases, lora_a, lora_b, scalings, dropouts, train, 4)
+                up = self.projection(h2, weights, biases, lora_a, lora_b, scalings, dropouts, train, 5)
+                return after + self.projection(self.swiglu(gate, up), weights, biases, lora_a, lora_b, scalings, dropouts, train, 6)
               def dtype_code(self, x: Tensor) -> int:
                 return x.dtype
               def grad_sq_sum(self, g: Tensor) -> Tensor:
@@ -244,6 +296,23 @@ public final class Kernels implements AutoCloseable {
         return adopt(h, call("select_rows", h, rows));
     }
 
+    /**
+     * One pre-norm decoder layer in one call, for training and evaluation (no KV cache): the operations of
+     * {@code DecoderLayer}'s kernel-by-kernel path in the same order (so the same results and the same dropout
+     * masks), with the intermediate tensors kept inside libtorch instead of crossing into Java.
+     *
+     * @param mask boolean [B, 1, T, T] (true = may attend), or null for plain causal attention
+     */
+    public NDArray decoderLayer(NDArray x, NDArray cos, NDArray sin, NDArray mask, DecoderLayerArguments layer,
+            boolean train) {
+        return mask == null
+                ? adopt(x, call("decoder_layer", x, cos, sin, layer.weights(), layer.biases(), layer.loraA(),
+                        layer.loraB(), layer.scalings(), layer.dropouts(), layer.shape(), layer.eps(), train))
+                : adopt(x, call("decoder_layer_masked", x, cos, sin, mask, layer.weights(), layer.biases(),
+                        layer.loraA(), layer.loraB(), layer.scalings(), layer.dropouts(), layer.shape(), layer.eps(),
+                        train));
+    }
+
     /** fp32 logits of hidden states against the lm head. */
     public NDArray logits(NDArray h, NDArray weight) {
         return adopt(h, call("logits", h, weight));
@@ -293,6 +362,38 @@ public final class Kernels implements AutoCloseable {
         }
         call("adamw_step", params, grads, m, v, gradScale, decay, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, eps,
                 stepSize).close();
+    }
+
+    /**
+     * {@link #squaredSum(java.util.List)} over the gradients libtorch stored on {@code params} ({@code p.grad}), read
+     * inside the kernel: the gradients never cross into Java. Every parameter must have one (TorchScript cannot
+     * tell a missing gradient from a tensor): see {@code Autograd.hasGradient}.
+     */
+    public double storedGradientSquaredSum(java.util.List<NDArray> params) {
+        if (params.isEmpty()) {
+            return 0;
+        }
+        try (NDArray s = call("stored_grad_sq_sum", params)) {
+            return s.getDouble();
+        }
+    }
+
+    /** {@link #adamwStep} with each parameter's stored gradient ({@code p.grad}), which every parameter must have. */
+    public void adamwStepOnStoredGradients(java.util.List<NDArray> params, java.util.List<NDArray> m,
+            java.util.List<NDArray> v, double gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
+            double eps, double stepSize) {
+        if (params.isEmpty()) {
+            return;
+        }
+        call("adamw_step_stored", params, m, v, gradScale, decay, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, eps,
+                stepSize).close();
+    }
+
+    /** Zeroes the stored gradient of every parameter in place, in one call; every parameter must have one. */
+    public void zeroGradients(java.util.List<NDArray> params) {
+        if (!params.isEmpty()) {
+            call("zero_grads", params).close();
+        }
     }
 
     /**

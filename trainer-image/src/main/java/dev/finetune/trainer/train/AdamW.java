@@ -55,6 +55,19 @@ public final class AdamW {
      * applies to some (as HF Trainer: never to biases); each tensor's arithmetic is the same either way.
      */
     public void step(Map<String, NDArray> gradients, double lr, double gradScale) {
+        update(gradients, lr, gradScale);
+    }
+
+    /**
+     * {@link #step(Map, double, double)} with the gradients libtorch stored on the parameters, read inside the
+     * kernel (they never cross into Java).
+     */
+    public void stepOnStoredGradients(double lr, double gradScale) {
+        update(null, lr, gradScale);
+    }
+
+    /** {@code gradients} null: the parameters' stored gradients. */
+    private void update(Map<String, NDArray> gradients, double lr, double gradScale) {
         step++;
         double bc1 = 1 - Math.pow(BETA1, step);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(BETA2, step));
@@ -72,16 +85,19 @@ public final class AdamW {
     private void update(List<String> names, Map<String, NDArray> gradients, double gradScale, double decay,
             double bc2Sqrt, double stepSize) {
         List<NDArray> p = new ArrayList<>();
-        List<NDArray> g = new ArrayList<>();
         List<NDArray> mi = new ArrayList<>();
         List<NDArray> vi = new ArrayList<>();
         for (String name : names) {
             p.add(params.get(name));
-            g.add(gradients.get(name));
             mi.add(m.get(name));
             vi.add(v.get(name));
         }
-        kernels.adamwStep(p, g, mi, vi, gradScale, decay, BETA1, BETA2, bc2Sqrt, EPS, stepSize);
+        if (gradients == null) {
+            kernels.adamwStepOnStoredGradients(p, mi, vi, gradScale, decay, BETA1, BETA2, bc2Sqrt, EPS, stepSize);
+        } else {
+            List<NDArray> g = names.stream().map(gradients::get).toList();
+            kernels.adamwStep(p, g, mi, vi, gradScale, decay, BETA1, BETA2, bc2Sqrt, EPS, stepSize);
+        }
     }
 
     public long stepCount() {

@@ -19,6 +19,11 @@ public final class GradientClipping {
         return Math.sqrt(kernels.squaredSum(List.copyOf(gradients)));
     }
 
+    /** {@link #globalNorm} of the gradients libtorch stored on {@code parameters}, read inside the kernel. */
+    public static double storedGlobalNorm(Collection<NDArray> parameters, Kernels kernels) {
+        return Math.sqrt(kernels.storedGradientSquaredSum(List.copyOf(parameters)));
+    }
+
     /** The factor gradients are multiplied by; 1 when no clipping applies. */
     public static double coefficient(double norm, double maxNorm) {
         if (maxNorm <= 0) {

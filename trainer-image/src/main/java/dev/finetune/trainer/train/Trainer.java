@@ -95,6 +95,8 @@ public final class Trainer {
     private final List<TrainingListener> listeners;
     private final Map<String, NDArray> params;
     private final AdamW optimizer;
+    /** Whether every trained tensor got a gradient from the first backward pass (null: none ran yet). */
+    private Boolean everyParameterHasAGradient;
     private final CausalLmLoss loss;
     private final Backprop backprop;
     private final LrSchedule schedule;
@@ -391,18 +393,14 @@ public final class Trainer {
         }
         double norm;
         try (NDManager scope = model.manager().newSubManager()) {
-            Map<String, NDArray> grads = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray g = localLabelTokens > 0 ? e.getValue().getGradient()
-                        : scope.zeros(e.getValue().getShape(), DataType.FLOAT32);
-                g.attach(scope);
-                grads.put(e.getKey(), g);
-            }
-            if (distributed) {
-                grads = allReduce(grads, scope);
-            }
+            // on one rank the gradients stay where the backward pass stored them and the kernels read them there
+            // (null); several ranks reduce them through one flat tensor first
+            Map<String, NDArray> grads = distributed || !everyParameterHasAGradient(localLabelTokens)
+                    ? handedOverGradients(localLabelTokens, distributed, scope)
+                    : null;
             // checked on the all-reduced gradients: every rank sees the same inf and takes the same decision
-            norm = GradientClipping.globalNorm(grads.values(), kernels) / lossScale;
+            norm = (grads == null ? GradientClipping.storedGlobalNorm(params.values(), kernels)
+                    : GradientClipping.globalNorm(grads.values(), kernels)) / lossScale;
             if (!Double.isFinite(norm)) {
                 // a non-finite loss gives non-finite gradients: read the losses so that it fails as a loss, at
                 // its step (fp16 scaling cannot fix the loss, whose forward pass is not scaled)
@@ -418,7 +416,11 @@ public final class Trainer {
             double coef = GradientClipping.coefficient(norm, settings.maxGradNorm()) / lossScale;
             // temporaries of the update are freed with the scope; moments are not
             try (NDScope updateScope = new NDScope()) {
-                optimizer.step(grads, lr, coef);
+                if (grads == null) {
+                    optimizer.stepOnStoredGradients(lr, coef);
+                } else {
+                    optimizer.step(grads, lr, coef);
+                }
             }
             zeroGradients(localLabelTokens);
         }
@@ -461,11 +463,44 @@ public final class Trainer {
 
     /** Parameters only have gradients when this rank ran a backward pass in the step. */
     private void zeroGradients(long localLabelTokens) {
-        if (localLabelTokens > 0) {
+        if (localLabelTokens == 0) {
+            return;
+        }
+        if (everyParameterHasAGradient(localLabelTokens)) {
+            kernels.zeroGradients(List.copyOf(params.values()));
+        } else {
             for (NDArray p : params.values()) {
-                Autograd.zeroGradient(p);
+                if (Autograd.hasGradient(p)) {
+                    Autograd.zeroGradient(p);
+                }
             }
         }
+    }
+
+    /**
+     * Whether every trained tensor holds a gradient, asked once after the first backward pass of this rank: they
+     * are zeroed in place afterwards, never dropped, so the answer stays.
+     */
+    private boolean everyParameterHasAGradient(long localLabelTokens) {
+        if (everyParameterHasAGradient == null) {
+            if (localLabelTokens == 0) {
+                return false;
+            }
+            everyParameterHasAGradient = params.values().stream().allMatch(Autograd::hasGradient);
+        }
+        return everyParameterHasAGradient;
+    }
+
+    /** The gradients as tensors in Java: a rank without a backward pass in the step contributes zeros. */
+    private Map<String, NDArray> handedOverGradients(long localLabelTokens, boolean distributed, NDManager scope) {
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray g = localLabelTokens > 0 ? e.getValue().getGradient()
+                    : scope.zeros(e.getValue().getShape(), DataType.FLOAT32);
+            g.attach(scope);
+            grads.put(e.getKey(), g);
+        }
+        return distributed ? allReduce(grads, scope) : grads;
     }
 
     /**

@@ -1,0 +1,86 @@
+package dev.finetune.trainer.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finetune.trainer.engine.Autograd;
+import dev.finetune.trainer.script.Kernels;
+import dev.finetune.trainer.testing.Engine;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The optimizer step, the gradient norm and the zeroing on the gradients libtorch stored on the parameters
+ * (read inside the kernels) equal the same on gradients handed over from Java, bit for bit.
+ */
+class StoredGradientsTest {
+
+    private static final float[][] INITIAL = {{1.0f, -2.0f, 0.5f}, {0.25f, 3.0f}};
+    private static final float[][] COEFFICIENTS = {{0.5f, -1.0f, 2.0f}, {0.125f, -0.75f}};
+
+    @Test
+    void aParameterNoBackwardReachedHasNoStoredGradient() {
+        try (NDManager m = Engine.manager().newSubManager()) {
+            Map<String, NDArray> params = parameters(m);
+            NDArray unused = m.create(new float[] {1f});
+            unused.setRequiresGradient(true);
+            assertThat(Autograd.hasGradient(params.get("w.weight"))).isFalse();
+            backward(params, m, 1);
+            assertThat(Autograd.hasGradient(params.get("w.weight"))).isTrue();
+            assertThat(Autograd.hasGradient(unused)).isFalse();
+        }
+    }
+
+    @Test
+    void storedGradientsGiveTheSameNormUpdateAndZeroing() {
+        Kernels kernels = Engine.kernels();
+        try (NDManager m = Engine.manager().newSubManager()) {
+            Map<String, NDArray> stored = parameters(m);
+            Map<String, NDArray> handed = parameters(m);
+            AdamW storedAdam = new AdamW(stored, 0.1, m, kernels);
+            AdamW handedAdam = new AdamW(handed, 0.1, m, kernels);
+            for (int step = 1; step <= 3; step++) {
+                backward(stored, m, step);
+                backward(handed, m, step);
+                Map<String, NDArray> grads = new LinkedHashMap<>();
+                handed.forEach((name, p) -> grads.put(name, p.getGradient()));
+                assertThat(stored.values()).allMatch(Autograd::hasGradient);
+
+                double storedNorm = GradientClipping.storedGlobalNorm(stored.values(), kernels);
+                double handedNorm = GradientClipping.globalNorm(grads.values(), kernels);
+                assertThat(storedNorm).isEqualTo(handedNorm).isPositive();
+                double coef = GradientClipping.coefficient(handedNorm, 1.0);
+                assertThat(coef).as("clipping applies").isLessThan(1.0);
+
+                storedAdam.stepOnStoredGradients(0.05, coef);
+                handedAdam.step(grads, 0.05, coef);
+                for (String name : stored.keySet()) {
+                    assertThat(stored.get(name).toFloatArray()).as(name + " after step " + step)
+                            .containsExactly(handed.get(name).toFloatArray());
+                }
+
+                kernels.zeroGradients(List.copyOf(stored.values()));
+                stored.forEach((name, p) -> assertThat(p.getGradient().toFloatArray()).as(name).containsOnly(0f));
+                handed.values().forEach(Autograd::zeroGradient);
+            }
+        }
+    }
+
+    private static Map<String, NDArray> parameters(NDManager m) {
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        params.put("w.weight", m.create(INITIAL[0]));
+        params.put("x.bias", m.create(INITIAL[1]));
+        params.values().forEach(p -> p.setRequiresGradient(true));
+        return params;
+    }
+
+    /** loss = step * (sum(w * c0) + sum(x^2 * c1)). */
+    private static void backward(Map<String, NDArray> params, NDManager m, int step) {
+        NDArray loss = Autograd.withGrad(() -> params.get("w.weight").mul(m.create(COEFFICIENTS[0])).sum()
+                .add(params.get("x.bias").square().mul(m.create(COEFFICIENTS[1])).sum()).mul(step));
+        Autograd.backward(loss, m.create(1f));
+    }
+}
