@@ -11,6 +11,7 @@ import dev.finetune.api.v1alpha1.LoraInit;
 import dev.finetune.api.v1alpha1.Scheduler;
 import dev.finetune.api.v1alpha1.TargetModule;
 import dev.finetune.trainer.data.batch.Batch;
+import dev.finetune.trainer.data.batch.BatchSource;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.lora.LoraSettings;
 import dev.finetune.trainer.model.DecoderModel;
@@ -136,6 +137,66 @@ class TrainingCheckpointTest {
                 assertThat(end.lossScale()).isEqualTo(full.lossScale());
                 assertThat(resumed.optimizer().stepCount()).isEqualTo(fullAdamSteps);
                 return end;
+            }
+        }
+    }
+
+    /**
+     * The losses are read once per log interval: a stop between log steps reads the unread steps before its
+     * checkpoint, so the checkpoint holds the epoch's whole NLL sum and the resumed run's epoch train losses equal
+     * an uninterrupted run's exactly.
+     */
+    @Test
+    void aStopBetweenLogStepsCheckpointsTheLossOfItsUnreadSteps() {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches data = new SyntheticBatches(14, 2, 64, 21); // 7 micro-batches: 4 steps per epoch, last one short
+        List<Batch> eval = new SyntheticBatches(4, 2, 64, 22).inOrder();
+        TrainingSettings logEvery10 = new TrainingSettings(2, 5e-3, Scheduler.COSINE, 2, null, 2, 1.0, 0.01, false, 7, 10,
+                0, 0, 0, 0);
+        Path out = tmp.resolve("run");
+        try (NDManager m = Engine.manager().newSubManager();
+                DecoderModel model = DecoderModel.load(dir, DataType.FLOAT32, m, Engine.kernels())) {
+            TrainingState full;
+            try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+                full = new Trainer(lora, logEvery10, data, eval, List.of()).run();
+            }
+            try (LoraModel lora = LoraModel.attach(model, LORA, 1)) {
+                Trainer[] holder = new Trainer[1];
+                // the stop is asked for while step 3 fetches its micro-batches: no log step has read steps 1-3
+                BatchSource stopAtStep3 = new BatchSource() {
+                    @Override
+                    public int batchesPerEpoch(int epoch) {
+                        return data.batchesPerEpoch(epoch);
+                    }
+
+                    @Override
+                    public Batch batch(int epoch, int index) {
+                        if (epoch == 0 && index == 4) {
+                            holder[0].requestStop();
+                        }
+                        return data.batch(epoch, index);
+                    }
+                };
+                holder[0] = new Trainer(lora, logEvery10, stopAtStep3, eval, List.of(new TrainingListener() {
+                    @Override
+                    public void onInterrupt(Trainer t) {
+                        TrainingCheckpoint.save(out, t, "tiny");
+                    }
+                }));
+                assertThatThrownBy(holder[0]::run).isInstanceOf(TrainingException.class)
+                        .satisfies(e -> assertThat(((TrainingException) e).reason()).isEqualTo(FailureReason.INTERRUPTED));
+            }
+            Path checkpoint = TrainingCheckpoint.latest(out).orElseThrow();
+            assertThat(checkpoint.getFileName().toString()).isEqualTo("checkpoint-3");
+            TrainingState saved = TrainingCheckpoint.readState(checkpoint).state();
+            assertThat(saved.epochTokens()).isPositive();
+            assertThat(saved.epochNll()).isPositive();
+            try (LoraModel lora = LoraModel.attach(model, LORA, 999)) {
+                Trainer resumed = new Trainer(lora, logEvery10, data, eval, List.of());
+                TrainingCheckpoint.restore(checkpoint, resumed);
+                TrainingState end = resumed.run();
+                assertThat(end.history()).extracting(r -> r.trainLoss())
+                        .isEqualTo(full.history().stream().map(r -> r.trainLoss()).toList());
             }
         }
     }
