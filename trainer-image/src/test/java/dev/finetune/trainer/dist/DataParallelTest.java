@@ -81,8 +81,12 @@ class DataParallelTest {
     }
 
     static TrainingSettings settings(int accumulation) {
-        return new TrainingSettings(2, 1e-2, Scheduler.COSINE, 1, null, accumulation, 1.0, 0.01, false, 5, 0, 0, 0,
-                0, 0);
+        return settings(accumulation, 0);
+    }
+
+    static TrainingSettings settings(int accumulation, int logEverySteps) {
+        return new TrainingSettings(2, 1e-2, Scheduler.COSINE, 1, null, accumulation, 1.0, 0.01, false, 5, logEverySteps,
+                0, 0, 0, 0);
     }
 
     static Map<String, float[]> weights(LoraModel lora) {
@@ -113,6 +117,11 @@ class DataParallelTest {
      */
     static List<RankRun> trainTwoRanks(Path dir, DataType dtype, LoraSettings lora, BatchSource full, List<Batch> eval,
             Trainer.Options options) throws Exception {
+        return trainTwoRanks(dir, dtype, lora, full, eval, options, settings(1));
+    }
+
+    static List<RankRun> trainTwoRanks(Path dir, DataType dtype, LoraSettings lora, BatchSource full, List<Batch> eval,
+            Trainer.Options options, TrainingSettings settings) throws Exception {
         int port = freePort();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
@@ -129,7 +138,7 @@ class DataParallelTest {
                         for (int i = rank; i < eval.size(); i += 2) {
                             shardEval.add(eval.get(i));
                         }
-                        Trainer t = new Trainer(l, settings(1), new Shard(full, rank, 2), shardEval, List.of(),
+                        Trainer t = new Trainer(l, settings, new Shard(full, rank, 2), shardEval, List.of(),
                                 options.withCollective(c));
                         TrainingState end = t.run();
                         return new RankRun(weights(l), end, t.optimizer().stepCount());
@@ -176,6 +185,30 @@ class DataParallelTest {
                         .isCloseTo(single.end().history().get(i).evalLoss(), org.assertj.core.api.Assertions.within(1e-9));
                 assertThat(end.history().get(i).trainLoss())
                         .isCloseTo(single.end().history().get(i).trainLoss(), org.assertj.core.api.Assertions.within(1e-6));
+            }
+        }
+    }
+
+    /**
+     * The ranks all-reduce the vector of their unread steps' losses at each read: the epoch train losses are those
+     * of an all-reduce per step, bit for bit, and equal on both ranks.
+     */
+    @Test
+    void twoRanksReadingLossesPerEpochRecordTheLossesOfAReadPerStep() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama());
+        SyntheticBatches full = new SyntheticBatches(16, 2, 64, 9);
+        List<Batch> eval = new SyntheticBatches(6, 2, 64, 10).inOrder();
+        LoraSettings lora = LoraSettings.of(4, 8, TargetModule.ALL_LINEAR);
+        List<RankRun> perStep = trainTwoRanks(dir, DataType.FLOAT32, lora, full, eval, Trainer.Options.defaults(),
+                settings(1, 1));
+        // logging off: the losses are read only before each epoch-end evaluation
+        List<RankRun> perEpoch = trainTwoRanks(dir, DataType.FLOAT32, lora, full, eval, Trainer.Options.defaults(),
+                settings(1, 0));
+        List<Double> expected = perStep.getFirst().end().history().stream().map(r -> r.trainLoss()).toList();
+        assertThat(expected).hasSize(2).doesNotContainNull();
+        for (List<RankRun> runs : List.of(perStep, perEpoch)) {
+            for (RankRun run : runs) {
+                assertThat(run.end().history().stream().map(r -> r.trainLoss()).toList()).isEqualTo(expected);
             }
         }
     }
