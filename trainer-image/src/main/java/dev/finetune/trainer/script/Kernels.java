@@ -60,11 +60,15 @@ public final class Kernels implements AutoCloseable {
                 for i in range(1, len(grads)):
                   total = total + grads[i].to(7).pow(2).sum()
                 return total
-              def adamw_step(self, params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: float, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
+              def clip_factor(self, sq_sum: Tensor, max_norm: float, loss_scale: float) -> Tuple[Tensor, Tensor]:
+                norm = torch.sqrt(sq_sum) / loss_scale
+                if max_norm <= 0.0:
+                  return norm, torch.ones_like(norm) / loss_scale
+                factor = torch.clamp(torch.full_like(norm, max_norm) / (norm + 1e-6), None, 1.0)
+                return norm, factor / loss_scale
+              def adamw_step(self, params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: Tensor, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
                 for i in range(len(params)):
-                  g = grads[i]
-                  if grad_scale != 1.0:
-                    g = g * grad_scale
+                  g = grads[i] * grad_scale
                   p = params[i]
                   if decay != 1.0:
                     p.mul_(decay)
@@ -80,7 +84,7 @@ public final class Kernels implements AutoCloseable {
                 return grads
               def stored_grad_sq_sum(self, params: List[Tensor]) -> Tensor:
                 return self.grad_sq_sum_all(self.stored_grads(params))
-              def adamw_step_stored(self, params: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: float, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
+              def adamw_step_stored(self, params: List[Tensor], m: List[Tensor], v: List[Tensor], grad_scale: Tensor, decay: float, b1: float, one_minus_b1: float, b2: float, one_minus_b2: float, bc2_sqrt: float, eps: float, step_size: float) -> Tensor:
                 return self.adamw_step(params, self.stored_grads(params), m, v, grad_scale, decay, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size)
               def zero_grads(self, params: List[Tensor]) -> Tensor:
                 for p in params:
@@ -343,19 +347,37 @@ public final class Kernels implements AutoCloseable {
         if (tensors.isEmpty()) {
             return 0;
         }
-        try (NDArray s = call("grad_sq_sum_all", tensors)) {
+        try (NDArray s = squaredSumOnDevice(tensors)) {
             return s.getDouble();
         }
     }
 
+    /** {@link #squaredSum(java.util.List)} left where it was computed (an fp64 scalar; not empty). */
+    public NDArray squaredSumOnDevice(java.util.List<NDArray> tensors) {
+        return adopt(tensors.getFirst(), call("grad_sq_sum_all", tensors));
+    }
+
+    /**
+     * {@code clip_grad_norm_} from a squared gradient norm, on the device: {norm / lossScale, the factor gradients
+     * are multiplied by}, fp64 scalars; the factor is {@code min(maxNorm / (norm + 1e-6), 1) / lossScale}
+     * ({@code 1 / lossScale} when {@code maxNorm <= 0}), the unscaling folded in.
+     */
+    public NDArray[] clipFactor(NDArray squaredSum, double maxNorm, double lossScale) {
+        NDArray[] out = callTuple("clip_factor", squaredSum, maxNorm, lossScale);
+        adopt(squaredSum, out[0]);
+        adopt(squaredSum, out[1]);
+        return out;
+    }
+
     /**
      * One AdamW update of every tensor of {@code params} in place, in one call (see {@code AdamW} for the
-     * formula): gradients times {@code gradScale} (skipped at 1), weight decay {@code p *= decay} (skipped at 1),
-     * the moments {@code m}, {@code v}, then {@code p -= stepSize m / (sqrt(v) / bc2Sqrt + eps)}. The same
-     * element-wise operations in the same order as one tensor at a time.
+     * formula): gradients times {@code gradScale} (an fp64 scalar tensor, applied in the gradients' dtype as a
+     * number would be), weight decay {@code p *= decay} (skipped at 1), the moments {@code m}, {@code v}, then
+     * {@code p -= stepSize m / (sqrt(v) / bc2Sqrt + eps)}. The same element-wise operations in the same order as
+     * one tensor at a time.
      */
     public void adamwStep(java.util.List<NDArray> params, java.util.List<NDArray> grads, java.util.List<NDArray> m,
-            java.util.List<NDArray> v, double gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
+            java.util.List<NDArray> v, NDArray gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
             double eps, double stepSize) {
         if (params.isEmpty()) {
             return;
@@ -365,22 +387,17 @@ public final class Kernels implements AutoCloseable {
     }
 
     /**
-     * {@link #squaredSum(java.util.List)} over the gradients libtorch stored on {@code params} ({@code p.grad}), read
-     * inside the kernel: the gradients never cross into Java. Every parameter must have one (TorchScript cannot
-     * tell a missing gradient from a tensor): see {@code Autograd.hasGradient}.
+     * {@link #squaredSumOnDevice} over the gradients libtorch stored on {@code params} ({@code p.grad}, not empty),
+     * read inside the kernel: the gradients never cross into Java. Every parameter must have one (TorchScript
+     * cannot tell a missing gradient from a tensor): see {@code Autograd.hasGradient}.
      */
-    public double storedGradientSquaredSum(java.util.List<NDArray> params) {
-        if (params.isEmpty()) {
-            return 0;
-        }
-        try (NDArray s = call("stored_grad_sq_sum", params)) {
-            return s.getDouble();
-        }
+    public NDArray storedGradientSquaredSumOnDevice(java.util.List<NDArray> params) {
+        return adopt(params.getFirst(), call("stored_grad_sq_sum", params));
     }
 
     /** {@link #adamwStep} with each parameter's stored gradient ({@code p.grad}), which every parameter must have. */
     public void adamwStepOnStoredGradients(java.util.List<NDArray> params, java.util.List<NDArray> m,
-            java.util.List<NDArray> v, double gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
+            java.util.List<NDArray> v, NDArray gradScale, double decay, double beta1, double beta2, double bc2Sqrt,
             double eps, double stepSize) {
         if (params.isEmpty()) {
             return;

@@ -27,6 +27,7 @@ public final class AdamW {
     private final Map<String, NDArray> v = new LinkedHashMap<>();
     private final double weightDecay;
     private final Kernels kernels;
+    private final NDManager manager;
     private long step;
 
     /** An optimizer with its own compiled kernels (the trainer passes the model's: {@link #AdamW(Map, double, NDManager, Kernels)}). */
@@ -38,6 +39,7 @@ public final class AdamW {
         this.params = params;
         this.weightDecay = weightDecay;
         this.kernels = kernels;
+        this.manager = manager;
         params.forEach((name, p) -> {
             m.put(name, manager.zeros(p.getShape(), DataType.FLOAT32));
             v.put(name, manager.zeros(p.getShape(), DataType.FLOAT32));
@@ -55,19 +57,26 @@ public final class AdamW {
      * applies to some (as HF Trainer: never to biases); each tensor's arithmetic is the same either way.
      */
     public void step(Map<String, NDArray> gradients, double lr, double gradScale) {
+        try (NDArray scale = manager.create(gradScale)) {
+            update(gradients, lr, scale);
+        }
+    }
+
+    /** {@link #step(Map, double, double)} with the factor as an fp64 scalar where the gradients are (not read). */
+    public void step(Map<String, NDArray> gradients, double lr, NDArray gradScale) {
         update(gradients, lr, gradScale);
     }
 
     /**
-     * {@link #step(Map, double, double)} with the gradients libtorch stored on the parameters, read inside the
+     * {@link #step(Map, double, NDArray)} with the gradients libtorch stored on the parameters, read inside the
      * kernel (they never cross into Java).
      */
-    public void stepOnStoredGradients(double lr, double gradScale) {
+    public void stepOnStoredGradients(double lr, NDArray gradScale) {
         update(null, lr, gradScale);
     }
 
     /** {@code gradients} null: the parameters' stored gradients. */
-    private void update(Map<String, NDArray> gradients, double lr, double gradScale) {
+    private void update(Map<String, NDArray> gradients, double lr, NDArray gradScale) {
         step++;
         double bc1 = 1 - Math.pow(BETA1, step);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(BETA2, step));
@@ -82,7 +91,7 @@ public final class AdamW {
         });
     }
 
-    private void update(List<String> names, Map<String, NDArray> gradients, double gradScale, double decay,
+    private void update(List<String> names, Map<String, NDArray> gradients, NDArray gradScale, double decay,
             double bc2Sqrt, double stepSize) {
         List<NDArray> p = new ArrayList<>();
         List<NDArray> mi = new ArrayList<>();

@@ -19,9 +19,17 @@ public final class GradientClipping {
         return Math.sqrt(kernels.squaredSum(List.copyOf(gradients)));
     }
 
-    /** {@link #globalNorm} of the gradients libtorch stored on {@code parameters}, read inside the kernel. */
-    public static double storedGlobalNorm(Collection<NDArray> parameters, Kernels kernels) {
-        return Math.sqrt(kernels.storedGradientSquaredSum(List.copyOf(parameters)));
+    /**
+     * One step's clipping where the gradients are, nothing read: {@code norm} is the global norm over the loss
+     * scale, {@code factor} what the update multiplies the gradients by ({@link #coefficient} over the loss scale),
+     * both fp64 scalars computed as the host would.
+     */
+    public record OnDevice(NDArray norm, NDArray factor) {
+
+        public static OnDevice of(NDArray squaredSum, double maxNorm, double lossScale, Kernels kernels) {
+            NDArray[] out = kernels.clipFactor(squaredSum, maxNorm, lossScale);
+            return new OnDevice(out[0], out[1]);
+        }
     }
 
     /** The factor gradients are multiplied by; 1 when no clipping applies. */

@@ -36,11 +36,13 @@ import java.util.function.IntToDoubleFunction;
  * (seed, micro-batch number, layer), data order only on (seed, epoch): a resumed run repeats an
  * uninterrupted one exactly.
  *
- * <p>When the train loss is read: a step's NLL sum stays on the device ({@link StepLosses}); the loop reads the
- * unread steps at every log step, at most {@link #MAX_UNREAD_STEPS} steps apart, before every evaluation, before
- * the checkpoint of a stop request, and on the step whose gradients come out non-finite. So nothing that writes
- * or reports (evaluation records, adapters, checkpoints, progress) runs on steps whose loss was not checked,
- * and a non-finite loss fails the run naming the step where it first appeared.
+ * <p>When the train loss and the gradient norm are read: a step's NLL sum, gradient norm and clipping factor stay
+ * on the device ({@link UnreadSteps}); the loop reads the unread steps at every log step, at most
+ * {@link #MAX_UNREAD_STEPS} steps apart, before every evaluation, before the checkpoint of a stop request, and (fp16
+ * loss scaling, which reads each step's norm to decide on a skip) on the step whose gradients come out
+ * non-finite. So nothing that writes or reports (evaluation records, adapters, checkpoints, progress) runs on
+ * steps whose figures were not checked, and a non-finite loss or norm fails the run naming the step where it
+ * first appeared.
  */
 public final class Trainer {
 
@@ -105,7 +107,7 @@ public final class Trainer {
     private final DynamicLossScaling lossScaling;
     private final IntToDoubleFunction lrScaleForEpoch;
     private final Collective collective;
-    private final StepLosses stepLosses;
+    private final UnreadSteps unreadSteps;
     /** The loss (NLL sum, all ranks) of the latest step read, for the progress line of a log step. */
     private double latestStepNll;
     private final PreferenceObjective objective;
@@ -130,7 +132,7 @@ public final class Trainer {
         this.eval = eval;
         this.listeners = List.copyOf(listeners);
         this.collective = options.collective();
-        this.stepLosses = new StepLosses(lora.base().manager(), collective);
+        this.unreadSteps = new UnreadSteps(lora.base().manager(), collective);
         this.lrScaleForEpoch = options.learningRateScale();
         this.params = lora.trainable();
         this.optimizer = new AdamW(params, settings.weightDecay(), lora.base().manager(), kernels);
@@ -223,7 +225,7 @@ public final class Trainer {
                 tokensSinceEval += result.tokens;
                 long step = state.globalStep();
                 boolean logStep = settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps);
-                if (logStep || stepLosses.size() >= MAX_UNREAD_STEPS) {
+                if (logStep || unreadSteps.size() >= MAX_UNREAD_STEPS) {
                     readStepLosses();
                 }
                 if (logStep) {
@@ -235,7 +237,7 @@ public final class Trainer {
                     }
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
-                            result.labelTokens == 0 ? Double.NaN : latestStepNll / result.labelTokens, result.gradNorm, lr,
+                            result.labelTokens == 0 ? Double.NaN : latestStepNll / result.labelTokens, unreadSteps.latestGradientNorm(), lr,
                             tokensSinceLog / Math.max(seconds, 1e-9), (System.nanoTime() - startNanos) / 1e9,
                             state.lossScale());
                     listeners.forEach(l -> l.onStep(this, metrics));
@@ -279,7 +281,7 @@ public final class Trainer {
      * step order; fails with NAN_LOSS at the first non-finite one. Collective: all ranks read at the same steps.
      */
     private void readStepLosses() {
-        for (double nll : stepLosses.read()) {
+        for (double nll : unreadSteps.read()) {
             state = state.plusTrainNll(nll);
             latestStepNll = nll;
         }
@@ -339,10 +341,10 @@ public final class Trainer {
     }
 
     /**
-     * {@code gradNorm} is unscaled; {@code gradientsFinite} false means the optimizer step was skipped (fp16). The
-     * step's loss is in {@link #stepLosses}, unread.
+     * {@code gradientsFinite} false means the optimizer step was skipped (fp16). The step's loss and gradient norm
+     * are in {@link #unreadSteps}, unread.
      */
-    private record StepResult(long labelTokens, long tokens, double gradNorm, boolean gradientsFinite) {}
+    private record StepResult(long labelTokens, long tokens, boolean gradientsFinite) {}
 
     private StepResult step(List<Batch> group, double lr, int epoch, int firstIndex) {
         long localLabelTokens = 0;
@@ -361,8 +363,9 @@ public final class Trainer {
         }
         long stepNumber = state.globalStep() + 1;
         if (labelTokens == 0) {
-            stepLosses.addOnHost(stepNumber, epoch, firstIndex, 0);
-            return new StepResult(0, tokens, 0, true);
+            unreadSteps.addOnHost(stepNumber, epoch, firstIndex, 0);
+            unreadSteps.gradientNorm(0);
+            return new StepResult(0, tokens, true);
         }
         // fp16: the backward runs on loss x scale so that small activation gradients stay above fp16's
         // smallest subnormal (2^-24); 1 in bf16/fp32, which leaves their arithmetic exactly as it was
@@ -380,51 +383,57 @@ public final class Trainer {
                 NDArray nll = forwardBackward(group.get(i), ctx, lossScale / labelTokens);
                 if (nll != null) {
                     deviceNll = deviceNll == null ? nll : deviceNll.add(nll);
-                    deviceNll.attach(stepLosses.manager());
+                    deviceNll.attach(unreadSteps.manager());
                 }
             } else {
                 hostNll += preferenceForwardBackward(group.get(i), ctx, lossScale, pairCounts, labelTokens);
             }
         }
         if (deviceNll != null) {
-            stepLosses.addOnDevice(stepNumber, epoch, firstIndex, deviceNll);
+            unreadSteps.addOnDevice(stepNumber, epoch, firstIndex, deviceNll);
         } else {
-            stepLosses.addOnHost(stepNumber, epoch, firstIndex, hostNll);
+            unreadSteps.addOnHost(stepNumber, epoch, firstIndex, hostNll);
         }
-        double norm;
         try (NDManager scope = model.manager().newSubManager()) {
             // on one rank the gradients stay where the backward pass stored them and the kernels read them there
             // (null); several ranks reduce them through one flat tensor first
             Map<String, NDArray> grads = distributed || !everyParameterHasAGradient(localLabelTokens)
                     ? handedOverGradients(localLabelTokens, distributed, scope)
                     : null;
-            // checked on the all-reduced gradients: every rank sees the same inf and takes the same decision
-            norm = (grads == null ? GradientClipping.storedGlobalNorm(params.values(), kernels)
-                    : GradientClipping.globalNorm(grads.values(), kernels)) / lossScale;
-            if (!Double.isFinite(norm)) {
-                // a non-finite loss gives non-finite gradients: read the losses so that it fails as a loss, at
-                // its step (fp16 scaling cannot fix the loss, whose forward pass is not scaled)
-                readStepLosses();
-                if (!lossScaling.enabled()) {
-                    throw new TrainingException(FailureReason.NAN_LOSS, "gradient norm is " + norm + " at step " + stepNumber);
+            NDArray squaredSum = grads == null ? kernels.storedGradientSquaredSumOnDevice(List.copyOf(params.values()))
+                    : kernels.squaredSumOnDevice(List.copyOf(grads.values()));
+            squaredSum.attach(scope);
+            // the norm and the clipping factor (the unscaling folded in) stay on the device; computed from the
+            // all-reduced gradients, they are the same on every rank
+            GradientClipping.OnDevice clip = GradientClipping.OnDevice.of(squaredSum, settings.maxGradNorm(), lossScale,
+                    kernels);
+            if (lossScaling.enabled()) {
+                // fp16: whether the step is skipped is decided now, so its norm is read now
+                double norm = clip.norm().getDouble();
+                unreadSteps.gradientNorm(norm);
+                if (!Double.isFinite(norm)) {
+                    // a non-finite loss gives non-finite gradients: read the losses so that it fails as a loss, at
+                    // its step (fp16 scaling cannot fix the loss, whose forward pass is not scaled)
+                    readStepLosses();
+                    // overflow under fp16 loss scaling: skip the update (weights and AdamW moments untouched)
+                    zeroGradients(localLabelTokens);
+                    return new StepResult(labelTokens, tokens, false);
                 }
-                // overflow under fp16 loss scaling: skip the update (weights and AdamW moments untouched)
-                zeroGradients(localLabelTokens);
-                return new StepResult(labelTokens, tokens, norm, false);
+            } else {
+                // fp32/bf16: a non-finite norm fails the run when the step is read, before anything is written
+                unreadSteps.gradientNorm(clip.norm());
             }
-            // unscaling is folded into the clipping factor: one pass over the gradients
-            double coef = GradientClipping.coefficient(norm, settings.maxGradNorm()) / lossScale;
             // temporaries of the update are freed with the scope; moments are not
             try (NDScope updateScope = new NDScope()) {
                 if (grads == null) {
-                    optimizer.stepOnStoredGradients(lr, coef);
+                    optimizer.stepOnStoredGradients(lr, clip.factor());
                 } else {
-                    optimizer.step(grads, lr, coef);
+                    optimizer.step(grads, lr, clip.factor());
                 }
             }
             zeroGradients(localLabelTokens);
         }
-        return new StepResult(labelTokens, tokens, norm, true);
+        return new StepResult(labelTokens, tokens, true);
     }
 
     /** Pairs and learned tokens of the chosen rows in the step, over all ranks. */
@@ -533,7 +542,7 @@ public final class Trainer {
 
     /**
      * Forward + backward of one micro-batch; returns its unscaled sum of NLL, unread (fp64 scalar under
-     * {@link StepLosses#manager()}), or null when the micro-batch has no label tokens.
+     * {@link UnreadSteps#manager()}), or null when the micro-batch has no label tokens.
      */
     private NDArray forwardBackward(Batch batch, ForwardContext ctx, double gradScale) {
         CausalLmLoss.Targets targets = CausalLmLoss.targets(batch);
@@ -542,7 +551,7 @@ public final class Trainer {
         }
         try (NDManager scope = model.manager().newSubManager()) {
             NDArray nll = backprop.run(BatchTensors.of(scope, batch), ctx, hidden -> loss.backwardOnDevice(hidden, targets, gradScale));
-            nll.attach(stepLosses.manager());
+            nll.attach(unreadSteps.manager());
             return nll;
         }
     }

@@ -22,6 +22,33 @@ class StoredGradientsTest {
     private static final float[][] COEFFICIENTS = {{0.5f, -1.0f, 2.0f}, {0.125f, -0.75f}};
 
     @Test
+    void theClippingFactorOnTheDeviceIsTheHostFormulaBitForBit() {
+        Kernels kernels = Engine.kernels();
+        try (NDManager m = Engine.manager().newSubManager()) {
+            double[][] cases = { // squared norm, max norm, loss scale
+                {25.0, 1.0, 1.0}, {0.04, 1.0, 1.0}, {1e6, 0.3, 65536.0}, {3.0, 0.0, 8.0}, {Double.NaN, 1.0, 1.0},
+                {Double.POSITIVE_INFINITY, 1.0, 2.0}, {Math.PI, Math.E, 3.0},
+            };
+            for (double[] c : cases) {
+                GradientClipping.OnDevice clip = GradientClipping.OnDevice.of(m.create(c[0]), c[1], c[2], kernels);
+                double norm = Math.sqrt(c[0]) / c[2];
+                assertSame(clip.norm().getDouble(), norm, "norm of " + java.util.Arrays.toString(c));
+                assertSame(clip.factor().getDouble(), GradientClipping.coefficient(norm, c[1]) / c[2],
+                        "factor of " + java.util.Arrays.toString(c));
+            }
+        }
+    }
+
+    /** Equal doubles, NaN equal to NaN. */
+    private static void assertSame(double actual, double expected, String what) {
+        if (Double.isNaN(expected)) {
+            assertThat(actual).as(what).isNaN();
+        } else {
+            assertThat(actual).as(what).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void aParameterNoBackwardReachedHasNoStoredGradient() {
         try (NDManager m = Engine.manager().newSubManager()) {
             Map<String, NDArray> params = parameters(m);
@@ -49,13 +76,18 @@ class StoredGradientsTest {
                 handed.forEach((name, p) -> grads.put(name, p.getGradient()));
                 assertThat(stored.values()).allMatch(Autograd::hasGradient);
 
-                double storedNorm = GradientClipping.storedGlobalNorm(stored.values(), kernels);
-                double handedNorm = GradientClipping.globalNorm(grads.values(), kernels);
-                assertThat(storedNorm).isEqualTo(handedNorm).isPositive();
-                double coef = GradientClipping.coefficient(handedNorm, 1.0);
-                assertThat(coef).as("clipping applies").isLessThan(1.0);
+                double lossScale = step == 2 ? 1024 : 1;
+                GradientClipping.OnDevice clip = GradientClipping.OnDevice.of(
+                        kernels.storedGradientSquaredSumOnDevice(List.copyOf(stored.values())), 1.0, lossScale, kernels);
+                double handedNorm = GradientClipping.globalNorm(grads.values(), kernels) / lossScale;
+                assertThat(clip.norm().getDouble()).isEqualTo(handedNorm).isPositive();
+                double coef = GradientClipping.coefficient(handedNorm, 1.0) / lossScale;
+                assertThat(clip.factor().getDouble()).isEqualTo(coef);
+                if (lossScale == 1) {
+                    assertThat(coef).as("clipping applies").isLessThan(1.0);
+                }
 
-                storedAdam.stepOnStoredGradients(0.05, coef);
+                storedAdam.stepOnStoredGradients(0.05, clip.factor());
                 handedAdam.step(grads, 0.05, coef);
                 for (String name : stored.keySet()) {
                     assertThat(stored.get(name).toFloatArray()).as(name + " after step " + step)
