@@ -204,7 +204,7 @@ public final class Trainer {
             while (index < batches) {
                 if (stopAgreed()) {
                     // the stop's checkpoint is taken from checked steps only
-                    readStepLosses();
+                    readUnreadSteps();
                     listeners.forEach(l -> l.onInterrupt(this));
                     throw new TrainingException(FailureReason.INTERRUPTED, "stopped at step " + state.globalStep() + " on request");
                 }
@@ -226,7 +226,7 @@ public final class Trainer {
                 long step = state.globalStep();
                 boolean logStep = settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps);
                 if (logStep || unreadSteps.size() >= MAX_UNREAD_STEPS) {
-                    readStepLosses();
+                    readUnreadSteps();
                 }
                 if (logStep) {
                     if (objective != null) {
@@ -271,16 +271,17 @@ public final class Trainer {
             final int finishedEpoch = epoch;
             listeners.forEach(l -> l.onEpochEnd(this, finishedEpoch));
         }
-        readStepLosses();
+        readUnreadSteps();
         listeners.forEach(l -> l.onFinish(this));
         return state;
     }
 
     /**
-     * Reads the unread steps' losses (one host read; one all-reduce when distributed) into the epoch's NLL sum, in
-     * step order; fails with NAN_LOSS at the first non-finite one. Collective: all ranks read at the same steps.
+     * Reads the unread steps' losses and gradient norms (one host read; one all-reduce when distributed), adding the
+     * losses to the epoch's NLL sum in step order; fails with NAN_LOSS at the first non-finite loss or norm.
+     * Collective: all ranks read at the same steps.
      */
-    private void readStepLosses() {
+    private void readUnreadSteps() {
         for (double nll : unreadSteps.read()) {
             state = state.plusTrainNll(nll);
             latestStepNll = nll;
@@ -307,7 +308,7 @@ public final class Trainer {
      */
     private boolean evaluateAndTrack(int epoch, boolean epochEnd, Double tokensPerSecond) {
         // the record's train loss, and the adapters and checkpoints written after it, need every step checked
-        readStepLosses();
+        readUnreadSteps();
         boolean anyEval = collective.worldSize() == 1 ? !eval.isEmpty()
                 : collective.allReduceSum(new double[] {eval.size()})[0] > 0;
         Double evalLoss = anyEval ? evaluate() : null;
@@ -414,7 +415,7 @@ public final class Trainer {
                 if (!Double.isFinite(norm)) {
                     // a non-finite loss gives non-finite gradients: read the losses so that it fails as a loss, at
                     // its step (fp16 scaling cannot fix the loss, whose forward pass is not scaled)
-                    readStepLosses();
+                    readUnreadSteps();
                     // overflow under fp16 loss scaling: skip the update (weights and AdamW moments untouched)
                     zeroGradients(localLabelTokens);
                     return new StepResult(labelTokens, tokens, false);
