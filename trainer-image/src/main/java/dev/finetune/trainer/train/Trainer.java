@@ -46,7 +46,7 @@ import java.util.function.IntToDoubleFunction;
  */
 public final class Trainer {
 
-    /** The most steps whose loss waits on the device unread, when log steps are further apart (or logging is off). */
+    /** The most steps whose figures wait on the device unread, when log steps are further apart (or logging is off). */
     static final int MAX_UNREAD_STEPS = 100;
 
     /**
@@ -224,7 +224,8 @@ public final class Trainer {
                 tokensSinceLog += result.tokens;
                 tokensSinceEval += result.tokens;
                 long step = state.globalStep();
-                boolean logStep = settings.logEverySteps() > 0 && (step % settings.logEverySteps() == 0 || step == totalSteps);
+                boolean logStep = settings.logEverySteps() > 0
+                        && (step % settings.logEverySteps() == 0 || step == totalSteps);
                 if (logStep || unreadSteps.size() >= MAX_UNREAD_STEPS) {
                     readUnreadSteps();
                 }
@@ -237,7 +238,8 @@ public final class Trainer {
                     }
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     StepMetrics metrics = new StepMetrics(step, totalSteps, epoch + 1, (double) index / batches,
-                            result.labelTokens == 0 ? Double.NaN : latestStepNll / result.labelTokens, unreadSteps.latestGradientNorm(), lr,
+                            result.labelTokens == 0 ? Double.NaN : latestStepNll / result.labelTokens,
+                            unreadSteps.latestGradientNorm(), lr,
                             tokensSinceLog / Math.max(seconds, 1e-9), (System.nanoTime() - startNanos) / 1e9,
                             state.lossScale());
                     listeners.forEach(l -> l.onStep(this, metrics));
