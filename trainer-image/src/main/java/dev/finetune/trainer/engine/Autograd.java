@@ -62,8 +62,11 @@ public final class Autograd {
         return detached;
     }
 
-    /** Whether a backward pass has stored a gradient on {@code parameter} (libtorch's {@code p.grad} is defined). */
-    public static boolean hasGradient(NDArray parameter) {
+    /**
+     * Whether a backward pass has stored a gradient on {@code parameter} (libtorch's {@code p.grad} is defined);
+     * DJL's {@code NDArray.hasGradient} answers something else: whether it requires one.
+     */
+    public static boolean hasStoredGradient(NDArray parameter) {
         PtNDArray gradient = JniUtils.getGradient(pt(parameter));
         if (gradient == null) {
             return false;

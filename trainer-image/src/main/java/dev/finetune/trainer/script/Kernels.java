@@ -184,8 +184,6 @@ public final class Kernels implements AutoCloseable {
                 return after + self.projection(self.swiglu(gate, up), weights, biases, lora_a, lora_b, scalings, dropouts, train, 6)
               def dtype_code(self, x: Tensor) -> int:
                 return x.dtype
-              def grad_sq_sum(self, g: Tensor) -> Tensor:
-                return g.to(7).pow(2).sum()
             """;
 
     private final ScriptModule module;
@@ -335,24 +333,10 @@ public final class Kernels implements AutoCloseable {
         return out;
     }
 
-    /** Sum of squares in fp64 (for global-norm clipping). */
-    public double squaredSum(NDArray g) {
-        try (NDArray s = call("grad_sq_sum", g)) {
-            return s.getDouble();
-        }
-    }
-
-    /** Sum of squares in fp64 over all tensors, accumulated in list order: one call and one read for all. */
-    public double squaredSum(java.util.List<NDArray> tensors) {
-        if (tensors.isEmpty()) {
-            return 0;
-        }
-        try (NDArray s = squaredSumOnDevice(tensors)) {
-            return s.getDouble();
-        }
-    }
-
-    /** {@link #squaredSum(java.util.List)} left where it was computed (an fp64 scalar; not empty). */
+    /**
+     * Sum of squares in fp64 over all tensors (not empty), accumulated in list order in one call, left where it was
+     * computed (an fp64 scalar): the global gradient norm's square.
+     */
     public NDArray squaredSumOnDevice(java.util.List<NDArray> tensors) {
         return adopt(tensors.getFirst(), call("grad_sq_sum_all", tensors));
     }
@@ -389,7 +373,7 @@ public final class Kernels implements AutoCloseable {
     /**
      * {@link #squaredSumOnDevice} over the gradients libtorch stored on {@code params} ({@code p.grad}, not empty),
      * read inside the kernel: the gradients never cross into Java. Every parameter must have one (TorchScript
-     * cannot tell a missing gradient from a tensor): see {@code Autograd.hasGradient}.
+     * cannot tell a missing gradient from a tensor): see {@code Autograd.hasStoredGradient}.
      */
     public NDArray storedGradientSquaredSumOnDevice(java.util.List<NDArray> params) {
         return adopt(params.getFirst(), call("stored_grad_sq_sum", params));

@@ -2,8 +2,6 @@ package dev.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import dev.finetune.trainer.script.Kernels;
-import java.util.Collection;
-import java.util.List;
 
 /**
  * {@code torch.nn.utils.clip_grad_norm_}: the global L2 norm over all gradients (fp64 sums), and when it
@@ -13,11 +11,6 @@ import java.util.List;
 public final class GradientClipping {
 
     private GradientClipping() {}
-
-    public static double globalNorm(Collection<NDArray> gradients, Kernels kernels) {
-        // one kernel call and one host read for all gradients (fp64, summed in order)
-        return Math.sqrt(kernels.squaredSum(List.copyOf(gradients)));
-    }
 
     /**
      * One step's clipping where the gradients are, nothing read: {@code norm} is the global norm over the loss
@@ -32,7 +25,7 @@ public final class GradientClipping {
         }
     }
 
-    /** The factor gradients are multiplied by; 1 when no clipping applies. */
+    /** The factor gradients are multiplied by; 1 when no clipping applies (the rule {@link OnDevice} computes). */
     public static double coefficient(double norm, double maxNorm) {
         if (maxNorm <= 0) {
             return 1;

@@ -482,7 +482,7 @@ public final class Trainer {
             kernels.zeroGradients(List.copyOf(params.values()));
         } else {
             for (NDArray p : params.values()) {
-                if (Autograd.hasGradient(p)) {
+                if (Autograd.hasStoredGradient(p)) {
                     Autograd.zeroGradient(p);
                 }
             }
@@ -498,7 +498,7 @@ public final class Trainer {
             if (localLabelTokens == 0) {
                 return false;
             }
-            everyParameterHasAGradient = params.values().stream().allMatch(Autograd::hasGradient);
+            everyParameterHasAGradient = params.values().stream().allMatch(Autograd::hasStoredGradient);
         }
         return everyParameterHasAGradient;
     }

@@ -137,8 +137,11 @@ class TrainerTest {
     void clippingScalesToTheGlobalNorm() {
         try (NDManager m = Engine.manager().newSubManager()) {
             List<NDArray> grads = List.of(m.create(new float[] {3, 0}), m.create(new float[] {0, 4}));
-            double norm = GradientClipping.globalNorm(grads, Engine.kernels());
+            GradientClipping.OnDevice clip = GradientClipping.OnDevice.of(Engine.kernels().squaredSumOnDevice(grads), 1.0,
+                    1.0, Engine.kernels());
+            double norm = clip.norm().getDouble();
             assertThat(norm).isCloseTo(5.0, within(1e-12));
+            assertThat(clip.factor().getDouble()).isCloseTo(1 / (5 + 1e-6), within(1e-12));
             assertThat(GradientClipping.coefficient(norm, 1.0)).isCloseTo(1 / (5 + 1e-6), within(1e-12));
             assertThat(GradientClipping.coefficient(norm, 10.0)).isEqualTo(1.0);
             assertThat(GradientClipping.coefficient(norm, 0)).isEqualTo(1.0);
