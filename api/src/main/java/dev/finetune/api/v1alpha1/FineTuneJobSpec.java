@@ -25,9 +25,9 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(value = "self.training.method == 'sft' || self.dataset.format == 'preference' || self.dataset.format == 'auto'",
         message = "training.method dpo and orpo train on prompt/chosen/rejected pairs: set dataset.format: preference (or auto "
                 + "with preference records)")
-@ValidationRule(value = "self.training.method == 'sft' || !self.dataset.packing",
+@ValidationRule(value = "self.training.method == 'sft' || !has(self.dataset.packing) || !self.dataset.packing",
         message = "dataset.packing applies to training.method: sft only: dpo and orpo score each reply as its own sequence; "
-                + "set dataset.packing: false")
+                + "remove dataset.packing or set it to false")
 public class FineTuneJobSpec {
 
     private static final String IMMUTABLE = " is immutable: a FineTuneJob is one training run; create a new FineTuneJob "

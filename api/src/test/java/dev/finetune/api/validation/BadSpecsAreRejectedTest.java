@@ -271,6 +271,20 @@ class BadSpecsAreRejectedTest {
     }
 
     @Test
+    void packingLeftUnsetStaysUnsetForTheTrainerToDecide() {
+        assertThat(VALIDATOR.withDefaults(valid()).at("/spec/dataset").has("packing")).isFalse();
+        ObjectNode dpoUnpacked = valid();
+        at(dpoUnpacked, "spec.training").put("method", "dpo");
+        at(dpoUnpacked, "spec.dataset").put("format", "preference").put("packing", false);
+        ObjectNode sftPacked = valid();
+        at(sftPacked, "spec.dataset").put("packing", true);
+
+        assertThat(VALIDATOR.validateCreate(dpoUnpacked)).isEmpty();
+        assertThat(VALIDATOR.validateCreate(sftPacked)).isEmpty();
+        assertThat(VALIDATOR.withDefaults(sftPacked).at("/spec/dataset/packing").asBoolean()).isTrue();
+    }
+
+    @Test
     void wrongKindIsNamed() {
         JsonNode manifest = valid().put("kind", "TrainJob");
 

@@ -9,6 +9,7 @@ import dev.finetune.api.v1alpha1.TrainingMethod;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.jinja.JinjaException;
 import dev.finetune.trainer.data.batch.Batcher;
+import dev.finetune.trainer.data.batch.PackingChoice;
 import dev.finetune.trainer.data.batch.TokenizedSample;
 import dev.finetune.trainer.data.curriculum.CurriculumPlanner;
 import dev.finetune.trainer.data.curriculum.Selection;
@@ -116,10 +117,13 @@ public final class DatasetPipeline {
         }
         List<StagePlan> stages = CurriculumPlanner.plan(train, curriculum, t.effectiveEpochs());
         SpecialTokens special = tokenizer.specialTokens();
-        Batcher.Options options = new Batcher.Options(t.getBatchSize(), special.padId(), dataset.getMaxSeqLength(),
-                dataset.isPacking(), dataset.isGroupByLength(), t.getSeed(), rank, worldSize);
+        Batcher.Options unpacked = new Batcher.Options(t.getBatchSize(), special.padId(), dataset.getMaxSeqLength(),
+                false, dataset.isGroupByLength(), t.getSeed(), rank, worldSize);
+        PackingChoice packing = PackingChoice.decide(dataset.getPacking(), train, unpacked,
+                t.getGradientAccumulationSteps(), preference);
+        Batcher.Options options = unpacked.withPacking(packing.packed());
         DatasetReport report = report(dataset, datasetPath, main, selected, train, eval, evalSource, stages, template,
-                tokenizer, options);
+                tokenizer, options, packing);
         return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options, preference);
     }
 
@@ -320,7 +324,7 @@ public final class DatasetPipeline {
 
     private static DatasetReport report(DatasetSpec spec, Path datasetPath, Loaded main, Selection.Result selected,
             List<TokenizedSample> train, List<TokenizedSample> eval, String evalSource, List<StagePlan> stages,
-            ChatTemplate template, ModelTokenizer tokenizer, Batcher.Options options) {
+            ChatTemplate template, ModelTokenizer tokenizer, Batcher.Options options, PackingChoice choice) {
         int max = spec.getMaxSeqLength();
         int[] lengths = train.stream().mapToInt(TokenizedSample::originalLength).sorted().toArray();
         long total = 0;
@@ -346,11 +350,9 @@ public final class DatasetPipeline {
         }
         histogram.add(new DatasetReport.Bucket(max + 1, Integer.MAX_VALUE,
                 (int) Arrays.stream(lengths).filter(x -> x > max).count()));
-        DatasetReport.Packing packing = null;
-        if (spec.isPacking()) {
-            int rows = new Batcher(train, options).rowCount();
-            packing = new DatasetReport.Packing(rows, rows == 0 ? 0 : (double) total / ((long) rows * max));
-        }
+        int rows = choice.packed() ? new Batcher(train, options).rowCount() : train.size();
+        DatasetReport.Packing packing = new DatasetReport.Packing(choice.packed(), choice.reason(), rows,
+                choice.packed() && rows > 0 ? (double) total / ((long) rows * max) : 0);
         Map<String, Integer> sel = new LinkedHashMap<>();
         sel.put("duplicates", selected.duplicates());
         sel.put("tooShort", selected.tooShort());

@@ -97,6 +97,12 @@ class DatasetPipelineTest {
         assertThat(r.sample().overlay()).contains("⟦").endsWith("<|im_end|>⟧\n");
         String text = DatasetReportRenderer.render(r);
         assertThat(text).contains("18 train, 2 eval").contains("label tokens").contains("⟦").contains("stop");
+        // dataset.packing unset: 18 samples make 5 batches of 4, too few steps for packing to be chosen
+        assertThat(r.packing().packed()).isFalse();
+        assertThat(a.options().packing()).isFalse();
+        assertThat(text).containsPattern("packing +off \\(dataset.packing unset, decided: packing saves [0-9.]+% of the "
+                + "token positions \\(at least 25% needed\\), optimizer steps per epoch 5 unpacked, [0-9]+ packed "
+                + "\\(at least 100 needed\\)\\)");
     }
 
     @Test
@@ -162,7 +168,8 @@ class DatasetPipelineTest {
         int steps = -1;
         for (int rank = 0; rank < 2; rank++) {
             PreparedDataset d = prepare(s, training(3, 2), data, null, rank, 2);
-            assertThat(d.report().packing()).isNotNull();
+            assertThat(d.report().packing().packed()).isTrue();
+            assertThat(d.report().packing().reason()).isEqualTo("dataset.packing: true");
             List<Batch> batches = d.batcher(d.stages().getFirst()).trainEpoch(0);
             steps = steps < 0 ? batches.size() : steps;
             assertThat(batches).hasSize(steps);

@@ -43,6 +43,10 @@ public final class Batcher {
                 throw new IllegalArgumentException("rank " + rank + " is not within worldSize " + worldSize);
             }
         }
+
+        public Options withPacking(boolean packed) {
+            return new Options(batchSize, padId, maxSeqLength, packed, groupByLength, seed, rank, worldSize);
+        }
     }
 
     private final List<TokenizedSample> samples;
@@ -61,7 +65,7 @@ public final class Batcher {
      */
     public Batcher(List<TokenizedSample> samples, Options options, boolean pairs) {
         if (pairs && options.packing()) {
-            throw new IllegalArgumentException("preference pairs are never packed: set dataset.packing: false");
+            throw new IllegalArgumentException("preference pairs are never packed: remove dataset.packing or set it to false");
         }
         this.pairs = pairs;
         this.samples = List.copyOf(samples);
@@ -99,6 +103,22 @@ public final class Batcher {
     public int stepsPerEpoch() {
         int global = (rows.size() + options.batchSize() - 1) / options.batchSize();
         return (global + options.worldSize() - 1) / options.worldSize();
+    }
+
+    /**
+     * Token positions one training epoch computes over all ranks, padding included: each batch's rows times its
+     * longest row, in epoch 0's order (the batches repeated to give every rank the same number are not counted).
+     */
+    public long tokenPositionsPerEpoch() {
+        long positions = 0;
+        for (List<Integer> batch : globalBatches(shuffledRows(0), new Random(mix(options.seed(), 0, 2)))) {
+            int width = 0;
+            for (int r : batch) {
+                width = Math.max(width, rowLengths[r]);
+            }
+            positions += (long) batch.size() * width;
+        }
+        return positions;
     }
 
     /** This rank's training micro-batches for {@code epoch} (0-based), shuffled deterministically. */

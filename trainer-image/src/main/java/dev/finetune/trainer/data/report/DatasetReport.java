@@ -27,7 +27,7 @@ import java.util.Map;
  * @param histogram        length histogram of train samples (before truncation)
  * @param totalTokens      train tokens after truncation
  * @param labelTokens      learned train tokens
- * @param packing          packed rows and fill ratio, or null without packing
+ * @param packing          whether rows are packed and why; packed rows and their fill
  * @param stages           curriculum stages (one "all" stage without a curriculum)
  * @param sample           one training sample with its mask shown
  */
@@ -49,8 +49,12 @@ public record DatasetReport(String dataset, List<String> files, Map<String, Inte
     public record Bucket(int from, int to, int count) {
     }
 
-    /** Packed rows, and the share of row capacity (rows × maxSeqLength) holding tokens. */
-    public record Packing(int rows, double fill) {
+    /**
+     * Whether rows are packed, why (the spec's value, or the figures of the decision when it is unset), the
+     * number of rows (samples when not packed), and the share of packed row capacity (rows × maxSeqLength) holding
+     * tokens (0 when not packed).
+     */
+    public record Packing(boolean packed, String reason, int rows, double fill) {
     }
 
     public record Stage(String name, double upTo, int epochs, Double learningRate, int samples) {

@@ -35,9 +35,12 @@ public final class DatasetReportRenderer {
                 l.p50(), l.p95(), l.max()));
         sb.append(String.format(Locale.ROOT, "  label tokens     %d of %d (%.1f%%)%n", r.labelTokens(), r.totalTokens(),
                 100 * r.labelShare()));
-        if (r.packing() != null) {
-            sb.append(String.format(Locale.ROOT, "  packing          %d rows, %.1f%% full%n", r.packing().rows(),
-                    100 * r.packing().fill()));
+        DatasetReport.Packing p = r.packing();
+        if (p.packed()) {
+            sb.append(String.format(Locale.ROOT, "  packing          on: %d rows, %.1f%% full (%s)%n", p.rows(), 100 * p.fill(),
+                    p.reason()));
+        } else {
+            sb.append(String.format(Locale.ROOT, "  packing          off (%s)%n", p.reason()));
         }
         sb.append("  length histogram (tokens before truncation)\n");
         int most = r.histogram().stream().mapToInt(DatasetReport.Bucket::count).max().orElse(0);
