@@ -140,6 +140,15 @@ if [[ -z "${FINETUNE_DOCS_QUICK:-}" ]]; then
     mvn -B -ntp -q -pl operator -am test -Pbench -Dtest=ScaleBench -Dsurefire.failIfNoSpecifiedTests=false -Dbench.jobs=20
   step "bash bench/side-by-side/run.sh --train-samples 8 --repeats 1 (benchmarks.md)" \
     bash bench/side-by-side/run.sh --train-samples 8 --repeats 1 --results "$work/bench-results" --workdir "$work/bench"
+  step "PackingBenchmark (benchmarks.md), 8 samples on a 1-layer model" bash -c '
+    OMP_NUM_THREADS=1 java --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true \
+      -cp trainer-image/target/finetune-trainer-0.1.0-SNAPSHOT.jar dev.finetune.trainer.bench.PackingBenchmark \
+      samples=8 minLength=16 maxLength=64 maxSeq=64 hidden=64 intermediate=128 layers=1 heads=4 kvHeads=2 repeats=1 \
+      | grep -q "\"positionsSaved\":[0-9.]*,\"attentionRatio\":[0-9.]*,.*\"speedup\":[0-9]"'
+  step "bash bench/packing/run.sh --sizes 40 (benchmarks.md)" bash -c '
+    bash bench/packing/run.sh --sizes 40 --workdir "$0/packing" > "$0/packing.txt" &&
+    grep -qF "{\"trainSamples\": 40, \"packing\": true, \"optimizerStepsPerEpoch\": " "$0/packing.txt" &&
+    grep -qF "unset: off (dataset.packing unset, decided: packing saves " "$0/packing.txt"' "$work"
   # one host read per logging interval: the step's loss and gradient norm stay on the device until it
   step "tools/gpu-check/calls-per-step (benchmarks.md), 2 layers, a log every 2 steps" bash -c '
     tools/gpu-check/calls-per-step layers=2 vocab=512 log=2 steps=4 | grep -q "\"hostReadsPerStep\":0.5,"'

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Packing against padding on the same data (docs/benchmarks.md, "Packing by default"): the quickstart's
-# synthetic model learns a counting task whose replies are 1-60 numbers long, so unpacked batches are padded
+# synthetic model learns a counting task whose replies are 1-100 numbers long, so unpacked batches are padded
 # to their longest sample. For each training-set size, the same FineTuneJob runs with dataset.packing false
 # and true (3 epochs, batch 8, maxSeqLength 128, the same 200-sample eval file); prints, per run, the
 # optimizer steps per epoch, the training seconds, the eval loss after each epoch, and the packing line of
 # the dataset report (what the rule decides when dataset.packing is unset).
 #
-#   bash bench/packing/run.sh [--sizes "200 800 3200"] [--workdir DIR]
+#   bash bench/packing/run.sh [--sizes "400 1600 6400"] [--workdir DIR]
 #
 # Needs: JDK 25 + Maven (builds trainer-image), Python 3.
 set -euo pipefail
 trap 'echo "error: bench/packing/run.sh failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source hack/java25.sh
-sizes="200 800 3200"
+sizes="400 1600 6400"
 work=runs/bench-packing
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -27,7 +27,7 @@ mvn -B -q -ntp -pl trainer-image -am package -DskipTests
 rm -rf "$work" && mkdir -p "$work/data"
 trainer-image/finetune quickstart-assets --models "$work/models" --data "$work/quickstart-data" >/dev/null
 
-# alpaca records "Count on from . <a>" -> the next n numbers (mod 40), n uniform in 1..60
+# alpaca records "Count on from . <a>" -> the next n numbers (mod 40), n uniform in 1..100
 count_data() { # FILE RECORDS SEED
   python3 - "$@" <<'PY'
 import json, random, sys
@@ -35,7 +35,7 @@ path, records, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 r = random.Random(seed)
 with open(path, "w") as f:
     for _ in range(records):
-        a, n = r.randrange(40), r.randint(1, 60)
+        a, n = r.randrange(40), r.randint(1, 100)
         f.write(json.dumps({"instruction": "Count on from .", "input": str(a),
                             "output": " ".join(str((a + k) % 40) for k in range(1, n + 1))}) + "\n")
 PY

@@ -34,14 +34,15 @@ import java.util.Random;
  * {@code repeats} times; sample tokens (padding not counted) per second are compared. Prints one JSON line per
  * repeat with the {@link PackingChoice} figures the rule decides on. Arguments {@code key=value}: the shape's
  * (hidden, intermediate, layers, heads, kvHeads, vocab), samples, minLength, maxLength, maxSeq, batch,
- * precision, epochs, repeats.
+ * precision, epochs, repeats. {@code computeConditionsHold}: the rule's conditions on positions and attention
+ * (its third, at least 100 optimizer steps per epoch, depends on the dataset's size, which is kept small here).
  */
 public final class PackingBenchmark {
 
     /** One repeat's figures: the JSON line printed. */
     record Result(String name, int samples, int minLength, int maxLength, int maxSeq, int batch, double positionsSaved,
-            int unpackedSteps, int packedSteps, boolean ruleWouldPack, double unpackedTokensPerSecond,
-            double packedTokensPerSecond, double speedup) {}
+            double attentionRatio, int unpackedSteps, int packedSteps, boolean computeConditionsHold,
+            double unpackedTokensPerSecond, double packedTokensPerSecond, double speedup) {}
 
     public static void main(String[] args) throws IOException {
         BenchArgs a = BenchArgs.parse(args);
@@ -75,8 +76,9 @@ public final class PackingBenchmark {
                 double unpackedSeconds = train(lora, unpacked, epochs);
                 double packedSeconds = train(lora, packed, epochs);
                 System.out.println(new ObjectMapper().writeValueAsString(new Result(name, count, minLength, maxLength,
-                        maxSeq, batch, choice.positionsSaved(), choice.unpackedOptimizerSteps(),
-                        choice.packedOptimizerSteps(), choice.positionsSaved() >= PackingChoice.MIN_POSITIONS_SAVED,
+                        maxSeq, batch, choice.positionsSaved(), choice.attentionRatio(),
+                        choice.unpacked().optimizerSteps(), choice.packing().optimizerSteps(),
+                        choice.positionsSaved() >= PackingChoice.MIN_POSITIONS_SAVED && choice.attentionRatio() <= 1,
                         tokens / unpackedSeconds, tokens / packedSeconds, unpackedSeconds / packedSeconds)));
             }
         } finally {

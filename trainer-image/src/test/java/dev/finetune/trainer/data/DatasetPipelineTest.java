@@ -101,7 +101,8 @@ class DatasetPipelineTest {
         assertThat(r.packing().packed()).isFalse();
         assertThat(a.options().packing()).isFalse();
         assertThat(text).containsPattern("packing +off \\(dataset.packing unset, decided: packing saves [0-9.]+% of the "
-                + "token positions \\(at least 25% needed\\), optimizer steps per epoch 5 unpacked, [0-9]+ packed "
+                + "token positions \\(at least 25% needed\\), computes [0-9.]+x the attention scores \\(at most 1x\\), "
+                + "optimizer steps per epoch 5 unpacked, [0-9]+ packed "
                 + "\\(at least 100 needed\\)\\)");
     }
 

@@ -106,19 +106,26 @@ public final class Batcher {
     }
 
     /**
-     * Token positions one training epoch computes over all ranks, padding included: each batch's rows times its
-     * longest row, in epoch 0's order (the batches repeated to give every rank the same number are not counted).
+     * What one training epoch computes over all ranks, padding included: the token positions (each batch's rows
+     * times its longest row) and the attention scores per layer and head (rows times that width squared),
+     * counted on epoch 0's batches (the batches repeated to give every rank the same number are not counted).
      */
-    public long tokenPositionsPerEpoch() {
+    public EpochWork workPerEpoch() {
         long positions = 0;
+        long scores = 0;
         for (List<Integer> batch : globalBatches(shuffledRows(0), new Random(mix(options.seed(), 0, 2)))) {
-            int width = 0;
+            long width = 0;
             for (int r : batch) {
                 width = Math.max(width, rowLengths[r]);
             }
-            positions += (long) batch.size() * width;
+            positions += batch.size() * width;
+            scores += batch.size() * width * width;
         }
-        return positions;
+        return new EpochWork(positions, scores);
+    }
+
+    /** See {@link #workPerEpoch()}. */
+    public record EpochWork(long tokenPositions, long attentionScores) {
     }
 
     /** This rank's training micro-batches for {@code epoch} (0-based), shuffled deterministically. */

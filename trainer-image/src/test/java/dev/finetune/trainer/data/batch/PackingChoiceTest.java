@@ -25,20 +25,40 @@ class PackingChoiceTest {
     }
 
     @Test
-    void unsetPacksWhenItSavesAQuarterOfThePositionsAndKeepsAHundredSteps() {
-        // short samples in long rows: about 20 per row, so 4000 samples need 200 packed rows = 50 steps of 4
-        PackingChoice tooFewSteps = PackingChoice.decide(null, lengths(4000, 8, 40), OPTIONS, 1, false);
+    void unsetPacksWhenItSavesAQuarterOfThePositionsWithoutMoreAttentionAndKeepsAHundredSteps() {
         // 2000 samples of 16-512 tokens: a batch of 4 is padded to its longest, ~40 % padding; ~270 steps packed
         PackingChoice wins = PackingChoice.decide(null, lengths(2000, 16, 512), OPTIONS, 1, false);
 
-        assertThat(tooFewSteps.positionsSaved()).isGreaterThan(0.25);
-        assertThat(tooFewSteps.packedOptimizerSteps()).isLessThan(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS);
-        assertThat(tooFewSteps.packed()).isFalse();
-        assertThat(tooFewSteps.reason()).contains("dataset.packing unset", "optimizer steps per epoch 1000 unpacked");
         assertThat(wins.packed()).isTrue();
         assertThat(wins.positionsSaved()).isBetween(0.25, 0.6);
-        assertThat(wins.unpackedOptimizerSteps()).isEqualTo(500);
-        assertThat(wins.packedOptimizerSteps()).isBetween(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS, 300);
+        assertThat(wins.attentionRatio()).isBetween(0.5, 1.0);
+        assertThat(wins.unpacked().optimizerSteps()).isEqualTo(500);
+        assertThat(wins.packing().optimizerSteps()).isBetween(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS, 300);
+        assertThat(wins.reason()).startsWith("dataset.packing unset, decided: packing saves ")
+                .contains("optimizer steps per epoch 500 unpacked");
+    }
+
+    @Test
+    void unsetDoesNotPackWhenTheEpochWouldKeepFewerThanAHundredSteps() {
+        PackingChoice tooFewSteps = PackingChoice.decide(null, lengths(300, 16, 512), OPTIONS, 1, false);
+
+        assertThat(tooFewSteps.positionsSaved()).isGreaterThan(0.25);
+        assertThat(tooFewSteps.attentionRatio()).isLessThan(1.0);
+        assertThat(tooFewSteps.packing().optimizerSteps()).isLessThan(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS);
+        assertThat(tooFewSteps.packed()).isFalse();
+        assertThat(tooFewSteps.reason()).contains("optimizer steps per epoch 75 unpacked", "(at least 100 needed)");
+    }
+
+    @Test
+    void unsetDoesNotPackShortSamplesIntoRowsSoLongThatAttentionGrows() {
+        // 8-40 tokens in rows of 512: most padding goes, but each row attends over 512 positions, not ~40
+        PackingChoice moreAttention = PackingChoice.decide(null, lengths(20000, 8, 40), OPTIONS, 1, false);
+
+        assertThat(moreAttention.positionsSaved()).isGreaterThan(0.25);
+        assertThat(moreAttention.packing().optimizerSteps()).isGreaterThanOrEqualTo(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS);
+        assertThat(moreAttention.attentionRatio()).isGreaterThan(1.0);
+        assertThat(moreAttention.packed()).isFalse();
+        assertThat(moreAttention.reason()).contains("(at most 1x)");
     }
 
     @Test
@@ -47,7 +67,7 @@ class PackingChoiceTest {
         PackingChoice choice = PackingChoice.decide(null, lengths(2000, 480, 512), OPTIONS, 1, false);
 
         assertThat(choice.packed()).isFalse();
-        assertThat(choice.packedOptimizerSteps()).isEqualTo(choice.unpackedOptimizerSteps()).isEqualTo(500);
+        assertThat(choice.packing().optimizerSteps()).isEqualTo(choice.unpacked().optimizerSteps()).isEqualTo(500);
         assertThat(choice.positionsSaved()).isBetween(0.0, 0.07);
         assertThat(choice.reason()).contains("at least 25% needed");
     }
@@ -56,9 +76,23 @@ class PackingChoiceTest {
     void optimizerStepsCountAccumulatedMicroBatches() {
         PackingChoice accumulated = PackingChoice.decide(null, lengths(2000, 16, 512), OPTIONS, 4, false);
 
-        assertThat(accumulated.unpackedOptimizerSteps()).isEqualTo(125);
-        assertThat(accumulated.packedOptimizerSteps()).isLessThan(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS);
+        assertThat(accumulated.unpacked().optimizerSteps()).isEqualTo(125);
+        assertThat(accumulated.packing().optimizerSteps()).isLessThan(PackingChoice.MIN_PACKED_OPTIMIZER_STEPS);
         assertThat(accumulated.packed()).isFalse();
+        assertThat(PackingChoice.decide(null, lengths(2000, 16, 512), OPTIONS, 1, false).packed()).isTrue();
+    }
+
+    @Test
+    void everyRankDecidesTheSame() {
+        List<TokenizedSample> samples = lengths(3000, 16, 512);
+        PackingChoice rank0 = PackingChoice.decide(null, samples, new Batcher.Options(4, 0, 512, false, false, 42, 0, 2), 1,
+                false);
+        PackingChoice rank1 = PackingChoice.decide(null, samples, new Batcher.Options(4, 0, 512, false, false, 42, 1, 2), 1,
+                false);
+
+        assertThat(rank1).isEqualTo(rank0);
+        assertThat(rank0.packed()).isTrue();
+        assertThat(rank0.unpacked().optimizerSteps()).isEqualTo(375);
     }
 
     @Test
@@ -81,15 +115,17 @@ class PackingChoiceTest {
     }
 
     @Test
-    void positionsPerEpochAreTheRowsTimesTheWidthOfEveryBatchOfEpochZero() {
+    void workPerEpochIsTheRowsTimesTheWidthOfEveryBatchOfEpochZero() {
         for (boolean packed : new boolean[] {false, true}) {
             for (boolean grouped : new boolean[] {false, true}) {
                 Batcher batcher = new Batcher(lengths(203, 3, 300),
                         new Batcher.Options(4, 0, 512, packed, grouped, 7, 0, 1));
-                long positions = batcher.trainEpoch(0).stream().mapToLong(b -> (long) b.rows() * b.length()).sum();
+                List<Batch> epoch = batcher.trainEpoch(0);
+                long positions = epoch.stream().mapToLong(b -> (long) b.rows() * b.length()).sum();
+                long scores = epoch.stream().mapToLong(b -> (long) b.rows() * b.length() * b.length()).sum();
 
-                assertThat(batcher.tokenPositionsPerEpoch()).as("packed %s, grouped %s", packed, grouped)
-                        .isEqualTo(positions);
+                assertThat(batcher.workPerEpoch()).as("packed %s, grouped %s", packed, grouped)
+                        .isEqualTo(new Batcher.EpochWork(positions, scores));
             }
         }
     }

@@ -16,7 +16,8 @@ class DatasetReportRendererTest {
                         "tooLong", 0, "belowTopN", 0), 0, 2, 1, "split 0.1 of the dataset, seed 42", 32, 1,
                 new DatasetReport.LengthStats(10, 20.5, 12, 31, 31),
                 List.of(new DatasetReport.Bucket(0, 16, 1), new DatasetReport.Bucket(16, 33, 1),
-                        new DatasetReport.Bucket(33, Integer.MAX_VALUE, 0)), 41, 9, null,
+                        new DatasetReport.Bucket(33, Integer.MAX_VALUE, 0)), 41, 9,
+                new DatasetReport.Packing(true, "dataset.packing: true", 1, 41 / 64.0),
                 List.of(new DatasetReport.Stage("all", 1.0, 3, null, 2)),
                 new DatasetReport.MaskedSample("train.jsonl:1 (record 0)", "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n⟦Hello<|im_end|>⟧\n", 12, 2));
         String text = DatasetReportRenderer.render(r);
@@ -28,6 +29,7 @@ class DatasetReportRendererTest {
                 .contains("0-15")
                 .contains("> 32")
                 .contains("    | <|im_start|>assistant")
-                .contains("⟦Hello<|im_end|>⟧");
+                .contains("⟦Hello<|im_end|>⟧")
+                .contains("packing          on: 1 rows, 64.1% full (dataset.packing: true)");
     }
 }
