@@ -53,6 +53,7 @@ spec:
     evalPath: eval.jsonl
     format: messages
     maxSeqLength: {max_len}
+    packing: false   # HF Trainer pads each batch: both sides train on the same batches, whatever the size
   lora:
     rank: {rank}
     alpha: {alpha}

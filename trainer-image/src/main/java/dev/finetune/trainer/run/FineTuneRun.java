@@ -246,7 +246,8 @@ public final class FineTuneRun {
                     after.get(i)));
         }
         RunArtifacts artifacts = new RunArtifacts(config, outputDir, baseModel, out);
-        Outputs written = artifacts.write(lora, outputs, new RunArtifacts.Trained(end, seconds, stepLosses, samples));
+        Outputs written = artifacts.write(lora, outputs, new RunArtifacts.Trained(end, seconds, stepLosses, samples,
+                data.report().packing()));
         PushSpec push = spec.getOutput().getPush();
         if (push != null) {
             OutputPublisher.Pushed pushed = OutputPublisher.publish(push, config.job().name(), outputs.finalAdapter(),

@@ -10,6 +10,7 @@ import dev.finetune.api.v1alpha1.Outputs;
 import dev.finetune.trainer.checkpoint.MergedModelWriter;
 import dev.finetune.trainer.checkpoint.PeftAdapter;
 import dev.finetune.trainer.checkpoint.TrainingReport;
+import dev.finetune.trainer.data.report.DatasetReport;
 import dev.finetune.trainer.lora.LoraModel;
 import dev.finetune.trainer.train.EvalRecord;
 import dev.finetune.trainer.train.TrainingException;
@@ -37,7 +38,8 @@ import java.util.stream.Stream;
 final class RunArtifacts {
 
     /** The run as trained: its end state, wall time, per-step losses and sample generations. */
-    record Trained(TrainingState end, double seconds, List<double[]> stepLosses, List<TrainingReport.Sample> samples) {}
+    record Trained(TrainingState end, double seconds, List<double[]> stepLosses, List<TrainingReport.Sample> samples,
+            DatasetReport.Packing packing) {}
 
     private final TrainerConfig config;
     private final Path outputDir;
@@ -153,6 +155,9 @@ final class RunArtifacts {
             dataset.put("evalPath", config.paths().evalPath());
             dataset.put("evalSha256", sha256(files(Path.of(config.paths().evalPath()))));
         }
+        // what the run did, also when spec.dataset.packing was left for the trainer to decide
+        dataset.put("packed", run.packing().packed());
+        dataset.put("packing", run.packing().reason());
         m.set("spec", TrainerJson.json().valueToTree(spec));
         m.put("trainableParameters", lora.trainableParameterCount());
         m.put("steps", end.globalStep());

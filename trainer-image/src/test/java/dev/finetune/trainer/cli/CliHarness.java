@@ -111,6 +111,10 @@ public final class CliHarness {
         assertThat(Files.readString(run.resolve("report.html"))).contains("<svg").contains("Eval perplexity");
         JsonNode manifest = new ObjectMapper().readTree(run.resolve("manifest.json").toFile());
         assertThat(manifest.path("dataset").path("sha256").asText()).hasSize(64);
+        // the job leaves dataset.packing unset: the manifest records what the trainer decided
+        assertThat(manifest.path("spec").path("dataset").has("packing")).isFalse();
+        assertThat(manifest.path("dataset").path("packed").isBoolean()).isTrue();
+        assertThat(manifest.path("dataset").path("packing").asText()).startsWith("dataset.packing unset, decided: ");
         assertThat(manifest.path("history")).hasSize(2);
         double first = manifest.path("history").get(0).path("evalLoss").asDouble();
         double ppl = manifest.path("history").get(0).path("perplexity").asDouble();
