@@ -19,6 +19,9 @@ import java.util.Map;
         message = "dataset.splitTurns makes one sample per assistant turn, which only applies with dataset.trainOn: allAssistantTurns")
 @ValidationRule(value = "!has(self.evalPath) || (!self.evalPath.startsWith('/') && !self.evalPath.matches('(^|/)[.][.](/|$)'))",
         message = "dataset.evalPath must be relative to the dataset volume's root and must not contain '..'")
+@ValidationRule(value = "!has(self.evalPath) || !self.evalPath.matches('" + PvcPath.CONTROL_CHARACTER + "')",
+        message = "dataset.evalPath must not contain control characters (NUL, tab, newline, ...): write the file name "
+                + "as it is on the volume")
 @ValidationRule(value = "!has(self.source) || self.source.matches('" + DatasetSpec.HF_DATASET_RULE + "')",
         message = "dataset.source must be hf://datasets/ORG/NAME[@REVISION][/FILE-OR-DIR] (a Hugging Face dataset "
                 + "repository, optionally a file or directory inside it)")

@@ -85,6 +85,10 @@ class BadSpecsAreRejectedTest {
                         "spec.model.pvc.path", "path must be relative to the volume's root"),
                 bad("output path escaping its volume", m -> at(m, "spec.output.pvc").put("path", "runs/../../etc"),
                         "spec.output.pvc.path", "must not contain '..'"),
+                bad("a tab pasted into a volume path", m -> at(m, "spec.dataset.pvc").put("path", "train\t.jsonl"),
+                        "spec.dataset.pvc.path", "path must not contain control characters"),
+                bad("a newline in the eval file's name", m -> at(m, "spec.dataset").put("evalPath", "eval.jsonl\n"),
+                        "spec.dataset", "dataset.evalPath must not contain control characters"),
                 bad("no model", m -> ((ObjectNode) m.get("spec")).remove("model"),
                         "spec.model", "Required value"),
                 bad("output without a claim", m -> at(m, "spec.output.pvc").remove("claimName"),
@@ -268,6 +272,20 @@ class BadSpecsAreRejectedTest {
         assertThat(defaulted.at("/spec/training/dpo/lossType").asText()).isEqualTo("sigmoid");
         assertThat(defaulted.at("/spec/training/dpo/labelSmoothing").asDouble()).isEqualTo(0.0);
         assertThat(VALIDATOR.withDefaults(valid()).at("/spec/training/method").asText()).isEqualTo("sft");
+    }
+
+    @Test
+    void aNulInAnyPathIsRejectedBeforeAFileSystemSeesIt() {
+        for (String field : List.of("spec.model.pvc", "spec.dataset.pvc", "spec.output.pvc")) {
+            ObjectNode manifest = valid();
+            at(manifest, field).put("path", "dir/\u0000name");
+
+            assertThat(VALIDATOR.validateCreate(manifest)).as(field).singleElement()
+                    .satisfies(v -> assertThat(v.toString()).contains(field + ".path", "must not contain control characters"));
+        }
+        ObjectNode eval = valid();
+        at(eval, "spec.dataset").put("evalPath", "\u0000");
+        assertThat(VALIDATOR.validateCreate(eval).toString()).contains("dataset.evalPath must not contain control characters");
     }
 
     @Test
