@@ -1,6 +1,7 @@
 package dev.finetune.trainer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.FailureReason;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.lifecycle.AfterContainer;
@@ -67,6 +69,21 @@ class JobFuzzTest {
     @Property(tries = 300)
     void mutatedJobBytesLoadOrFailWithAUserError(@ForAll(supplier = TextMutation.Edits.class) List<TextMutation> mutations) throws IOException {
         check(TextMutation.applyAll(JOB.getBytes(java.nio.charset.StandardCharsets.UTF_8), mutations));
+    }
+
+    /** Found by the first property (seed -2239175513612940144): a NUL in a volume path ended as InvalidPathException. */
+    @Example
+    void aNulInAVolumePathIsABadConfigNamingTheField() throws IOException {
+        String yaml = JOB.replace("path: tiny-qwen3", "path: \"tiny-qwen3\\0\"");
+        Path file = Files.writeString(Files.createTempFile(dir, "job-", ".yaml"), yaml);
+        try {
+            assertThatThrownBy(() -> JobInput.load(file, volumes, null, "latest")).isInstanceOfSatisfying(CliException.class,
+                    e -> assertThat(e.exitCode()).isEqualTo(FailureReason.BAD_CONFIG.exitCode()))
+                    .hasMessageContaining(file.toString()).hasMessageContaining("spec.model.pvc.path")
+                    .hasMessageContaining("must not contain control characters");
+        } finally {
+            Files.delete(file);
+        }
     }
 
     private static void check(byte[] yaml) throws IOException {
