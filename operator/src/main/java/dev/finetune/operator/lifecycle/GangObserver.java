@@ -110,9 +110,11 @@ public final class GangObserver {
     }
 
     /**
-     * The pods of the Job's current run. Kueue can preempt an admitted Job (suspend it: its pods get SIGTERM) and
-     * admit it again later; the Job controller then resets {@code status.startTime} and creates new pods. A pod
-     * created before that start belongs to the earlier admission and is no longer part of the gang.
+     * The pods of the Job's current run. Kueue can preempt an admitted Job (suspend it: its pods get SIGTERM and are
+     * deleted) and admit it again later; the Job controller then resets {@code status.startTime} and creates new
+     * pods. A pod created before that start that is being deleted or has finished belongs to the earlier admission
+     * and is no longer part of the gang. A live pod is this admission's whatever its creation time: the Job
+     * controller can write {@code startTime} after creating the pods (its status update retried after a conflict).
      */
     public static List<Pod> ofThisAdmission(Job job, List<Pod> pods) {
         String started = job.getStatus() == null ? null : job.getStatus().getStartTime();
@@ -121,7 +123,22 @@ public final class GangObserver {
         }
         Instant start = Instant.parse(started);
         return pods.stream().filter(p -> p.getMetadata().getCreationTimestamp() == null
-                || !Instant.parse(p.getMetadata().getCreationTimestamp()).isBefore(start)).toList();
+                || !Instant.parse(p.getMetadata().getCreationTimestamp()).isBefore(start) || alive(p)).toList();
+    }
+
+    /** Neither being deleted nor finished (no terminal phase, no terminated container). */
+    private static boolean alive(Pod pod) {
+        if (pod.getMetadata().getDeletionTimestamp() != null) {
+            return false;
+        }
+        if (pod.getStatus() == null) {
+            return true;
+        }
+        if ("Failed".equals(pod.getStatus().getPhase()) || "Succeeded".equals(pod.getStatus().getPhase())) {
+            return false;
+        }
+        List<ContainerStatus> containers = pod.getStatus().getContainerStatuses();
+        return containers == null || containers.stream().noneMatch(c -> c.getState() != null && c.getState().getTerminated() != null);
     }
 
     /** Whether the pod's source initializer is running. */

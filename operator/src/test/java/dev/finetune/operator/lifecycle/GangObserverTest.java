@@ -283,4 +283,19 @@ class GangObserverTest {
         assertThat(status.kind()).isEqualTo(GangStatus.Kind.RUNNING);
         assertThat(status.readyWorkers()).isEqualTo(2);
     }
+
+    @Test
+    void aLivePodCreatedBeforeAStartTimeWrittenLateIsStillTheGang() {
+        // the Job controller created the pods, then wrote startTime in a later sync (its status update conflicted)
+        Pod worker0 = new PodBuilder(ready(0)).editMetadata().withCreationTimestamp("2026-03-01T11:59:58Z").endMetadata().build();
+        Pod worker1 = new PodBuilder(ready(1)).editMetadata().withCreationTimestamp("2026-03-01T11:59:59Z").endMetadata().build();
+        Pod leaving = new PodBuilder(ready(1)).editMetadata().withName("j-attempt-1-1-old")
+                .withCreationTimestamp("2026-03-01T11:00:00Z").withDeletionTimestamp("2026-03-01T11:30:00Z").endMetadata().build();
+        Job lateStart = new JobBuilder(job(null, false)).withNewStatus().withStartTime("2026-03-01T12:00:00Z").endStatus().build();
+
+        assertThat(GangObserver.ofThisAdmission(lateStart, List.of(leaving, worker0, worker1))).containsExactly(worker0, worker1);
+        GangStatus status = GangObserver.observe(lateStart, List.of(leaving, worker0, worker1), Optional.empty(), 2);
+        assertThat(status.kind()).isEqualTo(GangStatus.Kind.RUNNING);
+        assertThat(status.readyWorkers()).isEqualTo(2);
+    }
 }
