@@ -1,0 +1,75 @@
+package dev.finetune.trainer.cli;
+
+import static dev.finetune.trainer.cli.CliHarness.cli;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.trainer.cli.CliHarness.Outcome;
+import dev.finetune.trainer.testing.CliVolumes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mistakes a new user made that used to end badly: silently (a setting or a run's training dropped, the earlier run
+ * set aside) or misleadingly. Each now ends in a user-error exit naming the key, option or file, and how to fix it.
+ */
+class UserMistakesTest {
+
+    @TempDir
+    static Path tmp;
+
+    static CliVolumes volumes;
+    static Path yaml;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        volumes = CliVolumes.write(tmp, 40);
+        yaml = tmp.resolve("job.yaml");
+        Files.writeString(yaml, CliHarness.job(1, ""));
+    }
+
+    static Outcome dryRun(Path job, String... volumeArgs) {
+        List<String> args = new ArrayList<>(List.of("run", "--dry-run", job.toString()));
+        args.addAll(volumeArgs.length > 0 ? List.of(volumeArgs) : volumes.volumeArgs(tmp.resolve("outputs")));
+        return cli(args.toArray(String[]::new));
+    }
+
+    /** YAML keeps the last of two equal keys: a second `training:` block silently dropped every setting of the first. */
+    @Test
+    void aKeyGivenTwiceIsRefusedWithItsLine() throws Exception {
+        Path twice = tmp.resolve("twice.yaml");
+        Files.writeString(twice, CliHarness.job(1, "") + "  training:\n    epochs: 2\n");
+        int line = (int) CliHarness.job(1, "").lines().count() + 1;
+
+        Outcome o = dryRun(twice);
+
+        assertThat(o.code()).as(o.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(o.err()).contains("finetune run: BAD_CONFIG: " + twice + ":" + line + ":")
+                .contains("key 'training' appears twice in the same mapping")
+                .contains("hint: keep one of the two");
+    }
+
+    /** A file with two jobs trained the first and ignored the second; kubectl apply would have created both. */
+    @Test
+    void aSecondDocumentIsRefusedAndATrailingSeparatorIsNot() throws Exception {
+        Path two = tmp.resolve("two.yaml");
+        String job = CliHarness.job(1, "");
+        Files.writeString(two, job + "---\n" + job.replace("name: cli-test", "name: second"));
+
+        Outcome o = dryRun(two);
+
+        assertThat(o.code()).as(o.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(o.err()).contains(two + ":" + (job.lines().count() + 2) + ": a second YAML document (after ---)")
+                .contains("hint: put each FineTuneJob in its own file");
+        Path trailing = tmp.resolve("trailing.yaml");
+        Files.writeString(trailing, "---\n" + job + "---\n");
+        Outcome ok = dryRun(trailing);
+        assertThat(ok.code()).as(ok.err()).isZero();
+    }
+
+}
