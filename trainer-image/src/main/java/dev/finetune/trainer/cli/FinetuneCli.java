@@ -150,6 +150,11 @@ public final class FinetuneCli implements Callable<Integer> {
                 throw CliException.usage(LaunchPlan.LOCAL_RANK + " is set in the environment, which marks a process a "
                         + "launcher started", "unset it to start --nproc " + nproc + " processes");
             }
+            if (resume.isBlank()) {
+                // an empty value (often an unset shell variable) must not mean "none": that would set the earlier run aside
+                throw CliException.usage("--resume is empty", "use latest (the default), none (start over), or "
+                        + "checkpoints/checkpoint-N");
+            }
             TrainerConfig config = jobOptions.forRun(resume.equals("none") ? null : resume);
             // --resume none over an earlier run: the run moves it to previous-runs/ (RunLineage), never mixes them
             if (nproc != null && nproc > 1) {
@@ -291,6 +296,10 @@ public final class FinetuneCli implements Callable<Integer> {
 
         /** Every sampling option in its range, each refused by name (HF's GenerationConfig refuses the same). */
         void checkOptions() {
+            if (prompt.isBlank() && !chat) {
+                throw CliException.usage("--prompt is empty: generation continues a text, and there is none",
+                        "give the text to continue, e.g. --prompt \"1 2 3\" (with --chat an empty user turn is allowed)");
+            }
             if (maxNewTokens < 1) {
                 throw CliException.usage("--max-new-tokens " + maxNewTokens + ": must be at least 1", null);
             }

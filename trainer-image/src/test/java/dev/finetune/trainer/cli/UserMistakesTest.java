@@ -72,4 +72,30 @@ class UserMistakesTest {
         assertThat(ok.code()).as(ok.err()).isZero();
     }
 
+    /** `--resume "$CKPT"` with the variable unset meant `none`: the finished run was moved aside and trained again. */
+    @Test
+    void anEmptyResumeIsAUsageErrorAndMovesNothing() throws Exception {
+        Path outputs = tmp.resolve("resume-empty");
+        Files.createDirectories(outputs.resolve("runs/cli-test/checkpoints"));
+        List<String> args = new ArrayList<>(List.of("run", yaml.toString(), "--resume", ""));
+        args.addAll(volumes.volumeArgs(outputs));
+
+        Outcome o = cli(args.toArray(String[]::new));
+
+        assertThat(o.code()).isEqualTo(CliException.USAGE);
+        assertThat(o.err()).contains("finetune run: usage: --resume is empty")
+                .contains("use latest (the default), none (start over), or checkpoints/checkpoint-N");
+        assertThat(outputs.resolve("runs/cli-test/previous-runs")).doesNotExist();
+    }
+
+    @Test
+    void generateWithAnEmptyPromptNamesTheOption() {
+        Path model = volumes.models().resolve(CliVolumes.MODEL);
+        for (String prompt : List.of("", "  ")) {
+            Outcome o = cli("generate", "--model", model.toString(), "--prompt", prompt);
+            assertThat(o.code()).as("'" + prompt + "': " + o.err()).isEqualTo(CliException.USAGE);
+            assertThat(o.err()).contains("finetune generate: usage: --prompt is empty").contains("hint: give the text to continue");
+        }
+    }
+
 }
