@@ -2,6 +2,7 @@ package dev.finetune.trainer.cli;
 
 import static dev.finetune.trainer.cli.CliHarness.cli;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,6 +88,48 @@ class UserMistakesTest {
         assertThat(o.err()).contains("finetune run: usage: --resume is empty")
                 .contains("use latest (the default), none (start over), or checkpoints/checkpoint-N");
         assertThat(outputs.resolve("runs/cli-test/previous-runs")).doesNotExist();
+    }
+
+    @Test
+    void volumeOptionsAreCheckedOneByOne() {
+        Map<String, String> cases = Map.of(
+                "models", "--volume models: expected CLAIM=DIR",
+                "=" + volumes.models(), "the claim name before '=' is empty",
+                "models=", "--volume models=: the directory after '=' is empty");
+        cases.forEach((option, message) -> {
+            Outcome o = cli("run", "--dry-run", yaml.toString(), "--volume", option);
+            assertThat(o.code()).as(option + ": " + o.err()).isEqualTo(CliException.USAGE);
+            assertThat(o.err()).as(option).contains("finetune run: usage: ").contains(message);
+        });
+    }
+
+    /** The second of two mappings of one claim silently won, and the error then named a directory never meant. */
+    @Test
+    void aClaimMappedTwiceIsRefusedNamingBoth() {
+        Outcome o = cli("check-data", yaml.toString(), "--volume", "models=" + volumes.models(), "--volume",
+                "models=" + volumes.data(), "--volume", "data=" + volumes.data());
+
+        assertThat(o.code()).isEqualTo(CliException.USAGE);
+        assertThat(o.err()).contains("finetune check-data: usage: --volume models is given twice (models=" + volumes.models()
+                + " and models=" + volumes.data() + ")").contains("hint: map each claim to one directory");
+        Outcome same = cli("check-data", yaml.toString(), "--volume", "models=" + volumes.models(), "--volume",
+                "models=" + volumes.models(), "--volume", "data=" + volumes.data());
+        assertThat(same.code()).as(same.err()).isZero();
+    }
+
+    /** zsh and sh pass `models=~/models` on with its ~, which became a directory named ~ under the working directory. */
+    @Test
+    void aTildeDirectoryIsInTheHomeDirectory() {
+        Path home = Path.of("/home/someone");
+        Map<String, Path> mapped = VolumeMappings.parse(List.of("models=~/models", "data=~", "outputs=./~/out",
+                "other=~user/x"), home);
+        assertThat(mapped).containsExactly(Map.entry("models", home.resolve("models")), Map.entry("data", home),
+                Map.entry("outputs", Path.of("./~/out")), Map.entry("other", Path.of("~user/x")));
+        // bash takes ~ from HOME (Java's user.home ignores it)
+        assertThat(VolumeMappings.home("/home/someone")).isEqualTo(home);
+        assertThat(VolumeMappings.home(null)).isEqualTo(Path.of(System.getProperty("user.home")));
+        assertThatThrownBy(() -> VolumeMappings.parse(List.of("models=~/a", "models=" + home + "/b"), home))
+                .isInstanceOf(CliException.class).hasMessageContaining("--volume models is given twice");
     }
 
     @Test
