@@ -142,4 +142,32 @@ class UserMistakesTest {
         }
     }
 
+    /**
+     * A run of all-linear LoRA resumed with fewer target modules used to load the checkpoint's q_proj/v_proj adapters,
+     * drop the rest without a word and train on (its eval loss jumped back up); the final adapter had lost them.
+     */
+    @Test
+    void resumingWithFewerTargetModulesIsRefusedAndKeepsTheRun() throws Exception {
+        Path outputs = tmp.resolve("narrowed");
+        Path job = tmp.resolve("narrowed.yaml");
+        Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false"));
+        List<String> args = new ArrayList<>(List.of("run", job.toString()));
+        args.addAll(volumes.volumeArgs(outputs));
+        Outcome first = cli(args.toArray(String[]::new));
+        assertThat(first.code()).as(first.err()).isZero();
+        Path run = outputs.resolve("runs/cli-test");
+        byte[] adapter = Files.readAllBytes(run.resolve("adapter/adapter_model.safetensors"));
+        // more epochs, so the finished run continues, from its checkpoint, with narrower targets
+        Files.writeString(job, CliHarness.job(2, "").replace("merge: true", "merge: false")
+                .replace("targetModules: [all-linear]", "targetModules: [q_proj, v_proj]"));
+
+        Outcome narrowed = cli(args.toArray(String[]::new));
+
+        assertThat(narrowed.code()).as(narrowed.out() + narrowed.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(narrowed.err()).contains("cannot resume from " + run.resolve("checkpoints"))
+                .contains("that the job's LoRA settings no longer train (e.g. base_model.model.model.layers.0.")
+                .contains("were lora.targetModules or lora.bias changed?")
+                .contains("`finetune run --resume none` to start over");
+        assertThat(Files.readAllBytes(run.resolve("adapter/adapter_model.safetensors"))).isEqualTo(adapter);
+    }
 }
