@@ -132,6 +132,26 @@ class UserMistakesTest {
                 .isInstanceOf(CliException.class).hasMessageContaining("--volume models is given twice");
     }
 
+    /** gpus: 1 on a machine without a usable GPU trained on the CPU without a word: ten times slower, and no reason given. */
+    @Test
+    void aJobAskingForAGpuThatTrainsOnTheCpuSaysSo() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(ai.djl.engine.Engine.getInstance().getGpuCount() == 0, "a GPU is visible");
+        Path job = tmp.resolve("gpu.yaml");
+        Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false").replace("gpus: 0", "gpus: 1"));
+        List<String> args = new ArrayList<>(List.of("run", job.toString()));
+        args.addAll(volumes.volumeArgs(tmp.resolve("gpu-outputs")));
+
+        Outcome o = cli(args.toArray(String[]::new));
+
+        assertThat(o.code()).as(o.err()).isZero();
+        assertThat(o.err()).contains("warning: spec.resources.gpus is 1, but libtorch sees no GPU here")
+                .contains("set resources.gpus: 0 to train on the CPU on purpose");
+        Outcome cpu = cli("run", yaml.toString(), "--volume", "models=" + volumes.models(), "--volume", "data=" + volumes.data(),
+                "--volume", "outputs=" + tmp.resolve("cpu-outputs"));
+        assertThat(cpu.code()).as(cpu.err()).isZero();
+        assertThat(cpu.err()).doesNotContain("resources.gpus");
+    }
+
     @Test
     void generateWithAnEmptyPromptNamesTheOption() {
         Path model = volumes.models().resolve(CliVolumes.MODEL);
