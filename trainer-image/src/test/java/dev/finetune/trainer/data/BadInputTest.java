@@ -160,7 +160,13 @@ class BadInputTest {
                 new BadRecord("a number where a string belongs", "{\"instruction\": 42, \"output\": \"y\"}", "instruction",
                         "a number, expected a string"),
                 new BadRecord("a conversation without an assistant turn",
-                        "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "messages", "no assistant turn"));
+                        "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "messages", "no assistant turn"),
+                new BadRecord("content as a list of strings", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
+                        + "{\"role\": \"assistant\", \"content\": [\"y\"]}]}", "messages[1].content[0]",
+                        "is a string, expected a content part object"),
+                new BadRecord("a text part without its text", "{\"messages\": [{\"role\": \"user\", \"content\": "
+                        + "[{\"type\": \"text\", \"content\": \"x\"}]}, {\"role\": \"assistant\", \"content\": \"y\"}]}",
+                        "messages[0].content[0]", "text part without a string \"text\""));
     }
 
     @ParameterizedTest(name = "{0}")
