@@ -172,15 +172,18 @@ public final class FinetuneCli implements Callable<Integer> {
                         + " (writable); nothing was trained (--dry-run)");
                 return 0;
             }
-            if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
-                return launch(config);
+            // a local run of a YAML job holds the output directory's lock; --config runs are the operator's (and ranks')
+            try (OutputLock lock = jobOptions.configFile == null ? OutputLock.acquire(Path.of(config.paths().outputDir())) : null) {
+                if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
+                    return launch(config);
+                }
+                if (LaunchPlan.isRankProcess(System.getenv())) {
+                    LauncherWatch.stopWhenLauncherExits();
+                }
+                FineTuneRun run = new FineTuneRun(config, out);
+                run.stopOnShutdown(shutdownGraceSeconds(System.getenv()));
+                return run.execute().exitCode();
             }
-            if (LaunchPlan.isRankProcess(System.getenv())) {
-                LauncherWatch.stopWhenLauncherExits();
-            }
-            FineTuneRun run = new FineTuneRun(config, out);
-            run.stopOnShutdown(shutdownGraceSeconds(System.getenv()));
-            return run.execute().exitCode();
         }
 
         /**

@@ -152,6 +152,31 @@ class UserMistakesTest {
         assertThat(cpu.err()).doesNotContain("resources.gpus");
     }
 
+    /**
+     * The same command started in a second terminal resumed from the first run's checkpoint and then both wrote the
+     * same checkpoints/, adapters and progress.json. (The lock is an OS file lock; here the "other run" is this JVM.)
+     */
+    @Test
+    void aSecondRunIntoAnOutputDirectoryInUseIsRefusedAndWritesNothing() throws Exception {
+        Path outputs = tmp.resolve("busy");
+        Path run = outputs.resolve("runs/cli-test");
+        List<String> args = new ArrayList<>(List.of("run", yaml.toString()));
+        args.addAll(volumes.volumeArgs(outputs));
+        try (OutputLock held = OutputLock.acquire(run)) {
+            Outcome o = cli(args.toArray(String[]::new));
+
+            assertThat(o.code()).as(o.err()).isEqualTo(FailureReason.OUTPUT_UNWRITABLE.exitCode());
+            assertThat(o.err()).contains("finetune run: OUTPUT_UNWRITABLE: output directory " + run
+                    + " is in use by another finetune run (it holds .finetune-lock)")
+                    .contains("hint: wait for that run to end");
+            try (var files = Files.list(run)) {
+                assertThat(files.map(f -> f.getFileName().toString())).containsExactly(OutputLock.FILE);
+            }
+        }
+        Outcome after = cli(args.toArray(String[]::new));
+        assertThat(after.code()).as(after.err()).isZero();
+    }
+
     @Test
     void generateWithAnEmptyPromptNamesTheOption() {
         Path model = volumes.models().resolve(CliVolumes.MODEL);
