@@ -158,6 +158,7 @@ public final class FinetuneCli implements Callable<Integer> {
             TrainerConfig config = jobOptions.forRun(resume.equals("none") ? null : resume);
             // --resume none over an earlier run: the run moves it to previous-runs/ (RunLineage), never mixes them
             if (nproc != null && nproc > 1) {
+                checkCpuRanks(nproc, config, Runtime.getRuntime().availableProcessors());
                 config = withLocalProcesses(config, nproc);
             }
             Preflight.paths(config);
@@ -183,6 +184,20 @@ public final class FinetuneCli implements Callable<Integer> {
                 FineTuneRun run = new FineTuneRun(config, out);
                 run.stopOnShutdown(shutdownGraceSeconds(System.getenv()));
                 return run.execute().exitCode();
+            }
+        }
+
+        /**
+         * CPU ranks beyond the cores only share them (each rank gets OMP_NUM_THREADS = cores / N, at least 1) while each
+         * holds its own JVM and copy of the model: a mistyped --nproc 100 started 100 JVMs and exhausted the machine.
+         * GPU jobs are not judged here: the GPUs are counted by the ranks that bind them.
+         */
+        static void checkCpuRanks(int nproc, TrainerConfig config, int cores) {
+            var resources = config.spec().getResources();
+            boolean cpu = resources == null || resources.getGpus() == 0;
+            if (cpu && nproc > cores) {
+                throw CliException.usage("--nproc " + nproc + ": more CPU ranks than this machine's " + cores + " CPU cores "
+                        + "(each rank is a process with its own copy of the model)", "use --nproc " + cores + " or fewer");
             }
         }
 

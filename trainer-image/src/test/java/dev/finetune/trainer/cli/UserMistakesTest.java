@@ -177,6 +177,21 @@ class UserMistakesTest {
         assertThat(after.code()).as(after.err()).isZero();
     }
 
+    /** --nproc 1000 (a typo) started a thousand JVMs, each with its own copy of the model, on a 2-core machine. */
+    @Test
+    void moreCpuRanksThanCoresIsAUsageError() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<String> args = new ArrayList<>(List.of("run", yaml.toString(), "--nproc", Integer.toString(cores + 1)));
+        args.addAll(volumes.volumeArgs(tmp.resolve("nproc-outputs")));
+
+        Outcome o = cli(args.toArray(String[]::new));
+
+        assertThat(o.code()).as(o.err()).isEqualTo(CliException.USAGE);
+        assertThat(o.err()).contains("finetune run: usage: --nproc " + (cores + 1) + ": more CPU ranks than this machine's "
+                + cores + " CPU cores").contains("hint: use --nproc " + cores + " or fewer");
+        assertThat(tmp.resolve("nproc-outputs")).doesNotExist();
+    }
+
     @Test
     void generateWithAnEmptyPromptNamesTheOption() {
         Path model = volumes.models().resolve(CliVolumes.MODEL);
