@@ -74,8 +74,9 @@ final class JobInput {
         }
         Map<String, Path> roots = new LinkedHashMap<>(volumes);
         var spec = parsed.getSpec();
-        java.util.Set<String> read = java.util.Set.of(spec.getModel().getPvc().getClaimName(),
-                spec.getDataset().getPvc().getClaimName());
+        // one claim may hold both the model and the dataset (Set.of would refuse the duplicate with an exception)
+        java.util.Set<String> read = new java.util.HashSet<>(List.of(spec.getModel().getPvc().getClaimName(),
+                spec.getDataset().getPvc().getClaimName()));
         return TrainerConfigs.forLocalRun(parsed, claim -> {
             Path root = roots.get(claim);
             if (root == null && outputOptional && !read.contains(claim)) {

@@ -41,6 +41,22 @@ class UserMistakesTest {
         return cli(args.toArray(String[]::new));
     }
 
+    /** Not a mistake at all: one PVC holding both the model and the dataset ended in "BAD_CONFIG: duplicate element: shared". */
+    @Test
+    void theModelAndTheDatasetMayShareOneClaim() throws Exception {
+        Path shared = tmp.resolve("shared.yaml");
+        Files.writeString(shared, CliHarness.job(1, "")
+                .replace("{claimName: models, path: tiny-qwen3}", "{claimName: shared, path: models/tiny-qwen3}")
+                .replace("{claimName: data, path: train.jsonl}", "{claimName: shared, path: data/train.jsonl}"));
+
+        Outcome dry = dryRun(shared, "--volume", "shared=" + tmp, "--volume", "outputs=" + tmp.resolve("shared-outputs"));
+        Outcome check = cli("check-data", shared.toString(), "--volume", "shared=" + tmp);
+
+        assertThat(dry.code()).as(dry.err()).isZero();
+        assertThat(check.code()).as(check.err()).isZero();
+        assertThat(check.out()).contains("records          40 read");
+    }
+
     /** YAML keeps the last of two equal keys: a second `training:` block silently dropped every setting of the first. */
     @Test
     void aKeyGivenTwiceIsRefusedWithItsLine() throws Exception {
