@@ -87,6 +87,26 @@ class BadInputTest {
         assertThat(e.hint()).contains("iconv");
     }
 
+    /**
+     * data/ holding train.jsonl and eval.jsonl, with dataset.pvc.path data and evalPath data/eval.jsonl, trained on
+     * the eval records too ("400 train, 40 eval" from 400 records): the eval loss measured memorised records.
+     */
+    @Test
+    void evalDataThatIsAlsoTrainingDataIsRefused() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path train = Files.writeString(data.resolve("train.jsonl"), "{\"text\": \"a\"}\n");
+        Path eval = Files.writeString(data.resolve("eval.jsonl"), "{\"text\": \"b\"}\n");
+
+        DatasetException inDir = failure(() -> DatasetPipeline.requireEvalApart(data, eval));
+        assertThat(inDir.getMessage()).contains(eval + ": field 'dataset.evalPath': is also training data: it is in the "
+                + "training directory " + data).contains("point dataset.pvc.path at the training file alone (e.g. data/train.jsonl)");
+        DatasetException same = failure(() -> DatasetPipeline.requireEvalApart(train, dir.resolve("data/../data/train.jsonl")));
+        assertThat(same.problem()).contains("it is the training file");
+        assertThat(same.hint()).contains("dataset.evalSplit");
+
+        DatasetPipeline.requireEvalApart(train, eval);
+    }
+
     /** The iconv -f latin1 advice would garble these: they are named for what they are. */
     @Test
     void utf16AndGzipFilesAreNamedForWhatTheyAre() throws IOException {
