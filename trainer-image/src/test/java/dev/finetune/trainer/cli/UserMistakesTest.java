@@ -208,6 +208,32 @@ class UserMistakesTest {
         assertThat(tmp.resolve("nproc-outputs")).doesNotExist();
     }
 
+    /** An adapter whose tensors do not match its config said only "adapter tensor ... has 512 values, expected ...". */
+    @Test
+    void anAdapterThatDoesNotFitTheModelIsNamed() throws Exception {
+        Path outputs = tmp.resolve("adapter-source");
+        Path job = tmp.resolve("adapter-source.yaml");
+        Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false"));
+        List<String> args = new ArrayList<>(List.of("run", job.toString()));
+        args.addAll(volumes.volumeArgs(outputs));
+        assertThat(cli(args.toArray(String[]::new)).code()).isZero();
+        Path edited = tmp.resolve("edited-adapter");
+        Files.createDirectories(edited);
+        for (String f : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            Files.copy(outputs.resolve("runs/cli-test/adapter").resolve(f), edited.resolve(f));
+        }
+        String config = Files.readString(edited.resolve("adapter_config.json"));
+        assertThat(config).contains("\"r\" : 4");
+        Files.writeString(edited.resolve("adapter_config.json"), config.replace("\"r\" : 4", "\"r\" : 2"));
+
+        Outcome o = cli("merge", "--model", volumes.models().resolve(CliVolumes.MODEL).toString(), "--adapter", edited.toString(),
+                "--out", tmp.resolve("merged-edited").toString());
+
+        assertThat(o.code()).as(o.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
+        assertThat(o.err()).contains("adapter " + edited + " does not fit this model: adapter tensor ")
+                .contains("(r 2 in adapter_config.json); was it trained on another base model, or was its adapter_config.json edited?");
+    }
+
     @Test
     void generateWithAnEmptyPromptNamesTheOption() {
         Path model = volumes.models().resolve(CliVolumes.MODEL);
