@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Checks a FineTuneJob manifest against the CRD's schema and CEL rules without an API server: what
@@ -12,6 +13,9 @@ import java.util.List;
  * operator does not need this (the API server already ran the same rules).
  */
 public final class FineTuneJobValidator {
+
+    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    private static final int MAX_NAME_LENGTH = 253;
 
     private final JsonNode schema;
 
@@ -40,6 +44,32 @@ public final class FineTuneJobValidator {
         return validate(newManifest, withDefaults(oldManifest));
     }
 
+    /**
+     * The API server's own rule for a custom resource's name (a DNS subdomain: lowercase letters, digits, '-' and '.',
+     * at most 253 characters), worded as it words it. The operator asks more of a name (a DNS label short enough for the
+     * worker pods' names) and says so in the job's Validated condition.
+     */
+    private static void checkName(JsonNode metadata, List<Violation> violations) {
+        JsonNode name = metadata.path("name");
+        if (!name.isTextual() || name.asText().isEmpty()) {
+            if (!metadata.path("generateName").isTextual()) {
+                violations.add(new Violation("metadata.name", name.isMissingNode() || name.isNull() || name.isTextual()
+                        ? "Required value: name or generateName is required"
+                        : "Invalid value: " + name + ": metadata.name must be a string"));
+            }
+            return;
+        }
+        String text = name.asText();
+        if (text.length() > MAX_NAME_LENGTH) {
+            violations.add(new Violation("metadata.name", "Invalid value: \"" + text + "\": must be no more than "
+                    + MAX_NAME_LENGTH + " characters"));
+        } else if (!DNS_SUBDOMAIN.matcher(text).matches()) {
+            violations.add(new Violation("metadata.name", "Invalid value: \"" + text + "\": a lowercase RFC 1123 subdomain "
+                    + "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an "
+                    + "alphanumeric character (e.g. 'example.com', regex used for validation is '" + DNS_SUBDOMAIN.pattern() + "')"));
+        }
+    }
+
     private List<Violation> validate(JsonNode manifest, JsonNode old) {
         List<Violation> violations = new ArrayList<>();
         if (!manifest.isObject()) {
@@ -53,6 +83,7 @@ public final class FineTuneJobValidator {
         if (!"FineTuneJob".equals(manifest.path("kind").asText())) {
             violations.add(new Violation("kind", "must be FineTuneJob, was \"" + manifest.path("kind").asText() + "\""));
         }
+        checkName(manifest.path("metadata"), violations);
         ObjectNode defaulted = withDefaults(manifest);
         JsonNode specSchema = schema.path("properties").path("spec");
         if (!defaulted.has("spec")) {

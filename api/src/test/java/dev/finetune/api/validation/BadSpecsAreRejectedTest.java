@@ -93,6 +93,9 @@ class BadSpecsAreRejectedTest {
                         "spec.model", "Required value"),
                 bad("output without a claim", m -> at(m, "spec.output.pvc").remove("claimName"),
                         "spec.output.pvc.claimName", "Required value"),
+                bad("job name with capitals and an underscore", m -> at(m, "metadata").put("name", "Quick_Start"),
+                        "metadata.name", "Invalid value: \"Quick_Start\": a lowercase RFC 1123 subdomain must consist of lower "
+                                + "case alphanumeric characters, '-' or '.'"),
                 bad("claim name that is not a DNS name", m -> at(m, "spec.dataset.pvc").put("claimName", "My_Data"),
                         "spec.dataset.pvc.claimName", "should match"),
                 bad("epochs and a curriculum", m -> {
@@ -193,6 +196,18 @@ class BadSpecsAreRejectedTest {
             assertThat(v.field()).isEqualTo(field);
             assertThat(v.message()).contains(message);
         });
+    }
+
+    /** kubectl apply needs a name; `finetune run` used to train a nameless job as "local" and the cluster then refused it. */
+    @Test
+    void aJobWithoutANameIsRejected() {
+        ObjectNode manifest = valid();
+        ((ObjectNode) manifest.get("metadata")).remove("name");
+
+        assertThat(VALIDATOR.validateCreate(manifest))
+                .containsExactly(new Violation("metadata.name", "Required value: name or generateName is required"));
+        ((ObjectNode) manifest.get("metadata")).put("generateName", "t-");
+        assertThat(VALIDATOR.validateCreate(manifest)).isEmpty();
     }
 
     @Test

@@ -159,7 +159,15 @@ public final class PeftAdapter {
     public static LoraModel attach(DecoderModel base, Path dir) {
         Loaded loaded = read(dir);
         LoraModel lora = LoraModel.attach(base, loaded.settings(), 0);
-        lora.load(loaded.tensors());
+        try {
+            lora.load(loaded.tensors());
+        } catch (IllegalArgumentException e) {
+            lora.close();
+            // name the adapter, and the two ways its tensors stop matching what its config and the model describe
+            throw new IllegalArgumentException("adapter " + dir + " does not fit this model: " + e.getMessage()
+                    + " (r " + loaded.rank() + " in " + CONFIG + "); was it trained on another base model, or was its "
+                    + CONFIG + " edited?", e);
+        }
         return lora;
     }
 

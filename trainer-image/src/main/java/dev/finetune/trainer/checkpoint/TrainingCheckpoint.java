@@ -194,10 +194,24 @@ public final class TrainingCheckpoint {
         }
     }
 
-    /** Restores LoRA weights, optimizer moments and loop state into a freshly built trainer. */
+    /**
+     * Restores LoRA weights, optimizer moments and loop state into a freshly built trainer. Every tensor of the
+     * checkpoint must find its place: one the trainer no longer trains (lora.targetModules narrowed, lora.bias changed)
+     * would otherwise be dropped, and the run would go on without what it learned there.
+     *
+     * @throws IllegalArgumentException when the checkpoint's tensors are not the trainer's
+     */
     public static void restore(Path checkpoint, Trainer trainer) {
         SavedState saved = readState(checkpoint);
         PeftAdapter.Loaded adapter = PeftAdapter.read(checkpoint);
+        java.util.Set<String> trained = trainer.lora().trainable().keySet();
+        List<String> untrained = adapter.tensors().keySet().stream().filter(name -> !trained.contains(name)).toList();
+        if (!untrained.isEmpty()) {
+            throw new IllegalArgumentException("the checkpoint holds " + untrained.size() + " adapter tensor"
+                    + (untrained.size() == 1 ? "" : "s") + " that the job's LoRA settings no longer train (e.g. "
+                    + untrained.getFirst() + "; were lora.targetModules or lora.bias changed?), and resuming would "
+                    + "drop what they learned");
+        }
         trainer.lora().load(adapter.tensors());
         Map<String, float[]> m = new LinkedHashMap<>();
         Map<String, float[]> v = new LinkedHashMap<>();

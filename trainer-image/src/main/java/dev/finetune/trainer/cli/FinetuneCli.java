@@ -150,9 +150,15 @@ public final class FinetuneCli implements Callable<Integer> {
                 throw CliException.usage(LaunchPlan.LOCAL_RANK + " is set in the environment, which marks a process a "
                         + "launcher started", "unset it to start --nproc " + nproc + " processes");
             }
+            if (resume.isBlank()) {
+                // an empty value (often an unset shell variable) must not mean "none": that would set the earlier run aside
+                throw CliException.usage("--resume is empty", "use latest (the default), none (start over), or "
+                        + "checkpoints/checkpoint-N");
+            }
             TrainerConfig config = jobOptions.forRun(resume.equals("none") ? null : resume);
             // --resume none over an earlier run: the run moves it to previous-runs/ (RunLineage), never mixes them
             if (nproc != null && nproc > 1) {
+                checkCpuRanks(nproc, config, Runtime.getRuntime().availableProcessors());
                 config = withLocalProcesses(config, nproc);
             }
             Preflight.paths(config);
@@ -167,15 +173,32 @@ public final class FinetuneCli implements Callable<Integer> {
                         + " (writable); nothing was trained (--dry-run)");
                 return 0;
             }
-            if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
-                return launch(config);
+            // a local run of a YAML job holds the output directory's lock; --config runs are the operator's (and ranks')
+            try (OutputLock lock = jobOptions.configFile == null ? OutputLock.acquire(Path.of(config.paths().outputDir())) : null) {
+                if (LaunchPlan.needsLauncher(config.distributed(), System.getenv())) {
+                    return launch(config);
+                }
+                if (LaunchPlan.isRankProcess(System.getenv())) {
+                    LauncherWatch.stopWhenLauncherExits();
+                }
+                FineTuneRun run = new FineTuneRun(config, out);
+                run.stopOnShutdown(shutdownGraceSeconds(System.getenv()));
+                return run.execute().exitCode();
             }
-            if (LaunchPlan.isRankProcess(System.getenv())) {
-                LauncherWatch.stopWhenLauncherExits();
+        }
+
+        /**
+         * CPU ranks beyond the cores only share them (each rank gets OMP_NUM_THREADS = cores / N, at least 1) while each
+         * holds its own JVM and copy of the model: a mistyped --nproc 100 started 100 JVMs and exhausted the machine.
+         * GPU jobs are not judged here: the GPUs are counted by the ranks that bind them.
+         */
+        static void checkCpuRanks(int nproc, TrainerConfig config, int cores) {
+            var resources = config.spec().getResources();
+            boolean cpu = resources == null || resources.getGpus() == 0;
+            if (cpu && nproc > cores) {
+                throw CliException.usage("--nproc " + nproc + ": more CPU ranks than this machine's " + cores + " CPU cores "
+                        + "(each rank is a process with its own copy of the model)", "use --nproc " + cores + " or fewer");
             }
-            FineTuneRun run = new FineTuneRun(config, out);
-            run.stopOnShutdown(shutdownGraceSeconds(System.getenv()));
-            return run.execute().exitCode();
         }
 
         /**
@@ -291,6 +314,10 @@ public final class FinetuneCli implements Callable<Integer> {
 
         /** Every sampling option in its range, each refused by name (HF's GenerationConfig refuses the same). */
         void checkOptions() {
+            if (prompt.isBlank() && !chat) {
+                throw CliException.usage("--prompt is empty: generation continues a text, and there is none",
+                        "give the text to continue, e.g. --prompt \"1 2 3\" (with --chat an empty user turn is allowed)");
+            }
             if (maxNewTokens < 1) {
                 throw CliException.usage("--max-new-tokens " + maxNewTokens + ": must be at least 1", null);
             }

@@ -23,7 +23,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -53,7 +54,9 @@ final class InitCommand implements Callable<Integer> {
     String target;
 
     @Option(names = "--volume", paramLabel = "CLAIM=DIR", description = "map a PVC claimName of the spec to a local directory")
-    Map<String, Path> volumes = new LinkedHashMap<>();
+    List<String> volumeOptions = new ArrayList<>();
+
+    private Map<String, Path> volumes = Map.of();
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "trainer config JSON (in a pod: volumes under /mnt/volumes, else as mapped by --volume)")
@@ -80,6 +83,7 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        volumes = VolumeMappings.parse(volumeOptions);
         SourceInitializer initializer = new SourceInitializer(env, RetryPolicy.standard());
         if (target != null && (target.startsWith("hf://") || target.startsWith("oci://"))) {
             if (cacheDir == null) {

@@ -1,6 +1,8 @@
 package dev.finetune.trainer.cli;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
@@ -72,8 +74,9 @@ final class JobInput {
         }
         Map<String, Path> roots = new LinkedHashMap<>(volumes);
         var spec = parsed.getSpec();
-        java.util.Set<String> read = java.util.Set.of(spec.getModel().getPvc().getClaimName(),
-                spec.getDataset().getPvc().getClaimName());
+        // one claim may hold both the model and the dataset (Set.of would refuse the duplicate with an exception)
+        java.util.Set<String> read = new java.util.HashSet<>(List.of(spec.getModel().getPvc().getClaimName(),
+                spec.getDataset().getPvc().getClaimName()));
         return TrainerConfigs.forLocalRun(parsed, claim -> {
             Path root = roots.get(claim);
             if (root == null && outputOptional && !read.contains(claim)) {
@@ -87,19 +90,60 @@ final class JobInput {
         }, resumeFrom);
     }
 
+    /**
+     * The one manifest in {@code job}. A key given twice in one mapping is refused (YAML would keep only the last,
+     * silently dropping the settings under the first), and so is a second document after {@code ---}: a run trains
+     * one FineTuneJob, and {@code kubectl apply} would create every document in the file.
+     */
     private static JsonNode readManifest(Path job) {
         String text = read(job, "JOB.yaml");
         JsonNode manifest;
-        try {
-            manifest = TrainerJson.yaml().readTree(text);
+        try (JsonParser documents = TrainerJson.yaml().getFactory().createParser(text)) {
+            documents.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            Document first = nextDocument(documents);
+            manifest = first == null ? null : first.node();
+            Document second = nextDocument(documents);
+            if (second != null) {
+                throw CliException.of(FailureReason.BAD_CONFIG, job + ":" + second.line() + ": a second YAML document "
+                        + "(after ---); finetune run runs one FineTuneJob per file",
+                        "put each FineTuneJob in its own file and run them one by one");
+            }
         } catch (JsonProcessingException e) {
-            throw CliException.of(FailureReason.BAD_CONFIG, job + yamlProblem(e), "fix the YAML at that position", e);
+            throw CliException.of(FailureReason.BAD_CONFIG, job + yamlProblem(e), yamlHint(e), e);
+        } catch (IOException e) {
+            throw CliException.of(FailureReason.BAD_CONFIG, "cannot read " + job + ": " + e.getMessage(),
+                    "check the file's permissions", e);
         }
-        if (manifest == null || manifest.isMissingNode() || manifest.isNull()) {
+        if (manifest == null) {
             throw CliException.of(FailureReason.BAD_CONFIG, job + ": the file is empty",
                     "write a FineTuneJob manifest (examples/quickstart/finetunejob.yaml is one)");
         }
         return manifest;
+    }
+
+    /** One document of a YAML stream and the line it starts on. */
+    private record Document(JsonNode node, int line) {
+    }
+
+    /** The next document that holds anything (an empty one, as after a trailing {@code ---}, is skipped), or null. */
+    private static Document nextDocument(JsonParser documents) throws IOException {
+        while (documents.nextToken() != null) {
+            JsonLocation start = documents.currentTokenLocation();
+            JsonNode document = TrainerJson.yaml().readTree(documents);
+            if (document != null && !document.isMissingNode() && !document.isNull()) {
+                return new Document(document, start.getLineNr());
+            }
+        }
+        return null;
+    }
+
+    private static String yamlHint(JsonProcessingException e) {
+        return isDuplicateKey(e) ? "keep one of the two (merge their settings under the one you keep)"
+                : "fix the YAML at that position";
+    }
+
+    private static boolean isDuplicateKey(JsonProcessingException e) {
+        return e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Duplicate field ");
     }
 
     private static TrainerConfig readConfig(Path file) {
@@ -144,6 +188,11 @@ final class JobInput {
                 return ":" + (m.getProblemMark().getLine() + 1) + ":" + (m.getProblemMark().getColumn() + 1)
                         + ": not valid YAML: " + m.getProblem() + context;
             }
+        }
+        if (isDuplicateKey(e)) {
+            String key = e.getOriginalMessage().substring("Duplicate field ".length());
+            return syntaxLocation(e) + ": key " + key + " appears twice in the same mapping; YAML would keep only the "
+                    + "second and silently drop what the first sets";
         }
         return syntaxLocation(e) + ": not valid YAML: " + e.getOriginalMessage().replaceAll("\\s*\n\\s*", " ");
     }

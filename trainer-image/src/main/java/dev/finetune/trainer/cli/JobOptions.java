@@ -2,8 +2,8 @@ package dev.finetune.trainer.cli;
 
 import dev.finetune.api.trainer.TrainerConfig;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -18,19 +18,19 @@ final class JobOptions {
 
     @Option(names = "--volume", paramLabel = "CLAIM=DIR",
             description = "map a PVC claimName of the spec to a local directory (repeatable)")
-    Map<String, Path> volumes = new LinkedHashMap<>();
+    List<String> volumeOptions = new ArrayList<>();
 
     @Option(names = "--config", paramLabel = "FILE", description = "trainer config JSON (instead of JOB.yaml)")
     Path configFile;
 
     /** The config a run trains with; {@code resumeFrom} is what a YAML job's resumeFrom becomes (null: fresh). */
     TrainerConfig forRun(String resumeFrom) {
-        return JobInput.load(job, volumes, configFile, resumeFrom);
+        return JobInput.load(job, VolumeMappings.parse(volumeOptions), configFile, resumeFrom);
     }
 
     /** The config of a command that writes nothing: the output volume need not be mapped. */
     TrainerConfig forReading() {
-        return JobInput.load(job, volumes, configFile, null, true);
+        return JobInput.load(job, VolumeMappings.parse(volumeOptions), configFile, null, true);
     }
 
     /** The file the job came from, for messages. */

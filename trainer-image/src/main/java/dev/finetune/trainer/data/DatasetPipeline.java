@@ -88,6 +88,9 @@ public final class DatasetPipeline {
                 dataset.getEnableThinking() == null ? Map.of() : Map.of("enable_thinking", dataset.getEnableThinking()));
 
         boolean preference = t.getMethod() != null && t.getMethod() != TrainingMethod.SFT;
+        if (evalPath != null) {
+            requireEvalApart(datasetPath, evalPath);
+        }
         Loaded main = load(datasetPath, dataset, preference, formats, encoder, tokenizer);
         Selection.Result selected = Selection.apply(main.samples, selection);
 
@@ -125,6 +128,37 @@ public final class DatasetPipeline {
         DatasetReport report = report(dataset, datasetPath, main, selected, train, eval, evalSource, stages, template,
                 tokenizer, options, packing);
         return new PreparedDataset(List.copyOf(train), List.copyOf(eval), stages, report, special, options, preference);
+    }
+
+    /**
+     * Eval records must not be training records: an eval file inside the training directory (data/ holding
+     * train.jsonl and eval.jsonl, dataset.pvc.path data) or the training file itself would be trained on, and the eval
+     * loss, the perplexity and the choice of the best adapter would measure memorised records.
+     */
+    static void requireEvalApart(Path datasetPath, Path evalPath) {
+        java.util.Set<Path> training = new java.util.HashSet<>();
+        for (Path f : RecordReader.files(datasetPath)) {
+            training.add(real(f));
+        }
+        for (Path f : RecordReader.files(evalPath)) {
+            if (training.contains(real(f))) {
+                boolean inDirectory = java.nio.file.Files.isDirectory(datasetPath);
+                throw new DatasetException(SourceLocation.ofFile(f.toString()), "dataset.evalPath",
+                        "is also training data: " + (inDirectory ? "it is in the training directory " + datasetPath
+                                : "it is the training file") + ", so the eval loss would measure records the model trained on",
+                        inDirectory ? "point dataset.pvc.path at the training file alone (e.g. " + datasetPath.getFileName()
+                                + "/train.jsonl), or move the eval file out of that directory"
+                                : "give a separate eval file, or use dataset.evalSplit to hold out part of the dataset");
+            }
+        }
+    }
+
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (java.io.IOException e) {
+            return p.toAbsolutePath().normalize();
+        }
     }
 
     /**

@@ -65,6 +65,11 @@ public record ModelConfig(
     }
 
     public static ModelConfig parse(JsonNode c, String source) {
+        if (c == null || !c.isObject()) {
+            throw new ModelFormatException(source + ": " + (c == null || c.isMissingNode() ? "the file is empty"
+                    : "is a JSON " + c.getNodeType().name().toLowerCase(java.util.Locale.ROOT)) + ", expected the model's "
+                    + "config object ({\"model_type\": ..., \"hidden_size\": ...})");
+        }
         String type = text(c, "model_type", source);
         if (!SUPPORTED.contains(type)) {
             throw new ModelFormatException(source + ": model_type \"" + type + "\" is not supported; supported: "
@@ -103,10 +108,10 @@ public record ModelConfig(
                 heads,
                 kvHeads,
                 headDim,
-                c.path("rms_norm_eps").asDouble(1e-6),
-                c.path("rope_theta").asDouble(10000.0),
+                positiveNumber(c, "rms_norm_eps", 1e-6, source),
+                positiveNumber(c, "rope_theta", 10000.0, source),
                 ropeScaling(c.get("rope_scaling"), source),
-                c.path("max_position_embeddings").asInt(2048),
+                c.hasNonNull("max_position_embeddings") ? integer(c, "max_position_embeddings", source) : 2048,
                 c.path("tie_word_embeddings").asBoolean(false),
                 qkvBias,
                 oBias,
@@ -142,12 +147,33 @@ public record ModelConfig(
         return n.asText();
     }
 
+    /**
+     * A positive whole number. A value of another type, a fraction or one past int's range is named as it is: read
+     * leniently, "64" would pass for 64, and 2.5 layers would quietly become 2.
+     */
     private static int integer(JsonNode c, String key, String source) {
         JsonNode n = c.get(key);
-        if (n == null || !n.canConvertToInt() || n.asInt() <= 0) {
+        if (n != null && !n.isNull() && !(n.isNumber() && n.canConvertToExactIntegral() && n.canConvertToInt())) {
+            throw new ModelFormatException(source + ": \"" + key + "\" is " + n + ", expected a positive whole number"
+                    + (n.isTextual() ? " (a JSON number, without quotes)" : ""));
+        }
+        if (n == null || n.isNull() || n.asInt() <= 0) {
             throw new ModelFormatException(source + ": missing or non-positive integer field \"" + key + "\"");
         }
         return n.asInt();
+    }
+
+    /** An optional positive number ({@code fallback} when absent or null); any other value is refused, not defaulted. */
+    private static double positiveNumber(JsonNode c, String key, double fallback, String source) {
+        JsonNode n = c.get(key);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        if (!n.isNumber() || !(n.asDouble() > 0) || Double.isInfinite(n.asDouble())) {
+            throw new ModelFormatException(source + ": \"" + key + "\" is " + n + ", expected a positive number"
+                    + (n.isTextual() ? " (a JSON number, without quotes)" : ""));
+        }
+        return n.asDouble();
     }
 
     /**

@@ -143,6 +143,8 @@ public final class FineTuneRun {
                                 + " layers, hidden " + model.config().hiddenSize() + ", "
                                 + spec.getTraining().getPrecision().name().toLowerCase(Locale.ROOT));
                         out.println(lora.trainableSummary());
+                        gpusNotUsed(spec.getResources() == null ? 0 : spec.getResources().getGpus(), manager.getDevice())
+                                .ifPresent(System.err::println);
                         reporter.memory(MemoryEstimator.estimate(new MemoryEstimator.Run(model.config(),
                                 model.parameterCount(), elementBytes(spec.getTraining().getPrecision()),
                                 lora.trainableParameterCount(), spec.getTraining().getBatchSize(),
@@ -162,6 +164,19 @@ public final class FineTuneRun {
             sinks.forEach(ProgressSink::close);
             finished.countDown();
         }
+    }
+
+    /**
+     * A warning when the job asks for GPUs and this process trains on the CPU (a CPU build of libtorch, or no CUDA
+     * device visible): the run still works, an order of magnitude slower, and nothing else would say why.
+     */
+    static java.util.Optional<String> gpusNotUsed(int gpus, ai.djl.Device device) {
+        if (gpus <= 0 || device.isGpu()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("warning: spec.resources.gpus is " + gpus + ", but libtorch sees no GPU here (a CPU "
+                + "build of libtorch, or no CUDA device visible), so this run trains on the CPU, much more slowly; set "
+                + "resources.gpus: 0 to train on the CPU on purpose, or run where a GPU is visible");
     }
 
     private static int elementBytes(Precision precision) {

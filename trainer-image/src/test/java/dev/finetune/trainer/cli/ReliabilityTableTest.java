@@ -418,6 +418,41 @@ class ReliabilityTableTest {
             Files.writeString(run.resolve("adapter"), "not a directory");
             return args;
         }));
+        // ---- found by a new user's review (each used to end silently or misleadingly) ----
+        c.add(new Case("spec", "a key given twice (a second `training:` block)", dryRun(y + "  training:\n    epochs: 2\n")));
+        c.add(new Case("spec", "two FineTuneJobs in one file", dryRun(y + "---\n" + y.replace("name: cli-test", "name: second"))));
+        c.add(new Case("spec", "no metadata.name", dryRun(y.replace("  name: cli-test\n", "  labels: {team: a}\n"))));
+        c.add(new Case("dataset", "UTF-16 file", dir -> {
+            Path d = data(dir, null);
+            byte[] text = GOOD.getBytes(java.nio.charset.StandardCharsets.UTF_16);
+            Files.write(d, text);
+            return command(dir, "run --dry-run", yaml(), null);
+        }));
+        c.add(new Case("dataset", "gzip-compressed .jsonl", dir -> {
+            Path d = data(dir, null);
+            try (var gz = new java.util.zip.GZIPOutputStream(Files.newOutputStream(d))) {
+                gz.write(GOOD.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return command(dir, "run --dry-run", yaml(), null);
+        }));
+        c.add(new Case("model", "hidden_size written as a string", modelEdit(editJson("config.json",
+                "\"hidden_size\" : 32", "\"hidden_size\" : \"32\""))));
+        c.add(new Case("model", "num_hidden_layers 1.5", modelEdit(editJson("config.json",
+                "\"num_hidden_layers\" : 1", "\"num_hidden_layers\" : 1.5"))));
+        c.add(new Case("cli", "--resume with an empty value (an unset shell variable)", dir -> {
+            List<String> args = new ArrayList<>(command(dir, "run", yaml(), null));
+            args.addAll(List.of("--resume", ""));
+            return args;
+        }));
+        c.add(new Case("cli", "one claim mapped twice", dir -> {
+            List<String> args = new ArrayList<>(command(dir, "run --dry-run", yaml(), null));
+            args.addAll(List.of("--volume", "models=" + dir.resolve("data")));
+            return args;
+        }));
+        c.add(new Case("cli", "--volume with an empty directory", dir -> List.of("run", job(dir, yaml()).toString(),
+                "--volume", "models=")));
+        c.add(new Case("cli", "generate with an empty --prompt", dir -> List.of("generate", "--model", model(dir).toString(),
+                "--prompt", "")));
         return c;
     }
 

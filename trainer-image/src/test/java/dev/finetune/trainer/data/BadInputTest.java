@@ -87,6 +87,69 @@ class BadInputTest {
         assertThat(e.hint()).contains("iconv");
     }
 
+    /**
+     * data/ holding train.jsonl and eval.jsonl, with dataset.pvc.path data and evalPath data/eval.jsonl, trained on
+     * the eval records too ("400 train, 40 eval" from 400 records): the eval loss measured memorised records.
+     */
+    @Test
+    void evalDataThatIsAlsoTrainingDataIsRefused() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path train = Files.writeString(data.resolve("train.jsonl"), "{\"text\": \"a\"}\n");
+        Path eval = Files.writeString(data.resolve("eval.jsonl"), "{\"text\": \"b\"}\n");
+
+        DatasetException inDir = failure(() -> DatasetPipeline.requireEvalApart(data, eval));
+        assertThat(inDir.getMessage()).contains(eval + ": field 'dataset.evalPath': is also training data: it is in the "
+                + "training directory " + data).contains("point dataset.pvc.path at the training file alone (e.g. data/train.jsonl)");
+        DatasetException same = failure(() -> DatasetPipeline.requireEvalApart(train, dir.resolve("data/../data/train.jsonl")));
+        assertThat(same.problem()).contains("it is the training file");
+        assertThat(same.hint()).contains("dataset.evalSplit");
+
+        DatasetPipeline.requireEvalApart(train, eval);
+    }
+
+    /** The iconv -f latin1 advice would garble these: they are named for what they are. */
+    @Test
+    void utf16AndGzipFilesAreNamedForWhatTheyAre() throws IOException {
+        Path utf16 = dir.resolve("utf16.jsonl");
+        Files.write(utf16, "{\"text\": \"ok\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_16LE));
+        byte[] withMark = Files.readAllBytes(utf16);
+        byte[] marked = new byte[withMark.length + 2];
+        marked[0] = (byte) 0xFF;
+        marked[1] = (byte) 0xFE;
+        System.arraycopy(withMark, 0, marked, 2, withMark.length);
+        Files.write(utf16, marked);
+        DatasetException u = failure(() -> RecordReader.read(utf16, null));
+        assertThat(u.problem()).isEqualTo("is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8");
+        assertThat(u.hint()).contains("iconv -f utf-16 -t utf-8");
+
+        Path gz = dir.resolve("train.jsonl");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            out.write("{\"text\": \"ok\"}\n".getBytes());
+        }
+        DatasetException g = failure(() -> RecordReader.read(gz, null));
+        assertThat(g.problem()).isEqualTo("is gzip-compressed, not UTF-8 text");
+        assertThat(g.hint()).contains("gunzip");
+    }
+
+    /**
+     * JSON Lines saved as .json (common on the Hugging Face hub) gave its first record and silently dropped the rest:
+     * a 400-record dataset trained on one. It is read line by line now, and other text after a .json file's one
+     * object is an error.
+     */
+    @Test
+    void jsonLinesSavedAsJsonAreReadLineByLine() throws IOException {
+        Path p = write("train.json", "{\"text\": \"a\"}\n{\"text\": \"b\"}\n\n{\"text\": \"c\"}\n");
+        assertThat(RecordReader.read(p, null)).extracting(r -> r.json().get("text").asText()).containsExactly("a", "b", "c");
+        Path bad = write("bad.json", "{\"text\": \"a\"}\n{\"text\": \"b\" \"x\"}\n");
+        DatasetException e = failure(() -> RecordReader.read(bad, null));
+        assertThat(e.getMessage()).contains("bad.json:2:");
+        Path trailing = write("trailing.json", "{\"text\": \"a\"}\n}\n");
+        DatasetException t = failure(() -> RecordReader.read(trailing, null));
+        assertThat(t.getMessage()).contains("trailing.json:2:1").contains("malformed JSON");
+        Path one = write("one.json", "{\n  \"text\": \"pretty\"\n}\n");
+        assertThat(RecordReader.read(one, null)).hasSize(1);
+    }
+
     @Test
     void missingFieldNamesTheFieldAndLine() throws IOException {
         DatasetException e = convert("a.jsonl", "{\"instruction\": \"x\", \"output\": \"y\"}\n{\"instruction\": \"x\"}\n");
@@ -117,7 +180,13 @@ class BadInputTest {
                 new BadRecord("a number where a string belongs", "{\"instruction\": 42, \"output\": \"y\"}", "instruction",
                         "a number, expected a string"),
                 new BadRecord("a conversation without an assistant turn",
-                        "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "messages", "no assistant turn"));
+                        "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "messages", "no assistant turn"),
+                new BadRecord("content as a list of strings", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, "
+                        + "{\"role\": \"assistant\", \"content\": [\"y\"]}]}", "messages[1].content[0]",
+                        "is a string, expected a content part object"),
+                new BadRecord("a text part without its text", "{\"messages\": [{\"role\": \"user\", \"content\": "
+                        + "[{\"type\": \"text\", \"content\": \"x\"}]}, {\"role\": \"assistant\", \"content\": \"y\"}]}",
+                        "messages[0].content[0]", "text part without a string \"text\""));
     }
 
     @ParameterizedTest(name = "{0}")

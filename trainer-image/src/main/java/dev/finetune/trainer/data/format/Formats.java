@@ -267,9 +267,17 @@ public final class Formats {
             StringBuilder sb = new StringBuilder();
             for (int k = 0; k < c.size(); k++) {
                 JsonNode part = c.get(k);
-                if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                if (!part.isObject()) {
+                    // ["Paris"] for "Paris": say what the part is, not "unsupported content part " with nothing after it
+                    throw new DatasetException(r.location(), field + "[" + k + "]", "is " + RecordReader.article(part)
+                            + ", expected a content part object", "write the content as a string, or as a list of "
+                            + "{\"type\": \"text\", \"text\": ...} parts");
+                }
+                if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
                     throw new DatasetException(r.location(), field + "[" + k + "]",
-                            "unsupported content part " + part.path("type"), "only {\"type\": \"text\", \"text\": ...} parts can be trained on");
+                            "text".equals(part.path("type").asText()) ? "text part without a string \"text\""
+                                    : "unsupported content part " + part.path("type"),
+                            "only {\"type\": \"text\", \"text\": ...} parts can be trained on");
                 }
                 sb.append(part.get("text").asText());
             }

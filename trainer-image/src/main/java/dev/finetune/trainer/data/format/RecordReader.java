@@ -24,7 +24,8 @@ import java.util.stream.Stream;
 /**
  * Reads dataset records from a {@code .json} file (an array of objects, or one object), a {@code .jsonl}
  * file (one object per line, blank lines ignored) or a directory of such files (sorted by name, not
- * recursive). Bytes must be UTF-8; a byte-order mark is ignored.
+ * recursive). A {@code .json} file whose first object is followed by more text is JSON Lines and is read as
+ * such. Bytes must be UTF-8; a byte-order mark is ignored.
  *
  * <p>Errors name file, line and column. With a {@code skipped} consumer, a malformed JSONL line is
  * reported to it and reading goes on; syntax errors inside a {@code .json} array always fail, because
@@ -89,7 +90,27 @@ public final class RecordReader {
         }
         boolean jsonl = name.toLowerCase(Locale.ROOT).endsWith(".jsonl")
                 || (!name.toLowerCase(Locale.ROOT).endsWith(".json") && !text.stripLeading().startsWith("["));
+        if (!jsonl && holdsJsonLines(text)) {
+            // JSON Lines saved as .json (common on the Hugging Face hub, whose json loader reads both): read its lines
+            jsonl = true;
+        }
         return jsonl ? readJsonLines(text, name, skipped) : readJsonDocument(text, name);
+    }
+
+    /**
+     * Whether a {@code .json} file's text is JSON Lines: an object, then more text after it. Read as one document it
+     * would yield its first record and ignore the rest.
+     */
+    static boolean holdsJsonLines(String text) {
+        try (JsonParser p = MAPPER.createParser(text)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            p.skipChildren();
+            return p.nextToken() != null;
+        } catch (IOException e) {
+            return false; // a syntax error: reading it as one document reports it with its position
+        }
     }
 
     private static List<RawRecord> readJsonLines(String text, String file, Consumer<DatasetException> skipped) {
@@ -144,6 +165,7 @@ public final class RecordReader {
                 JsonLocation l = p.currentTokenLocation();
                 JsonNode node = p.readValueAsTree();
                 out.add(new RawRecord(node, new SourceLocation(file, l.getLineNr(), l.getColumnNr(), 0)));
+                p.nextToken(); // text after the object fails here, with its position, instead of being ignored
                 return out;
             }
             if (first != JsonToken.START_ARRAY) {
@@ -207,8 +229,20 @@ public final class RecordReader {
                 "malformed JSON: " + msg, "fix the JSON syntax at that position (a JSON validator such as `jq . file` shows it)", e);
     }
 
-    /** Fails on the first byte sequence that is not UTF-8, naming its line and column. */
+    /**
+     * Fails on the first byte sequence that is not UTF-8, naming its line and column. Two kinds of file are named for
+     * what they are, since re-encoding from Latin-1 would not help: UTF-16 text (its byte-order mark) and gzip.
+     */
     static void checkUtf8(byte[] b, String file) {
+        if (b.length >= 2 && ((b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xfe || (b[0] & 0xff) == 0xfe && (b[1] & 0xff) == 0xff)) {
+            throw new DatasetException(new SourceLocation(file, 1, 1, -1), null,
+                    "is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+                    "re-encode the file as UTF-8, e.g. `iconv -f utf-16 -t utf-8 in.jsonl > out.jsonl`");
+        }
+        if (b.length >= 2 && (b[0] & 0xff) == 0x1f && (b[1] & 0xff) == 0x8b) {
+            throw new DatasetException(new SourceLocation(file, 1, 1, -1), null,
+                    "is gzip-compressed, not UTF-8 text", "decompress it first, e.g. `gunzip -k file.jsonl.gz`");
+        }
         int line = 1;
         int column = 1;
         int i = 0;
