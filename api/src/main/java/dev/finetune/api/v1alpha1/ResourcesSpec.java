@@ -7,6 +7,7 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Toleration;
 import java.util.List;
@@ -15,6 +16,16 @@ import java.util.Map;
 /** Where and on what the workers run. */
 @JsonClassDescription("Where and on what the workers run: GPUs per worker, worker count, CPU/memory, placement.")
 public class ResourcesSpec {
+
+    /**
+     * A positive Kubernetes quantity for CEL: an integer above 0, or a string in the API server's quantity syntax (a
+     * number with an optional suffix) without a sign. The CRD generator gives a quantity field no pattern, so without
+     * this rule "4GB" or "two" would be accepted here and refused only when the operator creates the worker pods.
+     */
+    public static final String POSITIVE_QUANTITY = "type(self) == int ? self > 0 : self.matches("
+            + "'^[+]?(([0-9]+([.][0-9]*)?)|([.][0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+([.][0-9]*)?)|([.][0-9]+))))?$')";
+    private static final String QUANTITY_MESSAGE = "must be a positive Kubernetes quantity: a number with an optional "
+            + "suffix, e.g. 8, 500m, 64Gi or 1.5G (not 4GB, 64gi or two)";
 
     @Default("1")
     @Min(0)
@@ -28,12 +39,15 @@ public class ResourcesSpec {
     @JsonPropertyDescription("Worker pods, started and restarted as one gang; world size is workers x max(gpus, 1).")
     private int workers = 1;
 
+    @ValidationRule(value = POSITIVE_QUANTITY, message = "cpu " + QUANTITY_MESSAGE)
     @JsonPropertyDescription("CPU request and limit per worker, e.g. 8.")
     private Quantity cpu;
 
+    @ValidationRule(value = POSITIVE_QUANTITY, message = "memory " + QUANTITY_MESSAGE)
     @JsonPropertyDescription("Memory request and limit per worker, e.g. 64Gi.")
     private Quantity memory;
 
+    @ValidationRule(value = POSITIVE_QUANTITY, message = "sharedMemory " + QUANTITY_MESSAGE)
     @JsonPropertyDescription("Size of /dev/shm per worker (NCCL and data loading use it). Default: half of memory, else 1Gi.")
     private Quantity sharedMemory;
 

@@ -39,7 +39,7 @@ class BadSpecsAreRejectedTest {
         }
     }
 
-    private static ObjectNode at(ObjectNode root, String dottedPath) {
+    static ObjectNode at(ObjectNode root, String dottedPath) {
         ObjectNode node = root;
         for (String part : dottedPath.split("\\.")) {
             node = node.has(part) ? (ObjectNode) node.get(part) : node.putObject(part);
@@ -77,6 +77,14 @@ class BadSpecsAreRejectedTest {
                         "spec.resources.gpus", "should be greater than or equal to 0"),
                 bad("no workers", m -> at(m, "spec.resources").put("workers", 0),
                         "spec.resources.workers", "should be greater than or equal to 1"),
+                bad("memory in gigabytes written GB", m -> at(m, "spec.resources").put("memory", "4GB"),
+                        "spec.resources.memory", "memory must be a positive Kubernetes quantity: a number with an optional suffix"),
+                bad("cpu as a word", m -> at(m, "spec.resources").put("cpu", "two"),
+                        "spec.resources.cpu", "cpu must be a positive Kubernetes quantity"),
+                bad("negative cpu", m -> at(m, "spec.resources").put("cpu", -2),
+                        "spec.resources.cpu", "cpu must be a positive Kubernetes quantity"),
+                bad("shared memory with a lowercase suffix", m -> at(m, "spec.resources").put("sharedMemory", "8gi"),
+                        "spec.resources.sharedMemory", "sharedMemory must be a positive Kubernetes quantity"),
                 bad("fp16 on CPU", m -> {
                     at(m, "spec.training").put("precision", "fp16");
                     at(m, "spec.resources").put("gpus", 0);
@@ -196,6 +204,24 @@ class BadSpecsAreRejectedTest {
             assertThat(v.field()).isEqualTo(field);
             assertThat(v.message()).contains(message);
         });
+    }
+
+    /** Every form of quantity the API server parses is accepted: integers, decimals, exponents, SI and binary suffixes. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("quantities")
+    void quantitiesInTheApiServersSyntaxAreAccepted(JsonNode quantity) {
+        ObjectNode manifest = valid();
+        at(manifest, "spec.resources").set("cpu", quantity);
+        at(manifest, "spec.resources").set("memory", quantity);
+        at(manifest, "spec.resources").set("sharedMemory", quantity);
+
+        assertThat(VALIDATOR.validateCreate(manifest)).isEmpty();
+    }
+
+    static Stream<JsonNode> quantities() {
+        var json = TrainerJson.json().getNodeFactory();
+        return Stream.of(json.numberNode(8), json.textNode("8"), json.textNode("500m"), json.textNode("64Gi"),
+                json.textNode("1.5G"), json.textNode(".5"), json.textNode("1e3"), json.textNode("+2"), json.textNode("128974848"));
     }
 
     /** kubectl apply needs a name; `finetune run` used to train a nameless job as "local" and the cluster then refused it. */

@@ -115,6 +115,20 @@ class CrdOnApiServerE2E {
     }
 
     @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.finetune.api.validation.BadSpecsAreRejectedTest#quantities")
+    void quantityIsAcceptedByTheApiServer(JsonNode quantity) {
+        ObjectNode manifest = BadSpecsAreRejectedTest.valid();
+        ObjectNode resources = BadSpecsAreRejectedTest.at(manifest, "spec.resources");
+        resources.set("cpu", quantity);
+        resources.set("memory", quantity);
+        resources.set("sharedMemory", quantity);
+
+        GenericKubernetesResource created = client.resource(resource(manifest)).dryRun().fieldValidation(Validation.STRICT).create();
+
+        assertThat(created.getAdditionalProperties().toString()).contains("cpu=" + quantity.asText());
+    }
+
+    @ParameterizedTest(name = "{0}")
     @MethodSource("dev.finetune.api.validation.BadSpecsAreRejectedTest#mistakes")
     void mistakeIsRejectedByTheApiServerWithTheSameMessage(String why, Consumer<ObjectNode> mistake, String field,
             String message) {

@@ -453,6 +453,20 @@ class ReliabilityTableTest {
                 "--volume", "models=")));
         c.add(new Case("cli", "generate with an empty --prompt", dir -> List.of("generate", "--model", model(dir).toString(),
                 "--prompt", "")));
+        c.add(new Case("spec", "memory written `4GB`", dryRun(y.replace("    gpus: 0", "    gpus: 0\n    memory: 4GB"))));
+        c.add(new Case("dataset", "a FIFO instead of a file", dir -> {
+            Path fifo = dir.resolve("data/train.jsonl");
+            Files.createDirectories(fifo.getParent());
+            try {
+                if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() != 0) {
+                    throw new IOException("mkfifo " + fifo + " failed");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted making " + fifo, e);
+            }
+            return command(dir, "run --dry-run", yaml(), null);
+        }));
         return c;
     }
 
