@@ -107,6 +107,18 @@ class BadInputTest {
         DatasetPipeline.requireEvalApart(train, eval);
     }
 
+    /** A FIFO as the dataset blocked the run forever, waiting for a writer: it is refused before any read. */
+    @Test
+    void aFifoIsRefusedInsteadOfWaitedOn() throws Exception {
+        Path fifo = dir.resolve("train.jsonl");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+
+        DatasetException e = failure(() -> RecordReader.read(fifo, null));
+        assertThat(e.problem()).isEqualTo("is not a regular file (a FIFO, socket or device)");
+        assertThat(e.location().file()).isEqualTo(fifo.toString());
+    }
+
     /** The iconv -f latin1 advice would garble these: they are named for what they are. */
     @Test
     void utf16AndGzipFilesAreNamedForWhatTheyAre() throws IOException {

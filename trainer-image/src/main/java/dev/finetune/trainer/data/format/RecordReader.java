@@ -46,6 +46,12 @@ public final class RecordReader {
                     "check dataset.pvc.path (and the volume mount)");
         }
         if (!Files.isDirectory(path)) {
+            if (!Files.isRegularFile(path)) {
+                // a FIFO or a device would block the read (a FIFO until something writes to it) or never end
+                throw new DatasetException(SourceLocation.ofFile(path.toString()), null,
+                        "is not a regular file (a FIFO, socket or device)", "point the dataset at a .json or .jsonl file "
+                                + "or a directory of them; to stream data in, write it to a file first");
+            }
             return List.of(path);
         }
         try (Stream<Path> s = Files.list(path)) {
