@@ -334,6 +334,23 @@ public final class FinetuneCli implements Callable<Integer> {
             model.checkPaths();
         }
 
+        /**
+         * The prompt and the new tokens must fit the model's context (max_position_embeddings): past it the rotary
+         * positions were never trained, and the text degrades into noise with no other sign of why.
+         */
+        static void checkContext(int promptTokens, int maxNewTokens, int context) {
+            if (promptTokens >= context) {
+                throw CliException.usage("the prompt is " + promptTokens + " tokens, and the model's context is " + context
+                        + " positions (max_position_embeddings in config.json)", "shorten the prompt");
+            }
+            if ((long) promptTokens + maxNewTokens > context) {
+                throw CliException.usage("--max-new-tokens " + maxNewTokens + ": the prompt's " + promptTokens + " tokens and "
+                        + maxNewTokens + " new ones exceed the model's context of " + context
+                        + " positions (max_position_embeddings in config.json)", "use --max-new-tokens "
+                        + (context - promptTokens) + " or fewer");
+            }
+        }
+
         @Override
         public Integer call() {
             checkOptions();
@@ -343,7 +360,9 @@ public final class FinetuneCli implements Callable<Integer> {
                     ModelTokenizer tokenizer = ModelTokenizer.load(model.model)) {
                 LoraModel lora = model.adapter == null ? null : PeftAdapter.attach(base, model.adapter);
                 String text = chat ? ChatPrompt.render(tokenizer, prompt) : prompt;
-                System.out.println(new TextGenerator(base, tokenizer).continuation(text,
+                int[] promptIds = tokenizer.encode(text).ids();
+                checkContext(promptIds.length, maxNewTokens, base.config().maxPositionEmbeddings());
+                System.out.println(new TextGenerator(base, tokenizer).continuation(promptIds,
                         new Generator.Options(maxNewTokens, temperature, topK, topP, seed)));
                 if (lora != null) {
                     lora.close();

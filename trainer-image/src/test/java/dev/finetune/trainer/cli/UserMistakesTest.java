@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.finetune.api.trainer.FailureReason;
+import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
 import dev.finetune.trainer.testing.CliVolumes;
 import java.nio.file.Files;
@@ -242,6 +243,21 @@ class UserMistakesTest {
             assertThat(o.code()).as("'" + prompt + "': " + o.err()).isEqualTo(CliException.USAGE);
             assertThat(o.err()).contains("finetune generate: usage: --prompt is empty").contains("hint: give the text to continue");
         }
+    }
+
+    /** --max-new-tokens past the model's context generated noise with no sign of why; the limit is named now. */
+    @Test
+    void generatingPastTheModelsContextNamesTheLimit() throws Exception {
+        Path model = volumes.models().resolve(CliVolumes.MODEL);
+        int context = TrainerJson.json().readTree(model.resolve("config.json").toFile()).path("max_position_embeddings").asInt();
+        Outcome o = cli("generate", "--model", model.toString(), "--prompt", "1 2 3", "--max-new-tokens", Integer.toString(context));
+
+        assertThat(o.code()).as(o.err()).isEqualTo(CliException.USAGE);
+        assertThat(o.err()).contains("finetune generate: usage: --max-new-tokens " + context + ": the prompt's ")
+                .contains("exceed the model's context of " + context + " positions (max_position_embeddings in config.json)")
+                .containsPattern("hint: use --max-new-tokens [0-9]+ or fewer");
+        Outcome fits = cli("generate", "--model", model.toString(), "--prompt", "1 2 3", "--max-new-tokens", "4");
+        assertThat(fits.code()).as(fits.err()).isZero();
     }
 
     /**
