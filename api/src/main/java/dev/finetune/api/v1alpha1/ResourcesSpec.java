@@ -19,11 +19,13 @@ public class ResourcesSpec {
 
     /**
      * A positive Kubernetes quantity for CEL: an integer above 0, or a string in the API server's quantity syntax (a
-     * number with an optional suffix) without a sign. The CRD generator gives a quantity field no pattern, so without
-     * this rule "4GB" or "two" would be accepted here and refused only when the operator creates the worker pods.
+     * number with an optional binary or decimal suffix or an integer exponent) without a minus sign. The CRD generator
+     * gives a quantity field no pattern, so without this rule "4GB" or "two" would be accepted here and refused only
+     * when the operator creates the worker pods. The regex is kept short: the API server prices a CEL match by the
+     * regex's length times the string's possible length.
      */
-    public static final String POSITIVE_QUANTITY = "type(self) == int ? self > 0 : self.matches("
-            + "'^[+]?(([0-9]+([.][0-9]*)?)|([.][0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+([.][0-9]*)?)|([.][0-9]+))))?$')";
+    public static final String POSITIVE_QUANTITY = "type(self) == int ? self > 0 : "
+            + "self.matches('^[+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$')";
     private static final String QUANTITY_MESSAGE = "must be a positive Kubernetes quantity: a number with an optional "
             + "suffix, e.g. 8, 500m, 64Gi or 1.5G (not 4GB, 64gi or two)";
 
