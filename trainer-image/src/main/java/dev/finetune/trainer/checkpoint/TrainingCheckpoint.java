@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -204,7 +205,7 @@ public final class TrainingCheckpoint {
     public static void restore(Path checkpoint, Trainer trainer) {
         SavedState saved = readState(checkpoint);
         PeftAdapter.Loaded adapter = PeftAdapter.read(checkpoint);
-        java.util.Set<String> trained = trainer.lora().trainable().keySet();
+        Set<String> trained = trainer.lora().trainable().keySet();
         List<String> untrained = adapter.tensors().keySet().stream().filter(name -> !trained.contains(name)).toList();
         if (!untrained.isEmpty()) {
             throw new IllegalArgumentException("the checkpoint holds " + untrained.size() + " adapter tensor"

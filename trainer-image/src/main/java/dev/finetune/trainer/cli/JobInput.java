@@ -1,8 +1,8 @@
 package dev.finetune.trainer.cli;
 
 import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerConfig;
@@ -14,9 +14,11 @@ import dev.finetune.api.validation.Violation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -75,7 +77,7 @@ final class JobInput {
         Map<String, Path> roots = new LinkedHashMap<>(volumes);
         var spec = parsed.getSpec();
         // one claim may hold both the model and the dataset (Set.of would refuse the duplicate with an exception)
-        java.util.Set<String> read = new java.util.HashSet<>(List.of(spec.getModel().getPvc().getClaimName(),
+        Set<String> read = new HashSet<>(List.of(spec.getModel().getPvc().getClaimName(),
                 spec.getDataset().getPvc().getClaimName()));
         return TrainerConfigs.forLocalRun(parsed, claim -> {
             Path root = roots.get(claim);

@@ -26,15 +26,19 @@ import dev.finetune.trainer.data.template.ChatTemplate;
 import dev.finetune.trainer.data.template.TemplateCheck;
 import dev.finetune.trainer.data.tokenize.ModelTokenizer;
 import dev.finetune.trainer.data.tokenize.SpecialTokens;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
@@ -136,13 +140,13 @@ public final class DatasetPipeline {
      * loss, the perplexity and the choice of the best adapter would measure memorised records.
      */
     static void requireEvalApart(Path datasetPath, Path evalPath) {
-        java.util.Set<Path> training = new java.util.HashSet<>();
+        Set<Path> training = new HashSet<>();
         for (Path f : RecordReader.files(datasetPath)) {
             training.add(real(f));
         }
         for (Path f : RecordReader.files(evalPath)) {
             if (training.contains(real(f))) {
-                boolean inDirectory = java.nio.file.Files.isDirectory(datasetPath);
+                boolean inDirectory = Files.isDirectory(datasetPath);
                 throw new DatasetException(SourceLocation.ofFile(f.toString()), "dataset.evalPath",
                         "is also training data: " + (inDirectory ? "it is in the training directory " + datasetPath
                                 : "it is the training file") + ", so the eval loss would measure records the model trained on",
@@ -156,7 +160,7 @@ public final class DatasetPipeline {
     private static Path real(Path p) {
         try {
             return p.toRealPath();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return p.toAbsolutePath().normalize();
         }
     }

@@ -1,5 +1,6 @@
 package dev.finetune.trainer.run;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.api.trainer.Failure;
@@ -49,6 +50,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -170,11 +172,11 @@ public final class FineTuneRun {
      * A warning when the job asks for GPUs and this process trains on the CPU (a CPU build of libtorch, or no CUDA
      * device visible): the run still works, an order of magnitude slower, and nothing else would say why.
      */
-    static java.util.Optional<String> gpusNotUsed(int gpus, ai.djl.Device device) {
+    static Optional<String> gpusNotUsed(int gpus, Device device) {
         if (gpus <= 0 || device.isGpu()) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of("warning: spec.resources.gpus is " + gpus + ", but libtorch sees no GPU here (a CPU "
+        return Optional.of("warning: spec.resources.gpus is " + gpus + ", but libtorch sees no GPU here (a CPU "
                 + "build of libtorch, or no CUDA device visible), so this run trains on the CPU, much more slowly; set "
                 + "resources.gpus: 0 to train on the CPU on purpose, or run where a GPU is visible");
     }

@@ -152,7 +152,7 @@ class UserMistakesTest {
     /** gpus: 1 on a machine without a usable GPU trained on the CPU without a word: ten times slower, and no reason given. */
     @Test
     void aJobAskingForAGpuThatTrainsOnTheCpuSaysSo() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(ai.djl.engine.Engine.getInstance().getGpuCount() == 0, "a GPU is visible");
+        boolean trainsOnTheCpu = ai.djl.engine.Engine.getInstance().getGpuCount() == 0;
         Path job = tmp.resolve("gpu.yaml");
         Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false").replace("gpus: 0", "gpus: 1"));
         List<String> args = new ArrayList<>(List.of("run", job.toString()));
@@ -161,8 +161,12 @@ class UserMistakesTest {
         Outcome o = cli(args.toArray(String[]::new));
 
         assertThat(o.code()).as(o.err()).isZero();
-        assertThat(o.err()).contains("warning: spec.resources.gpus is 1, but libtorch sees no GPU here")
-                .contains("set resources.gpus: 0 to train on the CPU on purpose");
+        if (trainsOnTheCpu) {
+            assertThat(o.err()).contains("warning: spec.resources.gpus is 1, but libtorch sees no GPU here")
+                    .contains("set resources.gpus: 0 to train on the CPU on purpose");
+        } else {
+            assertThat(o.err()).doesNotContain("libtorch sees no GPU");
+        }
         Outcome cpu = cli("run", yaml.toString(), "--volume", "models=" + volumes.models(), "--volume", "data=" + volumes.data(),
                 "--volume", "outputs=" + tmp.resolve("cpu-outputs"));
         assertThat(cpu.code()).as(cpu.err()).isZero();
