@@ -8,6 +8,7 @@ import dev.finetune.api.trainer.FailureReason;
 import dev.finetune.api.trainer.TrainerJson;
 import dev.finetune.trainer.cli.CliHarness.Outcome;
 import dev.finetune.trainer.testing.CliVolumes;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -153,12 +154,7 @@ class UserMistakesTest {
     @Test
     void aJobAskingForAGpuThatTrainsOnTheCpuSaysSo() throws Exception {
         boolean trainsOnTheCpu = ai.djl.engine.Engine.getInstance().getGpuCount() == 0;
-        Path job = tmp.resolve("gpu.yaml");
-        Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false").replace("gpus: 0", "gpus: 1"));
-        List<String> args = new ArrayList<>(List.of("run", job.toString()));
-        args.addAll(volumes.volumeArgs(tmp.resolve("gpu-outputs")));
-
-        Outcome o = cli(args.toArray(String[]::new));
+        Outcome o = run("gpu", oneEpochWithoutMerge().replace("gpus: 0", "gpus: 1"));
 
         assertThat(o.code()).as(o.err()).isZero();
         if (trainsOnTheCpu) {
@@ -217,11 +213,8 @@ class UserMistakesTest {
     @Test
     void anAdapterThatDoesNotFitTheModelIsNamed() throws Exception {
         Path outputs = tmp.resolve("adapter-source");
-        Path job = tmp.resolve("adapter-source.yaml");
-        Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false"));
-        List<String> args = new ArrayList<>(List.of("run", job.toString()));
-        args.addAll(volumes.volumeArgs(outputs));
-        assertThat(cli(args.toArray(String[]::new)).code()).isZero();
+        Outcome trained = run("adapter-source", oneEpochWithoutMerge());
+        assertThat(trained.code()).as(trained.err()).isZero();
         Path edited = tmp.resolve("edited-adapter");
         Files.createDirectories(edited);
         for (String f : List.of("adapter_config.json", "adapter_model.safetensors")) {
@@ -270,20 +263,13 @@ class UserMistakesTest {
      */
     @Test
     void resumingWithFewerTargetModulesIsRefusedAndKeepsTheRun() throws Exception {
-        Path outputs = tmp.resolve("narrowed");
-        Path job = tmp.resolve("narrowed.yaml");
-        Files.writeString(job, CliHarness.job(1, "").replace("merge: true", "merge: false"));
-        List<String> args = new ArrayList<>(List.of("run", job.toString()));
-        args.addAll(volumes.volumeArgs(outputs));
-        Outcome first = cli(args.toArray(String[]::new));
+        Outcome first = run("narrowed", oneEpochWithoutMerge());
         assertThat(first.code()).as(first.err()).isZero();
-        Path run = outputs.resolve("runs/cli-test");
+        Path run = tmp.resolve("narrowed").resolve("runs/cli-test");
         byte[] adapter = Files.readAllBytes(run.resolve("adapter/adapter_model.safetensors"));
         // more epochs, so the finished run continues, from its checkpoint, with narrower targets
-        Files.writeString(job, CliHarness.job(2, "").replace("merge: true", "merge: false")
+        Outcome narrowed = run("narrowed", CliHarness.job(2, "").replace("merge: true", "merge: false")
                 .replace("targetModules: [all-linear]", "targetModules: [q_proj, v_proj]"));
-
-        Outcome narrowed = cli(args.toArray(String[]::new));
 
         assertThat(narrowed.code()).as(narrowed.out() + narrowed.err()).isEqualTo(FailureReason.BAD_CONFIG.exitCode());
         assertThat(narrowed.err()).contains("cannot resume from " + run.resolve("checkpoints"))
@@ -291,5 +277,18 @@ class UserMistakesTest {
                 .contains("were lora.targetModules or lora.bias changed?")
                 .contains("`finetune run --resume none` to start over");
         assertThat(Files.readAllBytes(run.resolve("adapter/adapter_model.safetensors"))).isEqualTo(adapter);
+    }
+
+    static String oneEpochWithoutMerge() {
+        return CliHarness.job(1, "").replace("merge: true", "merge: false");
+    }
+
+    /** {@code finetune run} of {@code yaml} written to NAME.yaml, into the output directory NAME, on the shared volumes. */
+    static Outcome run(String name, String yaml) throws IOException {
+        Path job = tmp.resolve(name + ".yaml");
+        Files.writeString(job, yaml);
+        List<String> args = new ArrayList<>(List.of("run", job.toString()));
+        args.addAll(volumes.volumeArgs(tmp.resolve(name)));
+        return cli(args.toArray(String[]::new));
     }
 }
